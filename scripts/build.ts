@@ -1,0 +1,21 @@
+// Builds dist/polis: one executable with every worker embedded (the worker list comes from src/supervisor/entrypoints.ts).
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { WORKER_FILES } from "../src/supervisor/entrypoints.ts";
+
+const root = join(import.meta.dir, "..");
+const outfile = join(root, "dist", "polis");
+mkdirSync(join(root, "dist"), { recursive: true });
+const entries = ["src/main.ts", ...Object.values(WORKER_FILES)];
+const bun = process.execPath;
+const started = performance.now();
+const proc = Bun.spawnSync([bun, "build", "--compile", "--minify", "--sourcemap", "--format=esm", "--bytecode", ...entries, "--outfile", outfile], {
+  cwd: root,
+  stdout: "inherit",
+  stderr: "inherit",
+});
+if (proc.exitCode !== 0) {
+  console.error(`build failed (exit ${proc.exitCode})`);
+  process.exit(proc.exitCode ?? 1);
+}
+console.log(`built ${outfile} with ${entries.length - 1} workers in ${Math.round(performance.now() - started)} ms`);

@@ -1,0 +1,42 @@
+// GET /v1/agent: version, uptime and the state of every worker; POST crash (tests only) makes a worker fail on purpose.
+import { Hono } from "hono";
+import type { WorkerInfo } from "../supervisor/worker-host.ts";
+import { ApiError } from "./errors.ts";
+
+export interface AgentView {
+  name: string;
+  version: string;
+  pid: number;
+  startedAt: number;
+  configPath: string | undefined;
+  workers: WorkerInfo[];
+}
+
+export interface AgentRouteDeps {
+  view: () => AgentView;
+  /** Present only when agent.allow_fault_injection is on. */
+  crashWorker?: (name: string) => boolean;
+  recentLogs: (n: number) => string[];
+}
+
+export function agentRoutes(deps: AgentRouteDeps): Hono {
+  const app = new Hono();
+  app.get("/", (c) => {
+    const v = deps.view();
+    return c.json({ ...v, uptimeMs: Date.now() - v.startedAt });
+  });
+  app.get("/logs", (c) => {
+    const tail = Number(c.req.query("tail") ?? 100);
+    if (!Number.isInteger(tail) || tail < 1 || tail > 10_000) {
+      throw new ApiError(400, "invalid_query", "tail must be an integer from 1 to 10000", { field: "tail", value: c.req.query("tail") });
+    }
+    return c.json({ lines: deps.recentLogs(tail).map((l) => JSON.parse(l)) });
+  });
+  app.post("/workers/:name/crash", (c) => {
+    if (!deps.crashWorker) throw new ApiError(403, "forbidden", "fault injection is off (agent.allow_fault_injection)");
+    const name = c.req.param("name");
+    if (!deps.crashWorker(name)) throw new ApiError(404, "not_found", `no worker named ${name}`);
+    return c.json({ crashed: name }, 202);
+  });
+  return app;
+}

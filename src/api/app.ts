@@ -1,0 +1,86 @@
+// The admin API root: one Hono app, auth on /v1, resource modules mounted with route(), one error mapper.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { type Authenticator, requireRole } from "./auth.ts";
+import { ApiError, envelope } from "./errors.ts";
+
+export interface ApiModule {
+  /** Mount path under /v1, e.g. "/agent". */
+  readonly path: string;
+  readonly app: Hono;
+}
+
+export interface ApiOptions {
+  auth: Authenticator;
+  bodyLimitBytes: number;
+  /** Unauthenticated probes: liveness and readiness. */
+  ready: () => boolean;
+  modules: readonly ApiModule[];
+  /** Routes served at the root without auth (e.g. /metrics). */
+  open?: readonly ApiModule[];
+  onError?: (err: unknown) => void;
+}
+
+export function createApi(opts: ApiOptions): Hono {
+  const app = new Hono();
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", (c) => (opts.ready() ? c.json({ status: "ready" }) : c.json(envelope("not_ready", "workers are starting"), 503)));
+  for (const m of opts.open ?? []) app.route(m.path, m.app);
+
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: opts.bodyLimitBytes,
+      onError: (c) => c.json(envelope("payload_too_large", `request body exceeds ${opts.bodyLimitBytes} bytes`), 413),
+    }),
+  );
+  app.use("/v1/*", requireRole(opts.auth));
+  for (const m of opts.modules) app.route(`/v1${m.path}`, m.app);
+
+  app.notFound((c) => {
+    const path = c.req.path;
+    const allowed = new Set<string>();
+    for (const r of app.routes) {
+      if (r.method === "ALL" || r.method === c.req.method) continue;
+      if (routeMatches(r.path, path)) allowed.add(r.method);
+    }
+    if (allowed.size > 0) {
+      c.header("Allow", [...allowed].join(", "));
+      return c.json(envelope("method_not_allowed", `${c.req.method} is not allowed on ${path}`, { allowed: [...allowed] }), 405);
+    }
+    return c.json(envelope("not_found", `no route for ${c.req.method} ${path}`), 404);
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(envelope(err.code, err.message, err.details), err.status);
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      return c.json(envelope(status === 401 ? "unauthorized" : "http_error", err.message || `HTTP ${status}`), status);
+    }
+    if (err instanceof SyntaxError) return c.json(envelope("bad_request", `malformed JSON body: ${err.message}`), 400);
+    opts.onError?.(err);
+    return c.json(envelope("internal", "internal error"), 500);
+  });
+  return app;
+}
+
+function routeMatches(pattern: string, path: string): boolean {
+  if (pattern === "*" || pattern === "/*") return false;
+  const p = pattern.split("/");
+  const s = path.split("/");
+  if (p[p.length - 1] === "*") return s.length >= p.length - 1 && p.slice(0, -1).every((seg, i) => seg.startsWith(":") || seg === s[i]);
+  if (p.length !== s.length) return false;
+  return p.every((seg, i) => seg.startsWith(":") || seg === s[i]);
+}
+
+/** Parse a JSON body, turning malformed JSON into a 400 that says so. */
+export async function jsonBody(c: { req: { text(): Promise<string> } }): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === "") throw new ApiError(400, "bad_request", "expected a JSON body");
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ApiError(400, "bad_request", `malformed JSON body: ${(e as Error).message}`);
+  }
+}

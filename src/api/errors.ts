@@ -1,0 +1,23 @@
+// The API's error type and JSON envelope {code, message, details}; every error response has this shape.
+
+export class ApiError extends Error {
+  readonly _tag = "ApiError";
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 504,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export interface ErrorEnvelope {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export function envelope(code: string, message: string, details?: unknown): ErrorEnvelope {
+  return details === undefined ? { code, message } : { code, message, details };
+}

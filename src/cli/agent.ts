@@ -1,0 +1,58 @@
+// `polis agent`: load the config (every problem at once, exit 1), start the supervisor, handle signals.
+import { formatProblems, loadConfigFile, readDotEnv } from "../config/load.ts";
+import { createSupervisor } from "../supervisor/supervisor.ts";
+import { createLogger } from "../telemetry/logger.ts";
+import { flag } from "./run.ts";
+
+export async function runAgent(args: readonly string[]): Promise<number | undefined> {
+  const file = flag(args, "--config") ?? flag(args, "-c") ?? "config/agent.yaml";
+  const env = readDotEnv(process.cwd(), process.env);
+  const result = loadConfigFile(file, env);
+  if (!result.ok) {
+    process.stderr.write(`polis: invalid config ${result.error.source} (${result.error.problems.length} problem${result.error.problems.length === 1 ? "" : "s"}):\n${formatProblems(result.error.problems)}\n`);
+    return 1;
+  }
+  const config = result.loaded.config;
+  const logger = createLogger({ level: config.agent.log_level });
+  const sup = createSupervisor({ config, configPath: result.loaded.source, logger, env });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("shutting down", { signal });
+    // A hard bound on the whole shutdown: workers get shutdown_timeout, and then some for the store.
+    const hard = setTimeout(() => {
+      logger.error("shutdown did not finish in time; exiting");
+      process.exit(1);
+    }, config.agent.shutdown_timeout + 5000);
+    sup.stop().then(
+      () => {
+        clearTimeout(hard);
+        process.exit(0);
+      },
+      (e) => {
+        logger.error("shutdown failed", { error: e });
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGHUP", () => {
+    void sup.reload().then((r) => {
+      if (!r.ok) logger.error("config reload rejected; the running config is unchanged", { problems: r.error.problems });
+      else logger.info("config reloaded", { file: result.loaded.source });
+    });
+  });
+
+  try {
+    await sup.start();
+  } catch (e) {
+    logger.error("agent failed to start", { error: e });
+    await sup.stop().catch(() => {});
+    return 1;
+  }
+  logger.info("agent ready", { api: sup.apiUrl, workers: sup.workers().map((w) => w.name) });
+  return undefined;
+}

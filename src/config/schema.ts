@@ -1,0 +1,383 @@
+// The agent's config file, as one Effect Schema: every field, its default, and its bounds.
+// Unknown keys are errors (decode with onExcessProperty: "error"), so a typo never passes silently.
+import { Effect, Schema } from "effect";
+import { ByteSize, Duration, Listen, Port } from "./units.ts";
+
+const def = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
+  Schema.withDecodingDefaultKey<S>(Effect.succeed(value))(schema);
+
+const Name = Schema.String.check(
+  Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
+    message: "Expected a name of letters, digits, '.', '_' or '-' (1-63 characters, starting with a letter or digit)",
+  }),
+);
+const NonEmpty = Schema.String.check(Schema.isMinLength(1, { message: "Expected a non-empty string" }));
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1));
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0));
+const Percent = Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 100 }));
+const Fraction = Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 }));
+const StringMap = Schema.Record(Schema.String, Schema.String);
+const LogLevel = Schema.Literals(["debug", "info", "warn", "error"]);
+
+/** A replica count: a number, "auto" (one per core) or "Nx" (N times the core count, e.g. "0.5x"). */
+export const ReplicaCount = Schema.Union([
+  NonNegativeInt,
+  Schema.Literal("auto"),
+  Schema.String.check(Schema.isPattern(/^\d+(\.\d+)?x$/, { message: 'Expected a count, "auto" or a multiple of the core count such as "2x"' })),
+]);
+
+// ---------------------------------------------------------------------------------------------
+// Health checks (shared by apps, which apply them to every replica, and standalone checks)
+
+const ExpectStatus = Schema.Union([
+  Schema.Int.check(Schema.isBetween({ minimum: 100, maximum: 599 })),
+  Schema.String.check(Schema.isPattern(/^[1-5]\d\d-[1-5]\d\d$/, { message: 'Expected a status such as 200 or a range such as "200-299"' })),
+]);
+
+const Flapping = Schema.Struct({
+  enabled: def(Schema.Boolean, true),
+  window: def(Schema.Int.check(Schema.isBetween({ minimum: 4, maximum: 100 })), 20),
+  high: def(Percent, 50),
+  low: def(Percent, 25),
+});
+
+const checkFields = {
+  kind: Schema.Literals(["http", "https", "tcp", "udp", "grpc", "command", "file", "ttl"]),
+  interval: def(Duration, "10s"),
+  timeout: def(Duration, "2s"),
+  initial_delay: def(Duration, 0),
+  unhealthy_interval: Schema.optionalKey(Duration),
+  success_before_passing: def(PositiveInt, 1),
+  failures_before_warning: def(PositiveInt, 1),
+  failures_before_critical: def(PositiveInt, 1),
+  // http / https
+  method: def(Schema.Literals(["GET", "HEAD", "POST", "PUT", "OPTIONS"]), "GET"),
+  path: Schema.optionalKey(Schema.String),
+  headers: def(StringMap, {}),
+  expect_status: Schema.optionalKey(Schema.Array(ExpectStatus)),
+  warn_status: Schema.optionalKey(Schema.Array(ExpectStatus)),
+  body_match: Schema.optionalKey(Schema.String),
+  tls_skip_verify: def(Schema.Boolean, false),
+  // tcp / udp
+  send: Schema.optionalKey(Schema.String),
+  expect: Schema.optionalKey(Schema.String),
+  // grpc
+  service: Schema.optionalKey(Schema.String),
+  // command
+  command: Schema.optionalKey(NonEmpty),
+  args: def(Schema.Array(Schema.String), []),
+  // file
+  max_age: Schema.optionalKey(Duration),
+  content_match: Schema.optionalKey(Schema.String),
+  // ttl
+  ttl: Schema.optionalKey(Duration),
+  detector: def(Schema.Literals(["ttl", "phi"]), "ttl"),
+  phi_threshold: def(Schema.Number.check(Schema.isGreaterThan(0)), 8),
+  flapping: def(Flapping, {}),
+} as const;
+
+/** A check attached to an app: its target is each replica. */
+export const AppCheck = Schema.Struct({ name: def(Name, "default"), ...checkFields });
+
+/** A standalone check of any endpoint (remote hosts, databases, files). */
+export const StandaloneCheck = Schema.Struct({
+  name: Name,
+  /** URL for http(s); host:port for tcp, udp and grpc; a path for file. */
+  target: Schema.optionalKey(NonEmpty),
+  ...checkFields,
+});
+
+// ---------------------------------------------------------------------------------------------
+// Apps (supervised replicas)
+
+const PortAllocation = Schema.Union([
+  Schema.Struct({ range: Schema.Tuple([Port, Port]), env: def(NonEmpty, "PORT") }),
+  Schema.Struct({ shared: Port, env: def(NonEmpty, "PORT") }),
+  Schema.Struct({ none: Schema.Literal(true) }),
+]);
+
+const Readiness = Schema.Struct({
+  kind: def(Schema.Literals(["port", "check", "stdout", "none"]), "port"),
+  pattern: Schema.optionalKey(NonEmpty),
+  timeout: def(Duration, "30s"),
+});
+
+const Restart = Schema.Struct({
+  policy: def(Schema.Literals(["always", "on-failure", "never"]), "always"),
+  initial_delay: def(Duration, "100ms"),
+  max_delay: def(Duration, "15s"),
+  factor: def(Schema.Number.check(Schema.isBetween({ minimum: 1, maximum: 10 })), 2),
+  stable_after: def(Duration, "30s"),
+  crash_loop: def(
+    Schema.Struct({
+      max_restarts: def(PositiveInt, 10),
+      window: def(Duration, "60s"),
+      cooldown: def(Duration, "5m"),
+    }),
+    {},
+  ),
+});
+
+const Stop = Schema.Struct({
+  signal: def(Schema.Literals(["SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2"]), "SIGTERM"),
+  timeout: def(Duration, "10s"),
+});
+
+const Logs = Schema.Struct({
+  max_size: def(ByteSize, "10MiB"),
+  files: def(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 100 })), 3),
+  ring_lines: def(Schema.Int.check(Schema.isBetween({ minimum: 10, maximum: 100_000 })), 1000),
+});
+
+const Watchdog = Schema.Struct({
+  timeout: Duration,
+  pattern: def(NonEmpty, "^WATCHDOG"),
+});
+
+// Autoscaling policy (Kubernetes HPA semantics; see src/core/scaling).
+const ScalingTarget = Schema.Struct({
+  metric: Schema.String.check(
+    Schema.isPattern(/^(cpu|memory|rps_per_replica|latency_p95_ms|inflight_per_replica|custom:[A-Za-z0-9_.-]+)$/, {
+      message: "Expected one of cpu, memory, rps_per_replica, latency_p95_ms, inflight_per_replica or custom:<name>",
+    }),
+  ),
+  value: Schema.Number.check(Schema.isGreaterThan(0, { message: "Expected a target greater than 0" })),
+});
+
+const ScalingRule = Schema.Struct({
+  type: Schema.Literals(["pods", "percent"]),
+  value: PositiveInt,
+  period: Duration,
+});
+
+const ScalingDirection = Schema.Struct({
+  stabilization_window: Schema.optionalKey(Duration),
+  select_policy: def(Schema.Literals(["max", "min", "disabled"]), "max"),
+  policies: Schema.optionalKey(Schema.Array(ScalingRule)),
+  tolerance: Schema.optionalKey(Fraction),
+  cooldown: def(Duration, 0),
+});
+
+export const ScalingPolicy = Schema.Struct({
+  targets: Schema.Array(ScalingTarget).check(Schema.isMinLength(1, { message: "Expected at least one target" })),
+  interval: def(Duration, "1s"),
+  tolerance: def(Fraction, 0.1),
+  scale_up: def(ScalingDirection, {}),
+  scale_down: def(ScalingDirection, {}),
+  prediction_weight: def(Fraction, 0),
+  forecast_max_error: def(Percent, 30),
+  season: def(Duration, "24h"),
+  cpu_request: def(Schema.Number.check(Schema.isGreaterThan(0)), 100),
+  memory_request: Schema.optionalKey(ByteSize),
+  dry_run: def(Schema.Boolean, false),
+  scale_to_zero_hold: def(Duration, "30s"),
+});
+
+export const App = Schema.Struct({
+  name: Name,
+  command: NonEmpty,
+  args: def(Schema.Array(Schema.String), []),
+  cwd: Schema.optionalKey(NonEmpty),
+  env: def(StringMap, {}),
+  replicas: def(
+    Schema.Union([ReplicaCount, Schema.Struct({ min: ReplicaCount, max: ReplicaCount })]),
+    1,
+  ),
+  port: def(PortAllocation, { none: true }),
+  readiness: def(Readiness, {}),
+  restart: def(Restart, {}),
+  stop: def(Stop, {}),
+  max_memory: Schema.optionalKey(ByteSize),
+  watchdog: Schema.optionalKey(Watchdog),
+  logs: def(Logs, {}),
+  checks: def(Schema.Array(AppCheck), []),
+  scaling: Schema.optionalKey(ScalingPolicy),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Balancers (data plane)
+
+const StaticEndpoint = Schema.Struct({
+  address: Listen,
+  weight: def(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1000 })), 1),
+});
+
+const Backends = Schema.Struct({
+  app: Schema.optionalKey(Name),
+  service: Schema.optionalKey(Name),
+  namespace: def(Name, "default"),
+  endpoints: def(Schema.Array(StaticEndpoint), []),
+});
+
+const Algorithm = Schema.Literals([
+  "round_robin", "weighted_round_robin", "least_connections", "least_request", "random",
+  "ip_hash", "consistent_hash", "maglev", "peak_ewma",
+]);
+
+const HashKey = Schema.Struct({
+  source: Schema.Literals(["ip", "header", "cookie", "path"]),
+  name: Schema.optionalKey(NonEmpty),
+});
+
+const TlsFiles = Schema.Struct({ cert_file: NonEmpty, key_file: NonEmpty });
+
+export const Balancer = Schema.Struct({
+  name: Name,
+  listen: Listen,
+  protocol: def(Schema.Literals(["http", "tcp", "udp"]), "http"),
+  backends: Backends,
+  algorithm: def(Algorithm, "least_request"),
+  hash_key: def(HashKey, { source: "ip" }),
+  timeouts: def(
+    Schema.Struct({
+      connect: def(Duration, "2s"),
+      request: def(Duration, "30s"),
+      idle: def(Duration, "60s"),
+      header: def(Duration, "10s"),
+    }),
+    {},
+  ),
+  retries: def(
+    Schema.Struct({
+      max: def(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 10 })), 2),
+      budget_percent: def(Percent, 20),
+      min_per_second: def(NonNegativeInt, 3),
+    }),
+    {},
+  ),
+  outlier: def(
+    Schema.Struct({
+      enabled: def(Schema.Boolean, true),
+      consecutive_5xx: def(PositiveInt, 5),
+      consecutive_gateway_failure: def(PositiveInt, 5),
+      base_ejection_time: def(Duration, "30s"),
+      max_ejection_time: def(Duration, "300s"),
+      max_ejection_percent: def(Percent, 10),
+    }),
+    {},
+  ),
+  slow_start: def(
+    Schema.Struct({
+      window: def(Duration, 0),
+      min_weight_percent: def(Percent, 10),
+      aggression: def(Schema.Number.check(Schema.isGreaterThan(0)), 1),
+    }),
+    {},
+  ),
+  max_connections_per_endpoint: Schema.optionalKey(PositiveInt),
+  sticky: Schema.optionalKey(Schema.Struct({ cookie: NonEmpty, ttl: Schema.optionalKey(Duration) })),
+  drain_timeout: def(Duration, "30s"),
+  panic_threshold: def(Percent, 50),
+  warning_weight: def(Fraction, 0.5),
+  udp_idle_timeout: def(Duration, "30s"),
+  tls: Schema.optionalKey(TlsFiles),
+  upstream_tls: Schema.optionalKey(
+    Schema.Struct({
+      verify: def(Schema.Boolean, true),
+      ca_file: Schema.optionalKey(NonEmpty),
+      servername: Schema.optionalKey(NonEmpty),
+    }),
+  ),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Static services, DNS, API, telemetry, agent
+
+const ServiceEndpoint = Schema.Struct({
+  id: Schema.optionalKey(Name),
+  address: NonEmpty,
+  port: Port,
+  protocol: def(Schema.Literals(["http", "https", "tcp", "udp", "grpc"]), "http"),
+  weight: def(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 65535 })), 1),
+  metadata: def(StringMap, {}),
+});
+
+export const Service = Schema.Struct({
+  name: Name,
+  namespace: def(Name, "default"),
+  version: Schema.optionalKey(Schema.String),
+  labels: def(StringMap, {}),
+  annotations: def(StringMap, {}),
+  endpoints: def(Schema.Array(ServiceEndpoint), []),
+});
+
+const Token = Schema.Struct({
+  name: def(Name, "token"),
+  token: Schema.String.check(Schema.isMinLength(16, { message: "Expected a token of at least 16 characters" })),
+  role: def(Schema.Literals(["read", "operator", "admin"]), "admin"),
+});
+
+const Api = Schema.Struct({
+  listen: def(Listen, "127.0.0.1:9090"),
+  tokens: def(Schema.Array(Token), []),
+  jwt: Schema.optionalKey(
+    Schema.Struct({
+      secret: Schema.optionalKey(Schema.String.check(Schema.isMinLength(32))),
+      public_key_file: Schema.optionalKey(NonEmpty),
+      issuer: Schema.optionalKey(NonEmpty),
+      audience: Schema.optionalKey(NonEmpty),
+    }),
+  ),
+  tls: Schema.optionalKey(TlsFiles),
+  body_limit: def(ByteSize, "1MiB"),
+  allow_api_command_checks: def(Schema.Boolean, false),
+});
+
+const Dns = Schema.Struct({
+  enabled: def(Schema.Boolean, true),
+  listen: def(Listen, "127.0.0.1:8600"),
+  domain: def(Name, "polis"),
+  ttl: def(Duration, "5s"),
+});
+
+const Telemetry = Schema.Struct({
+  prometheus: def(Schema.Boolean, true),
+  otlp: Schema.optionalKey(
+    Schema.Struct({
+      endpoint: NonEmpty,
+      interval: def(Duration, "10s"),
+      headers: def(StringMap, {}),
+    }),
+  ),
+});
+
+const Discovery = Schema.Struct({
+  deregister_critical_after: Schema.optionalKey(Duration),
+  etcd: Schema.optionalKey(
+    Schema.Struct({
+      endpoints: Schema.Array(NonEmpty),
+      prefix: def(NonEmpty, "/polis/"),
+      lease_ttl: def(Duration, "10s"),
+    }),
+  ),
+});
+
+const Agent = Schema.Struct({
+  name: Schema.optionalKey(Name),
+  data_dir: def(NonEmpty, "./data"),
+  log_level: def(LogLevel, "info"),
+  balancer_workers: def(ReplicaCount, "auto"),
+  shutdown_timeout: def(Duration, "10s"),
+  /** Only for tests: lets POST /v1/agent/workers/:name/crash make a worker fail on purpose. */
+  allow_fault_injection: def(Schema.Boolean, false),
+});
+
+export const Config = Schema.Struct({
+  agent: def(Agent, {}),
+  api: def(Api, {}),
+  apps: def(Schema.Array(App), []),
+  checks: def(Schema.Array(StandaloneCheck), []),
+  balancers: def(Schema.Array(Balancer), []),
+  services: def(Schema.Array(Service), []),
+  dns: def(Dns, {}),
+  telemetry: def(Telemetry, {}),
+  discovery: def(Discovery, {}),
+});
+
+export type Config = typeof Config.Type;
+export type AppConfig = typeof App.Type;
+export type BalancerConfig = typeof Balancer.Type;
+export type AppCheckConfig = typeof AppCheck.Type;
+export type StandaloneCheckConfig = typeof StandaloneCheck.Type;
+export type ServiceConfig = typeof Service.Type;
+export type ScalingPolicyConfig = typeof ScalingPolicy.Type;

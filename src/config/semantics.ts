@@ -1,0 +1,137 @@
+// Rules that span fields (duplicates, ranges, cross-references); run after the schema decoded cleanly.
+import type { ConfigProblem } from "./load.ts";
+import type { AppCheckConfig, Config, StandaloneCheckConfig } from "./schema.ts";
+import { splitListen } from "./units.ts";
+
+/** Probes more often than this risk overloading what they probe (Consul's MinInterval is 1 s too). */
+export const MIN_CHECK_INTERVAL_MS = 1000;
+
+function duplicates<T>(items: readonly T[], key: (t: T) => string, at: (i: number) => string, what: string, out: ConfigProblem[]) {
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
+    const k = key(item);
+    const first = seen.get(k);
+    if (first !== undefined) out.push({ path: at(i), message: `duplicate ${what} (also at ${at(first)})`, value: JSON.stringify(k) });
+    else seen.set(k, i);
+  });
+}
+
+/** Cross-field rules for one check; `hasTarget` tells whether the target is implicit (an app's replica). */
+export function checkRules(c: AppCheckConfig | StandaloneCheckConfig, at: string, implicitTarget: boolean): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  if (c.kind !== "ttl" && c.interval < MIN_CHECK_INTERVAL_MS) {
+    out.push({ path: `${at}.interval`, message: `must be at least ${MIN_CHECK_INTERVAL_MS} ms`, value: String(c.interval) });
+  }
+  if (c.kind !== "ttl" && c.kind !== "file" && c.timeout >= c.interval) {
+    out.push({ path: `${at}.timeout`, message: `must be shorter than the interval (${c.interval} ms)`, value: String(c.timeout) });
+  }
+  if (c.unhealthy_interval !== undefined && c.unhealthy_interval < MIN_CHECK_INTERVAL_MS) {
+    out.push({ path: `${at}.unhealthy_interval`, message: `must be at least ${MIN_CHECK_INTERVAL_MS} ms`, value: String(c.unhealthy_interval) });
+  }
+  const target = "target" in c ? c.target : undefined;
+  const needsTarget = ["http", "https", "tcp", "udp", "grpc"].includes(c.kind);
+  if (needsTarget && !implicitTarget && !target) out.push({ path: `${at}.target`, message: `a ${c.kind} check needs a target` });
+  if (target && (c.kind === "http" || c.kind === "https") && !/^https?:\/\//.test(target)) {
+    out.push({ path: `${at}.target`, message: "expected an http:// or https:// URL", value: JSON.stringify(target) });
+  }
+  if (target && ["tcp", "udp", "grpc"].includes(c.kind) && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(target)) {
+    out.push({ path: `${at}.target`, message: "expected host:port", value: JSON.stringify(target) });
+  }
+  if (c.kind === "command" && !c.command) out.push({ path: `${at}.command`, message: "a command check needs a command" });
+  if (c.kind === "file" && !target) out.push({ path: `${at}.target`, message: "a file check needs a target path" });
+  if (c.kind === "ttl" && c.ttl === undefined) out.push({ path: `${at}.ttl`, message: "a ttl check needs a ttl" });
+  for (const re of ["body_match", "content_match"] as const) {
+    const v = c[re];
+    if (v !== undefined) {
+      try {
+        new RegExp(v);
+      } catch (e) {
+        out.push({ path: `${at}.${re}`, message: `not a valid regular expression: ${(e as Error).message}`, value: JSON.stringify(v) });
+      }
+    }
+  }
+  if (c.flapping.low > c.flapping.high) {
+    out.push({ path: `${at}.flapping.low`, message: `must not exceed flapping.high (${c.flapping.high})`, value: String(c.flapping.low) });
+  }
+  return out;
+}
+
+function countOf(v: number | string, cores: number): number {
+  if (typeof v === "number") return v;
+  if (v === "auto") return cores;
+  return Math.max(1, Math.round(Number(v.slice(0, -1)) * cores));
+}
+
+/** Resolve a replica count ("auto", "2x" or a number) against the core count. */
+export function resolveCount(v: number | string, cores: number): number {
+  return countOf(v, cores);
+}
+
+export function checkSemantics(config: Config, cores = navigator.hardwareConcurrency || 1): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  duplicates(config.apps, (a) => a.name, (i) => `apps[${i}].name`, "app name", out);
+  duplicates(config.balancers, (b) => b.name, (i) => `balancers[${i}].name`, "balancer name", out);
+  duplicates(config.checks, (c) => c.name, (i) => `checks[${i}].name`, "check name", out);
+  duplicates(config.services, (s) => `${s.namespace}/${s.name}`, (i) => `services[${i}].name`, "service (namespace/name)", out);
+  duplicates(config.api.tokens, (t) => t.token, (i) => `api.tokens[${i}].token`, "token", out);
+
+  const appNames = new Set(config.apps.map((a) => a.name));
+  config.apps.forEach((app, i) => {
+    const at = `apps[${i}]`;
+    if (typeof app.replicas === "object") {
+      const min = countOf(app.replicas.min, cores);
+      const max = countOf(app.replicas.max, cores);
+      if (min > max) out.push({ path: `${at}.replicas.min`, message: `must not exceed replicas.max (${max})`, value: String(min) });
+      if (max < 1) out.push({ path: `${at}.replicas.max`, message: "must be at least 1", value: String(max) });
+    } else if (app.scaling) {
+      out.push({ path: `${at}.scaling`, message: "scaling needs replicas given as {min, max}" });
+    }
+    if ("range" in app.port) {
+      const [from, to] = app.port.range;
+      if (from < 1 || from > to) out.push({ path: `${at}.port.range`, message: "expected [from, to] with 1 <= from <= to", value: JSON.stringify(app.port.range) });
+    }
+    if (app.readiness.kind === "stdout" && !app.readiness.pattern) out.push({ path: `${at}.readiness.pattern`, message: "stdout readiness needs a pattern" });
+    if (app.readiness.kind === "port" && "none" in app.port) out.push({ path: `${at}.readiness.kind`, message: 'port readiness needs a port allocation (port.range or port.shared); use "none" or "stdout"' });
+    if (app.readiness.kind === "check" && app.checks.length === 0) out.push({ path: `${at}.readiness.kind`, message: "check readiness needs at least one check in checks" });
+    if (app.restart.initial_delay > app.restart.max_delay) out.push({ path: `${at}.restart.initial_delay`, message: `must not exceed restart.max_delay (${app.restart.max_delay} ms)`, value: String(app.restart.initial_delay) });
+    for (const re of [app.readiness.pattern, app.watchdog?.pattern]) {
+      if (re === undefined) continue;
+      try {
+        new RegExp(re);
+      } catch (e) {
+        out.push({ path: `${at}.readiness.pattern`, message: `not a valid regular expression: ${(e as Error).message}`, value: JSON.stringify(re) });
+      }
+    }
+    duplicates(app.checks, (c) => c.name, (j) => `${at}.checks[${j}].name`, "check name", out);
+    app.checks.forEach((c, j) => out.push(...checkRules(c, `${at}.checks[${j}]`, true)));
+  });
+  config.checks.forEach((c, i) => out.push(...checkRules(c, `checks[${i}]`, false)));
+
+  const listens = new Map<string, string>();
+  const claim = (listen: string, proto: "tcp" | "udp", at: string) => {
+    const { hostname, port } = splitListen(listen);
+    if (port === 0) return;
+    const key = `${proto}:${hostname}:${port}`;
+    const other = listens.get(key);
+    if (other) out.push({ path: at, message: `address already used by ${other}`, value: JSON.stringify(listen) });
+    else listens.set(key, at);
+  };
+  claim(config.api.listen, "tcp", "api.listen");
+  if (config.dns.enabled) {
+    claim(config.dns.listen, "tcp", "dns.listen");
+    claim(config.dns.listen, "udp", "dns.listen");
+  }
+  config.balancers.forEach((b, i) => {
+    const at = `balancers[${i}]`;
+    claim(b.listen, b.protocol === "udp" ? "udp" : "tcp", `${at}.listen`);
+    const be = b.backends;
+    if (!be.app && !be.service && be.endpoints.length === 0) out.push({ path: `${at}.backends`, message: "needs an app, a service or static endpoints" });
+    if (be.app && !appNames.has(be.app)) out.push({ path: `${at}.backends.app`, message: "no app of that name in apps", value: JSON.stringify(be.app) });
+    if ((b.hash_key.source === "header" || b.hash_key.source === "cookie") && !b.hash_key.name) {
+      out.push({ path: `${at}.hash_key.name`, message: `a ${b.hash_key.source} hash key needs a name` });
+    }
+    if (b.protocol !== "http" && (b.sticky || b.tls)) out.push({ path: `${at}.protocol`, message: "sticky sessions and tls termination need protocol http", value: JSON.stringify(b.protocol) });
+    if (b.outlier.base_ejection_time > b.outlier.max_ejection_time) out.push({ path: `${at}.outlier.base_ejection_time`, message: "must not exceed outlier.max_ejection_time", value: String(b.outlier.base_ejection_time) });
+  });
+  return out;
+}

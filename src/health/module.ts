@@ -1,0 +1,11 @@
+// The health worker's message handling (wired to its Port by workers/health.ts).
+import type { WorkerModule } from "../runtime/worker.ts";
+
+export function createHealthModule(): WorkerModule<{ t: string }, unknown> {
+  return {
+    start() {},
+    handle(msg) {
+      throw Object.assign(new Error(`unknown message ${msg.t}`), { code: "unknown_message" });
+    },
+  };
+}
