@@ -97,7 +97,8 @@ const PortAllocation = Schema.Union([
 ]);
 
 const Readiness = Schema.Struct({
-  kind: def(Schema.Literals(["port", "check", "stdout", "none"]), "port"),
+  /** "auto": "port" when the app has a port allocation, else "none". */
+  kind: def(Schema.Literals(["auto", "port", "check", "stdout", "none"]), "auto"),
   pattern: Schema.optionalKey(NonEmpty),
   timeout: def(Duration, "30s"),
 });

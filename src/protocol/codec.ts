@@ -7,8 +7,12 @@ const packr = new Packr({ useRecords: true, moreTypes: false, bundleStrings: fal
 
 /** Encode a message; the result is a fresh copy, safe to transfer. */
 export function encode(message: unknown): Uint8Array {
-  // pack() returns a view into a reused buffer: copy before handing it to another thread.
-  return packr.pack(message).slice();
+  // pack() returns a view into a reused buffer (a Buffer, whose slice() is also a view): copy into a
+  // fresh ArrayBuffer of exactly this size before handing it to another thread.
+  const packed = packr.pack(message);
+  const out = new Uint8Array(packed.length);
+  out.set(packed);
+  return out;
 }
 
 export function decode<T>(bytes: Uint8Array): T {
