@@ -1,0 +1,271 @@
+// The service catalog owned by the supervisor: services, their endpoints and each endpoint's health.
+// Sources: apps (kept in step with their replicas), static config, and API registrations (persisted).
+// Every change bumps `version` (the DNS answer cache keys on it) and is published as an event.
+
+export type EndpointHealth = "passing" | "warning" | "critical";
+export type EndpointProtocol = "http" | "https" | "tcp" | "udp" | "grpc";
+export type ServiceSource = "app" | "config" | "api";
+
+export interface CatalogEndpoint {
+  readonly id: string;
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: EndpointProtocol;
+  /** Configured weight (1..65535); balancers derive effective weights from it and the health. */
+  readonly weight: number;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly health: EndpointHealth;
+  /** Wall-clock ms of the last health change. */
+  readonly healthSince: number;
+  readonly output?: string;
+  /** Operator drain: no new traffic; in-flight finishes. */
+  readonly draining: boolean;
+}
+
+export interface CatalogService {
+  readonly name: string;
+  readonly namespace: string;
+  readonly version?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly source: ServiceSource;
+  readonly endpoints: readonly CatalogEndpoint[];
+}
+
+export type EndpointInput = Omit<CatalogEndpoint, "health" | "healthSince" | "draining" | "output"> & {
+  health?: EndpointHealth;
+  draining?: boolean;
+};
+export type ServiceInput = Omit<CatalogService, "endpoints" | "source"> & { endpoints?: readonly EndpointInput[] };
+
+export type CatalogChange =
+  | { kind: "service.registered" | "service.deregistered" | "service.updated"; service: CatalogService }
+  | { kind: "endpoint.added" | "endpoint.removed"; service: CatalogService; endpoint: CatalogEndpoint }
+  | { kind: "endpoint.health"; service: CatalogService; endpoint: CatalogEndpoint; from: EndpointHealth }
+  | { kind: "endpoint.updated"; service: CatalogService; endpoint: CatalogEndpoint };
+
+export interface ResolveOptions {
+  /** Include warning and critical endpoints too (default: passing and warning, as Consul). */
+  all?: boolean;
+  onlyPassing?: boolean;
+  selector?: LabelSelector;
+}
+
+export interface Catalog {
+  readonly version: number;
+  upsertService(input: ServiceInput, source: ServiceSource): CatalogService;
+  removeService(namespace: string, name: string): boolean;
+  upsertEndpoint(namespace: string, name: string, ep: EndpointInput): CatalogEndpoint | undefined;
+  removeEndpoint(namespace: string, name: string, id: string): boolean;
+  setHealth(namespace: string, name: string, id: string, health: EndpointHealth, output?: string): boolean;
+  setDraining(namespace: string, name: string, id: string, draining: boolean): boolean;
+  setWeight(namespace: string, name: string, id: string, weight: number): boolean;
+  get(namespace: string, name: string): CatalogService | undefined;
+  list(filter?: { namespace?: string; selector?: LabelSelector }): CatalogService[];
+  /** Endpoints of a service that answer traffic; undefined when the service is unknown. */
+  resolve(name: string, namespace: string, opts?: ResolveOptions): CatalogEndpoint[] | undefined;
+  /** Endpoints critical since before `before` (wall-clock ms), for deregister_critical_after. */
+  criticalSince(before: number): Array<{ namespace: string; name: string; id: string }>;
+  onChange(fn: (c: CatalogChange) => void): () => void;
+}
+
+export type LabelSelector = ReadonlyArray<{ key: string; op: "=" | "!=" | "exists" | "!exists"; value?: string }>;
+
+/** Parses "app=web,tier!=db,canary,!legacy" (Kubernetes equality-based selectors); throws on bad syntax. */
+export function parseSelector(text: string): LabelSelector {
+  const out: Array<{ key: string; op: "=" | "!=" | "exists" | "!exists"; value?: string }> = [];
+  for (const raw of text.split(",")) {
+    const part = raw.trim();
+    if (part === "") continue;
+    const m = /^(!?)([A-Za-z0-9][A-Za-z0-9_./-]*)\s*(?:(!=|==|=)\s*([A-Za-z0-9_.-]*))?$/.exec(part);
+    if (!m) throw new Error(`invalid label selector term "${part}"`);
+    const [, not, key, op, value] = m;
+    if (op) {
+      if (not) throw new Error(`invalid label selector term "${part}"`);
+      out.push({ key: key!, op: op === "!=" ? "!=" : "=", value: value ?? "" });
+    } else out.push({ key: key!, op: not ? "!exists" : "exists" });
+  }
+  return out;
+}
+
+export function matchesSelector(labels: Readonly<Record<string, string>>, sel: LabelSelector | undefined): boolean {
+  if (!sel) return true;
+  for (const t of sel) {
+    const has = Object.hasOwn(labels, t.key);
+    if (t.op === "exists" && !has) return false;
+    if (t.op === "!exists" && has) return false;
+    if (t.op === "=" && labels[t.key] !== t.value) return false;
+    if (t.op === "!=" && labels[t.key] === t.value) return false;
+  }
+  return true;
+}
+
+interface MutableService {
+  name: string;
+  namespace: string;
+  version?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  source: ServiceSource;
+  endpoints: Map<string, CatalogEndpoint>;
+}
+
+const key = (namespace: string, name: string) => `${namespace}/${name}`;
+
+export function createCatalog(opts: { now?: () => number } = {}): Catalog {
+  const now = opts.now ?? Date.now;
+  const services = new Map<string, MutableService>();
+  const listeners = new Set<(c: CatalogChange) => void>();
+  let version = 0;
+
+  const view = (s: MutableService): CatalogService => ({
+    name: s.name,
+    namespace: s.namespace,
+    ...(s.version !== undefined ? { version: s.version } : {}),
+    labels: s.labels,
+    annotations: s.annotations,
+    source: s.source,
+    endpoints: [...s.endpoints.values()],
+  });
+  const emit = (c: CatalogChange) => {
+    version++;
+    for (const fn of listeners) {
+      try {
+        fn(c);
+      } catch {
+        // Listeners are the supervisor's own; one failing must not block the others.
+      }
+    }
+  };
+  const makeEndpoint = (ep: EndpointInput, prev?: CatalogEndpoint): CatalogEndpoint => ({
+    id: ep.id,
+    address: ep.address,
+    port: ep.port,
+    protocol: ep.protocol,
+    weight: ep.weight,
+    metadata: { ...ep.metadata },
+    health: ep.health ?? prev?.health ?? "passing",
+    healthSince: prev && (ep.health === undefined || ep.health === prev.health) ? prev.healthSince : now(),
+    draining: ep.draining ?? prev?.draining ?? false,
+    ...(prev?.output !== undefined ? { output: prev.output } : {}),
+  });
+  const withEndpoint = (namespace: string, name: string, id: string, f: (s: MutableService, e: CatalogEndpoint) => CatalogEndpoint | undefined, kind: "endpoint.updated" | "endpoint.health") => {
+    const s = services.get(key(namespace, name));
+    const e = s?.endpoints.get(id);
+    if (!s || !e) return false;
+    const next = f(s, e);
+    if (!next) return true;
+    s.endpoints.set(id, next);
+    if (kind === "endpoint.health") emit({ kind, service: view(s), endpoint: next, from: e.health });
+    else emit({ kind, service: view(s), endpoint: next });
+    return true;
+  };
+
+  return {
+    get version() {
+      return version;
+    },
+    upsertService(input, source) {
+      const k = key(input.namespace, input.name);
+      const prev = services.get(k);
+      const s: MutableService = {
+        name: input.name,
+        namespace: input.namespace,
+        ...(input.version !== undefined ? { version: input.version } : {}),
+        labels: { ...input.labels },
+        annotations: { ...input.annotations },
+        source,
+        endpoints: prev?.endpoints ?? new Map(),
+      };
+      services.set(k, s);
+      emit({ kind: prev ? "service.updated" : "service.registered", service: view(s) });
+      if (input.endpoints) {
+        const keep = new Set(input.endpoints.map((e) => e.id));
+        for (const [id, e] of [...s.endpoints]) {
+          if (!keep.has(id)) {
+            s.endpoints.delete(id);
+            emit({ kind: "endpoint.removed", service: view(s), endpoint: e });
+          }
+        }
+        for (const ep of input.endpoints) {
+          const before = s.endpoints.get(ep.id);
+          const next = makeEndpoint(ep, before);
+          s.endpoints.set(ep.id, next);
+          if (!before) emit({ kind: "endpoint.added", service: view(s), endpoint: next });
+          else if (JSON.stringify(before) !== JSON.stringify(next)) emit({ kind: "endpoint.updated", service: view(s), endpoint: next });
+        }
+      }
+      return view(s);
+    },
+    removeService(namespace, name) {
+      const s = services.get(key(namespace, name));
+      if (!s) return false;
+      services.delete(key(namespace, name));
+      emit({ kind: "service.deregistered", service: view(s) });
+      return true;
+    },
+    upsertEndpoint(namespace, name, ep) {
+      const s = services.get(key(namespace, name));
+      if (!s) return undefined;
+      const before = s.endpoints.get(ep.id);
+      const next = makeEndpoint(ep, before);
+      s.endpoints.set(ep.id, next);
+      emit({ kind: before ? "endpoint.updated" : "endpoint.added", service: view(s), endpoint: next });
+      return next;
+    },
+    removeEndpoint(namespace, name, id) {
+      const s = services.get(key(namespace, name));
+      const e = s?.endpoints.get(id);
+      if (!s || !e) return false;
+      s.endpoints.delete(id);
+      emit({ kind: "endpoint.removed", service: view(s), endpoint: e });
+      return true;
+    },
+    setHealth(namespace, name, id, health, output) {
+      return withEndpoint(namespace, name, id, (_s, e) => {
+        if (e.health === health) return undefined;
+        return { ...e, health, healthSince: now(), ...(output !== undefined ? { output } : {}) };
+      }, "endpoint.health");
+    },
+    setDraining(namespace, name, id, draining) {
+      return withEndpoint(namespace, name, id, (_s, e) => (e.draining === draining ? undefined : { ...e, draining }), "endpoint.updated");
+    },
+    setWeight(namespace, name, id, weight) {
+      return withEndpoint(namespace, name, id, (_s, e) => (e.weight === weight ? undefined : { ...e, weight }), "endpoint.updated");
+    },
+    get(namespace, name) {
+      const s = services.get(key(namespace, name));
+      return s ? view(s) : undefined;
+    },
+    list(filter = {}) {
+      const out: CatalogService[] = [];
+      for (const s of services.values()) {
+        if (filter.namespace && s.namespace !== filter.namespace) continue;
+        if (!matchesSelector(s.labels, filter.selector)) continue;
+        out.push(view(s));
+      }
+      return out.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+    },
+    resolve(name, namespace, o = {}) {
+      const s = services.get(key(namespace, name));
+      if (!s || !matchesSelector(s.labels, o.selector)) return s && !o.selector ? [] : undefined;
+      const out: CatalogEndpoint[] = [];
+      for (const e of s.endpoints.values()) {
+        if (o.all) out.push(e);
+        else if (e.health === "passing" || (!o.onlyPassing && e.health === "warning")) out.push(e);
+      }
+      return out;
+    },
+    criticalSince(before) {
+      const out: Array<{ namespace: string; name: string; id: string }> = [];
+      for (const s of services.values()) {
+        for (const e of s.endpoints.values()) if (e.health === "critical" && e.healthSince <= before) out.push({ namespace: s.namespace, name: s.name, id: e.id });
+      }
+      return out;
+    },
+    onChange(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+  };
+}
