@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { type Authenticator, requireRole } from "./auth.ts";
+import { type Authenticator, requireRole, type TicketStore } from "./auth.ts";
 import { ApiError, envelope } from "./errors.ts";
 
 export interface ApiModule {
@@ -13,6 +13,7 @@ export interface ApiModule {
 
 export interface ApiOptions {
   auth: Authenticator;
+  tickets?: TicketStore;
   bodyLimitBytes: number;
   /** Unauthenticated probes: liveness and readiness. */
   ready: () => boolean;
@@ -35,7 +36,7 @@ export function createApi(opts: ApiOptions): Hono {
       onError: (c) => c.json(envelope("payload_too_large", `request body exceeds ${opts.bodyLimitBytes} bytes`), 413),
     }),
   );
-  app.use("/v1/*", requireRole(opts.auth));
+  app.use("/v1/*", requireRole(opts.auth, undefined, opts.tickets));
   for (const m of opts.modules) app.route(`/v1${m.path}`, m.app);
 
   app.notFound((c) => {

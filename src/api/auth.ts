@@ -1,5 +1,5 @@
 // Bearer-token auth with roles (read < operator < admin), compared in constant time.
-import { timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "./errors.ts";
 
@@ -58,11 +58,55 @@ export function bearerOf(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
+/** Browsers cannot set headers on a WebSocket: they may offer the token as a subprotocol "bearer.<token>". */
+export const WS_TOKEN_PREFIX = "bearer.";
+
+export function subprotocolToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  for (const p of header.split(",")) {
+    const v = p.trim();
+    if (v.startsWith(WS_TOKEN_PREFIX)) return v.slice(WS_TOKEN_PREFIX.length);
+  }
+  return undefined;
+}
+
+/** Short-lived, single-use tickets for clients that can send neither headers nor subprotocols. */
+export interface TicketStore {
+  issue(p: Principal): { ticket: string; expiresAt: number };
+  redeem(ticket: string): Principal | undefined;
+}
+
+export function createTicketStore(ttlMs = 30_000, now: () => number = Date.now): TicketStore {
+  const tickets = new Map<string, { p: Principal; expiresAt: number }>();
+  return {
+    issue(p) {
+      for (const [k, v] of tickets) if (v.expiresAt < now()) tickets.delete(k);
+      const ticket = randomBytes(24).toString("base64url");
+      const expiresAt = now() + ttlMs;
+      tickets.set(ticket, { p, expiresAt });
+      return { ticket, expiresAt };
+    },
+    redeem(ticket) {
+      const t = tickets.get(ticket);
+      if (!t) return undefined;
+      tickets.delete(ticket);
+      return t.expiresAt >= now() ? t.p : undefined;
+    },
+  };
+}
+
 /** Requires a principal of at least `role`; GET/HEAD need read, anything else operator, unless told otherwise. */
-export function requireRole(auth: Authenticator, role?: Role): MiddlewareHandler {
+export function requireRole(auth: Authenticator, role?: Role, tickets?: TicketStore): MiddlewareHandler {
   return async function authMiddleware(c, next) {
     const needed: Role = role ?? (c.req.method === "GET" || c.req.method === "HEAD" ? "read" : "operator");
-    const credential = bearerOf(c.req.header("authorization"));
+    const ticket = tickets && c.req.method === "GET" ? c.req.query("ticket") : undefined;
+    if (ticket) {
+      const p = tickets!.redeem(ticket);
+      if (!p) throw new ApiError(401, "unauthorized", "invalid or expired ticket");
+      c.set("principal" as never, p as never);
+      return next();
+    }
+    const credential = bearerOf(c.req.header("authorization")) ?? subprotocolToken(c.req.header("sec-websocket-protocol"));
     if (!credential) throw new ApiError(401, "unauthorized", "missing bearer token (Authorization: Bearer <token>)");
     const principal = await auth.verify(credential);
     if (!principal) throw new ApiError(401, "unauthorized", "invalid token");

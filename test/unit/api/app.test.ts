@@ -35,7 +35,7 @@ describe("admin API skeleton", () => {
   test.each(cases)("%s -> %s gets %d", async (_what, method, headers, status, code) => {
     const res = await api().request("/v1/things", { method, headers: { ...headers, "content-type": "application/json" }, ...(method === "POST" ? { body: "{}" } : {}) });
     expect(res.status).toBe(status);
-    if (code) expect((await res.json()).code).toBe(code);
+    if (code) expect(((await res.json()) as { code: string }).code).toBe(code);
   });
 
   test("unknown routes get the JSON envelope with 404, wrong methods 405 with Allow", async () => {
@@ -55,6 +55,6 @@ describe("admin API skeleton", () => {
       body: JSON.stringify({ pad: "x".repeat(200) }),
     });
     expect(res.status).toBe(413);
-    expect((await res.json()).code).toBe("payload_too_large");
+    expect(((await res.json()) as { code: string }).code).toBe("payload_too_large");
   });
 });
