@@ -6,10 +6,13 @@ export interface RingOptions {
   minRingSize?: number;
   /** Upper bound on virtual nodes, so a tiny weight next to a huge one cannot blow up memory. */
   maxRingSize?: number;
+  /** Virtual nodes for an endpoint of one weight unit; about 1/sqrt of it is the spread of load. */
+  vnodesPerUnit?: number;
 }
 
 export const DEFAULT_MIN_RING_SIZE = 1024;
 export const DEFAULT_MAX_RING_SIZE = 8 * 1024 * 1024;
+export const DEFAULT_VNODES_PER_UNIT = 256;
 // Owners are packed below the hash in one float64 for a fast numeric sort: 2^32 * 2^20 < 2^53.
 const MAX_OWNERS = 1 << 20;
 
@@ -25,6 +28,14 @@ export const EMPTY_RING: Ring = { hashes: new Uint32Array(0), owners: new Int32A
 /**
  * Builds the ring. A node's points depend only on its id and weight, never on its position in `ids`,
  * so every worker and host holding the same set builds the same ring.
+ *
+ * Sizing differs from Envoy's on purpose. Envoy scales every node's count by the whole set (the lightest
+ * node gets ceil(share * minRingSize)), so removing one of five equal nodes also gives each survivor ~20%
+ * more points, which steal keys from one another: ~27% of keys move instead of 20%. Here a node's count is
+ * round(weight / unit * vnodesPerUnit) with `unit` the max weight rounded up to a power of two, so adding
+ * or removing a node leaves the others' points alone unless the max weight crosses a power of two, or
+ * the ring must double or halve to stay within [minRingSize, maxRingSize] (only very small or very
+ * large pools).
  */
 export function buildRing(
   ids: readonly string[],
@@ -38,22 +49,20 @@ export function buildRing(
   const maxSize = opts.maxRingSize ?? DEFAULT_MAX_RING_SIZE;
   if (!(minSize >= 1 && maxSize >= minSize)) throw new RangeError("ring: need 1 <= minRingSize <= maxRingSize");
 
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += weights[i]!;
-  let minNorm = 1;
-  for (let i = 0; i < n; i++) minNorm = Math.min(minNorm, weights[i]! / sum);
-  // Scale so the lightest node still gets ceil(minNorm * minSize) points, as Envoy does.
-  const scale = Math.min(Math.ceil(minNorm * minSize) / minNorm, maxSize);
-
+  let maxW = 0;
+  for (let i = 0; i < n; i++) maxW = Math.max(maxW, weights[i]!);
+  const unit = 2 ** Math.ceil(Math.log2(maxW));
   const counts = new Int32Array(n);
-  let total = 0;
-  let target = 0;
-  for (let i = 0; i < n; i++) {
-    target += scale * (weights[i]! / sum);
-    const c = Math.max(1, Math.floor(target) - total);
-    counts[i] = c;
-    total += c;
-  }
+  const fill = (perUnit: number): number => {
+    let t = 0;
+    for (let i = 0; i < n; i++) t += counts[i] = Math.max(1, Math.round((weights[i]! / unit) * perUnit));
+    return t;
+  };
+  let perUnit = opts.vnodesPerUnit ?? DEFAULT_VNODES_PER_UNIT;
+  let total = fill(perUnit);
+  while (total < minSize && total * 2 <= maxSize) total = fill((perUnit *= 2));
+  while (total > maxSize && perUnit > 1) total = fill((perUnit /= 2));
+  if (total > maxSize) throw new RangeError(`ring: ${n} endpoints need more than maxRingSize ${maxSize} points`);
 
   const packed = new Float64Array(total);
   let k = 0;
