@@ -1,0 +1,160 @@
+// Turns endpoint records into the eligible array pickers see: health, draining, ejection, panic mode, slow start.
+//
+// Order of rules, for each record not draining and with configured weight > 0:
+//   passing -> weight; warning -> weight * warningWeightFactor; critical or ejected -> excluded.
+//   Panic: when eligible endpoints are fewer than panicThresholdPercent of the non-draining ones, health and
+//   ejection are ignored and every non-draining endpoint takes traffic (better some errors than none at all).
+//   Slow start (Envoy's): for windowMs after max(addedAt, recoveredAt) the weight is scaled by
+//   max(minWeightPercent / 100, (elapsed / windowMs) ^ (1 / aggression)).
+// Connection limits change per request, so they are NOT applied here: the pool keeps endpoints at their
+// limit and `pickAdmitted` checks the live count after each pick, re-picking a bounded number of times
+// (with a re-hashed key, so keyed policies move on too). The pool is rebuilt on catalog changes and at
+// `refreshAt` (an ejection ending, the next slow-start step).
+import { rehash } from "../hashing/hash.ts";
+import type { PickContext, Picker, PoolEndpoint } from "./picker.ts";
+
+export type HealthStatus = "passing" | "warning" | "critical";
+
+export interface EndpointRecord {
+  readonly id: string;
+  readonly address: string;
+  readonly port: number;
+  /** Configured weight; 0 takes the endpoint out of rotation. */
+  readonly weight: number;
+  readonly health: HealthStatus;
+  readonly draining: boolean;
+  /** Clock ms until which outlier detection ejected it; absent or past = not ejected. */
+  readonly ejectedUntil?: number;
+  /** Clock ms when it joined the pool; absent = no slow start (e.g. present at boot). */
+  readonly addedAt?: number;
+  /** Clock ms of its last transition back to passing. */
+  readonly recoveredAt?: number;
+  /** Live in-flight count, maintained by the data plane; the one source of truth for limits. */
+  active: number;
+  /** Circuit breaker: most concurrent requests or connections; absent or 0 = unlimited. */
+  readonly maxConnections?: number;
+}
+
+export interface SlowStartOptions {
+  windowMs?: number;
+  aggression?: number;
+  minWeightPercent?: number;
+  /** How often to rebuild while some endpoint is ramping. */
+  stepMs?: number;
+}
+
+export interface PoolOptions {
+  warningWeightFactor?: number;
+  /** 0 disables panic mode. */
+  panicThresholdPercent?: number;
+  slowStart?: SlowStartOptions;
+}
+
+export const DEFAULT_POOL_OPTIONS = {
+  warningWeightFactor: 0.5,
+  panicThresholdPercent: 50,
+  slowStart: { windowMs: 0, aggression: 1, minWeightPercent: 10, stepMs: 1_000 },
+} as const;
+
+/** What a picker sees; `active` reads and writes through to the record so there is one live count. */
+export class EligibleEndpoint implements PoolEndpoint {
+  constructor(
+    readonly record: EndpointRecord,
+    /** Index of the record in the array given to buildPool. */
+    readonly source: number,
+    public weight: number,
+  ) {}
+  get id(): string {
+    return this.record.id;
+  }
+  get address(): string {
+    return this.record.address;
+  }
+  get port(): number {
+    return this.record.port;
+  }
+  get active(): number {
+    return this.record.active;
+  }
+  set active(v: number) {
+    this.record.active = v;
+  }
+}
+
+export interface PoolView {
+  readonly endpoints: EligibleEndpoint[];
+  readonly panic: boolean;
+  /** Eligible share of non-draining endpoints, 0..100 (100 when there are none). */
+  readonly healthyPercent: number;
+  /** Clock ms at which the view goes stale by itself (Infinity when it does not). */
+  readonly refreshAt: number;
+}
+
+export function buildPool(records: readonly EndpointRecord[], now: number, opts: PoolOptions = {}): PoolView {
+  const warningFactor = opts.warningWeightFactor ?? DEFAULT_POOL_OPTIONS.warningWeightFactor;
+  const panicPercent = opts.panicThresholdPercent ?? DEFAULT_POOL_OPTIONS.panicThresholdPercent;
+  const slow = { ...DEFAULT_POOL_OPTIONS.slowStart, ...opts.slowStart };
+  let refreshAt = Infinity;
+
+  let candidates = 0;
+  let healthy = 0;
+  for (const r of records) {
+    if (r.draining || !(r.weight > 0)) continue;
+    candidates++;
+    const ejected = r.ejectedUntil !== undefined && r.ejectedUntil > now;
+    if (ejected) refreshAt = Math.min(refreshAt, r.ejectedUntil!);
+    if (!ejected && r.health !== "critical") healthy++;
+  }
+  const healthyPercent = candidates === 0 ? 100 : (100 * healthy) / candidates;
+  const panic = candidates > 0 && healthyPercent < panicPercent;
+
+  const endpoints: EligibleEndpoint[] = [];
+  records.forEach((r, source) => {
+    if (r.draining || !(r.weight > 0)) return;
+    const ejected = r.ejectedUntil !== undefined && r.ejectedUntil > now;
+    if (!panic && (ejected || r.health === "critical")) return;
+    let weight = r.weight;
+    if (r.health === "warning" && !panic) weight *= warningFactor;
+    const since = Math.max(r.addedAt ?? -Infinity, r.recoveredAt ?? -Infinity);
+    if (slow.windowMs > 0 && since > -Infinity && now - since < slow.windowMs) {
+      const elapsed = Math.max(0, now - since);
+      const ramp = Math.pow(elapsed / slow.windowMs, 1 / slow.aggression);
+      weight *= Math.max(slow.minWeightPercent / 100, ramp);
+      refreshAt = Math.min(refreshAt, now + slow.stepMs, since + slow.windowMs);
+    }
+    endpoints.push(new EligibleEndpoint(r, source, weight));
+  });
+  return { endpoints, panic, healthyPercent, refreshAt };
+}
+
+/** True when the endpoint's circuit breaker is open: it already holds its maximum of requests. */
+export function atLimit(e: EligibleEndpoint): boolean {
+  const max = e.record.maxConnections;
+  return max !== undefined && max > 0 && e.record.active >= max;
+}
+
+/**
+ * Picks an endpoint under its connection limit: up to `maxAttempts` picks, re-hashing the key between
+ * them; -1 when the pool is empty or every attempt hit a full endpoint (answer "overflow", as Envoy does).
+ * `ctx.hash` is restored before returning. Allocates nothing.
+ */
+export function pickAdmitted(
+  picker: Picker,
+  ctx: PickContext,
+  endpoints: readonly EligibleEndpoint[],
+  maxAttempts = 3,
+): number {
+  const key = ctx.hash;
+  let found = -1;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    const i = picker.pick(ctx);
+    if (i < 0) break;
+    if (!atLimit(endpoints[i]!)) {
+      found = i;
+      break;
+    }
+    ctx.hash = rehash(key, attempt + 1);
+  }
+  ctx.hash = key;
+  return found;
+}

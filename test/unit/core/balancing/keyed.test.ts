@@ -1,0 +1,86 @@
+// ip_hash, consistent_hash and maglev: stable mapping, and how many keys move when one endpoint leaves.
+import { describe, expect, test } from "bun:test";
+import { createConsistentHash } from "../../../../src/core/balancing/consistent-hash.ts";
+import { createIpHash } from "../../../../src/core/balancing/ip-hash.ts";
+import { createMaglev } from "../../../../src/core/balancing/maglev.ts";
+import type { Picker } from "../../../../src/core/balancing/picker.ts";
+import { pool } from "../../../conformance/balancing.case.ts";
+import { createSeededRng } from "../../../support/seeded-rng.ts";
+
+const KEYS = 20_000;
+
+function remapped(make: () => Picker, n: number, removed: number): number {
+  const before = make();
+  const after = make();
+  const all = pool(Array(n).fill(1));
+  const rest = all.filter((_, i) => i !== removed);
+  before.update(all);
+  after.update(rest);
+  const rng = createSeededRng(n * 31 + removed);
+  let moved = 0;
+  for (let k = 0; k < KEYS; k++) {
+    const hash = Math.floor(rng.next() * 4294967296);
+    const was = all[before.pick({ hash })]!.id;
+    if (was !== rest[after.pick({ hash })]!.id) moved++;
+  }
+  return moved / KEYS;
+}
+
+describe("consistent policies remap few keys when one of N endpoints leaves", () => {
+  const makers: Array<[string, () => Picker]> = [
+    ["consistent_hash", () => createConsistentHash()],
+    ["maglev", () => createMaglev()],
+  ];
+  for (const [name, make] of makers) {
+    for (const n of [5, 10, 50]) {
+      test(`${name} with ${n} endpoints moves at most 1/${n} + 2% of keys`, () => {
+        expect(remapped(make, n, n >> 1)).toBeLessThanOrEqual(1 / n + 0.02);
+      });
+    }
+  }
+
+  test("consistent_hash moves only keys of the endpoint that left", () => {
+    const all = pool([1, 1, 1, 1, 1, 1]);
+    const before = createConsistentHash();
+    const after = createConsistentHash();
+    before.update(all);
+    after.update(all.filter((e) => e.id !== "ep-2"));
+    const rest = all.filter((e) => e.id !== "ep-2");
+    for (let k = 0; k < 5_000; k++) {
+      const hash = (k * 2654435761) >>> 0;
+      const was = all[before.pick({ hash })]!.id;
+      if (was !== "ep-2") expect(rest[after.pick({ hash })]!.id).toBe(was);
+    }
+  });
+
+  test("contrast: ip_hash is not consistent and moves far more keys", () => {
+    expect(remapped(() => createIpHash(), 10, 5)).toBeGreaterThan(1 / 10 + 0.1);
+  });
+});
+
+describe("keyed policies", () => {
+  test("ip_hash maps the same key to the same endpoint on every call", () => {
+    const p = createIpHash();
+    p.update(pool([1, 2, 3]));
+    const first = p.pick({ hash: 123456789 });
+    for (let k = 0; k < 10; k++) expect(p.pick({ hash: 123456789 })).toBe(first);
+  });
+
+  test("maglev rejects a table size that is not prime", () => {
+    expect(() => createMaglev({ tableSize: 65536 })).toThrow(RangeError);
+    expect(() => createMaglev({ tableSize: 251 })).not.toThrow();
+  });
+
+  test("consistent_hash rejects a min ring size above the max", () => {
+    const p = createConsistentHash({ minRingSize: 100, maxRingSize: 10 });
+    expect(() => p.update(pool([1]))).toThrow(RangeError);
+  });
+
+  test("hashes of 0 and 2^32 - 1 both land on an endpoint", () => {
+    for (const p of [createIpHash(), createConsistentHash(), createMaglev()]) {
+      p.update(pool([1, 2]));
+      expect(p.pick({ hash: 0 })).toBeGreaterThanOrEqual(0);
+      expect(p.pick({ hash: 0xffffffff })).toBeGreaterThanOrEqual(0);
+    }
+  });
+});
