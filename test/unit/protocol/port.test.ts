@@ -19,7 +19,7 @@ describe("typed port", () => {
   test("an error reply rejects with its code and message", async () => {
     using f = startFixture();
     await f.port.ready;
-    const err = await f.port.request({ t: "fail" }).catch((e: RequestError) => e);
+    const err = (await f.port.request({ t: "fail" }).catch((e: unknown) => e)) as RequestError;
     expect(err).toBeInstanceOf(RequestError);
     expect(err.code).toBe("failed_on_purpose");
   });
@@ -27,7 +27,7 @@ describe("typed port", () => {
   test("a request with no reply times out instead of hanging", async () => {
     using f = startFixture();
     await f.port.ready;
-    const err = await f.port.request({ t: "slow" }, 50).catch((e: RequestError) => e);
+    const err = (await f.port.request({ t: "slow" }, 50).catch((e: unknown) => e)) as RequestError;
     expect(err.code).toBe("timeout");
   });
 
@@ -48,7 +48,7 @@ describe("typed port", () => {
     await f.port.ready;
     const p = f.port.request({ t: "slow" }, 5000);
     f.port.close();
-    const err = await p.catch((e: RequestError) => e);
+    const err = (await p.catch((e: unknown) => e)) as RequestError;
     expect(err.code).toBe("closed");
   });
 });
