@@ -2,6 +2,7 @@
 import { formatProblems, loadConfigFile, readDotEnv } from "../config/load.ts";
 import { VERSION } from "../version.ts";
 import { runAgent } from "./agent.ts";
+import { CLIENT_COMMANDS, runClientCommand } from "./client-commands.ts";
 import { runDemoApp } from "./demo-app.ts";
 
 export const USAGE = `polis ${VERSION}: keeps a host's services running, healthy, balanced and sized.
@@ -12,6 +13,21 @@ Usage:
   polis version                 print the version
   polis demo-app [--port N]     a tiny HTTP app for demos and tests (PORT env var also works)
   polis help                    this text
+
+Client commands (talk to a running agent's admin API; add --json for JSON):
+  polis status                  workers, apps and replicas, checks, balancers, recent events
+  polis apps                    every replica with pid, port, state, restarts, cpu, memory
+  polis scale APP N             set an app's replica count
+  polis restart APP [REPLICA]   rolling restart of an app, or restart one replica
+  polis logs APP [-f] [--tail N]
+  polis checks                  health checks and their state
+  polis balancers               balancers and their endpoints
+  polis services [--namespace NS] [--selector SEL]
+  polis resolve NAME [--namespace NS] [--selector SEL] [--all]
+  polis events [--follow] [--type T] [--target X] [--severity S] [--since SEQ]
+  polis scaling [APP]           autoscaling state, or one app's decision history
+  Connection: --url URL (or POLIS_API_URL), --token T (or POLIS_API_TOKEN), --config FILE
+  (default: ./config/agent.yaml, whose api.listen and data_dir/admin.token are used).
 
 Environment:
   POLIS_API_TOKEN               an admin token for the API (in addition to api.tokens)
@@ -60,6 +76,7 @@ export async function runCli(argv: readonly string[]): Promise<number | undefine
     case "demo-app":
       return runDemoApp(rest);
     default:
+      if (CLIENT_COMMANDS.includes(cmd)) return runClientCommand(cmd, rest);
       process.stderr.write(`polis: unknown command "${cmd}"\n\n${USAGE}`);
       return 2;
   }

@@ -1,0 +1,152 @@
+// A typed client for the admin API: the CLI is built on it, and programs can import it too.
+import type { AgentEvent } from "../state/event-bus.ts";
+
+export class ApiClientError extends Error {
+  readonly _tag = "ApiClientError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export interface ClientOptions {
+  /** Base URL, e.g. http://127.0.0.1:9090 */
+  url: string;
+  token?: string;
+  /** Per-request timeout (default 10 s). */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export interface EventQuery {
+  type?: string;
+  source?: string;
+  target?: string;
+  severity?: "debug" | "info" | "warning" | "error" | "critical";
+  since?: number;
+  limit?: number;
+}
+
+export type Json = Record<string, any>;
+
+export function createClient(opts: ClientOptions) {
+  const base = opts.url.replace(/\/$/, "");
+  const doFetch = opts.fetch ?? fetch;
+  const headers = (extra: Record<string, string> = {}) => ({
+    ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+    ...extra,
+  });
+
+  async function call<T = Json>(method: string, path: string, body?: unknown, query?: Record<string, unknown>): Promise<T> {
+    const qs = query
+      ? Object.entries(query)
+          .filter(([, v]) => v !== undefined && v !== "")
+          .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+          .join("&")
+      : "";
+    let res: Response;
+    try {
+      res = await doFetch(`${base}${path}${qs ? `?${qs}` : ""}`, {
+        method,
+        headers: headers(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+      });
+    } catch (e) {
+      throw new ApiClientError(0, "unreachable", `cannot reach the agent at ${base}: ${(e as Error).message}`);
+    }
+    const text = await res.text();
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = text;
+    }
+    if (!res.ok) {
+      const env = (data ?? {}) as { code?: string; message?: string; details?: unknown };
+      throw new ApiClientError(res.status, env.code ?? "http_error", env.message ?? `HTTP ${res.status}`, env.details);
+    }
+    return data as T;
+  }
+
+  /** Reads a Server-Sent Events stream until `signal` aborts; one callback per event. */
+  async function stream(path: string, query: Record<string, unknown>, onEvent: (name: string, data: string, id?: string) => void, signal?: AbortSignal): Promise<void> {
+    const qs = Object.entries(query)
+      .filter(([, v]) => v !== undefined && v !== "")
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+      .join("&");
+    const res = await doFetch(`${base}${path}${qs ? `?${qs}` : ""}`, { headers: headers({ accept: "text/event-stream" }), ...(signal ? { signal } : {}) });
+    if (!res.ok || !res.body) {
+      const env = ((await res.json().catch(() => ({}))) ?? {}) as { code?: string; message?: string };
+      throw new ApiClientError(res.status, env.code ?? "http_error", env.message ?? `HTTP ${res.status}`);
+    }
+    const decoder = new TextDecoder();
+    let buf = "";
+    try {
+      for await (const chunk of res.body) {
+        buf += decoder.decode(chunk, { stream: true });
+        let sep: number;
+        while ((sep = buf.indexOf("\n\n")) >= 0) {
+          const block = buf.slice(0, sep);
+          buf = buf.slice(sep + 2);
+          let name = "message";
+          let id: string | undefined;
+          const data: string[] = [];
+          for (const line of block.split("\n")) {
+            if (line.startsWith("event:")) name = line.slice(6).trim();
+            else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+            else if (line.startsWith("id:")) id = line.slice(3).trim();
+          }
+          if (data.length > 0) onEvent(name, data.join("\n"), id);
+        }
+      }
+    } catch (e) {
+      if (!signal?.aborted) throw e;
+    }
+  }
+
+  return {
+    call,
+    agent: () => call("GET", "/v1/agent"),
+    system: () => call("GET", "/v1/agent/system"),
+    agentLogs: (tail = 100) => call("GET", "/v1/agent/logs", undefined, { tail }),
+    apps: () => call<{ apps: Json[] }>("GET", "/v1/apps"),
+    app: (name: string) => call("GET", `/v1/apps/${encodeURIComponent(name)}`),
+    scale: (name: string, replicas: number) => call("POST", `/v1/apps/${encodeURIComponent(name)}/scale`, { replicas }),
+    restart: (name: string) => call("POST", `/v1/apps/${encodeURIComponent(name)}/restart`, {}),
+    restartReplica: (name: string, id: string | number) => call("POST", `/v1/apps/${encodeURIComponent(name)}/replicas/${encodeURIComponent(String(id))}/restart`, {}),
+    resetCrashLoop: (name: string) => call("POST", `/v1/apps/${encodeURIComponent(name)}/reset`, {}),
+    logs: (name: string, tail = 100) => call<{ lines: Json[] }>("GET", `/v1/apps/${encodeURIComponent(name)}/logs`, undefined, { tail }),
+    followLogs: (name: string, onLine: (line: Json) => void, signal?: AbortSignal) =>
+      stream(`/v1/apps/${encodeURIComponent(name)}/logs/follow`, {}, (_n, data) => onLine(JSON.parse(data)), signal),
+    checks: () => call<{ checks: Json[] }>("GET", "/v1/checks"),
+    check: (id: string) => call("GET", `/v1/checks/${encodeURIComponent(id)}`),
+    checkHistory: (id: string) => call("GET", `/v1/checks/${encodeURIComponent(id)}/history`),
+    healthSummary: () => call("GET", "/v1/health/summary"),
+    pushTtl: (id: string, status: "pass" | "warn" | "fail", note?: string) => call("PUT", `/v1/checks/${encodeURIComponent(id)}/${status}`, note === undefined ? {} : { note }),
+    balancers: () => call<{ balancers: Json[] }>("GET", "/v1/balancers"),
+    balancer: (name: string) => call("GET", `/v1/balancers/${encodeURIComponent(name)}`),
+    drain: (balancer: string, endpoint: string) => call("POST", `/v1/balancers/${encodeURIComponent(balancer)}/endpoints/${encodeURIComponent(endpoint)}/drain`, {}),
+    setWeight: (balancer: string, endpoint: string, weight: number) => call("PATCH", `/v1/balancers/${encodeURIComponent(balancer)}/endpoints/${encodeURIComponent(endpoint)}`, { weight }),
+    services: (q: { namespace?: string; selector?: string } = {}) => call<{ services: Json[] }>("GET", "/v1/services", undefined, q),
+    service: (name: string, namespace = "default") => call("GET", `/v1/services/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`),
+    register: (name: string, body: Json, namespace = "default") => call("PUT", `/v1/services/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`, body),
+    deregister: (name: string, namespace = "default") => call("DELETE", `/v1/services/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`),
+    resolve: (name: string, namespace = "default", q: { selector?: string; all?: boolean } = {}) =>
+      call<{ service: string; endpoints: Json[] }>("GET", `/v1/services/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/resolve`, undefined, { selector: q.selector, all: q.all ? "true" : undefined }),
+    scaling: () => call<{ apps: Json[] }>("GET", "/v1/scaling"),
+    scalingHistory: (app: string, limit = 50) => call("GET", `/v1/scaling/${encodeURIComponent(app)}/history`, undefined, { limit }),
+    forecast: (app: string) => call("GET", `/v1/scaling/${encodeURIComponent(app)}/forecast`),
+    config: () => call("GET", "/v1/config"),
+    patchConfig: (patch: Json) => call("PATCH", "/v1/config", patch),
+    events: (q: EventQuery = {}) => call<{ events: AgentEvent[]; gap: boolean; lastSeq: number }>("GET", "/v1/events", undefined, { ...q }),
+    followEvents: (q: EventQuery, onEvent: (e: AgentEvent | Json) => void, signal?: AbortSignal) =>
+      stream("/v1/events", { ...q, since: q.since ?? undefined }, (_name, data) => onEvent(JSON.parse(data)), signal),
+  };
+}
+
+export type PolisClient = ReturnType<typeof createClient>;
