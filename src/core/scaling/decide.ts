@@ -35,6 +35,8 @@ export interface DecisionInput {
   readonly forecasts?: readonly MetricForecast[];
   /** Window contents: past recommendations and scale events of this app. */
   readonly state: BehaviorState;
+  /** Facts the caller noticed while gathering the inputs (e.g. samples skipped at ingest). */
+  readonly notes?: readonly string[];
 }
 
 export type DecisionRule =
@@ -89,6 +91,7 @@ export interface Decision {
   readonly action: ScaleAction;
   readonly reason: string;
   readonly dryRun: boolean;
+  readonly notes: readonly string[];
 }
 
 /** Metrics that measure offered load; their being zero is what "idle" means for scale to zero. */
@@ -166,7 +169,7 @@ export function decide(input: DecisionInput): Decision {
   const { policy, currentReplicas: current, now, state } = input;
   const { min, max } = policy;
   const inputs = { currentReplicas: current, min, max, metrics: input.metrics, windowSize: state.recommendations.length };
-  const base = { app: input.app, at: now, inputs, current, dryRun: policy.dryRun };
+  const base = { app: input.app, at: now, inputs, current, dryRun: policy.dryRun, notes: input.notes ?? [] };
   const finish = (
     desired: number,
     rule: DecisionRule,
