@@ -25,16 +25,17 @@ export function createSecondRing(capacity: number): SecondRing {
       if (second > last) last = second;
     },
     mean: function mean(second, window) {
-      const span = Math.min(window, capacity);
+      const span = Math.min(window, capacity, second + 1);
       let sum = 0;
       let n = 0;
-      for (let s = second - span + 1; s <= second; s++) {
-        if (s < 0) continue;
-        const i = s % capacity;
+      let s = second - span + 1;
+      let i = s % capacity;
+      for (; s <= second; s++) {
         if (stamps[i] === s) {
           sum += values[i];
           n++;
         }
+        if (++i === capacity) i = 0;
       }
       return n === 0 ? Number.NaN : sum / n;
     },

@@ -202,8 +202,15 @@ function prune(list: TimedValue[], cutoff: number): void {
 /** Remember this evaluation's proposal (before stabilization) for the windows; drops what no window can see. */
 export function recordRecommendation(state: BehaviorState, now: number, desired: number, behavior: Behavior): void {
   const windowMs = Math.max(behavior.scaleUp.stabilizationWindowSeconds, behavior.scaleDown.stabilizationWindowSeconds) * 1000;
-  prune(state.recommendations, now - windowMs);
-  if (windowMs > 0) state.recommendations.push({ at: now, value: desired });
+  const list = state.recommendations;
+  prune(list, now - windowMs);
+  if (windowMs === 0) return;
+  // A run of equal recommendations is kept as its latest one: for "is this value inside the
+  // window" the latest occurrence decides, so this changes no result and keeps a steady app's
+  // list at one entry instead of one per evaluation.
+  const last = list[list.length - 1];
+  if (last !== undefined && last.value === desired) last.at = now;
+  else list.push({ at: now, value: desired });
 }
 
 /** Remember an applied change for the rate policies and cooldowns. */

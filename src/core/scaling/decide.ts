@@ -56,8 +56,7 @@ export type ScaleAction = "scale-up" | "scale-down" | "none";
 export interface MetricResult {
   readonly metric: MetricName;
   readonly target: number;
-  readonly proposal: MetricProposal | null;
-  readonly note: string;
+  readonly proposal: MetricProposal;
 }
 
 export interface ForecastInfo {
@@ -110,7 +109,8 @@ function hasLoad(m: MetricInput): boolean {
   return false;
 }
 
-function describeProposal(metric: MetricName, target: number, p: MetricProposal): string {
+/** One line for a metric's proposal; decide() formats only the winner's (formatting all of them cost more than the math). */
+export function describeProposal(metric: MetricName, target: number, p: MetricProposal): string {
   const skipped = p.counts.invalid > 0 ? `; ${p.counts.invalid} reading(s) skipped (NaN or negative)` : "";
   if (!p.ok) return `${metric}: no proposal (${p.reason}; ready ${p.counts.ready}, missing ${p.counts.missing}, unready ${p.counts.unready})${skipped}`;
   const unit = isUtilizationMetric(metric) ? "%" : "";
@@ -183,7 +183,7 @@ export function decide(input: DecisionInput): Decision {
   if (current > max) return finish(max, "bounds", `current ${current} above max ${max}`, [], null, null, null);
   if (current < min) return finish(min, "bounds", `current ${current} below min ${min}`, [], null, null, null);
 
-  const byName = new Map(input.metrics.map((m) => [m.name, m]));
+  const byName = { get: (name: MetricName) => input.metrics.find((m) => m.name === name) };
   if (current === 0) {
     const loaded = policy.metrics.filter((m) => { const got = byName.get(m.name); return got !== undefined && hasLoad(got); });
     if (loaded.length === 0) return finish(0, "scale-to-zero", "at zero and no load", [], null, 0, 0);
@@ -205,19 +205,20 @@ export function decide(input: DecisionInput): Decision {
         ? { kind: "utilization", targetPercent: spec.target, ignoreUnready: spec.name === "cpu" }
         : { kind: "average", target: spec.target },
     });
-    perMetric.push({ metric: spec.name, target: spec.target, proposal, note: describeProposal(spec.name, spec.target, proposal) });
+    perMetric.push({ metric: spec.name, target: spec.target, proposal });
     named.push({ metric: spec.name, proposal });
   }
 
   const combined = combineProposals(current, named);
   if (!combined.ok) {
-    const detail = combined.invalid.length > 0 ? ` (${combined.invalid.join(", ")})` : "";
-    return finish(current, "invalid-metrics", `no change: ${combined.reason}${detail}`, perMetric, null, null, null);
+    const detail = perMetric.filter((m) => !m.proposal.ok).map((m) => describeProposal(m.metric, m.target, m.proposal));
+    return finish(current, "invalid-metrics", `no change: ${combined.reason}; ${detail.join("; ")}`, perMetric, null, null, null);
   }
 
   let reactive = combined.replicas;
   let rule: DecisionRule = `metric:${combined.metric}`;
-  let why = perMetric.find((m) => m.metric === combined.metric)?.note ?? "";
+  const won = perMetric.find((m) => m.metric === combined.metric);
+  let why = won ? describeProposal(won.metric, won.target, won.proposal) : "";
   const winner = named.find((n) => n.metric === combined.metric)?.proposal;
   if (winner?.ok && (winner.reason === HPA_REASON.withinTolerance || winner.reason === HPA_REASON.rebalancedWithinTolerance) && reactive === current) rule = "tolerance";
 

@@ -141,9 +141,11 @@ describe("cooldowns and bounds", () => {
     expect(normalizeDesired({ desired: 0, current: 3, min: 0, max: 10, now: 0, behavior: DEFAULT_BEHAVIOR, state: createBehaviorState() }).desired).toBe(0);
   });
 
-  test("old recommendations and events are pruned", () => {
+  test("old recommendations are pruned and equal runs kept as one entry", () => {
     const state = createBehaviorState();
     for (let t = 0; t < 1000; t++) recordRecommendation(state, s(t), 3, DEFAULT_BEHAVIOR);
+    expect(state.recommendations.length).toBe(1);
+    for (let t = 1000; t < 2000; t++) recordRecommendation(state, s(t), t % 2, DEFAULT_BEHAVIOR);
     expect(state.recommendations.length).toBe(300);
   });
 });

@@ -52,7 +52,8 @@ describe("reactive rules", () => {
 
   test("NaN and negative readings are skipped with a recorded reason", () => {
     const d = run(policy({ metrics: [{ name: "rps_per_replica", target: 100 }] }), 3, [rps([400, Number.NaN, -3])]);
-    expect(d.perMetric[0].note).toContain("2 reading(s) skipped (NaN or negative)");
+    expect(d.reason).toContain("2 reading(s) skipped (NaN or negative)");
+    expect(d.perMetric[0].proposal.counts.invalid).toBe(2);
     expect(d.action).toBe("scale-up");
   });
 });
