@@ -8,7 +8,7 @@
 // it gets decisions. A non-dry-run decision moves the scaler's idea of the current count at once,
 // so the next tick does not decide the same change again before the supervisor reports back.
 import { type BehaviorState, createBehaviorState } from "../core/scaling/behavior.ts";
-import { commitDecision, type Decision, decide, type MetricForecast, type MetricInput } from "../core/scaling/decide.ts";
+import { commitDecision, type Decision, decide, isForecastable, type MetricForecast, type MetricInput } from "../core/scaling/decide.ts";
 import { forecastSeries, type ForecastOutcome } from "../core/scaling/forecast/forecast.ts";
 import type { ReplicaPhase, ReplicaReading } from "../core/scaling/hpa.ts";
 import { isMetricName, type MetricName, type ScalePolicy } from "../core/scaling/policy.ts";
@@ -108,9 +108,9 @@ export function createScaler(options: ScalerOptions): Scaler {
     a.skipped.set(reason, (a.skipped.get(reason) ?? 0) + 1);
   }
 
-  function bucketsFor(a: AppState, metric: string): BucketSeries | null {
+  function bucketsFor(a: AppState, metric: MetricName): BucketSeries | null {
     const p = a.policy?.predictive;
-    if (!p?.enabled) return null;
+    if (!p?.enabled || !isForecastable(metric)) return null;
     let b = a.buckets.get(metric);
     if (!b) {
       // Three seasons: two to seed Holt-Winters, one more for the error estimate.
@@ -123,7 +123,7 @@ export function createScaler(options: ScalerOptions): Scaler {
   function forecastFor(a: AppState, metric: MetricName, second: number, budget: { left: number }): MetricForecast | null {
     const p = a.policy?.predictive;
     const b = a.buckets.get(metric);
-    if (!p?.enabled || !b) return null;
+    if (!p?.enabled || !b || !isForecastable(metric)) return null;
     const season = p.seasonSeconds / p.stepSeconds;
     const horizon = Math.max(1, Math.ceil(p.horizonSeconds / p.stepSeconds));
     const now = b.bucketOf(second);

@@ -99,7 +99,7 @@ function isLoadMetric(name: MetricName): boolean {
 }
 
 /** Latency does not add up across replicas, so a forecast of its total means nothing. */
-function isAdditive(name: MetricName): boolean {
+export function isForecastable(name: MetricName): boolean {
   return name !== "latency_p95_ms";
 }
 
@@ -132,7 +132,7 @@ function blendForecast(input: DecisionInput, reactive: number): ForecastInfo | n
   let bestMetric: MetricName | null = null;
   for (const f of input.forecasts ?? []) {
     const spec = input.policy.metrics.find((m) => m.name === f.metric);
-    if (!spec || !isAdditive(f.metric)) continue;
+    if (!spec || !isForecastable(f.metric)) continue;
     const replicas = forecastReplicas(f.metric, spec.target, f.outcome);
     outcomes.push(
       f.outcome.ok

@@ -115,6 +115,27 @@ describe("forecast and simulate", () => {
     expect(Math.abs(f.outcome.mean[0] - expected) / expected).toBeLessThan(0.1);
   });
 
+  test("refits are spread over ticks; an app waiting for its refit uses its previous fit, shifted", () => {
+    const scaler = createScaler({ clock: createFakeClock(), forecastRefitsPerTick: 1 });
+    const feed = (from: number, to: number) => {
+      const samples: MetricSample[] = [];
+      for (const app of ["a", "b"]) for (let s = from; s <= to; s++) samples.push({ app, replica: "r0", metric: "rps_per_replica", value: load(s), at: s * 1000 });
+      scaler.ingest(samples);
+    };
+    for (const app of ["a", "b"]) {
+      scaler.setPolicy(app, policy({ metrics: [{ name: "rps_per_replica", target: 100 }], predictive }));
+      scaler.setReplicas(app, 1, [{ id: "r0", phase: "ready" }]);
+    }
+    const T = 3 * SEASON;
+    feed(0, T);
+    const used = (ds: ReturnType<typeof scaler.evaluate>) => ds.map((d) => d.forecast?.outcomes.length ?? 0);
+    expect(used(scaler.evaluate(T * 1000))).toEqual([1, 0]);
+    expect(used(scaler.evaluate(T * 1000 + 500))).toEqual([1, 1]);
+    feed(T + 1, T + STEP);
+    // Next bucket: only "a" refits; "b" serves its fit from one bucket ago.
+    expect(used(scaler.evaluate((T + STEP) * 1000))).toEqual([1, 1]);
+  });
+
   test("forecast(app) abstains with a reason while the history is short", () => {
     const scaler = createScaler({ clock: createFakeClock() });
     scaler.setPolicy("a", policy({ metrics: [{ name: "rps_per_replica", target: 100 }], predictive }));
