@@ -183,9 +183,10 @@ export function decide(input: DecisionInput): Decision {
   if (current > max) return finish(max, "bounds", `current ${current} above max ${max}`, [], null, null, null);
   if (current < min) return finish(min, "bounds", `current ${current} below min ${min}`, [], null, null, null);
 
-  const byName = { get: (name: MetricName) => input.metrics.find((m) => m.name === name) };
+  // A linear find beats building a Map for the two or three metrics a policy has.
+  const inputOf = (name: MetricName) => input.metrics.find((m) => m.name === name);
   if (current === 0) {
-    const loaded = policy.metrics.filter((m) => { const got = byName.get(m.name); return got !== undefined && hasLoad(got); });
+    const loaded = policy.metrics.filter((m) => { const got = inputOf(m.name); return got !== undefined && hasLoad(got); });
     if (loaded.length === 0) return finish(0, "scale-to-zero", "at zero and no load", [], null, 0, 0);
     const woken = Math.min(max, 1);
     return finish(woken, "wake-from-zero", `at zero with load on ${loaded.map((m) => m.name).join(", ")}`, [], null, 1, 1);
@@ -193,10 +194,8 @@ export function decide(input: DecisionInput): Decision {
 
   const tolerance = { up: policy.behavior.scaleUp.tolerance, down: policy.behavior.scaleDown.tolerance };
   const perMetric: MetricResult[] = [];
-  const named: { metric: string; proposal: MetricProposal }[] = [];
   for (const spec of policy.metrics) {
-    const got = byName.get(spec.name);
-    const readings = got?.readings ?? [];
+    const readings = inputOf(spec.name)?.readings ?? [];
     const proposal = computeMetricReplicas({
       currentReplicas: current,
       readings,
@@ -206,10 +205,9 @@ export function decide(input: DecisionInput): Decision {
         : { kind: "average", target: spec.target },
     });
     perMetric.push({ metric: spec.name, target: spec.target, proposal });
-    named.push({ metric: spec.name, proposal });
   }
 
-  const combined = combineProposals(current, named);
+  const combined = combineProposals(current, perMetric);
   if (!combined.ok) {
     const detail = perMetric.filter((m) => !m.proposal.ok).map((m) => describeProposal(m.metric, m.target, m.proposal));
     return finish(current, "invalid-metrics", `no change: ${combined.reason}; ${detail.join("; ")}`, perMetric, null, null, null);
@@ -219,13 +217,13 @@ export function decide(input: DecisionInput): Decision {
   let rule: DecisionRule = `metric:${combined.metric}`;
   const won = perMetric.find((m) => m.metric === combined.metric);
   let why = won ? describeProposal(won.metric, won.target, won.proposal) : "";
-  const winner = named.find((n) => n.metric === combined.metric)?.proposal;
-  if (winner?.ok && (winner.reason === HPA_REASON.withinTolerance || winner.reason === HPA_REASON.rebalancedWithinTolerance) && reactive === current) rule = "tolerance";
+  const held = won?.proposal.reason === HPA_REASON.withinTolerance || won?.proposal.reason === HPA_REASON.rebalancedWithinTolerance;
+  if (held && reactive === current) rule = "tolerance";
 
   if (min === 0) {
     const load = policy.metrics.filter((m) => isLoadMetric(m.name));
     const judged = load.length > 0 ? load : policy.metrics;
-    if (judged.every((m) => { const got = byName.get(m.name); return got !== undefined && !hasLoad(got); })) {
+    if (judged.every((m) => { const got = inputOf(m.name); return got !== undefined && !hasLoad(got); })) {
       reactive = 0;
       rule = "scale-to-zero";
       why = `idle: ${judged.map((m) => m.name).join(", ")} all zero`;
