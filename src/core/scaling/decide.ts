@@ -114,7 +114,7 @@ export function describeProposal(metric: MetricName, target: number, p: MetricPr
   const skipped = p.counts.invalid > 0 ? `; ${p.counts.invalid} reading(s) skipped (NaN or negative)` : "";
   if (!p.ok) return `${metric}: no proposal (${p.reason}; ready ${p.counts.ready}, missing ${p.counts.missing}, unready ${p.counts.unready})${skipped}`;
   const unit = isUtilizationMetric(metric) ? "%" : "";
-  return `${metric} ${p.current}${unit} vs target ${target}${unit} (ratio ${p.usageRatio.toFixed(2)}) -> ${p.replicas} [${p.reason}]${skipped}`;
+  return `${metric} ${p.current}${unit} vs target ${target}${unit} (ratio ${Math.round(p.usageRatio * 100) / 100}) -> ${p.replicas} [${p.reason}]${skipped}`;
 }
 
 function forecastReplicas(metric: MetricName, target: number, outcome: ForecastOutcome): number | null {

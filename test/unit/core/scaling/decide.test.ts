@@ -28,7 +28,7 @@ describe("reactive rules", () => {
   test("cpu at twice its target doubles the app and names the metric", () => {
     const d = run(policy({ metrics: [{ name: "cpu", target: 50 }] }), 2, [cpu([1000, 1000])]);
     expect(d).toMatchObject({ desired: 4, action: "scale-up", rule: "metric:cpu", reactive: 4, dryRun: false });
-    expect(d.reason).toContain("cpu 100% vs target 50%");
+    expect(d.reason).toContain("cpu 100% vs target 50% (ratio 2)");
   });
 
   test("the largest of several metrics wins", () => {
