@@ -135,14 +135,15 @@ const Watchdog = Schema.Struct({
   pattern: def(NonEmpty, "^WATCHDOG"),
 });
 
-// Autoscaling policy (Kubernetes HPA semantics; see src/core/scaling).
-const ScalingTarget = Schema.Struct({
-  metric: Schema.String.check(
+// Autoscaling policy (Kubernetes HPA semantics; see src/core/scaling). min/max come from the app's replicas.
+const ScalingMetric = Schema.Struct({
+  name: Schema.String.check(
     Schema.isPattern(/^(cpu|memory|rps_per_replica|latency_p95_ms|inflight_per_replica|custom:[A-Za-z0-9_.-]+)$/, {
       message: "Expected one of cpu, memory, rps_per_replica, latency_p95_ms, inflight_per_replica or custom:<name>",
     }),
   ),
-  value: Schema.Number.check(Schema.isGreaterThan(0, { message: "Expected a target greater than 0" })),
+  /** cpu and memory: utilization in % of the request; the others: per-replica average. */
+  target: Schema.Number.check(Schema.isGreaterThan(0, { message: "Expected a target greater than 0" })),
 });
 
 const ScalingRule = Schema.Struct({
@@ -153,25 +154,34 @@ const ScalingRule = Schema.Struct({
 
 const ScalingDirection = Schema.Struct({
   stabilization_window: Schema.optionalKey(Duration),
-  select_policy: def(Schema.Literals(["max", "min", "disabled"]), "max"),
+  select_policy: Schema.optionalKey(Schema.Literals(["max", "min", "disabled"])),
   policies: Schema.optionalKey(Schema.Array(ScalingRule)),
   tolerance: Schema.optionalKey(Fraction),
-  cooldown: def(Duration, 0),
+  cooldown: Schema.optionalKey(Duration),
 });
 
 export const ScalingPolicy = Schema.Struct({
-  targets: Schema.Array(ScalingTarget).check(Schema.isMinLength(1, { message: "Expected at least one target" })),
-  interval: def(Duration, "1s"),
-  tolerance: def(Fraction, 0.1),
+  metrics: Schema.Array(ScalingMetric).check(Schema.isMinLength(1, { message: "Expected at least one metric" })),
+  metric_window: def(Duration, "15s"),
   scale_up: def(ScalingDirection, {}),
   scale_down: def(ScalingDirection, {}),
-  prediction_weight: def(Fraction, 0),
-  forecast_max_error: def(Percent, 30),
-  season: def(Duration, "24h"),
-  cpu_request: def(Schema.Number.check(Schema.isGreaterThan(0)), 100),
-  memory_request: Schema.optionalKey(ByteSize),
+  predictive: def(
+    Schema.Struct({
+      enabled: def(Schema.Boolean, false),
+      weight: def(Fraction, 0.5),
+      horizon: def(Duration, "10m"),
+      step: def(Duration, "5m"),
+      season: def(Duration, "24h"),
+      max_mape: def(Percent, 30),
+      method: def(Schema.Literals(["holt-winters", "seasonal-naive"]), "holt-winters"),
+    }),
+    {},
+  ),
   dry_run: def(Schema.Boolean, false),
-  scale_to_zero_hold: def(Duration, "30s"),
+  /** A process has no request as a pod does: utilization is measured against this share of a core (millicores). */
+  cpu_request: def(Schema.Number.check(Schema.isGreaterThan(0)), 1000),
+  /** Memory utilization is measured against this (default: max_memory when set). */
+  memory_request: Schema.optionalKey(ByteSize),
 });
 
 export const App = Schema.Struct({

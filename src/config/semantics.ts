@@ -1,6 +1,8 @@
 // Rules that span fields (duplicates, ranges, cross-references); run after the schema decoded cleanly.
 import type { ConfigProblem } from "./load.ts";
 import type { AppCheckConfig, Config, StandaloneCheckConfig } from "./schema.ts";
+import { validatePolicy } from "../core/scaling/policy.ts";
+import { toScalePolicyInput } from "./scaling.ts";
 import { splitListen } from "./units.ts";
 
 /** Probes more often than this risk overloading what they probe (Consul's MinInterval is 1 s too). */
@@ -83,6 +85,13 @@ export function checkSemantics(config: Config, cores = navigator.hardwareConcurr
       const max = countOf(app.replicas.max, cores);
       if (min > max) out.push({ path: `${at}.replicas.min`, message: `must not exceed replicas.max (${max})`, value: String(min) });
       if (max < 1) out.push({ path: `${at}.replicas.max`, message: "must be at least 1", value: String(max) });
+      if (app.scaling) {
+        const v = validatePolicy(toScalePolicyInput(app.scaling, min, max));
+        if (!v.ok) for (const e of v.errors) out.push({ path: `${at}.scaling`, message: `${e.path}: ${e.message}` });
+        if (app.scaling.metrics.some((m) => m.name === "memory") && app.scaling.memory_request === undefined && app.max_memory === undefined) {
+          out.push({ path: `${at}.scaling.memory_request`, message: "a memory target needs memory_request (or max_memory) to measure utilization against" });
+        }
+      }
     } else if (app.scaling) {
       out.push({ path: `${at}.scaling`, message: "scaling needs replicas given as {min, max}" });
     }
