@@ -4,6 +4,7 @@ import { DEFAULT_BACKOFF } from "../../../../src/core/supervision/backoff.ts";
 import {
   DEFAULT_RESTART_POLICY,
   Reason,
+  type RestartAction,
   type RestartEvent,
   type RestartMode,
   type RestartState,
@@ -19,7 +20,7 @@ const exit = (code: number | null, signal: string | null = null, upMs = 10): Res
   upMs,
 });
 
-const table: [RestartMode, RestartEvent, string, string][] = [
+const table: [RestartMode, RestartEvent, RestartAction, Reason][] = [
   ["always", exit(0), "restart", Reason.RESTART_ALWAYS],
   ["always", exit(1), "restart", Reason.EXIT_FAILURE],
   ["always", exit(null, "SIGKILL"), "restart", Reason.KILLED_BY_SIGNAL],
