@@ -6,9 +6,9 @@ import { waitFor } from "../../support/wait-for.ts";
 
 export const fixture = (name: string) => join(import.meta.dir, "../../fixtures", `procs-${name}-fixture.ts`);
 
-/** A port range unlikely to collide with other tests running at the same time. */
+/** A port range unlikely to collide with other tests, below Linux's ephemeral range (32768+) used by port 0. */
 export function portRange(size = 20): { kind: "range"; from: number; to: number } {
-  const from = 20_000 + Math.floor(Math.random() * 2_000) * 20;
+  const from = 20_000 + Math.floor(Math.random() * 600) * 20;
   return { kind: "range", from, to: from + size - 1 };
 }
 
@@ -61,8 +61,11 @@ export function harness(): Harness {
     stats,
     stoppedBefore,
     of,
-    waitEvent: (type, pred = () => true, timeoutMs = 10_000) =>
-      waitFor(() => of(type).find(pred), { timeoutMs, what: `event ${type}` }),
+    waitEvent: (type, pred = () => true, timeoutMs = 4_000) =>
+      waitFor(() => of(type).find(pred), { timeoutMs, what: `event ${type}` }).catch((e: Error) => {
+        const seen = events.map((x) => `${x.type}${"reason" in x ? `(${x.reason})` : ""}`).join(" ");
+        throw new Error(`${e.message}; events so far: ${seen}`);
+      }),
     replica: (app, id) => pm.snapshot().find((a) => a.name === app)?.replicas.find((r) => r.id === id),
     [Symbol.asyncDispose]: () => pm.stopAll(),
   };
