@@ -325,8 +325,9 @@ export class ProcessManager {
       const ok = await waitForPort(r.port, timeoutMs, () => r.run !== run || run.isReady || run.stopping);
       if (ok && r.run === run) return this.markReady(app, r, run);
     } else if (kind === "stdout") {
-      const timer = setTimeout(() => run.ready.resolve({ ok: false, reason: "timeout" }), timeoutMs);
-      await Promise.race([run.ready.promise, run.ended.promise]);
+      const expired = deferred<void>();
+      const timer = setTimeout(() => expired.resolve(), timeoutMs);
+      await Promise.race([run.ready.promise, run.ended.promise, expired.promise]);
       clearTimeout(timer);
     }
     if (run.isReady || r.run !== run || run.stopping || run.cause) return;
