@@ -10,7 +10,8 @@ import { type RestartState } from "../core/supervision/restart-policy.ts";
 import type { KillCause } from "../core/supervision/restart-policy.ts";
 import { LogSink } from "./log-sink.ts";
 import type { ResolvedSpec } from "./spec.ts";
-import type { LastExit, ReplicaSnapshot, ReplicaState } from "./types.ts";
+import type { CrashLoopState } from "../core/supervision/crash-loop.ts";
+import type { LastExit, LogLine, ReplicaSnapshot, ReplicaState } from "./types.ts";
 
 export interface Deferred<T> {
   readonly promise: Promise<T>;
@@ -98,4 +99,16 @@ export class Replica {
       lastExit: this.lastExit,
     };
   }
+}
+
+/** One app as the manager holds it; replicas keyed by id. */
+export interface App {
+  spec: ResolvedSpec | null;
+  readonly replicas: Map<number, Replica>;
+  /** Shared by the app's replicas (see crash-loop.ts for why the budget is per app). */
+  crashLoop: CrashLoopState;
+  cooldownTimer: ReturnType<typeof setTimeout> | null;
+  /** Tail of the per-app operation queue. */
+  queue: Promise<unknown>;
+  readonly followers: Set<(line: LogLine) => void>;
 }

@@ -132,6 +132,9 @@ export type ProcsEvent =
 
 export type ProcsEventType = ProcsEvent["type"];
 
+/** An event before the manager stamps its time. */
+export type ProcsEventInput = ProcsEvent extends infer E ? (E extends ProcsEvent ? Omit<E, "at"> : never) : never;
+
 /** What the caller (the procs worker entry) plugs in; every hook is optional and may throw safely. */
 export interface ProcessManagerHooks {
   onEvent?(event: ProcsEvent): void;
