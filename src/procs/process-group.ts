@@ -37,3 +37,16 @@ export async function waitGone(alive: () => boolean, timeoutMs: number, interval
 
 /** Liveness of a process we did not spawn (adopted): exists, same start time, not a zombie. */
 export { isRunning };
+
+/** Await `p` for at most `ms`; true when it settled in time. The timer is cleared either way, so nothing lingers. */
+export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true, () => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -9,7 +9,7 @@ import { type Clock, type Rng, systemClock, systemRng } from "../core/time.ts";
 import { INITIAL_CRASH_LOOP, isTripped } from "../core/supervision/crash-loop.ts";
 import { Reason, type RestartEvent, decide, initialRestartState } from "../core/supervision/restart-policy.ts";
 import { readProcStat } from "./proc-stat.ts";
-import { signalGroup, signalPid } from "./process-group.ts";
+import { settlesWithin, signalGroup, signalPid } from "./process-group.ts";
 import { type App, Replica } from "./replica.ts";
 import { ReplicaLifecycle } from "./replica-lifecycle.ts";
 import { sampleStats } from "./stats-sampler.ts";
@@ -421,11 +421,10 @@ export class ProcessManager {
   }
 
   private async callHook(fn: () => unknown, name: string): Promise<void> {
-    try {
-      await Promise.race([Promise.resolve(fn()), Bun.sleep(HOOK_TIMEOUT_MS)]);
-    } catch (e) {
-      this.error(`${name} hook threw: ${String(e)}`);
-    }
+    const p = Promise.resolve()
+      .then(fn)
+      .catch((e) => this.error(`${name} hook threw: ${String(e)}`));
+    if (!(await settlesWithin(p, HOOK_TIMEOUT_MS))) this.error(`${name} hook did not settle in ${HOOK_TIMEOUT_MS} ms; going on`);
   }
 
   private callSync(fn: () => unknown, name: string): void {

@@ -10,7 +10,7 @@ import { Reason, type KillCause, type RestartEvent } from "../core/supervision/r
 import { readLines } from "./line-reader.ts";
 import { listeningPorts, pickFreePort } from "./listening-ports.ts";
 import { readProcStat } from "./proc-stat.ts";
-import { groupAlive, signalGroup, signalPid, waitGone } from "./process-group.ts";
+import { groupAlive, settlesWithin, signalGroup, signalPid, waitGone } from "./process-group.ts";
 import { waitForPort } from "./readiness.ts";
 import { type App, type Replica, type Run, deferred } from "./replica.ts";
 import type { ResolvedSpec } from "./spec.ts";
@@ -188,7 +188,7 @@ export class ReplicaLifecycle {
     try {
       // Leftovers of the group (grandchildren) must not outlive the leader nor hold its port.
       if (!run.stopping) signalGroup(run.pid, "SIGKILL");
-      await Promise.race([Promise.all(run.readers), Bun.sleep(DRAIN_OUTPUT_MS)]);
+      await settlesWithin(Promise.all(run.readers), DRAIN_OUTPUT_MS);
       const upMs = Math.max(0, this.ctx.clock.now() - run.startedAtMono);
       const event: RestartEvent = { type: "exited", code, signal, upMs, ...(run.cause ? { cause: run.cause } : {}) };
       const reason = run.cause ?? (signal ? Reason.KILLED_BY_SIGNAL : code === 0 ? Reason.CLEAN_EXIT : Reason.EXIT_FAILURE);
@@ -232,12 +232,12 @@ export class ReplicaLifecycle {
     const deadline = performance.now() + timeoutMs;
     this.signal(run, signal);
     if (run.proc === null) void this.watchAdopted(app, r, run, deadline);
-    let forced = !(await Promise.race([run.ended.promise.then(() => true), Bun.sleep(timeoutMs).then(() => false)]));
+    let forced = !(await settlesWithin(run.ended.promise, timeoutMs));
     // The leader is gone; give the rest of its group what is left of the timeout, then kill it.
     if (!forced) forced = !(await waitGone(() => groupAlive(run.pid), Math.max(0, deadline - performance.now())));
     if (forced) {
       this.signal(run, "SIGKILL");
-      await Promise.race([run.ended.promise, Bun.sleep(KILL_GRACE_MS)]);
+      await settlesWithin(run.ended.promise, KILL_GRACE_MS);
       await waitGone(() => groupAlive(run.pid), KILL_GRACE_MS);
     }
     r.state = "stopped";

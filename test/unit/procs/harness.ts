@@ -61,7 +61,7 @@ export function harness(): Harness {
     stats,
     stoppedBefore,
     of,
-    waitEvent: (type, pred = () => true, timeoutMs = 4_000) =>
+    waitEvent: (type, pred = () => true, timeoutMs = 10_000) =>
       waitFor(() => of(type).find(pred), { timeoutMs, what: `event ${type}` }).catch((e: Error) => {
         const seen = events.map((x) => `${x.type}${"reason" in x ? `(${x.reason})` : ""}`).join(" ");
         throw new Error(`${e.message}; events so far: ${seen}`);

@@ -52,6 +52,19 @@ describe("rolling restart", () => {
     ]);
   });
 
+  test("a drain hook that throws is reported and the roll still completes", async () => {
+    await using h = harness();
+    await h.pm.apply([fastSpec("web", "server", { port: portRange(), readiness: { kind: "stdout", pattern: "^READY" } })]);
+    await h.waitEvent("ready");
+    const result = await h.pm.rollingRestart("web", {
+      drain: () => {
+        throw new Error("balancer gone");
+      },
+    });
+    expect(result).toEqual({ ok: true, replaced: 1 });
+    expect(h.of("error")[0]?.message).toContain("drain hook threw: Error: balancer gone");
+  });
+
   test("restartReplica stops one replica and starts it again in the same slot", async () => {
     await using h = harness();
     await h.pm.apply([fastSpec("web", "server", { port: portRange(), readiness: { kind: "stdout", pattern: "^READY" } })]);
