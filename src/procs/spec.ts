@@ -66,14 +66,3 @@ export function resolveSpec(spec: AppSpec): ResolvedSpec {
     },
   };
 }
-
-/** Whether a running replica must be replaced to honour a new spec (command line, env or port changed). */
-export function needsRespawn(a: ResolvedSpec, b: ResolvedSpec): boolean {
-  return (
-    a.command !== b.command ||
-    a.cwd !== b.cwd ||
-    JSON.stringify(a.args) !== JSON.stringify(b.args) ||
-    JSON.stringify(a.env) !== JSON.stringify(b.env) ||
-    JSON.stringify(a.port) !== JSON.stringify(b.port)
-  );
-}

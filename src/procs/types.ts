@@ -11,7 +11,12 @@ export type PortMode =
   | { readonly kind: "none" };
 
 export interface ReadinessSpec {
-  /** port: TCP connect to 127.0.0.1:port succeeds; stdout: a line matches `pattern`; none: ready at spawn. */
+  /**
+   * port: TCP connect to 127.0.0.1:port succeeds (with a shared port this only proves that some
+   * replica listens: prefer stdout there); stdout: a line matches `pattern`; none: ready at spawn.
+   * Default: port when the app has a port, else none. A timeout kills the replica (reason
+   * readiness-timeout), which then follows its restart policy.
+   */
   readonly kind: "port" | "stdout" | "none";
   readonly pattern?: string;
   readonly timeoutMs?: number;
