@@ -1,0 +1,453 @@
+// The host's process manager: spawns app replicas, restarts them by the pure decisions, stops them
+// gracefully, rolls restarts, adopts survivors of an agent crash, and reports events and stats.
+//
+// Contract: no method throws and no hook failure escapes (they become `error` events); every
+// operation on one app runs after the previous one finished (a per-app queue); stopAll() is
+// idempotent, bounded by the apps' stop timeouts, and leaves no process group behind. Replicas are
+// spawned detached (own process group), so signals go to -pid and reach grandchildren.
+import { type Clock, type Rng, systemClock, systemRng } from "../core/time.ts";
+import { INITIAL_CRASH_LOOP, isTripped } from "../core/supervision/crash-loop.ts";
+import { Reason, type RestartEvent, decide, initialRestartState } from "../core/supervision/restart-policy.ts";
+import { readProcStat } from "./proc-stat.ts";
+import { settlesWithin, signalGroup, signalPid } from "./process-group.ts";
+import { type App, Replica } from "./replica.ts";
+import { ReplicaLifecycle } from "./replica-lifecycle.ts";
+import { sampleStats } from "./stats-sampler.ts";
+import { type ResolvedSpec, resolveSpec } from "./spec.ts";
+import type {
+  AdoptRecord,
+  AppSnapshot,
+  AppSpec,
+  LogLine,
+  ProcessManagerHooks,
+  ProcsEvent,
+  ProcsEventInput,
+  ReplicaSnapshot,
+} from "./types.ts";
+
+export interface ProcessManagerOptions {
+  readonly clock?: Clock;
+  readonly rng?: Rng;
+  /** Stats and enforcement tick (memory, watchdog, adopted liveness). */
+  readonly statsIntervalMs?: number;
+}
+
+export interface RollingHooks {
+  /** The new replica is ready: route traffic to it. */
+  onReady?(replica: ReplicaSnapshot): Promise<void> | void;
+  /** Drain the old replica before it is stopped. */
+  drain?(replica: ReplicaSnapshot): Promise<void> | void;
+}
+
+export type RollingResult = { ok: true; replaced: number } | { ok: false; replaced: number; reason: string };
+
+/** A hook that never answers must not wedge an app's queue forever. */
+const HOOK_TIMEOUT_MS = 60_000;
+
+
+
+export class ProcessManager {
+  private readonly apps = new Map<string, App>();
+  private readonly clock: Clock;
+  private readonly rng: Rng;
+  private readonly statsIntervalMs: number;
+  private ticker: ReturnType<typeof setInterval> | null = null;
+  private closed = false;
+  private readonly life: ReplicaLifecycle;
+  private applied = false;
+
+  constructor(
+    private readonly hooks: ProcessManagerHooks = {},
+    opts: ProcessManagerOptions = {},
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.rng = opts.rng ?? systemRng;
+    this.statsIntervalMs = opts.statsIntervalMs ?? 1_000;
+    this.life = new ReplicaLifecycle({
+      clock: this.clock,
+      emit: (e) => this.emit(e),
+      error: (m) => this.error(m),
+      closed: () => this.closed,
+      ended: (app, r, event) => this.afterEnd(app, r, event),
+    });
+  }
+
+  // ── operations ────────────────────────────────────────────────────────────────────────────
+
+  /** Reconcile to these specs: create, scale, and stop apps no longer listed. New specs apply at each replica's next spawn. */
+  async apply(specs: readonly AppSpec[]): Promise<void> {
+    if (this.closed) return;
+    this.applied = true;
+    this.startTicker();
+    const names = new Set(specs.map((s) => s.name));
+    const work: Promise<unknown>[] = [];
+    for (const raw of specs) {
+      const spec = resolveSpec(raw);
+      const app = this.appFor(spec.name);
+      app.spec = spec;
+      work.push(this.enqueue(app, () => this.scaleTo(app, spec.replicas)));
+    }
+    for (const [name, app] of this.apps) {
+      if (names.has(name)) continue;
+      work.push(
+        this.enqueue(app, async () => {
+          await this.scaleTo(app, 0);
+          this.apps.delete(name);
+        }),
+      );
+    }
+    await Promise.all(work);
+  }
+
+  async scale(appName: string, n: number): Promise<void> {
+    const app = this.apps.get(appName);
+    if (!app?.spec) return this.error(`scale: unknown app ${appName}`);
+    const spec = app.spec;
+    app.spec = { ...spec, replicas: Math.max(0, Math.floor(n)) };
+    await this.enqueue(app, () => this.scaleTo(app, app.spec!.replicas));
+  }
+
+  /** Stop one replica gracefully and start it again in the same slot (same id and port). */
+  async restartReplica(appName: string, id: number): Promise<void> {
+    const app = this.apps.get(appName);
+    const r = app?.replicas.get(id);
+    if (!app?.spec || !r) return this.error(`restart: unknown replica ${appName}/${id}`);
+    await this.enqueue(app, async () => {
+      await this.stop(app, r, "operator-restart");
+      if (this.closed) return;
+      r.restart = initialRestartState(app.spec!.restart);
+      r.restarts += 1;
+      this.life.launch(app, r);
+    });
+  }
+
+  /**
+   * Replace each replica in turn: start a new one, wait until ready, let the caller route to it and
+   * drain the old one, then stop the old one. Stops at the first new replica that never becomes
+   * ready, leaving the remaining old ones serving.
+   */
+  async rollingRestart(appName: string, hooks: RollingHooks = {}): Promise<RollingResult> {
+    const app = this.apps.get(appName);
+    if (!app?.spec) {
+      this.error(`rolling restart: unknown app ${appName}`);
+      return { ok: false, replaced: 0, reason: "unknown-app" };
+    }
+    return this.enqueue(app, () => this.roll(app, hooks)) as Promise<RollingResult>;
+  }
+
+  /** Leave crash-loop now and start every replica it held. */
+  async resetCrashLoop(appName: string): Promise<void> {
+    const app = this.apps.get(appName);
+    if (!app) return this.error(`reset: unknown app ${appName}`);
+    await this.enqueue(app, async () => this.clearCrashLoop(app, Reason.OPERATOR_RESET));
+  }
+
+  /** Last `tail` lines of one replica, or of all the app's replicas merged by time. */
+  logs(appName: string, replicaId?: number, tail = 100): LogLine[] {
+    const app = this.apps.get(appName);
+    if (!app) return [];
+    const rs = replicaId === undefined ? [...app.replicas.values()] : [app.replicas.get(replicaId)].filter((r) => r !== undefined);
+    const lines = rs.flatMap((r) => r.sink.tail(tail).map((e) => ({ app: appName, id: r.id, ...e })));
+    lines.sort((a, b) => a.at - b.at);
+    return lines.slice(-tail);
+  }
+
+  followLogs(appName: string, cb: (line: LogLine) => void): () => void {
+    const app = this.appFor(appName);
+    app.followers.add(cb);
+    return function unsubscribe() {
+      app.followers.delete(cb);
+    };
+  }
+
+  snapshot(): AppSnapshot[] {
+    return [...this.apps.entries()].map(([name, app]) => ({
+      name,
+      desired: app.spec?.replicas ?? app.replicas.size,
+      crashLoop: isTripped(app.crashLoop),
+      replicas: [...app.replicas.values()].sort((a, b) => a.id - b.id).map((r) => r.snapshot()),
+    }));
+  }
+
+  /** Stop every replica of every app (graceful, then SIGKILL), in parallel; idempotent. */
+  async stopAll(): Promise<void> {
+    this.closed = true;
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    const work: Promise<void>[] = [];
+    for (const app of this.apps.values()) {
+      if (app.cooldownTimer) clearTimeout(app.cooldownTimer);
+      for (const r of app.replicas.values()) work.push(this.stop(app, r, "shutdown"));
+    }
+    await Promise.all(work);
+    for (const app of this.apps.values()) for (const r of app.replicas.values()) r.sink.close();
+  }
+
+  /**
+   * Take back replicas recorded before an agent crash. A record whose pid is alive with the same
+   * start time is supervised again (polled, since it is not our child). A dead one is reported gone.
+   * A live pid with another start time is someone else's process now: reported, never killed.
+   * Call before the first apply(); apply() then kills what the specs no longer want.
+   */
+  adopt(records: readonly AdoptRecord[]): void {
+    if (this.closed) return;
+    this.startTicker();
+    for (const rec of records) {
+      const st = readProcStat(rec.pid);
+      const base = { app: rec.app, id: rec.id, pid: rec.pid };
+      if (!st || st.state === "Z") {
+        this.emit({ type: "adopt-rejected", ...base, reason: "gone", killed: false });
+        continue;
+      }
+      if (st.startTime !== rec.startTime) {
+        this.emit({ type: "adopt-rejected", ...base, reason: "pid-reused", killed: false });
+        continue;
+      }
+      const known = this.apps.get(rec.app);
+      const unwanted = this.applied && !known?.spec ? "unknown-app" : known?.replicas.has(rec.id) ? "duplicate" : null;
+      if (unwanted) {
+        if (!signalGroup(rec.pid, "SIGKILL")) signalPid(rec.pid, "SIGKILL");
+        this.emit({ type: "adopt-rejected", ...base, reason: unwanted, killed: true });
+        continue;
+      }
+      const app = this.appFor(rec.app);
+      const spec = app.spec ?? resolveSpec({ name: rec.app, command: "", replicas: 0 });
+      const r = new Replica(rec.app, rec.id, rec.port, initialRestartState(spec.restart), spec);
+      r.adopted = true;
+      const run = this.life.newRun(rec.pid, null, rec.startTime);
+      run.isReady = true;
+      run.ready.resolve({ ok: true });
+      r.run = run;
+      r.state = "ready";
+      app.replicas.set(rec.id, r);
+      this.emit({ type: "adopted", app: rec.app, id: rec.id, pid: rec.pid, port: rec.port });
+    }
+  }
+
+  /** Every stop goes through here: mark it requested (so its exit never restarts), then stop. */
+  private stop(app: App, r: Replica, reason: string): Promise<void> {
+    r.restart = decide(r.restart, { type: "stop-requested" }, this.clock.now(), this.rng).next;
+    return this.life.stopReplica(app, r, reason);
+  }
+
+  // ── decisions after an end of life ───────────────────────────────────────────────────────
+
+  /** Ask the pure policy what follows an end of life, and do it. */
+  private afterEnd(app: App, r: Replica, event: RestartEvent): void {
+    if (this.closed) return;
+    if (!app.spec) {
+      // An adopted replica of an app with no spec yet: forget the slot so apply() starts a fresh one.
+      r.state = "stopped";
+      r.sink.close();
+      app.replicas.delete(r.id);
+      return;
+    }
+    const wasTripped = isTripped(app.crashLoop);
+    const d = decide({ ...r.restart, crashLoop: app.crashLoop }, event, this.clock.now(), this.rng);
+    r.restart = d.next;
+    app.crashLoop = d.next.crashLoop;
+    switch (d.action) {
+      case "restart":
+        r.state = "backoff";
+        r.restarts += 1;
+        this.emit({ type: "restarting", app: r.app, id: r.id, delayMs: d.delayMs, reason: d.reason });
+        r.timer = setTimeout(() => this.life.launch(app, r), d.delayMs);
+        return;
+      case "crash-loop": {
+        r.state = "crash-loop";
+        if (!wasTripped) {
+          const opts = app.spec.restart.crashLoop;
+          this.emit({
+            type: "crash-loop",
+            app: r.app,
+            restarts: app.crashLoop.restarts.length,
+            windowMs: opts.windowMs,
+            cooldownMs: opts.cooldownMs,
+            reason: d.reason,
+          });
+          this.armCooldown(app, d.delayMs);
+        }
+        return;
+      }
+      case "stop":
+        r.state = r.lastExit && r.lastExit.code === 0 && r.lastExit.signal === null ? "exited" : "failed";
+        this.emit({ type: "stopped", app: r.app, id: r.id, pid: null, forced: false, reason: d.reason });
+        return;
+      case "none":
+        return;
+    }
+  }
+
+  private armCooldown(app: App, delayMs: number): void {
+    if (app.cooldownTimer) clearTimeout(app.cooldownTimer);
+    app.cooldownTimer = setTimeout(() => {
+      app.cooldownTimer = null;
+      void this.enqueue(app, async () => this.clearCrashLoop(app, Reason.COOLDOWN_ELAPSED));
+    }, delayMs);
+  }
+
+  private clearCrashLoop(app: App, reason: string): void {
+    if (app.cooldownTimer) clearTimeout(app.cooldownTimer);
+    app.cooldownTimer = null;
+    const wasTripped = isTripped(app.crashLoop);
+    app.crashLoop = INITIAL_CRASH_LOOP;
+    if (wasTripped && app.spec) this.emit({ type: "crash-loop-cleared", app: app.spec.name, reason });
+    for (const r of app.replicas.values()) {
+      if (r.state !== "crash-loop") continue;
+      r.restart = decide({ ...r.restart, crashLoop: INITIAL_CRASH_LOOP }, { type: "reset" }, this.clock.now(), this.rng).next;
+      this.life.launch(app, r);
+    }
+  }
+
+  // ── scaling and rolling ──────────────────────────────────────────────────────────────────
+
+  private async scaleTo(app: App, n: number): Promise<void> {
+    if (this.closed) return;
+    const current = [...app.replicas.values()].sort((a, b) => a.id - b.id);
+    if (current.length < n && app.spec) {
+      for (let k = current.length; k < n; k++) {
+        const r = this.createReplica(app, app.spec);
+        this.life.launch(app, r);
+      }
+      return;
+    }
+    const victims = current.slice(n).reverse();
+    await Promise.all(
+      victims.map(async (r) => {
+        await this.callHook(() => this.hooks.beforeStop?.(r.snapshot()), "beforeStop");
+        await this.stop(app, r, "scale-down");
+        r.sink.close();
+        app.replicas.delete(r.id);
+      }),
+    );
+  }
+
+  private createReplica(app: App, spec: ResolvedSpec): Replica {
+    let id = 0;
+    while (app.replicas.has(id)) id++;
+    const r = new Replica(spec.name, id, null, initialRestartState(spec.restart), spec);
+    app.replicas.set(id, r);
+    return r;
+  }
+
+  private async roll(app: App, hooks: RollingHooks): Promise<RollingResult> {
+    const spec = app.spec!;
+    const olds = [...app.replicas.values()].sort((a, b) => a.id - b.id);
+    let replaced = 0;
+    const abort = (reason: string): RollingResult => {
+      this.emit({ type: "rolling-restart", app: spec.name, status: "aborted", replaced, reason });
+      return { ok: false, replaced, reason };
+    };
+    for (const old of olds) {
+      if (this.closed) return abort("shutting down");
+      if (!app.replicas.has(old.id)) continue;
+      const id = Math.max(...app.replicas.keys()) + 1;
+      const fresh = new Replica(spec.name, id, null, initialRestartState(spec.restart), spec);
+      app.replicas.set(id, fresh);
+      this.life.launch(app, fresh);
+      const outcome = fresh.run ? await fresh.run.ready.promise : { ok: false as const, reason: fresh.lastExit?.reason ?? "spawn failed" };
+      if (!outcome.ok) {
+        await this.stop(app, fresh, "rolling-restart-aborted");
+        fresh.sink.close();
+        app.replicas.delete(id);
+        return abort(`replica ${id} did not become ready: ${outcome.reason}`);
+      }
+      await this.callHook(() => hooks.onReady?.(fresh.snapshot()), "onReady");
+      await this.callHook(() => hooks.drain?.(old.snapshot()), "drain");
+      await this.stop(app, old, "rolling-restart");
+      old.sink.close();
+      app.replicas.delete(old.id);
+      replaced++;
+    }
+    this.emit({ type: "rolling-restart", app: spec.name, status: "done", replaced, reason: "all replicas replaced" });
+    return { ok: true, replaced };
+  }
+
+  // ── periodic work ────────────────────────────────────────────────────────────────────────
+
+  private startTicker(): void {
+    if (this.ticker || this.closed) return;
+    this.ticker = setInterval(() => {
+      try {
+        this.tick();
+      } catch (e) {
+        this.error(`tick: ${String(e)}`);
+      }
+    }, this.statsIntervalMs);
+  }
+
+  private tick(): void {
+    const now = this.clock.now();
+    const batch = sampleStats(this.apps.values(), now);
+    if (batch.length > 0) this.callSync(() => this.hooks.onStats?.(batch), "onStats");
+    for (const app of this.apps.values()) {
+      const spec = app.spec;
+      for (const r of app.replicas.values()) {
+        const run = r.run;
+        if (!run || run.stopping || run.cause) continue;
+        if (run.proc === null && !this.life.adoptedAlive(run)) {
+          run.cause = "vanished";
+          void this.life.onExit(app, r, run, null, null);
+          continue;
+        }
+        if (!spec) continue;
+        if (spec.maxMemoryBytes !== null && r.rssBytes > spec.maxMemoryBytes) {
+          this.life.terminate(app, r, run, "memory-limit");
+        } else if (spec.watchdog && run.isReady && run.proc !== null && now - run.lastBeatMono > spec.watchdog.timeoutMs) {
+          this.life.terminate(app, r, run, "watchdog-timeout");
+        }
+      }
+    }
+  }
+
+  // ── plumbing ─────────────────────────────────────────────────────────────────────────────
+
+  private appFor(name: string): App {
+    let app = this.apps.get(name);
+    if (!app) {
+      app = { spec: null, replicas: new Map(), crashLoop: INITIAL_CRASH_LOOP, cooldownTimer: null, queue: Promise.resolve(), followers: new Set() };
+      this.apps.set(name, app);
+    }
+    return app;
+  }
+
+  private enqueue<T>(app: App, op: () => Promise<T>): Promise<T | undefined> {
+    const next = app.queue.then(op).catch((e) => {
+      this.error(`operation failed: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    });
+    app.queue = next;
+    return next;
+  }
+
+  private async callHook(fn: () => unknown, name: string): Promise<void> {
+    const p = Promise.resolve()
+      .then(fn)
+      .catch((e) => this.error(`${name} hook threw: ${String(e)}`));
+    if (!(await settlesWithin(p, HOOK_TIMEOUT_MS))) this.error(`${name} hook did not settle in ${HOOK_TIMEOUT_MS} ms; going on`);
+  }
+
+  private callSync(fn: () => unknown, name: string): void {
+    try {
+      fn();
+    } catch (e) {
+      this.error(`${name} hook threw: ${String(e)}`);
+    }
+  }
+
+  private emit(e: ProcsEventInput): void {
+    try {
+      this.hooks.onEvent?.({ ...e, at: Date.now() } as ProcsEvent);
+    } catch {
+      // The event hook itself failed: nowhere left to report it, and it must not break supervision.
+    }
+  }
+
+  private error(message: string): void {
+    this.emit({ type: "error", app: "", message });
+  }
+}
+
+export function createProcessManager(hooks: ProcessManagerHooks = {}, opts: ProcessManagerOptions = {}): ProcessManager {
+  return new ProcessManager(hooks, opts);
+}

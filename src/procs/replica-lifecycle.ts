@@ -1,0 +1,263 @@
+// One replica's process lifetimes: spawn, output, readiness, our own kills, exit handling, graceful stop.
+//
+// Stop contract: the stop signal goes to the process group; after the leader exits the rest of the
+// group gets what is left of the stop timeout, then SIGKILL; an unexpected exit SIGKILLs leftovers at
+// once (grandchildren must not hold the port the replacement needs). Nothing here decides restarts:
+// an end of life the operator did not ask for is handed to `ctx.ended`.
+import type { Clock } from "../core/time.ts";
+import { isTripped } from "../core/supervision/crash-loop.ts";
+import { Reason, type KillCause, type RestartEvent } from "../core/supervision/restart-policy.ts";
+import { readLines } from "./line-reader.ts";
+import { listeningPorts, pickFreePort } from "./listening-ports.ts";
+import { readProcStat } from "./proc-stat.ts";
+import { groupAlive, settlesWithin, signalGroup, signalPid, waitGone } from "./process-group.ts";
+import { waitForPort } from "./readiness.ts";
+import { type App, type Replica, type Run, deferred } from "./replica.ts";
+import type { ResolvedSpec } from "./spec.ts";
+import type { LogLine, ProcsEventInput } from "./types.ts";
+
+/** After SIGKILL a process is gone within milliseconds unless stuck in the kernel (D state). */
+const KILL_GRACE_MS = 5_000;
+/** Output left in the pipes after an exit is read for at most this long. */
+const DRAIN_OUTPUT_MS = 1_000;
+
+export interface LifecycleContext {
+  readonly clock: Clock;
+  emit(e: ProcsEventInput): void;
+  error(message: string): void;
+  closed(): boolean;
+  /** An end of life nobody asked for (exit, failed spawn): the manager decides what follows. */
+  ended(app: App, r: Replica, event: RestartEvent): void;
+}
+
+export class ReplicaLifecycle {
+  constructor(private readonly ctx: LifecycleContext) {}
+
+  newRun(pid: number, proc: Run["proc"], startTime: number | null): Run {
+    return {
+      pid,
+      proc,
+      startTime,
+      startedAtWall: Date.now(),
+      startedAtMono: this.ctx.clock.now(),
+      ended: deferred<void>(),
+      ready: deferred(),
+      readers: [],
+      isReady: false,
+      cause: null,
+      stopping: false,
+      lastBeatMono: this.ctx.clock.now(),
+      prevTicks: null,
+      prevTicksAt: 0,
+    };
+  }
+
+  /** Spawn the replica's process now (or park it if the app is in crash-loop). */
+  launch(app: App, r: Replica): void {
+    r.clearTimer();
+    const spec = app.spec;
+    if (this.ctx.closed() || !spec) return;
+    if (isTripped(app.crashLoop)) {
+      r.state = "crash-loop";
+      return;
+    }
+    r.adopted = false;
+    r.state = "starting";
+    this.assignPort(app, r, spec);
+    this.ctx.emit({ type: "starting", app: spec.name, id: r.id, port: r.port, attempt: r.restarts });
+    if (spec.port.kind === "range" && r.port === null) {
+      return this.onSpawnFailed(app, r, `no free port in ${spec.port.from}-${spec.port.to}`);
+    }
+    let proc: Run["proc"];
+    try {
+      proc = Bun.spawn([spec.command, ...spec.args], {
+        cwd: spec.cwd,
+        env: this.envFor(spec, r),
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+        detached: true,
+      });
+    } catch (e) {
+      return this.onSpawnFailed(app, r, e instanceof Error ? e.message : String(e));
+    }
+    const run = this.newRun(proc!.pid, proc!, readProcStat(proc!.pid)?.startTime ?? null);
+    r.run = run;
+    this.ctx.emit({ type: "spawned", app: spec.name, id: r.id, pid: run.pid, startTime: run.startTime });
+    run.readers.push(readLines(proc!.stdout, (l) => this.onLine(app, r, run, "stdout", l)));
+    run.readers.push(readLines(proc!.stderr, (l) => this.onLine(app, r, run, "stderr", l)));
+    proc!.exited.then(
+      () => this.onExit(app, r, run, proc!.exitCode, signalName(proc!.signalCode)),
+      () => this.onExit(app, r, run, null, null),
+    );
+    void this.awaitReadiness(app, r, run, spec);
+  }
+
+  private assignPort(app: App, r: Replica, spec: ResolvedSpec): void {
+    if (spec.port.kind === "shared") r.port = spec.port.port;
+    else if (spec.port.kind === "none") r.port = null;
+    else {
+      const listening = listeningPorts();
+      const inRange = r.port !== null && r.port >= spec.port.from && r.port <= spec.port.to;
+      // Our previous process in this slot is dead and its group killed: a listener now is a stranger.
+      if (inRange && !listening.has(r.port!)) return;
+      const taken = new Set([...app.replicas.values()].filter((o) => o !== r && o.port !== null).map((o) => o.port!));
+      r.port = pickFreePort(spec.port.from, spec.port.to, taken, listening);
+    }
+  }
+
+  private envFor(spec: ResolvedSpec, r: Replica): Record<string, string> {
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...spec.env };
+    if (r.port !== null) env[spec.portEnv] = String(r.port);
+    env.POLIS_APP = spec.name;
+    env.POLIS_REPLICA = String(r.id);
+    return env;
+  }
+
+  private async awaitReadiness(app: App, r: Replica, run: Run, spec: ResolvedSpec): Promise<void> {
+    const { kind, timeoutMs } = spec.readiness;
+    if (kind === "none") return this.markReady(app, r, run);
+    if (kind === "port" && r.port !== null) {
+      const ok = await waitForPort(r.port, timeoutMs, () => r.run !== run || run.isReady || run.stopping);
+      if (ok && r.run === run) return this.markReady(app, r, run);
+    } else if (kind === "stdout") {
+      const expired = deferred<void>();
+      const timer = setTimeout(() => expired.resolve(), timeoutMs);
+      await Promise.race([run.ready.promise, run.ended.promise, expired.promise]);
+      clearTimeout(timer);
+    }
+    if (run.isReady || r.run !== run || run.stopping || run.cause) return;
+    const message = `not ready after ${timeoutMs} ms (readiness ${kind}${kind === "stdout" ? ` /${spec.readiness.pattern?.source ?? ""}/` : ` on port ${r.port}`})`;
+    run.ready.resolve({ ok: false, reason: message });
+    this.ctx.emit({ type: "not-ready", app: r.app, id: r.id, pid: run.pid, reason: Reason.READINESS_TIMEOUT, message });
+    this.terminate(app, r, run, "readiness-timeout");
+  }
+
+  private markReady(app: App, r: Replica, run: Run): void {
+    if (run.isReady || r.run !== run) return;
+    run.isReady = true;
+    run.lastBeatMono = this.ctx.clock.now();
+    r.state = "ready";
+    run.ready.resolve({ ok: true });
+    this.ctx.emit({
+      type: "ready",
+      app: r.app,
+      id: r.id,
+      pid: run.pid,
+      port: r.port,
+      afterMs: Math.round(this.ctx.clock.now() - run.startedAtMono),
+    });
+  }
+
+  private onLine(app: App, r: Replica, run: Run, stream: "stdout" | "stderr", line: string): void {
+    const entry = r.sink.write(stream, line, Date.now());
+    const spec = app.spec;
+    if (stream === "stdout" && spec) {
+      if (!run.isReady && spec.readiness.kind === "stdout" && spec.readiness.pattern?.test(line)) this.markReady(app, r, run);
+      if (spec.watchdog?.pattern.test(line)) run.lastBeatMono = this.ctx.clock.now();
+    }
+    if (app.followers.size === 0) return;
+    const out: LogLine = { app: r.app, id: r.id, ...entry };
+    for (const cb of app.followers) {
+      try {
+        cb(out);
+      } catch (e) {
+        this.ctx.error(`log follower threw: ${String(e)}`);
+      }
+    }
+  }
+
+  /** Our own kill (memory, watchdog, readiness): graceful signal to the group, SIGKILL after the stop timeout. */
+  terminate(app: App, r: Replica, run: Run, cause: KillCause): void {
+    if (run.cause || run.stopping) return;
+    run.cause = cause;
+    const spec = app.spec;
+    const signal = spec?.stopSignal ?? "SIGTERM";
+    r.state = "stopping";
+    this.ctx.emit({ type: "stopping", app: r.app, id: r.id, pid: run.pid, signal, reason: cause });
+    this.signal(run, signal);
+    const timer = setTimeout(() => this.signal(run, "SIGKILL"), spec?.stopTimeoutMs ?? 10_000);
+    void run.ended.promise.then(() => clearTimeout(timer));
+  }
+
+  private signal(run: Run, sig: NodeJS.Signals): void {
+    if (!signalGroup(run.pid, sig)) signalPid(run.pid, sig);
+  }
+
+  async onExit(app: App, r: Replica, run: Run, code: number | null, signal: string | null): Promise<void> {
+    try {
+      // Leftovers of the group (grandchildren) must not outlive the leader nor hold its port.
+      if (!run.stopping) signalGroup(run.pid, "SIGKILL");
+      await settlesWithin(Promise.all(run.readers), DRAIN_OUTPUT_MS);
+      const upMs = Math.max(0, this.ctx.clock.now() - run.startedAtMono);
+      const event: RestartEvent = { type: "exited", code, signal, upMs, ...(run.cause ? { cause: run.cause } : {}) };
+      const reason = run.cause ?? (signal ? Reason.KILLED_BY_SIGNAL : code === 0 ? Reason.CLEAN_EXIT : Reason.EXIT_FAILURE);
+      r.lastExit = { code, signal, reason: run.stopping ? Reason.STOP_REQUESTED : reason, at: Date.now() };
+      r.cpuPercent = 0;
+      r.rssBytes = 0;
+      if (r.run === run) r.run = null;
+      if (!run.isReady) run.ready.resolve({ ok: false, reason: `exited before ready (code ${code}, signal ${signal})` });
+      this.ctx.emit({ type: "exited", app: r.app, id: r.id, pid: run.pid, code, signal, reason: r.lastExit.reason, upMs: Math.round(upMs) });
+      if (!run.stopping) this.ctx.ended(app, r, event);
+    } catch (e) {
+      this.ctx.error(`exit handling for ${r.app}/${r.id}: ${String(e)}`);
+    } finally {
+      run.ended.resolve();
+    }
+  }
+
+  private onSpawnFailed(app: App, r: Replica, message: string): void {
+    this.ctx.emit({ type: "spawn-failed", app: r.app, id: r.id, message });
+    r.lastExit = { code: null, signal: null, reason: Reason.SPAWN_FAILED, at: Date.now() };
+    this.ctx.ended(app, r, { type: "spawn-failed", message });
+  }
+
+  /** Graceful stop of one replica, whatever its state; resolves when its whole group is gone. The caller marks the stop as requested first. */
+  async stopReplica(app: App, r: Replica, reason: string): Promise<void> {
+    r.clearTimer();
+    const run = r.run;
+    if (!run) {
+      if (r.state !== "stopped") {
+        r.state = "stopped";
+        this.ctx.emit({ type: "stopped", app: r.app, id: r.id, pid: null, forced: false, reason });
+      }
+      return;
+    }
+    if (run.stopping) return run.ended.promise;
+    run.stopping = true;
+    const signal = app.spec?.stopSignal ?? "SIGTERM";
+    const timeoutMs = app.spec?.stopTimeoutMs ?? 10_000;
+    r.state = "stopping";
+    this.ctx.emit({ type: "stopping", app: r.app, id: r.id, pid: run.pid, signal, reason });
+    const deadline = performance.now() + timeoutMs;
+    this.signal(run, signal);
+    if (run.proc === null) void this.watchAdopted(app, r, run, deadline);
+    let forced = !(await settlesWithin(run.ended.promise, timeoutMs));
+    // The leader is gone; give the rest of its group what is left of the timeout, then kill it.
+    if (!forced) forced = !(await waitGone(() => groupAlive(run.pid), Math.max(0, deadline - performance.now())));
+    if (forced) {
+      this.signal(run, "SIGKILL");
+      await settlesWithin(run.ended.promise, KILL_GRACE_MS);
+      await waitGone(() => groupAlive(run.pid), KILL_GRACE_MS);
+    }
+    r.state = "stopped";
+    this.ctx.emit({ type: "stopped", app: r.app, id: r.id, pid: run.pid, forced, reason });
+  }
+
+  /** Adopted processes are not our children: their exit is observed by polling /proc. */
+  private async watchAdopted(app: App, r: Replica, run: Run, deadline: number): Promise<void> {
+    await waitGone(() => this.adoptedAlive(run), Math.max(0, deadline - performance.now()) + KILL_GRACE_MS);
+    if (!this.adoptedAlive(run)) await this.onExit(app, r, run, null, null);
+  }
+
+  adoptedAlive(run: Run): boolean {
+    const st = readProcStat(run.pid);
+    return st !== null && st.state !== "Z" && st.startTime === run.startTime;
+  }
+
+
+}
+
+function signalName(sig: NodeJS.Signals | number | null | undefined): string | null {
+  return sig === null || sig === undefined ? null : String(sig);
+}

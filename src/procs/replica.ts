@@ -1,0 +1,114 @@
+// One replica slot of an app: its identity (id, port), its current process run, log sink and counters.
+//
+//   starting ──▶ ready ──▶ stopping ──▶ stopped          (operator stop, scale-down)
+//      │           │
+//      └───────────┴──(exit / spawn failure / our kill)──▶ backoff ──▶ starting
+//                                                      ├─▶ crash-loop ──(cooldown | reset)──▶ starting
+//                                                      └─▶ exited | failed   (policy says no restart)
+import type { Subprocess } from "bun";
+import { type RestartState } from "../core/supervision/restart-policy.ts";
+import type { KillCause } from "../core/supervision/restart-policy.ts";
+import { LogSink } from "./log-sink.ts";
+import type { ResolvedSpec } from "./spec.ts";
+import type { CrashLoopState } from "../core/supervision/crash-loop.ts";
+import type { LastExit, LogLine, ReplicaSnapshot, ReplicaState } from "./types.ts";
+
+export interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(v: T): void;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+export type ReadyOutcome = { ok: true } | { ok: false; reason: string };
+
+/** One process lifetime inside a replica slot. */
+export interface Run {
+  readonly pid: number;
+  /** Null for an adopted process: it is not our child, so we poll it. */
+  readonly proc: Subprocess<"ignore", "pipe", "pipe"> | null;
+  readonly startTime: number | null;
+  readonly startedAtWall: number;
+  readonly startedAtMono: number;
+  /** Resolves once the exit was observed and handled (leftovers killed, event sent). */
+  readonly ended: Deferred<void>;
+  /** First readiness outcome of this run. */
+  readonly ready: Deferred<ReadyOutcome>;
+  /** Output readers; awaited (bounded) so no pipe outlives a stop. */
+  readers: Promise<void>[];
+  isReady: boolean;
+  /** Set when we kill it ourselves, so the decision knows why. */
+  cause: KillCause | null;
+  /** Set when the operator (or scale-down / stopAll) asked it to stop. */
+  stopping: boolean;
+  lastBeatMono: number;
+  prevTicks: number | null;
+  prevTicksAt: number;
+}
+
+export class Replica {
+  state: ReplicaState = "starting";
+  run: Run | null = null;
+  restarts = 0;
+  lastExit: LastExit | null = null;
+  cpuPercent = 0;
+  rssBytes = 0;
+  timer: ReturnType<typeof setTimeout> | null = null;
+  adopted = false;
+  readonly sink: LogSink;
+
+  constructor(
+    readonly app: string,
+    readonly id: number,
+    public port: number | null,
+    public restart: RestartState,
+    spec: ResolvedSpec,
+  ) {
+    this.sink = new LogSink({ ...spec.logs, baseName: `${app}-${id}` });
+  }
+
+  /** Live means a process exists that we must stop before forgetting this slot. */
+  get live(): boolean {
+    return this.run !== null;
+  }
+
+  clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  snapshot(): ReplicaSnapshot {
+    return {
+      app: this.app,
+      id: this.id,
+      pid: this.run?.pid ?? null,
+      port: this.port,
+      state: this.state,
+      restarts: this.restarts,
+      startedAt: this.run?.startedAtWall ?? null,
+      startTime: this.run?.startTime ?? null,
+      adopted: this.adopted,
+      cpuPercent: this.cpuPercent,
+      rssBytes: this.rssBytes,
+      lastExit: this.lastExit,
+    };
+  }
+}
+
+/** One app as the manager holds it; replicas keyed by id. */
+export interface App {
+  spec: ResolvedSpec | null;
+  readonly replicas: Map<number, Replica>;
+  /** Shared by the app's replicas (see crash-loop.ts for why the budget is per app). */
+  crashLoop: CrashLoopState;
+  cooldownTimer: ReturnType<typeof setTimeout> | null;
+  /** Tail of the per-app operation queue. */
+  queue: Promise<unknown>;
+  readonly followers: Set<(line: LogLine) => void>;
+}

@@ -1,0 +1,88 @@
+// Rolling restarts and manual replica restarts: new before old, caller hooks in order, abort keeps old serving.
+import { describe, expect, test } from "bun:test";
+import { canConnect } from "../../../src/procs/readiness.ts";
+import { isRunning } from "../../../src/procs/proc-stat.ts";
+import { waitFor } from "../../support/wait-for.ts";
+import { fastSpec, harness, portRange } from "./harness.ts";
+
+describe("rolling restart", () => {
+  test("each replica is replaced by a ready one before it is drained and stopped", async () => {
+    await using h = harness();
+    const port = portRange();
+    await h.pm.apply([fastSpec("web", "server", { replicas: 2, port, readiness: { kind: "port", timeoutMs: 5_000 } })]);
+    await waitFor(() => h.of("ready").length === 2);
+    const steps: string[] = [];
+    const result = await h.pm.rollingRestart("web", {
+      onReady: async (r) => {
+        expect(await canConnect(r.port!)).toBe(true);
+        steps.push(`ready ${r.id}`);
+      },
+      drain: (r) => {
+        steps.push(`drain ${r.id}`);
+      },
+    });
+    expect(result).toEqual({ ok: true, replaced: 2 });
+    expect(steps).toEqual(["ready 2", "drain 0", "ready 3", "drain 1"]);
+    const snap = h.pm.snapshot()[0]!.replicas;
+    expect(snap.map((r) => [r.id, r.state])).toEqual([
+      [2, "ready"],
+      [3, "ready"],
+    ]);
+    expect(h.of("rolling-restart")[0]).toMatchObject({ status: "done", replaced: 2 });
+  });
+
+  test("a new replica that never becomes ready aborts the roll and the old ones keep serving", async () => {
+    await using h = harness();
+    const port = portRange();
+    const spec = fastSpec("web", "server", { replicas: 2, port, readiness: { kind: "stdout", pattern: "^READY", timeoutMs: 5_000 } });
+    await h.pm.apply([spec]);
+    await waitFor(() => h.of("ready").length === 2);
+    const olds = h.pm.snapshot()[0]!.replicas.map((r) => r.pid!);
+    // The new build never prints the ready line.
+    await h.pm.apply([{ ...spec, readiness: { kind: "stdout", pattern: "^NEVER", timeoutMs: 200 } }]);
+    const result = await h.pm.rollingRestart("web");
+    // One comparison of everything, so a failure on a loaded machine shows the whole picture.
+    expect({ result, oldsRunning: olds.map(isRunning), events: h.events.map((e) => e.type) }).toMatchObject({
+      result: { ok: false, replaced: 0, reason: expect.stringContaining("did not become ready: not ready after 200 ms") },
+      oldsRunning: [true, true],
+    });
+    expect(h.of("rolling-restart")[0]).toMatchObject({ status: "aborted" });
+    expect(h.pm.snapshot()[0]!.replicas.map((r) => [r.id, r.state])).toEqual([
+      [0, "ready"],
+      [1, "ready"],
+    ]);
+  });
+
+  test("a drain hook that throws is reported and the roll still completes", async () => {
+    await using h = harness();
+    await h.pm.apply([fastSpec("web", "server", { port: portRange(), readiness: { kind: "stdout", pattern: "^READY" } })]);
+    await h.waitEvent("ready");
+    const result = await h.pm.rollingRestart("web", {
+      drain: () => {
+        throw new Error("balancer gone");
+      },
+    });
+    expect(result).toEqual({ ok: true, replaced: 1 });
+    expect(h.of("error")[0]?.message).toContain("drain hook threw: Error: balancer gone");
+  });
+
+  test("restartReplica stops one replica and starts it again in the same slot", async () => {
+    await using h = harness();
+    await h.pm.apply([fastSpec("web", "server", { port: portRange(), readiness: { kind: "stdout", pattern: "^READY" } })]);
+    const first = await h.waitEvent("ready");
+    await h.pm.restartReplica("web", 0);
+    const second = await h.waitEvent("ready", (e) => e.pid !== first.pid);
+    expect(second.port).toBe(first.port);
+    expect(h.of("stopped")[0]).toMatchObject({ reason: "operator-restart", forced: false });
+    expect(h.replica("web", 0)?.restarts).toBe(1);
+  });
+
+  test("operations on unknown apps are reported as errors, not thrown", async () => {
+    await using h = harness();
+    await h.pm.scale("nope", 2);
+    await h.pm.restartReplica("nope", 0);
+    await h.pm.resetCrashLoop("nope");
+    expect(await h.pm.rollingRestart("nope")).toEqual({ ok: false, replaced: 0, reason: "unknown-app" });
+    expect(h.of("error").length).toBe(4);
+  });
+});
