@@ -132,7 +132,7 @@ const Logs = Schema.Struct({
 
 const Watchdog = Schema.Struct({
   timeout: Duration,
-  pattern: def(NonEmpty, "^WATCHDOG"),
+  pattern: def(NonEmpty, "^HEARTBEAT\\b"),
 });
 
 // Autoscaling policy (Kubernetes HPA semantics; see src/core/scaling). min/max come from the app's replicas.

@@ -1,11 +1,97 @@
-// The procs worker's message handling (wired to its Port by workers/procs.ts).
+// The procs worker's message handling: a ProcessManager driven by supervisor messages (wired by workers/procs.ts).
+import type { CommonFromWorker, CommonToWorker } from "../protocol/common.ts";
+import type { WorkerPort } from "../protocol/port.ts";
+import type { FromProcs, ProcsInit, ReplicaSnapshot, ToProcs } from "../protocol/procs.ts";
 import type { WorkerModule } from "../runtime/worker.ts";
+import { ProcessManager } from "./process-manager.ts";
 
-export function createProcsModule(): WorkerModule<{ t: string }, unknown> {
+/** A supervisor that never answers a hook must not hold a replica forever. */
+const HOOK_TIMEOUT_MS = 120_000;
+
+export function createProcsModule(): WorkerModule<ToProcs, FromProcs> {
+  let port: WorkerPort<ToProcs | CommonToWorker, FromProcs | CommonFromWorker>;
+  let manager: ProcessManager;
+  const following = new Map<string, () => void>();
+  const hooks = new Map<number, { resolve(): void; reject(e: Error): void; timer: ReturnType<typeof setTimeout> }>();
+  let nextHook = 1;
+
+  const askSupervisor = (kind: "drain" | "ready", replica: ReplicaSnapshot) =>
+    new Promise<void>((resolve, reject) => {
+      const hook = nextHook++;
+      const timer = setTimeout(() => {
+        hooks.delete(hook);
+        reject(new Error(`supervisor did not finish ${kind} of ${replica.app}-${replica.id} in time`));
+      }, HOOK_TIMEOUT_MS);
+      hooks.set(hook, { resolve, reject, timer });
+      port.send({ t: "procs.hook", hook, kind, replica });
+    });
+
+  const stateOf = (state: unknown): ProcsInit => (state as { procs: ProcsInit }).procs;
+
   return {
-    start() {},
-    handle(msg) {
-      throw Object.assign(new Error(`unknown message ${msg.t}`), { code: "unknown_message" });
+    async start(state, p) {
+      port = p;
+      manager = new ProcessManager({
+        onEvent: (event) => port.send({ t: "procs.event", event }),
+        onStats: (batch) => port.queue({ t: "procs.stats", batch }),
+        beforeStop: (replica) => askSupervisor("drain", replica),
+      });
+      const init = stateOf(state);
+      if (init.adopt.length > 0) manager.adopt(init.adopt);
+      // Apply in the background: readiness of every replica can take up to its timeout, and the worker
+      // must say ready (and answer messages) long before that.
+      void manager.apply(init.apps);
+    },
+    reinit(state) {
+      void manager.apply(stateOf(state).apps);
+    },
+    async handle(msg) {
+      switch (msg.t) {
+        case "procs.apply":
+          void manager.apply(msg.apps);
+          return;
+        case "procs.scale":
+          await manager.scale(msg.app, msg.replicas);
+          return { app: msg.app, replicas: msg.replicas };
+        case "procs.restart-replica":
+          await manager.restartReplica(msg.app, msg.replica);
+          return { app: msg.app, replica: msg.replica };
+        case "procs.rolling-restart":
+          return manager.rollingRestart(msg.app, {
+            onReady: (r) => askSupervisor("ready", r),
+            drain: (r) => askSupervisor("drain", r),
+          });
+        case "procs.reset":
+          await manager.resetCrashLoop(msg.app);
+          return { app: msg.app };
+        case "procs.logs":
+          return manager.logs(msg.app, msg.replica, msg.tail);
+        case "procs.snapshot":
+          return manager.snapshot();
+        case "procs.follow": {
+          following.get(msg.app)?.();
+          following.delete(msg.app);
+          if (msg.on) following.set(msg.app, manager.followLogs(msg.app, (line) => port.queue({ t: "procs.log", line })));
+          return;
+        }
+        case "procs.hook-done": {
+          const h = hooks.get(msg.hook);
+          if (!h) return;
+          hooks.delete(msg.hook);
+          clearTimeout(h.timer);
+          if (msg.error) h.reject(new Error(msg.error));
+          else h.resolve();
+          return;
+        }
+      }
+    },
+    async stop() {
+      for (const h of hooks.values()) {
+        clearTimeout(h.timer);
+        h.resolve();
+      }
+      hooks.clear();
+      await manager?.stopAll();
     },
   };
 }

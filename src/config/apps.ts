@@ -1,0 +1,40 @@
+// Maps the config's apps onto the process manager's specs (counts resolved against the core count, durations in ms).
+import { join } from "node:path";
+import type { AppSpec } from "../protocol/procs.ts";
+import type { AppConfig, Config } from "./schema.ts";
+import { resolveCount } from "./semantics.ts";
+
+/** Bounds of an app's replica count: fixed counts have min = max. */
+export function replicaBounds(app: AppConfig, cores: number): { min: number; max: number; initial: number } {
+  if (typeof app.replicas === "object") {
+    const min = resolveCount(app.replicas.min, cores);
+    const max = resolveCount(app.replicas.max, cores);
+    return { min, max, initial: Math.max(min, Math.min(max, min === 0 ? 1 : min)) };
+  }
+  const n = resolveCount(app.replicas, cores);
+  return { min: n, max: n, initial: n };
+}
+
+export function toAppSpec(app: AppConfig, config: Config, cores: number, replicas?: number): AppSpec {
+  const port = app.port;
+  const readinessKind = app.readiness.kind === "auto" || app.readiness.kind === "check" ? ("none" in port ? "none" : "port") : app.readiness.kind;
+  return {
+    name: app.name,
+    command: app.command,
+    args: app.args,
+    ...(app.cwd ? { cwd: app.cwd } : {}),
+    env: app.env,
+    replicas: replicas ?? replicaBounds(app, cores).initial,
+    port: "range" in port ? { kind: "range", from: port.range[0], to: port.range[1], env: port.env } : "shared" in port ? { kind: "shared", port: port.shared, env: port.env } : { kind: "none" },
+    readiness: { kind: readinessKind, ...(app.readiness.pattern ? { pattern: app.readiness.pattern } : {}), timeoutMs: app.readiness.timeout },
+    restart: {
+      mode: app.restart.policy,
+      backoff: { initialMs: app.restart.initial_delay, capMs: app.restart.max_delay, factor: app.restart.factor, stableMs: app.restart.stable_after },
+      crashLoop: { maxRestarts: app.restart.crash_loop.max_restarts, windowMs: app.restart.crash_loop.window, cooldownMs: app.restart.crash_loop.cooldown },
+    },
+    stop: { signal: app.stop.signal, timeoutMs: app.stop.timeout },
+    ...(app.max_memory !== undefined ? { maxMemoryBytes: app.max_memory } : {}),
+    ...(app.watchdog ? { watchdog: { timeoutMs: app.watchdog.timeout, pattern: app.watchdog.pattern } } : {}),
+    logs: { dir: join(config.agent.data_dir, "logs"), maxBytes: app.logs.max_size, files: app.logs.files, ringLines: app.logs.ring_lines },
+  };
+}
