@@ -79,7 +79,9 @@ export function createFlapDetector(options: FlapOptions = {}): FlapDetector {
 }
 
 export interface Notification extends Transition {
-  /** True when this notification ends a flapping period (the settled state). */
+  /** True while the check flaps: sent once when flapping starts, with to === from (nothing else changed). */
+  flapping: boolean;
+  /** True when this notification ends a flapping period: `to` is the state the check settled in. */
   settled: boolean;
 }
 
@@ -107,9 +109,12 @@ export function createFlapDamper(options: FlapOptions = {}): FlapDamper {
     },
     observe: function observeDamped(raw, reported) {
       const state = detector.record(raw);
+      if (state.changed === "started" && notified !== null) return { from: notified, to: notified, flapping: true, settled: false };
       if (state.flapping) return null;
-      if (reported === notified) return null;
-      const n: Notification = { from: notified, to: reported, settled: state.changed === "stopped" };
+      const settled = state.changed === "stopped";
+      // A settle is always notified (it ends the flapping flag downstream), even when the state is unchanged.
+      if (reported === notified && !settled) return null;
+      const n: Notification = { from: notified, to: reported, flapping: false, settled };
       notified = reported;
       return n;
     },

@@ -63,24 +63,34 @@ describe("flap detector", () => {
 describe("flap damper", () => {
   test("passes transitions through while not flapping", () => {
     const d = createFlapDamper();
-    expect(d.observe("passing", "passing")).toEqual({ from: null, to: "passing", settled: false });
+    expect(d.observe("passing", "passing")).toEqual({ from: null, to: "passing", flapping: false, settled: false });
     expect(d.observe("passing", "passing")).toBeNull();
-    expect(d.observe("critical", "critical")).toEqual({ from: "passing", to: "critical", settled: false });
+    expect(d.observe("critical", "critical")).toEqual({ from: "passing", to: "critical", flapping: false, settled: false });
   });
 
-  test("while flapping nothing is notified, then only the settled state is reported", () => {
+  test("says once that flapping started, then nothing until it settles, then only the settled state", () => {
     const d = createFlapDamper();
     const notes = alternate(30).map((s) => d.observe(s, s));
-    const duringFlap = notes.slice(10).filter((n) => n !== null);
-    expect(duringFlap).toEqual([]);
-    const last = notes.slice(0, 10).filter((n) => n !== null).at(-1)!;
+    const lastBefore = notes.slice(0, 9).filter((n) => n !== null).at(-1)!;
+    expect(notes[9]).toEqual({ from: lastBefore.to, to: lastBefore.to, flapping: true, settled: false });
+    expect(notes.slice(10).filter((n) => n !== null)).toEqual([]);
     const settledNotes = [];
     for (let i = 0; i < 20; i++) {
-      const n = d.observe("critical", "critical");
+      const n = d.observe("warning", "warning");
       if (n) settledNotes.push(n);
     }
-    // One notification: from what was last notified straight to the state it settled in.
-    expect(settledNotes).toHaveLength(last.to === "critical" ? 0 : 1);
-    if (settledNotes.length) expect(settledNotes[0]).toEqual({ from: last.to, to: "critical", settled: true });
+    expect(settledNotes).toEqual([{ from: lastBefore.to, to: "warning", flapping: false, settled: true }]);
+  });
+
+  test("settling in the state last notified is still reported, so the flapping flag clears", () => {
+    const d = createFlapDamper();
+    for (const s of alternate(30)) d.observe(s, s);
+    const before = d.notified!;
+    const notes = [];
+    for (let i = 0; i < 20; i++) {
+      const n = d.observe(before, before);
+      if (n) notes.push(n);
+    }
+    expect(notes).toEqual([{ from: before, to: before, flapping: false, settled: true }]);
   });
 });
