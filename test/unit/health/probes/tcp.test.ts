@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTcpProbe } from "../../../../src/health/probes/tcp.ts";
 
-let echo: ReturnType<typeof Bun.listen>;
-let flood: ReturnType<typeof Bun.listen>;
-let silent: ReturnType<typeof Bun.listen>;
+type Listener = Bun.TCPSocketListener<undefined>;
+let echo: Listener;
+let flood: Listener;
+let silent: Listener;
 
 beforeAll(() => {
   echo = Bun.listen({

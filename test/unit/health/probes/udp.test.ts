@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createUdpProbe } from "../../../../src/health/probes/udp.ts";
 
-let server: Awaited<ReturnType<typeof Bun.udpSocket>>;
-let mute: Awaited<ReturnType<typeof Bun.udpSocket>>;
+let server: Bun.udp.Socket<"buffer">;
+let mute: Bun.udp.Socket<"buffer">;
 
 beforeAll(async () => {
   server = await Bun.udpSocket({
