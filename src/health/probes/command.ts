@@ -44,6 +44,7 @@ export function createCommandProbe(options: CommandProbeOptions = {}): Probe {
   async function runOnce(target: string, signal: AbortSignal): Promise<ProbeResult> {
     const started = performance.now();
     if (signal.aborted) return result("critical", `command: ${abortReason(signal)}`, started);
+    if (target.trim() === "") return result("critical", "command: empty command line", started);
     const argv = options.args ? [target, ...options.args] : ["/bin/sh", "-c", target];
     let proc: ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>;
     try {

@@ -44,7 +44,9 @@ export function createUdpProbe(options: UdpProbeOptions = {}): Probe {
             }
           },
           error(_sock, e) {
-            finish(result("critical", `UDP ${target}: ${e.message}`, started));
+            // Bun reports ICMP port unreachable on a connected socket without an Error object.
+            const why = (e as Error | undefined)?.message ?? "port unreachable";
+            finish(result("critical", `UDP ${target}: ${why}`, started));
           },
         },
       });
