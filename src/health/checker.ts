@@ -36,6 +36,8 @@ export interface CheckerOptions {
   historySize?: number;
   /** Replaces buildProbe (tests inject fakes). */
   buildProbe?: (spec: CheckSpec, clock: Clock) => BuiltProbe;
+  /** Called as each run starts with how late it is against its due time (schedule lag, for metrics). */
+  onRunStart?: (checkId: string, lagMs: number) => void;
   /** Where callback errors go (default console.error). */
   log?: (message: string) => void;
 }
@@ -85,6 +87,7 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   let nextSummaryAt = clock.now() + summaryEvery;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let started = false;
+  let armedAt = Infinity;
 
   function safely(what: string, fn: () => void): void {
     try {
@@ -135,16 +138,20 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     if (next !== undefined) arm(next);
   }
 
+  /** Wakes the loop at `at` unless it is already due to wake earlier. */
   function arm(at: number): void {
     if (!started) return;
     const now = clock.now();
-    const delay = Math.min(Math.max(0, at - now), MAX_SLEEP_MS);
+    const wakeAt = Math.min(Math.max(now, at), now + MAX_SLEEP_MS);
+    if (timer !== undefined && armedAt <= wakeAt) return;
     if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(loop, delay);
+    armedAt = wakeAt;
+    timer = setTimeout(loop, wakeAt - now);
   }
 
   function loop(): void {
     timer = undefined;
+    armedAt = Infinity;
     tick();
     const next = Math.min(scheduler.nextDueAt() ?? Infinity, summaryEvery > 0 ? nextSummaryAt : Infinity);
     arm(Number.isFinite(next) ? next : clock.now() + MAX_SLEEP_MS);
@@ -155,6 +162,10 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     for (const id of due) {
       const entry = entries.get(id);
       if (!entry) continue;
+      if (options.onRunStart) {
+        const lag = clock.now() - (scheduler.dueAt(id) ?? now);
+        safely("onRunStart", () => options.onRunStart!(id, lag));
+      }
       const p = runOne(id, entry).catch((e: unknown) => log(`health: run of ${id} failed: ${(e as Error).message}`));
       inFlight.add(p);
       p.finally(() => inFlight.delete(p));
