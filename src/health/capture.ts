@@ -11,7 +11,9 @@ export interface Capture {
 }
 
 export function createCapture(cap: number): Capture {
-  const buf = new Uint8Array(cap);
+  // Grown on demand: most probes capture nothing or a few bytes, and allocating the full cap per run
+  // (64 KiB for thousands of runs a second) would cost more than the probe itself.
+  let buf = new Uint8Array(0);
   let kept = 0;
   let total = 0;
   return {
@@ -29,6 +31,11 @@ export function createCapture(cap: number): Capture {
       const room = cap - kept;
       if (room > 0) {
         const n = Math.min(room, chunk.byteLength);
+        if (kept + n > buf.byteLength) {
+          const grown = new Uint8Array(Math.min(cap, Math.max(kept + n, buf.byteLength * 2, 256)));
+          grown.set(buf.subarray(0, kept));
+          buf = grown;
+        }
         buf.set(chunk.subarray(0, n), kept);
         kept += n;
       }
