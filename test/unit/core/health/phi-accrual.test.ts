@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createPhiAccrualDetector, phiOf } from "../../../../src/core/health/phi-accrual.ts";
 import { createFakeClock } from "../../../support/fake-clock.ts";
+import { createSeededRng } from "../../../support/seeded-rng.ts";
 
 // Expected values computed by hand from y = (t - mean) / std, e = exp(-y (1.5976 + 0.070566 y²)),
 // phi = -log10(e / (1 + e)) when t > mean, else -log10(1 - 1 / (1 + e)).
@@ -135,6 +136,28 @@ describe("phi-accrual detector", () => {
       const p = fd.phi();
       expect(p).toBeGreaterThanOrEqual(prev);
       prev = p;
+    }
+  });
+});
+
+describe("phi-accrual detector under seeded random heartbeats", () => {
+  test("phi is monotonic in elapsed time whatever the history", () => {
+    const rng = createSeededRng(7);
+    for (let run = 0; run < 20; run++) {
+      const clock = createFakeClock(0);
+      const fd = createPhiAccrualDetector(clock);
+      const beats = 5 + Math.floor(rng.next() * 50);
+      for (let i = 0; i < beats; i++) {
+        fd.heartbeat();
+        clock.advance(200 + Math.floor(rng.next() * 1600));
+      }
+      let prev = fd.phi();
+      for (let i = 0; i < 50; i++) {
+        clock.advance(50);
+        const p = fd.phi();
+        expect(p).toBeGreaterThanOrEqual(prev);
+        prev = p;
+      }
     }
   });
 });
