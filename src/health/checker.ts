@@ -119,7 +119,14 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     // Resolves when the signal aborts, so a probe that ignores its signal still cannot hold the run.
     const aborted = new Promise<ProbeResult>((resolve) => {
       timeout = setTimeout(() => ac.abort(new DOMException(`timed out after ${spec.timeoutMs} ms`, "TimeoutError")), spec.timeoutMs);
-      ac.signal.addEventListener("abort", () => resolve({ status: "critical", output: `timed out after ${spec.timeoutMs} ms`, latencyMs: performance.now() - started }), { once: true });
+      ac.signal.addEventListener(
+        "abort",
+        () => {
+          const why = ac.signal.reason instanceof Error ? ac.signal.reason.message : "aborted";
+          resolve({ status: "critical", output: why, latencyMs: performance.now() - started });
+        },
+        { once: true },
+      );
     });
     let r: ProbeResult;
     try {
