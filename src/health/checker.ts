@@ -1,0 +1,273 @@
+// The health runner: scheduler + probes + thresholds + flap damping + history, for many checks at once.
+//
+// Lifecycle:  created ──start()──▶ running ──stop()──▶ stopped   (stop is idempotent; stop without start
+// is fine; tick() works in any state, which is how tests drive it with a fake clock).
+// Every run gets its own AbortController and timer, and runs are never awaited one after another, so a
+// slow target never delays the others. Nothing a probe or target does escapes as an exception: errors
+// become critical results, and callback errors are caught and logged.
+import { createFlapDamper, type FlapDamper } from "../core/health/flapping.ts";
+import { createHistory, type History, type HistorySummary } from "../core/health/history.ts";
+import { createScheduler, stagger } from "../core/health/scheduler.ts";
+import type { Status } from "../core/health/status.ts";
+import { createThresholds, type Thresholds } from "../core/health/thresholds.ts";
+import { systemClock, type Clock } from "../core/time.ts";
+import { validateCheck, type CheckSpec, type FieldError } from "./check-spec.ts";
+import { ProbeOptionsError, type ProbeResult } from "./probe.ts";
+import { buildProbe, type BuiltProbe } from "./registry.ts";
+import type { TtlPush } from "./probes/ttl.ts";
+
+export type TransitionListener = (checkId: string, from: Status | null, to: Status, result: ProbeResult, flapping: boolean) => void;
+
+export interface CheckSummary {
+  checkId: string;
+  status: Status | null;
+  flapping: boolean;
+  /** Phi of the TTL heartbeat detector (ttl checks only). */
+  phi?: number;
+  summary: HistorySummary;
+}
+
+export interface CheckerOptions {
+  clock?: Clock;
+  onTransition?: TransitionListener;
+  onSummary?: (summaries: CheckSummary[]) => void;
+  /** Default 60 s; 0 disables periodic summaries. */
+  summaryIntervalMs?: number;
+  historySize?: number;
+  /** Replaces buildProbe (tests inject fakes). */
+  buildProbe?: (spec: CheckSpec, clock: Clock) => BuiltProbe;
+  /** Called as each run starts with how late it is against its due time (schedule lag, for metrics). */
+  onRunStart?: (checkId: string, lagMs: number) => void;
+  /** Where callback errors go (default console.error). */
+  log?: (message: string) => void;
+}
+
+export type AddResult = { ok: true } | { ok: false; errors: FieldError[] };
+
+export interface Checker {
+  /** Adds a check, or updates it when the id exists. Invalid specs change nothing. */
+  add(spec: CheckSpec): AddResult;
+  update(spec: CheckSpec): AddResult;
+  remove(id: string): boolean;
+  /** Records a TTL push and applies it at once. */
+  pushTtl(id: string, status: TtlPush, note?: string): AddResult;
+  /** Starts every due run and emits the summary when due; returns the number of runs started. */
+  tick(now?: number): number;
+  start(): void;
+  stop(): void;
+  /** Resolves once no run is in flight (for tests and shutdown). */
+  idle(): Promise<void>;
+  status(id: string): CheckSummary | undefined;
+  summaries(): CheckSummary[];
+  readonly size: number;
+}
+
+interface Entry {
+  spec: CheckSpec;
+  built: BuiltProbe;
+  thresholds: Thresholds;
+  damper: FlapDamper;
+  history: History;
+  run?: AbortController;
+}
+
+/** Longest the real-clock loop sleeps, so a clock jump or a missed wake-up costs at most this. */
+const MAX_SLEEP_MS = 1000;
+
+const sameProbe = (a: CheckSpec, b: CheckSpec) => a.kind === b.kind && a.target === b.target && JSON.stringify(a.options ?? {}) === JSON.stringify(b.options ?? {});
+
+export function createChecker(options: CheckerOptions = {}): Checker {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? ((m: string) => console.error(m));
+  const build = options.buildProbe ?? ((spec: CheckSpec, c: Clock) => buildProbe(spec.kind, spec.options, c));
+  const summaryEvery = options.summaryIntervalMs ?? 60_000;
+  const scheduler = createScheduler(clock);
+  const entries = new Map<string, Entry>();
+  const inFlight = new Set<Promise<void>>();
+  let nextSummaryAt = clock.now() + summaryEvery;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let started = false;
+  let armedAt = Infinity;
+
+  function safely(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      log(`health: ${what} threw: ${(e as Error).message}`);
+    }
+  }
+
+  function record(id: string, entry: Entry, r: ProbeResult): void {
+    entry.history.add({ at: clock.now(), status: r.status, latencyMs: r.latencyMs, output: r.output });
+    entry.thresholds.observe(r.status);
+    const n = entry.damper.observe(r.status, entry.thresholds.current ?? r.status);
+    if (n) safely("onTransition", () => options.onTransition?.(id, n.from, n.to, r, n.flapping));
+  }
+
+  function summaryOf(id: string, e: Entry): CheckSummary {
+    const s: CheckSummary = { checkId: id, status: e.damper.notified, flapping: e.damper.flapping, summary: e.history.summary(clock.now()) };
+    if (e.built.ttl) s.phi = e.built.ttl.phi();
+    return s;
+  }
+
+  async function runOne(id: string, entry: Entry): Promise<void> {
+    const { spec } = entry;
+    const ac = new AbortController();
+    entry.run = ac;
+    const started = performance.now();
+    let timeout: ReturnType<typeof setTimeout> | undefined;
+    // Resolves when the signal aborts, so a probe that ignores its signal still cannot hold the run.
+    const aborted = new Promise<ProbeResult>((resolve) => {
+      timeout = setTimeout(() => ac.abort(new DOMException(`timed out after ${spec.timeoutMs} ms`, "TimeoutError")), spec.timeoutMs);
+      ac.signal.addEventListener(
+        "abort",
+        () => {
+          const why = ac.signal.reason instanceof Error ? ac.signal.reason.message : "aborted";
+          resolve({ status: "critical", output: why, latencyMs: performance.now() - started });
+        },
+        { once: true },
+      );
+    });
+    let r: ProbeResult;
+    try {
+      r = await Promise.race([
+        entry.built.probe(spec.target, ac.signal).catch((e: unknown) => ({ status: "critical" as const, output: `probe failed: ${(e as Error)?.message ?? String(e)}`, latencyMs: performance.now() - started })),
+        aborted,
+      ]);
+    } finally {
+      clearTimeout(timeout);
+    }
+    // Removed, replaced or stopped while running: this result belongs to nobody.
+    if (entries.get(id) !== entry || entry.run !== ac) return;
+    entry.run = undefined;
+    record(id, entry, r);
+    const next = scheduler.complete(id, r.status === "passing");
+    if (next !== undefined) arm(next);
+  }
+
+  /** Wakes the loop at `at` unless it is already due to wake earlier. */
+  function arm(at: number): void {
+    if (!started) return;
+    const now = clock.now();
+    const wakeAt = Math.min(Math.max(now, at), now + MAX_SLEEP_MS);
+    if (timer !== undefined && armedAt <= wakeAt) return;
+    if (timer !== undefined) clearTimeout(timer);
+    armedAt = wakeAt;
+    timer = setTimeout(loop, wakeAt - now);
+  }
+
+  function loop(): void {
+    timer = undefined;
+    armedAt = Infinity;
+    tick();
+    const next = Math.min(scheduler.nextDueAt() ?? Infinity, summaryEvery > 0 ? nextSummaryAt : Infinity);
+    arm(Number.isFinite(next) ? next : clock.now() + MAX_SLEEP_MS);
+  }
+
+  function tick(now = clock.now()): number {
+    const due = scheduler.due(now);
+    for (const id of due) {
+      const entry = entries.get(id);
+      if (!entry) continue;
+      if (options.onRunStart) {
+        const lag = clock.now() - (scheduler.dueAt(id) ?? now);
+        safely("onRunStart", () => options.onRunStart!(id, lag));
+      }
+      const p = runOne(id, entry).catch((e: unknown) => log(`health: run of ${id} failed: ${(e as Error).message}`));
+      inFlight.add(p);
+      p.finally(() => inFlight.delete(p));
+    }
+    if (summaryEvery > 0 && now >= nextSummaryAt) {
+      nextSummaryAt = now + summaryEvery;
+      const list = [...entries].map(([id, e]) => summaryOf(id, e));
+      safely("onSummary", () => options.onSummary?.(list));
+    }
+    return due.length;
+  }
+
+  function add(spec: CheckSpec): AddResult {
+    const errors = validateCheck(spec);
+    if (errors.length) return { ok: false, errors };
+    const old = entries.get(spec.id);
+    let built: BuiltProbe;
+    if (old && sameProbe(old.spec, spec)) built = old.built;
+    else {
+      try {
+        built = build(spec, clock);
+      } catch (e) {
+        const field = e instanceof ProbeOptionsError ? `options.${e.field}` : "options";
+        return { ok: false, errors: [{ field, message: (e as Error).message }] };
+      }
+    }
+    const keep = old && sameProbe(old.spec, spec) && JSON.stringify(old.spec.thresholds) === JSON.stringify(spec.thresholds) && JSON.stringify(old.spec.flapping) === JSON.stringify(spec.flapping);
+    const entry: Entry = keep
+      ? { ...old, spec }
+      : { spec, built, thresholds: createThresholds(spec.thresholds), damper: createFlapDamper(spec.flapping), history: createHistory({ size: options.historySize }) };
+    if (old?.run) {
+      old.run.abort(new Error("check updated"));
+      old.run = undefined;
+    }
+    entries.set(spec.id, entry);
+    // A run of the old entry may still be in flight: the scheduler keeps it running until it completes.
+    if (scheduler.isRunning(spec.id)) scheduler.complete(spec.id, true);
+    const now = clock.now();
+    const first = old ? now + Math.min(spec.intervalMs, Math.max(0, (scheduler.dueAt(spec.id) ?? now) - now)) : stagger(spec.id, spec.intervalMs, now);
+    scheduler.add(spec.id, first, { intervalMs: spec.intervalMs, unhealthyIntervalMs: spec.unhealthyIntervalMs });
+    arm(first);
+    return { ok: true };
+  }
+
+  return {
+    get size() {
+      return entries.size;
+    },
+    add,
+    update: add,
+    remove: function removeCheck(id) {
+      const e = entries.get(id);
+      if (!e) return false;
+      e.run?.abort(new Error("check removed"));
+      entries.delete(id);
+      scheduler.remove(id);
+      return true;
+    },
+    pushTtl: function pushTtl(id, status, note) {
+      const e = entries.get(id);
+      if (!e) return { ok: false, errors: [{ field: "id", message: "no such check", value: id }] };
+      if (!e.built.ttl) return { ok: false, errors: [{ field: "kind", message: `check is "${e.spec.kind}", not "ttl"`, value: e.spec.kind }] };
+      try {
+        record(id, e, e.built.ttl.push(status, note));
+      } catch (err) {
+        const field = err instanceof ProbeOptionsError ? err.field : "status";
+        return { ok: false, errors: [{ field, message: (err as Error).message, value: status }] };
+      }
+      return { ok: true };
+    },
+    tick,
+    start: function start() {
+      if (started) return;
+      started = true;
+      loop();
+    },
+    stop: function stop() {
+      started = false;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      for (const [id, e] of entries) {
+        if (!e.run) continue;
+        e.run.abort(new Error("checker stopped"));
+        e.run = undefined;
+        // Its result will be ignored, so free the slot here or the check would never be due again.
+        scheduler.complete(id, true);
+      }
+    },
+    idle: async function idle() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+    status: (id) => {
+      const e = entries.get(id);
+      return e ? summaryOf(id, e) : undefined;
+    },
+    summaries: () => [...entries].map(([id, e]) => summaryOf(id, e)),
+  };
+}
