@@ -45,7 +45,8 @@ const checkFields = {
   kind: Schema.Literals(["http", "https", "tcp", "udp", "grpc", "command", "file", "ttl"]),
   interval: def(Duration, "10s"),
   timeout: def(Duration, "2s"),
-  initial_delay: def(Duration, 0),
+  /** Without it, an app check runs as soon as a replica is ready and standalone checks are staggered. */
+  initial_delay: Schema.optionalKey(Duration),
   unhealthy_interval: Schema.optionalKey(Duration),
   success_before_passing: def(PositiveInt, 1),
   failures_before_warning: def(PositiveInt, 1),

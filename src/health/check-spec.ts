@@ -11,6 +11,8 @@ export interface CheckSpec {
   intervalMs: number;
   /** Must be below intervalMs so that one run always ends before the next is due. */
   timeoutMs: number;
+  /** Delay before the first run; without it the first run is staggered over the interval by the id's hash. */
+  initialDelayMs?: number;
   /** Interval after a non-passing run (default intervalMs). */
   unhealthyIntervalMs?: number;
   thresholds?: ThresholdOptions;

@@ -6,7 +6,7 @@
 // slow target never delays the others. Nothing a probe or target does escapes as an exception: errors
 // become critical results, and callback errors are caught and logged.
 import { createFlapDamper, type FlapDamper } from "../core/health/flapping.ts";
-import { createHistory, type History, type HistorySummary } from "../core/health/history.ts";
+import { createHistory, type History, type HistoryEntry, type HistorySummary } from "../core/health/history.ts";
 import { createScheduler, stagger } from "../core/health/scheduler.ts";
 import type { Status } from "../core/health/status.ts";
 import { createThresholds, type Thresholds } from "../core/health/thresholds.ts";
@@ -31,6 +31,8 @@ export interface CheckerOptions {
   clock?: Clock;
   onTransition?: TransitionListener;
   onSummary?: (summaries: CheckSummary[]) => void;
+  /** Every probe result (after the run, before thresholds): feeds per-result metrics. */
+  onResult?: (checkId: string, result: ProbeResult) => void;
   /** Default 60 s; 0 disables periodic summaries. */
   summaryIntervalMs?: number;
   historySize?: number;
@@ -59,6 +61,8 @@ export interface Checker {
   idle(): Promise<void>;
   status(id: string): CheckSummary | undefined;
   summaries(): CheckSummary[];
+  /** The last results of one check, oldest first. */
+  history(id: string): HistoryEntry[] | undefined;
   readonly size: number;
 }
 
@@ -99,6 +103,13 @@ export function createChecker(options: CheckerOptions = {}): Checker {
 
   function record(id: string, entry: Entry, r: ProbeResult): void {
     entry.history.add({ at: clock.now(), status: r.status, latencyMs: r.latencyMs, output: r.output });
+    if (options.onResult) {
+      try {
+        options.onResult(id, r);
+      } catch (e) {
+        log(`onResult callback failed: ${(e as Error).message}`);
+      }
+    }
     entry.thresholds.observe(r.status);
     const n = entry.damper.observe(r.status, entry.thresholds.current ?? r.status);
     if (n) safely("onTransition", () => options.onTransition?.(id, n.from, n.to, r, n.flapping));
@@ -211,7 +222,9 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     // A run of the old entry may still be in flight: the scheduler keeps it running until it completes.
     if (scheduler.isRunning(spec.id)) scheduler.complete(spec.id, true);
     const now = clock.now();
-    const first = old ? now + Math.min(spec.intervalMs, Math.max(0, (scheduler.dueAt(spec.id) ?? now) - now)) : stagger(spec.id, spec.intervalMs, now);
+    const first = old ? now + Math.min(spec.intervalMs, Math.max(0, (scheduler.dueAt(spec.id) ?? now) - now)) : spec.initialDelayMs !== undefined
+        ? now + Math.max(0, spec.initialDelayMs)
+        : stagger(spec.id, spec.intervalMs, now);
     scheduler.add(spec.id, first, { intervalMs: spec.intervalMs, unhealthyIntervalMs: spec.unhealthyIntervalMs });
     arm(first);
     return { ok: true };
@@ -269,5 +282,6 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       return e ? summaryOf(id, e) : undefined;
     },
     summaries: () => [...entries].map(([id, e]) => summaryOf(id, e)),
+    history: (id) => entries.get(id)?.history.entries(),
   };
 }

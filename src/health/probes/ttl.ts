@@ -14,6 +14,8 @@ export interface TtlProbeOptions {
   ttlMs: number;
   clock?: Clock;
   phi?: PhiAccrualOptions;
+  /** "phi": also critical as soon as phi passes its threshold, before the TTL runs out (default "ttl"). */
+  detector?: "ttl" | "phi";
 }
 
 export interface TtlProbe {
@@ -42,6 +44,9 @@ export function createTtlProbe(options: TtlProbeOptions): TtlProbe {
     const age = now - last.at;
     if (age > options.ttlMs) {
       return { status: "critical", output: `TTL expired: last push ${Math.round(age)} ms ago (ttl ${options.ttlMs} ms); phi ${detector.phi().toFixed(2)}`, latencyMs: 0 };
+    }
+    if (options.detector === "phi" && !detector.isAvailable()) {
+      return { status: "critical", output: `heartbeat suspected lost: phi ${detector.phi().toFixed(2)} after ${Math.round(age)} ms without a push`, latencyMs: 0 };
     }
     return { status: last.status, output: last.output, latencyMs: 0 };
   }

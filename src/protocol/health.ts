@@ -1,0 +1,42 @@
+// Messages between the supervisor and the health worker. Check specs and results are declared with the checker
+// (src/health) and re-exported here, so this file stays the one list of what crosses the thread boundary.
+import type { HistoryEntry, HistorySummary } from "../core/health/history.ts";
+import type { Status } from "../core/health/status.ts";
+import type { CheckSpec } from "../health/check-spec.ts";
+
+export type { CheckSpec, HistoryEntry, HistorySummary, Status };
+
+export interface HealthInit {
+  readonly checks: readonly CheckSpec[];
+}
+
+export interface CheckState {
+  readonly checkId: string;
+  readonly status: Status | null;
+  readonly flapping: boolean;
+  readonly phi?: number;
+  readonly summary: HistorySummary;
+}
+
+/** Supervisor -> health. */
+export type ToHealth =
+  /** The whole desired set: the worker adds, updates and removes checks to match. */
+  | { readonly t: "health.set"; readonly checks: readonly CheckSpec[] }
+  | { readonly t: "health.ttl"; readonly id: number; readonly checkId: string; readonly status: "pass" | "warn" | "fail"; readonly note?: string }
+  | { readonly t: "health.states"; readonly id: number }
+  | { readonly t: "health.history"; readonly id: number; readonly checkId: string };
+
+/** Health -> supervisor: transitions only (after thresholds and flap damping), plus periodic summaries. */
+export type FromHealth =
+  | {
+      readonly t: "health.changed";
+      readonly checkId: string;
+      readonly from: Status | null;
+      readonly to: Status;
+      readonly output: string;
+      readonly latencyMs: number;
+      readonly flapping: boolean;
+    }
+  | { readonly t: "health.result"; readonly checkId: string; readonly status: Status; readonly latencyMs: number }
+  | { readonly t: "health.summary"; readonly states: readonly CheckState[] }
+  | { readonly t: "health.invalid"; readonly checkId: string; readonly errors: ReadonlyArray<{ field: string; message: string }> };
