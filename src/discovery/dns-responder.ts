@@ -10,6 +10,7 @@ import type { Answer } from "dns-packet";
 import type { CatalogView } from "./catalog-view.ts";
 import { isUnderDomain, normalizeDomain, routeName } from "./dns-names.ts";
 import { createParsedQuery, parseQuery, QUERY_DROP, QUERY_FORMERR, QUERY_NOTIMP, type ParsedQuery } from "./dns-query.ts";
+import { spliceQuestion } from "./dns-wire.ts";
 import { buildRecords, RCODE_FORMERR, RCODE_NOTIMP, RCODE_REFUSED, RCODE_SERVFAIL, type RecordOptions } from "./dns-records.ts";
 
 export interface DnsResponderOptions {
@@ -88,7 +89,7 @@ export function createDnsResponder(options: DnsResponderOptions): DnsResponder {
     let entry = byName?.get(q.name);
     if (entry === undefined) {
       try {
-        entry = buildEntry();
+        entry = buildEntry(query);
       } catch {
         return writeBare(query, RCODE_SERVFAIL, true, 0);
       }
@@ -107,7 +108,7 @@ export function createDnsResponder(options: DnsResponderOptions): DnsResponder {
 
     let out = entry.full;
     if (udp && out.length > (q.edns ? Math.min(maxUdp, Math.max(CLASSIC_UDP_LIMIT, q.ednsUdpSize)) : CLASSIC_UDP_LIMIT)) {
-      entry.truncated ??= encodeResponse(FLAG_AA | FLAG_TC, [], [], []);
+      entry.truncated ??= encodeResponse(query, FLAG_AA | FLAG_TC, [], [], []);
       out = entry.truncated;
     }
     out[0] = query[0];
@@ -118,21 +119,16 @@ export function createDnsResponder(options: DnsResponderOptions): DnsResponder {
     return out;
   }
 
-  function buildEntry(): CachedAnswer {
+  function buildEntry(query: Uint8Array): CachedAnswer {
     const set = buildRecords(q.name, q.qtype, routeName(q.name, domain), view, recordOpts);
-    return { full: encodeResponse(FLAG_AA | set.rcode, set.answers, set.authorities, set.additionals), truncated: undefined };
+    return { full: encodeResponse(query, FLAG_AA | set.rcode, set.answers, set.authorities, set.additionals), truncated: undefined };
   }
 
-  /** Encodes records with dns-packet, then splices in the query's own question bytes. */
-  function encodeResponse(flags: number, answers: Answer[], authorities: Answer[], additionals: Answer[]): Buffer {
+  /** Encodes records with dns-packet, then splices in the query's own question bytes (see dns-wire.ts). */
+  function encodeResponse(query: Uint8Array, flags: number, answers: Answer[], authorities: Answer[], additionals: Answer[]): Buffer {
     const extra = q.edns ? [...additionals, optRecord(0)] : additionals;
     const body = dnsPacket.encode({ type: "response", id: 0, flags, questions: [], answers, authorities, additionals: extra });
-    const qlen = q.questionEnd - HEADER;
-    const full = Buffer.alloc(body.length + qlen);
-    body.copy(full, 0, 0, HEADER);
-    full[5] = 1;
-    body.copy(full, HEADER + qlen, HEADER);
-    return full;
+    return spliceQuestion(body, query.subarray(HEADER, q.questionEnd));
   }
 
   function optRecord(extendedRcode: number): Answer {
