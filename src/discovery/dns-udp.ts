@@ -15,9 +15,22 @@ export async function listenDnsUdp(hostname: string, port: number, responder: Dn
         // A datagram the kernel cut short is not the query that was sent: better silent than wrong.
         if (flags?.truncated) return;
         const out = responder.respond(data, true);
-        // send() copies synchronously; when it reports a full socket buffer the answer is dropped,
-        // which UDP clients already handle by retrying.
-        if (out !== undefined) sock.send(out, fromPort, fromAddress);
+        if (out === undefined) return;
+        // send() copies synchronously; a full socket buffer drops the answer (UDP clients retry).
+        // It throws ECONNREFUSED when an earlier answer bounced off a closed client port (ICMP):
+        // that is the previous client's problem, never a reason to fail this one or the listener.
+        try {
+          sock.send(out, fromPort, fromAddress);
+        } catch {
+          try {
+            sock.send(out, fromPort, fromAddress); // the error was consumed: this one is for our client
+          } catch {
+            // dropped, as above
+          }
+        }
+      },
+      error: function onDnsUdpError() {
+        // Same ICMP port-unreachable reports, surfaced on receive: nothing to do for a server.
       },
     },
   });

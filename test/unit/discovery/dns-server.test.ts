@@ -38,6 +38,17 @@ describe("dns server over sockets", () => {
     expect(aData(await udpAsk(server.udpPort, query("web.polis", "A")))).toEqual(["10.0.0.1"]);
   });
 
+  test("clients that close before their answers arrive (ICMP port unreachable) do not disturb the next one", async () => {
+    for (let k = 0; k < 5; k++) {
+      const gone = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+      for (let i = 0; i < 50; i++) gone.send(query("web.polis", "A"), server.udpPort, "127.0.0.1");
+      gone.close();
+      await Bun.sleep(0);
+    }
+    const answer = await waitFor(() => udpAsk(server.udpPort, query("web.polis", "A"), 500), { what: "answer after bounces" });
+    expect(aData(answer)).toEqual(["10.0.0.1"]);
+  });
+
   test("UDP truncates a large answer that TCP delivers whole", async () => {
     const udp = decode(await udpAsk(server.udpPort, query("big.polis", "A")));
     expect(udp.flag_tc).toBe(true);
