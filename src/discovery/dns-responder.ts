@@ -1,6 +1,7 @@
 // Turns one query's bytes into response bytes, serving repeated (name, type) questions from a cache of encoded answers.
 //
-// Hot path (a cache hit): parse header and question into a reused object, two Map lookups, patch
+// Hot path (a cache hit): parse header and question into a reused object, two Map lookups, pick the
+// next rotation (answers are rotated so that clients taking the first record spread out), patch
 // id, RD/CD and the question bytes (the asker's letter case) into the cached buffer, return it.
 // No dns-packet objects, no new buffers. The cache is dropped whenever `view.version` changes and
 // when it reaches `maxCacheEntries` (random names must not grow it without bound).
@@ -35,7 +36,9 @@ export interface DnsResponder {
 }
 
 interface CachedAnswer {
-  full: Buffer;
+  /** The full answer, once per rotation of its answer records (one when there is nothing to rotate). */
+  rotations: Buffer[];
+  next: number;
   truncated: Buffer | undefined;
 }
 
@@ -49,6 +52,9 @@ const FLAG_TC = 0x0200;
 const CLASS_IN = 1;
 const CLASS_ANY = 255;
 const BADVERS_HIGH_BITS = 1; // extended rcode 16 = 1 << 4 in the OPT's upper 8 bits
+// Clients mostly take the first address: successive answers start at the next endpoint. Beyond this
+// many the cost is memory (one encoded answer each) for little gain, so larger sets cycle through 16 starts.
+const MAX_ROTATIONS = 16;
 
 export function createDnsResponder(options: DnsResponderOptions): DnsResponder {
   const domain = normalizeDomain(options.domain);
@@ -106,7 +112,8 @@ export function createDnsResponder(options: DnsResponderOptions): DnsResponder {
       entries++;
     }
 
-    let out = entry.full;
+    let out = entry.rotations[entry.next];
+    if (entry.rotations.length > 1) entry.next = (entry.next + 1) % entry.rotations.length;
     if (udp && out.length > (q.edns ? Math.min(maxUdp, Math.max(CLASSIC_UDP_LIMIT, q.ednsUdpSize)) : CLASSIC_UDP_LIMIT)) {
       entry.truncated ??= encodeResponse(query, FLAG_AA | FLAG_TC, [], [], []);
       out = entry.truncated;
@@ -121,7 +128,14 @@ export function createDnsResponder(options: DnsResponderOptions): DnsResponder {
 
   function buildEntry(query: Uint8Array): CachedAnswer {
     const set = buildRecords(q.name, q.qtype, routeName(q.name, domain), view, recordOpts);
-    return { full: encodeResponse(query, FLAG_AA | set.rcode, set.answers, set.authorities, set.additionals), truncated: undefined };
+    const n = set.answers.length;
+    const rotations: Buffer[] = [];
+    for (let r = 0; r < Math.min(Math.max(n, 1), MAX_ROTATIONS); r++) {
+      const start = Math.floor((r * n) / Math.min(n, MAX_ROTATIONS));
+      const answers = r === 0 ? set.answers : [...set.answers.slice(start), ...set.answers.slice(0, start)];
+      rotations.push(encodeResponse(query, FLAG_AA | set.rcode, answers, set.authorities, set.additionals));
+    }
+    return { rotations, next: 0, truncated: undefined };
   }
 
   /** Encodes records with dns-packet, then splices in the query's own question bytes (see dns-wire.ts). */

@@ -154,6 +154,22 @@ describe("dns responder", () => {
     expect(opt?.type === "OPT" && opt.extendedRcode).toBe(1);
   });
 
+  test("successive answers rotate the records so each endpoint comes first in turn", () => {
+    const { view, ask } = setup();
+    view.set("rr", "default", [ep("r1", "10.2.0.1", 1), ep("r2", "10.2.0.2", 1), ep("r3", "10.2.0.3", 1)]);
+    const firsts = Array.from({ length: 6 }, () => data(ask(query("rr.polis", "A"))!.answers)[0]);
+    expect(firsts).toEqual(["10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.1", "10.2.0.2", "10.2.0.3"]);
+    expect(data(ask(query("rr.polis", "A"))!.answers).sort()).toEqual(["10.2.0.1", "10.2.0.2", "10.2.0.3"]);
+  });
+
+  test("a large set rotates through at most 16 starting points, spread over the set", () => {
+    const { view, ask } = setup();
+    view.set("wide", "default", Array.from({ length: 64 }, (_, i) => ep(`x${i}`, `10.3.0.${i}`, 1)));
+    const firsts = new Set(Array.from({ length: 40 }, () => data(ask(query("wide.polis", "A"), false)!.answers)[0]));
+    expect(firsts.size).toBe(16);
+    expect(firsts.has("10.3.0.60")).toBe(true);
+  });
+
   test("answer owner names are compressed to a pointer at the question (16 bytes per A record)", () => {
     const { responder } = setup();
     const packet = query("web.polis", "A");
