@@ -51,6 +51,9 @@ const FLAG_AA = 0x0400;
 const FLAG_TC = 0x0200;
 const CLASS_IN = 1;
 const CLASS_ANY = 255;
+const TYPE_OPT = 41;
+const TYPE_IXFR = 251;
+const TYPE_AXFR = 252;
 const BADVERS_HIGH_BITS = 1; // extended rcode 16 = 1 << 4 in the OPT's upper 8 bits
 // Clients mostly take the first address: successive answers start at the next endpoint. Beyond this
 // many the cost is memory (one encoded answer each) for little gain, so larger sets cycle through 16 starts.
@@ -80,9 +83,10 @@ export function createDnsResponder(options: DnsResponderOptions): DnsResponder {
     if (status === QUERY_FORMERR) return writeBare(query, RCODE_FORMERR, false, 0);
     if (status === QUERY_NOTIMP) return writeBare(query, RCODE_NOTIMP, true, 0);
     if (q.edns && q.ednsVersion !== 0) return writeBare(query, 0, true, BADVERS_HIGH_BITS);
-    if ((q.qclass !== CLASS_IN && q.qclass !== CLASS_ANY) || !isUnderDomain(q.name, domain)) {
-      return writeBare(query, RCODE_REFUSED, true, 0);
-    }
+    if (q.qtype === TYPE_OPT) return writeBare(query, RCODE_FORMERR, true, 0); // OPT is not a question (RFC 6891)
+    const foreign = (q.qclass !== CLASS_IN && q.qclass !== CLASS_ANY) || !isUnderDomain(q.name, domain);
+    const transfer = q.qtype === TYPE_AXFR || q.qtype === TYPE_IXFR; // the catalog is not offered as a zone
+    if (foreign || transfer) return writeBare(query, RCODE_REFUSED, true, 0);
 
     const version = view.version;
     if (version !== cachedVersion) {

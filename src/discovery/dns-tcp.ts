@@ -22,7 +22,7 @@ interface Conn {
 }
 
 // A client that stops reading while it keeps asking is cut off instead of buffered forever.
-const MAX_PENDING_BYTES = 256 * 1024;
+const MAX_PENDING_BYTES = 64 * 1024;
 
 export function listenDnsTcp(options: DnsTcpOptions, responder: DnsResponder): DnsTcpListener {
   let open = 0;

@@ -112,6 +112,10 @@ describe("dns responder", () => {
     expect(setup().ask(query("web.notpolis", "A"))!.rcode).toBe("REFUSED");
   });
 
+  test("zone transfers are REFUSED: the catalog is not offered as a zone", () => {
+    expect(setup().ask(query("polis", "AXFR"))!.rcode).toBe("REFUSED");
+  });
+
   test("the apex answers its SOA", () => {
     const r = setup().ask(query("polis", "SOA"))!;
     expect(r.answers!.map((a) => a.type)).toEqual(["SOA"]);
