@@ -1,8 +1,10 @@
 // Runs only where /usr/bin/dig exists (the CI image installs dnsutils); tests never install it themselves.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as dnsPacket from "dns-packet";
 import { existsSync } from "node:fs";
 import { createMemoryCatalogView } from "../../../src/discovery/catalog-view.ts";
 import { createDnsServer, type DnsServer } from "../../../src/discovery/dns-server.ts";
+import { createSeededRng } from "../../support/seeded-rng.ts";
 
 const DIG = "/usr/bin/dig";
 
@@ -122,6 +124,23 @@ describe.skipIf(!existsSync(DIG))("dns server with the real dig client", () => {
     const out = await dig("WeB.PoLiS", "A");
     expect(out).toMatch(/;WeB\.PoLiS\.\s+IN\s+A/);
     expect(out).toMatch(/ANSWER: 2,/);
+  });
+
+  test("after a burst of random and mutated packets dig still gets its answer", async () => {
+    const rng = createSeededRng(53);
+    const good = Buffer.from(dnsPacket.encode({ type: "query", id: 9, questions: [{ name: "web.polis", type: "A" }] }));
+    const sender = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    try {
+      for (let i = 0; i < 500; i++) {
+        const byte = () => Math.floor(rng.next() * 256);
+        const p = i % 2 === 0 ? Buffer.from(Array.from({ length: Math.floor(rng.next() * 64) }, byte)) : Buffer.from(good);
+        if (i % 2 === 1) p[Math.floor(rng.next() * p.length)] = byte();
+        sender.send(p, server.udpPort, "127.0.0.1");
+      }
+    } finally {
+      sender.close();
+    }
+    expect(lines(await dig("+short", "+tries=3", "web.polis", "A"))).toEqual(["10.0.0.1", "10.0.0.2"]);
   });
 
   test("the apex answers its SOA", async () => {
