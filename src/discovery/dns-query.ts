@@ -61,7 +61,8 @@ export function parseQuery(buf: Uint8Array, q: ParsedQuery): QueryStatus {
     if (off >= len) return QUERY_FORMERR;
     const l = buf[off++];
     if (l === 0) break;
-    if (l > 63 || off + l > len || n + l + 1 > MAX_NAME) return QUERY_FORMERR;
+    // Wire length so far is off - HEADER; with the final zero byte it may not pass 255 (RFC 1035).
+    if (l > 63 || off + l > len || off + l - HEADER + 1 > MAX_NAME) return QUERY_FORMERR;
     if (n > 0) scratch[n++] = 0x2e;
     for (let i = 0; i < l; i++) {
       let c = buf[off + i];

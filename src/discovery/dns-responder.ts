@@ -74,8 +74,8 @@ export function createDnsResponder(options: DnsResponderOptions): DnsResponder {
   const cache = new Map<number, Map<string, CachedAnswer>>();
   let entries = 0;
   let cachedVersion = view.version;
-  // Header + longest question + OPT: room for any answer without records.
-  const bare = Buffer.alloc(HEADER + 256 + 4 + 11);
+  // Header + longest question (255-byte name, type, class) + OPT: room for any answer without records.
+  const bare = Buffer.alloc(HEADER + 255 + 4 + 11);
 
   function respondOnce(query: Uint8Array, udp: boolean): Uint8Array | undefined {
     const status = parseQuery(query, q);

@@ -273,6 +273,19 @@ describe("dns responder", () => {
       expect(r.id).toBe(99);
     });
 
+    test("a 255-byte name is answered and a 257-byte one is FORMERR", () => {
+      const { ask } = setup();
+      const name = (labels: number, last: number) =>
+        [...Array(labels).fill("a".repeat(63)), "x".repeat(last), "polis"].join(".");
+      // wire length = sum of (label length + 1) + 1: 3 * 64 + (last + 1) + 6 + 1
+      const ok = ask(query(name(3, 55), "A", { edns: 1232 }))!;
+      expect(ok.rcode).toBe("NXDOMAIN");
+      expect(ask(query(name(3, 57), "A", { edns: 1232 }))!.rcode).toBe("FORMERR");
+      const refused = ask(query(name(3, 55).replace(/polis$/, "other"), "A", { edns: 1232 }))!;
+      expect(refused.rcode).toBe("REFUSED");
+      expect(refused.additionals!.map((a) => a.type)).toEqual(["OPT"]);
+    });
+
     test("two questions are FORMERR", () => {
       const packet = query("web.polis", "A");
       packet[5] = 2;
