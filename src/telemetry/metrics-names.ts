@@ -1,0 +1,63 @@
+// Every metric Polis exports: OpenTelemetry name, unit, kind, and the name it gets in the Prometheus exposition.
+
+export type MetricKind = "counter" | "gauge" | "histogram";
+
+export interface MetricName {
+  readonly otel: string;
+  readonly unit: string;
+  readonly kind: MetricKind;
+  readonly description: string;
+}
+
+function m(otel: string, unit: string, kind: MetricKind, description: string): MetricName {
+  return { otel, unit, kind, description };
+}
+
+export const METRICS = {
+  requestDuration: m("http.server.request.duration", "s", "histogram", "HTTP request duration through the balancer, from pre-aggregated worker buckets."),
+  sessionDuration: m("polis.balancer.session.duration", "s", "histogram", "TCP/UDP session duration through the balancer, from pre-aggregated worker buckets."),
+  requests: m("polis.balancer.requests", "{request}", "counter", "Requests (HTTP) or sessions (TCP/UDP) proxied to an endpoint."),
+  responses: m("polis.balancer.responses", "{response}", "counter", "HTTP responses from an endpoint by status class."),
+  errors: m("polis.balancer.errors", "{error}", "counter", "Proxy errors (connect failures, timeouts, resets) per endpoint."),
+  retries: m("polis.balancer.retries", "{retry}", "counter", "Retries sent to an endpoint."),
+  ejections: m("polis.balancer.ejections", "{ejection}", "counter", "Outlier ejections of an endpoint."),
+  picks: m("polis.balancer.picks", "{pick}", "counter", "Times the picker chose an endpoint (requests plus retries unless reported)."),
+  bytes: m("polis.balancer.bytes", "By", "counter", "Bytes proxied, by direction (in: from clients, out: to clients)."),
+  active: m("polis.balancer.active_connections", "{connection}", "gauge", "Connections open to an endpoint."),
+  processCpu: m("process.cpu.utilization", "1", "gauge", "CPU used by a replica (or the agent) as a fraction of all host CPUs."),
+  processMemory: m("process.memory.usage", "By", "gauge", "Resident set size of a replica (or the agent)."),
+  replicasDesired: m("polis.replicas.desired", "{replica}", "gauge", "Replicas an app should have."),
+  replicasReady: m("polis.replicas.ready", "{replica}", "gauge", "Replicas of an app that are ready."),
+  restarts: m("polis.restarts", "{restart}", "counter", "Replica restarts by reason."),
+  healthResults: m("polis.health.check.results", "{result}", "counter", "Health check results by status."),
+  healthDuration: m("polis.health.check.duration", "s", "histogram", "Health check latency."),
+  healthStatus: m("polis.health.status", "1", "gauge", "Current health status: 0 passing, 1 warning, 2 critical."),
+  scalingDecisions: m("polis.scaling.decisions", "{decision}", "counter", "Scaling decisions by action."),
+  scalingDesired: m("polis.scaling.desired_replicas", "{replica}", "gauge", "Replica count the last scaling decision asked for."),
+  events: m("polis.events", "{event}", "counter", "Events published on the agent's event bus, by type."),
+  eventsDropped: m("polis.events.dropped", "{event}", "counter", "Events dropped because a subscriber was too slow."),
+  systemCpu: m("system.cpu.utilization", "1", "gauge", "Host CPU busy fraction (1 - idle)."),
+  systemMemoryUsage: m("system.memory.usage", "By", "gauge", "Host memory by state (used, free, cached)."),
+  systemMemoryUtilization: m("system.memory.utilization", "1", "gauge", "Host memory by state as a fraction of the total."),
+} as const;
+
+/**
+ * The name a metric has in the /metrics text: dots become underscores and monotonic counters get "_total".
+ * @opentelemetry/exporter-prometheus 0.223 adds NO unit suffix (no "_seconds", "_bytes"), so neither do we;
+ * a histogram additionally appears as NAME_bucket, NAME_sum and NAME_count.
+ */
+export function prometheusName(metric: MetricName): string {
+  const base = metric.otel.replace(/[^a-zA-Z0-9_:]/g, "_").replace(/_+/g, "_");
+  return metric.kind === "counter" && !base.endsWith("_total") ? `${base}_total` : base;
+}
+
+/** Every series name that can appear in the exposition (histograms expanded), plus the exporter's target_info. */
+export function prometheusSeriesNames(): string[] {
+  const out = ["target_info"];
+  for (const metric of Object.values(METRICS)) {
+    const name = prometheusName(metric);
+    if (metric.kind === "histogram") out.push(`${name}_bucket`, `${name}_sum`, `${name}_count`);
+    else out.push(name);
+  }
+  return out;
+}

@@ -1,0 +1,202 @@
+// The agent's one MeterProvider: Polis metrics in, Prometheus text and OTLP/HTTP protobuf push out.
+//
+// Lifecycle: created -> running (ingest, prometheusText, forceFlush) -> shut down. shutdown() is idempotent
+// (every call returns the same promise) and pushes a last OTLP export; after it ingest is ignored and
+// prometheusText() resolves to "". Nothing here starts a server or a timer except the OTLP reader's interval.
+//
+// Data path: workers aggregate per second and post to the main thread, which calls the ingest methods
+// below. Entity-keyed metrics (endpoints, replicas, apps, checks) live in a MetricStore exported through a
+// MetricProducer, so gone entities can be forgotten or expire; see metrics-store.ts for why not instruments.
+// Events and host gauges are ordinary SDK instruments (bounded attribute sets, nothing to forget).
+import { type Counter, ValueType } from "@opentelemetry/api";
+import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
+import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
+import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
+import { AggregationTemporality, type IMetricReader, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import { availableParallelism } from "node:os";
+import { type Clock, wallClock } from "../core/time.ts";
+import { resolveTelemetryConfig, type TelemetryOptions } from "./metrics-config.ts";
+import { createHostSampler, createSelfSampler, type HostSampleFn, sampleHost } from "./metrics-host.ts";
+import { METRICS } from "./metrics-names.ts";
+import { createStoreProducer } from "./metrics-producer.ts";
+import { createMetricStore, type EntityKind, type HealthStatus, type ProcStats, type ProxyStats } from "./metrics-store.ts";
+
+export type { EntityKind, HealthStatus, ProcStats, ProxyStats } from "./metrics-store.ts";
+export type { OtlpOptions, TelemetryOptions } from "./metrics-config.ts";
+
+export interface CreateTelemetryOptions extends TelemetryOptions {
+  /** Wall clock (ms since epoch) for timestamps and expiry; tests pass a fake. */
+  readonly clock?: Clock;
+  /** Drop an entity none of whose ingest calls arrived for this long (default 5 min); 0 = only forget(). */
+  readonly expireAfterMs?: number;
+  /** Host sampler; false turns the system.* gauges off. Defaults to systeminformation. */
+  readonly hostSample?: HostSampleFn | false;
+  /** Defaults to os.availableParallelism(). */
+  readonly cpuCount?: number;
+}
+
+export interface Telemetry {
+  /** Prometheus text exposition (format 0.0.4) of every metric; serve at GET /metrics. */
+  prometheusText(): Promise<string>;
+  proxyStats(s: ProxyStats): void;
+  procStats(s: ProcStats): void;
+  replicas(app: string, desired: number, ready: number): void;
+  restart(app: string, reason: string): void;
+  healthResult(check: string, target: string, status: HealthStatus, latencyMs: number): void;
+  scalingDecision(app: string, action: string, current: number, desired: number): void;
+  eventBusDrop(n: number): void;
+  event(type: string): void;
+  /**
+   * Stops exporting an entity's series. A string key matches the label named by `kind` ("app", "replica",
+   * "endpoint", "balancer", "check", "target"); a record matches entities carrying all its labels, e.g.
+   * forget("replica", { app: "web", replica: "web-2" }). Returns how many entities went.
+   */
+  forget(kind: EntityKind, key: string | Readonly<Record<string, string>>): number;
+  /** Pushes to OTLP now (no-op without OTLP). */
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+  /** Where OTLP pushes go, after config and env were merged; undefined when push is off. */
+  readonly otlp: { readonly url: string; readonly intervalMs: number } | undefined;
+}
+
+const DEFAULT_EXPIRE_AFTER_MS = 5 * 60_000;
+const SCOPE = "polis";
+const MEMORY_STATES = ["used", "free", "cached"] as const;
+
+export function createTelemetry(opts: CreateTelemetryOptions): Telemetry {
+  const clock = opts.clock ?? wallClock;
+  const now = () => clock.now();
+  const cpuCount = Math.max(1, opts.cpuCount ?? availableParallelism());
+  const config = resolveTelemetryConfig(opts);
+  const resource = defaultResource().merge(resourceFromAttributes(config.resource));
+  const serviceName = config.resource["service.name"] ?? SCOPE;
+  const store = createMetricStore({ now, expireAfterMs: opts.expireAfterMs ?? DEFAULT_EXPIRE_AFTER_MS, cpuCount });
+  const sampleSelf = createSelfSampler();
+
+  const producer = createStoreProducer({
+    store,
+    resource,
+    scope: { name: SCOPE, version: opts.serviceVersion },
+    now,
+    beforeCollect: () => {
+      store.expire();
+      const self = sampleSelf();
+      store.procStats({ app: serviceName, replica: opts.instanceId || String(process.pid), pid: process.pid, ...self });
+    },
+  });
+
+  const readers: IMetricReader[] = [];
+  const prometheus = opts.prometheus ? new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: [producer] }) : undefined;
+  if (prometheus) readers.push(prometheus);
+  // Same settings as the exporter's own: no scope labels, target_info kept.
+  const serializer = new PrometheusSerializer(undefined, false, undefined, false, true);
+  if (config.otlp) {
+    const exporter = new OTLPMetricExporter({
+      url: config.otlp.url,
+      headers: config.otlp.headers,
+      timeoutMillis: config.otlp.timeoutMs,
+      // The store is cumulative; keep the SDK instruments consistent with it.
+      temporalityPreference: AggregationTemporality.CUMULATIVE,
+    });
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter,
+        exportIntervalMillis: config.otlp.intervalMs,
+        exportTimeoutMillis: config.otlp.timeoutMs,
+        metricProducers: [producer],
+      }),
+    );
+  }
+  const provider = new MeterProvider({ resource, readers });
+  const meter = provider.getMeter(SCOPE, opts.serviceVersion);
+
+  const events: Counter = meter.createCounter(METRICS.events.otel, { unit: METRICS.events.unit, description: METRICS.events.description });
+  const dropped: Counter = meter.createCounter(METRICS.eventsDropped.otel, {
+    unit: METRICS.eventsDropped.unit,
+    description: METRICS.eventsDropped.description,
+  });
+  // Event types are a closed set in code; attribute objects are reused so event() allocates nothing.
+  const eventAttrs = new Map<string, { type: string }>();
+
+  const host = opts.hostSample === false ? undefined : createHostSampler(opts.hostSample ?? sampleHost, now);
+  if (host) {
+    const gauge = (m: (typeof METRICS)[keyof typeof METRICS]) =>
+      meter.createObservableGauge(m.otel, { unit: m.unit, description: m.description, valueType: ValueType.DOUBLE });
+    const cpu = gauge(METRICS.systemCpu);
+    const usage = gauge(METRICS.systemMemoryUsage);
+    const utilization = gauge(METRICS.systemMemoryUtilization);
+    meter.addBatchObservableCallback(
+      async function observeHost(result) {
+        const s = await host.get();
+        if (s === undefined) return;
+        result.observe(cpu, s.cpu);
+        for (const state of MEMORY_STATES) {
+          const bytes = s.memory[state];
+          result.observe(usage, bytes, { "system.memory.state": state });
+          if (s.memory.total > 0) result.observe(utilization, bytes / s.memory.total, { "system.memory.state": state });
+        }
+      },
+      [cpu, usage, utilization],
+    );
+  }
+
+  let stopped: Promise<void> | undefined;
+
+  return {
+    otlp: config.otlp ? { url: config.otlp.url, intervalMs: config.otlp.intervalMs } : undefined,
+
+    prometheusText: async function prometheusText() {
+      if (!prometheus || stopped) return "";
+      const { resourceMetrics } = await prometheus.collect();
+      return serializer.serialize(resourceMetrics);
+    },
+
+    proxyStats: function proxyStats(s) {
+      if (!stopped) store.proxyStats(s);
+    },
+    procStats: function procStats(s) {
+      if (!stopped) store.procStats(s);
+    },
+    replicas: function replicas(app, desired, ready) {
+      if (!stopped) store.replicaCounts(app, desired, ready);
+    },
+    restart: function restart(app, reason) {
+      if (!stopped) store.restart(app, reason);
+    },
+    healthResult: function healthResult(check, target, status, latencyMs) {
+      if (!stopped) store.healthResult(check, target, status, latencyMs);
+    },
+    scalingDecision: function scalingDecision(app, action, _current, desired) {
+      if (!stopped) store.scalingDecision(app, action, desired);
+    },
+    eventBusDrop: function eventBusDrop(n) {
+      if (!stopped && n > 0) dropped.add(n);
+    },
+    event: function event(type) {
+      if (stopped) return;
+      let attrs = eventAttrs.get(type);
+      if (attrs === undefined) {
+        attrs = { type };
+        eventAttrs.set(type, attrs);
+      }
+      events.add(1, attrs);
+    },
+    forget: function forget(kind, key) {
+      return store.forget(kind, key);
+    },
+
+    forceFlush: async function forceFlush() {
+      if (!stopped) await provider.forceFlush();
+    },
+    shutdown: function shutdown() {
+      stopped ??= (async () => {
+        try {
+          await provider.shutdown();
+        } finally {
+          await host?.settle();
+        }
+      })();
+      return stopped;
+    },
+  };
+}
