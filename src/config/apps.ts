@@ -24,7 +24,10 @@ export function toAppSpec(app: AppConfig, config: Config, cores: number, replica
     args: app.args,
     ...(app.cwd ? { cwd: app.cwd } : {}),
     env: app.env,
-    replicas: replicas ?? replicaBounds(app, cores).initial,
+    replicas: (() => {
+      const b = replicaBounds(app, cores);
+      return replicas === undefined ? b.initial : Math.max(b.min, Math.min(b.max, replicas));
+    })(),
     port: "range" in port ? { kind: "range", from: port.range[0], to: port.range[1], env: port.env } : "shared" in port ? { kind: "shared", port: port.shared, env: port.env } : { kind: "none" },
     readiness: { kind: readinessKind, ...(app.readiness.pattern ? { pattern: app.readiness.pattern } : {}), timeoutMs: app.readiness.timeout },
     restart: {

@@ -53,10 +53,10 @@ const checkFields = {
   failures_before_critical: def(PositiveInt, 1),
   // http / https
   method: def(Schema.Literals(["GET", "HEAD", "POST", "PUT", "OPTIONS"]), "GET"),
+  /** http(s): the request path; file checks of an app: the file to check. */
   path: Schema.optionalKey(Schema.String),
   headers: def(StringMap, {}),
   expect_status: Schema.optionalKey(Schema.Array(ExpectStatus)),
-  warn_status: Schema.optionalKey(Schema.Array(ExpectStatus)),
   body_match: Schema.optionalKey(Schema.String),
   tls_skip_verify: def(Schema.Boolean, false),
   // tcp / udp

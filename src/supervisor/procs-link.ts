@@ -1,0 +1,244 @@
+// Supervisor side of the procs worker: replica events become catalog endpoints, events, stored records and metrics;
+// drain hooks are carried out across the balancers.
+import { toAppSpec } from "../config/apps.ts";
+import type { FromProcs, LogLine, ProcsEvent, ReplicaSnapshot, ReplicaStats, ToProcs } from "../protocol/procs.ts";
+import type { Severity } from "../state/event-bus.ts";
+import { APP_NAMESPACE, type Hub, replicaEndpointId } from "./hub.ts";
+
+export interface ReplicaView {
+  readonly app: string;
+  readonly id: number;
+  readonly port: number | null;
+  readonly ready: boolean;
+}
+
+const SEVERITY: Partial<Record<ProcsEvent["type"], Severity>> = {
+  "spawn-failed": "error",
+  "not-ready": "warning",
+  exited: "warning",
+  "crash-loop": "critical",
+  "adopt-rejected": "warning",
+  error: "error",
+  starting: "debug",
+  spawned: "debug",
+};
+
+function describe(e: ProcsEvent): string {
+  const who = "id" in e ? `${e.app}-${e.id}` : e.app;
+  switch (e.type) {
+    case "starting": return `${who} starting (attempt ${e.attempt}${e.port ? `, port ${e.port}` : ""})`;
+    case "spawned": return `${who} spawned as pid ${e.pid}`;
+    case "spawn-failed": return `${who} could not start: ${e.message}`;
+    case "ready": return `${who} ready after ${Math.round(e.afterMs)} ms (pid ${e.pid}${e.port ? `, port ${e.port}` : ""})`;
+    case "not-ready": return `${who} not ready: ${e.message}`;
+    case "exited": return `${who} exited (${e.signal ? `signal ${e.signal}` : `code ${e.code}`}) after ${Math.round(e.upMs)} ms: ${e.reason}`;
+    case "restarting": return `${who} restarting in ${Math.round(e.delayMs)} ms: ${e.reason}`;
+    case "stopping": return `${who} stopping with ${e.signal}: ${e.reason}`;
+    case "stopped": return `${who} stopped${e.forced ? " (killed after the stop timeout)" : ""}: ${e.reason}`;
+    case "adopted": return `${who} adopted (pid ${e.pid} was still running)`;
+    case "adopt-rejected": return `${who} not adopted (pid ${e.pid}: ${e.reason})${e.killed ? "; stopped it" : ""}`;
+    case "crash-loop": return `${who} is in a crash loop (${e.restarts} restarts in ${Math.round(e.windowMs / 1000)} s); restarts paused for ${Math.round(e.cooldownMs / 1000)} s`;
+    case "crash-loop-cleared": return `${who} crash loop cleared: ${e.reason}`;
+    case "rolling-restart": return `${who} rolling restart ${e.status} (${e.replaced} replaced): ${e.reason}`;
+    case "error": return `${who}: ${e.message}`;
+  }
+}
+
+export function createProcsLink(hub: Hub) {
+  const replicas = new Map<string, { app: string; id: number; port: number | null; pid: number | null; startTime: number | null; ready: boolean }>();
+  const logFollowers = new Map<string, Set<(l: LogLine) => void>>();
+  /** Replica counts set at run time (API or autoscaler); they survive config reloads, within the new bounds. */
+  const desired = new Map<string, number>();
+  const send = (msg: ToProcs) => hub.host("procs")?.send(msg);
+
+  const appConfig = (name: string) => hub.config().apps.find((a) => a.name === name);
+
+  /** App services (one per app with a port) exist as soon as the config names the app. */
+  const syncServices = () => {
+    const apps = hub.config().apps;
+    const names = new Set(apps.map((a) => a.name));
+    for (const s of hub.catalog.list({ namespace: APP_NAMESPACE })) if (s.source === "app" && !names.has(s.name)) hub.catalog.removeService(APP_NAMESPACE, s.name);
+    for (const a of apps) {
+      if ("none" in a.port) continue;
+      hub.catalog.upsertService({ name: a.name, namespace: APP_NAMESPACE, labels: { app: a.name }, annotations: { command: a.command } }, "app");
+    }
+  };
+
+  const addEndpoint = (app: string, id: number, port: number | null) => {
+    const cfg = appConfig(app);
+    if (!cfg || port === null || "none" in cfg.port) return;
+    const shared = "shared" in cfg.port;
+    // Replicas sharing one port are one endpoint to a balancer: the kernel spreads connections among them.
+    const epId = shared ? `${app}-shared` : replicaEndpointId(app, id);
+    const waitForCheck = cfg.readiness.kind === "check" && cfg.checks.length > 0;
+    hub.catalog.upsertEndpoint(APP_NAMESPACE, app, {
+      id: epId,
+      address: "127.0.0.1",
+      port,
+      protocol: cfg.checks.some((c) => c.kind === "grpc") ? "grpc" : "http",
+      weight: 1,
+      metadata: { app, replica: String(id) },
+      ...(waitForCheck ? { health: "critical" as const } : { health: "passing" as const }),
+    });
+  };
+
+  const removeEndpoint = (app: string, id: number) => {
+    const cfg = appConfig(app);
+    if (cfg && "shared" in cfg.port) {
+      const stillReady = [...replicas.values()].some((r) => r.app === app && r.ready && r.id !== id);
+      if (stillReady) return;
+      hub.catalog.removeEndpoint(APP_NAMESPACE, app, `${app}-shared`);
+      return;
+    }
+    hub.catalog.removeEndpoint(APP_NAMESPACE, app, replicaEndpointId(app, id));
+  };
+
+  const onEvent = (e: ProcsEvent) => {
+    hub.publish({
+      type: `proc.${e.type}`,
+      source: "procs",
+      target: "id" in e ? `${e.app}-${e.id}` : e.app,
+      severity: SEVERITY[e.type] ?? "info",
+      message: describe(e),
+      data: e as unknown as Record<string, unknown>,
+    });
+    hub.telemetry.event(`proc.${e.type}`);
+    if (!("id" in e)) return;
+    const key = `${e.app}-${e.id}`;
+    const r = replicas.get(key) ?? { app: e.app, id: e.id, port: null, pid: null, startTime: null, ready: false };
+    replicas.set(key, r);
+    switch (e.type) {
+      case "starting":
+        r.port = e.port;
+        r.ready = false;
+        break;
+      case "spawned":
+        r.pid = e.pid;
+        r.startTime = e.startTime;
+        if (e.startTime !== null) hub.store.putReplica({ app: e.app, id: String(e.id), pid: e.pid, startTime: e.startTime, port: r.port ?? 0 });
+        break;
+      case "ready":
+      case "adopted":
+        r.ready = true;
+        r.port = e.port;
+        r.pid = e.pid;
+        addEndpoint(e.app, e.id, e.port);
+        hub.healthTargetsChanged();
+        hub.replicasChanged(e.app);
+        break;
+      case "exited":
+      case "stopping":
+      case "not-ready":
+      case "spawn-failed":
+        if (r.ready || e.type === "exited") {
+          r.ready = false;
+          removeEndpoint(e.app, e.id);
+          hub.healthTargetsChanged();
+          hub.replicasChanged(e.app);
+        }
+        if (e.type === "exited") hub.telemetry.restart(e.app, e.reason);
+        break;
+      case "stopped":
+        r.ready = false;
+        removeEndpoint(e.app, e.id);
+        replicas.delete(key);
+        hub.store.deleteReplica(e.app, String(e.id));
+        hub.telemetry.forget("replica", { app: e.app, replica: key });
+        hub.healthTargetsChanged();
+        hub.replicasChanged(e.app);
+        break;
+      case "adopt-rejected":
+        replicas.delete(key);
+        hub.store.deleteReplica(e.app, String(e.id));
+        break;
+    }
+  };
+
+  const statsListeners = new Set<(b: readonly ReplicaStats[]) => void>();
+  const onStats = (batch: readonly ReplicaStats[]) => {
+    for (const s of batch) hub.telemetry.procStats({ app: s.app, replica: `${s.app}-${s.id}`, pid: s.pid, cpuPercent: s.cpuPercent, rssBytes: s.rssBytes });
+    statsListeners.forEach((fn) => fn(batch));
+  };
+
+  const onHook = async (hook: number, kind: "drain" | "ready", replica: ReplicaSnapshot) => {
+    let error: string | undefined;
+    try {
+      if (kind === "drain") {
+        const cfg = appConfig(replica.app);
+        if (cfg && !("none" in cfg.port) && !("shared" in cfg.port)) {
+          await hub.drainEndpoint(APP_NAMESPACE, replica.app, replicaEndpointId(replica.app, replica.id));
+        }
+      } else if (replica.port !== null) {
+        addEndpoint(replica.app, replica.id, replica.port);
+      }
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    send({ t: "procs.hook-done", hook, ...(error ? { error } : {}) });
+  };
+
+  return {
+    state: () => {
+      const cfg = hub.config();
+      const records = hub.store.replicas();
+      return {
+        apps: cfg.apps.map((a) => toAppSpec(a, cfg, hub.cores, desired.get(a.name))),
+        adopt: records.map((r) => ({ app: r.app, id: Number(r.id), pid: r.pid, startTime: r.startTime, port: r.port || null })),
+      };
+    },
+    handle(msg: FromProcs) {
+      switch (msg.t) {
+        case "procs.event":
+          onEvent(msg.event);
+          return true;
+        case "procs.stats":
+          onStats(msg.batch);
+          return true;
+        case "procs.log":
+          logFollowers.get(msg.line.app)?.forEach((fn) => fn(msg.line));
+          return true;
+        case "procs.hook":
+          void onHook(msg.hook, msg.kind, msg.replica);
+          return true;
+        default:
+          return false;
+      }
+    },
+    /** Re-applies the config's apps (after reload); replica counts set at run time are kept within new bounds. */
+    apply() {
+      syncServices();
+      const cfg = hub.config();
+      send({ t: "procs.apply", apps: cfg.apps.map((a) => toAppSpec(a, cfg, hub.cores, desired.get(a.name))) });
+    },
+    syncServices,
+    /** Replica counts set at run time (API or autoscaler), which survive config reloads. */
+    setDesired(app: string, n: number) {
+      desired.set(app, n);
+    },
+    readyReplicas(app?: string): ReplicaView[] {
+      return [...replicas.values()].filter((r) => r.ready && (app === undefined || r.app === app)).map((r) => ({ app: r.app, id: r.id, port: r.port, ready: r.ready }));
+    },
+    followLogs(app: string, fn: (l: LogLine) => void): () => void {
+      let set = logFollowers.get(app);
+      if (!set) {
+        set = new Set();
+        logFollowers.set(app, set);
+        send({ t: "procs.follow", app, on: true });
+      }
+      set.add(fn);
+      return () => {
+        set!.delete(fn);
+        if (set!.size === 0) {
+          logFollowers.delete(app);
+          send({ t: "procs.follow", app, on: false });
+        }
+      };
+    },
+    onStats(fn: (b: readonly ReplicaStats[]) => void) {
+      statsListeners.add(fn);
+      return () => statsListeners.delete(fn);
+    },
+  };
+}
+
+export type ProcsLink = ReturnType<typeof createProcsLink>;
