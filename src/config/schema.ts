@@ -370,6 +370,8 @@ const Agent = Schema.Struct({
   log_level: def(LogLevel, "info"),
   balancer_workers: def(ReplicaCount, "auto"),
   shutdown_timeout: def(Duration, "10s"),
+  /** How often the autoscaler evaluates every app (Kubernetes: 15 s; we can afford 1 s). */
+  scaler_interval: def(Duration, "1s"),
   /** Only for tests: lets POST /v1/agent/workers/:name/crash make a worker fail on purpose. */
   allow_fault_injection: def(Schema.Boolean, false),
 });

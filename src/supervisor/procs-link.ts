@@ -215,6 +215,7 @@ export function createProcsLink(hub: Hub) {
     setDesired(app: string, n: number) {
       desired.set(app, n);
     },
+    desiredOf: (app: string) => desired.get(app),
     readyReplicas(app?: string): ReplicaView[] {
       return [...replicas.values()].filter((r) => r.ready && (app === undefined || r.app === app)).map((r) => ({ app: r.app, id: r.id, port: r.port, ready: r.ready }));
     },

@@ -1,0 +1,137 @@
+// Supervisor side of the scaler worker: policies from config (or the API), replica sets and metric samples in;
+// decisions out to history, events, metrics and the procs worker.
+import { replicaBounds } from "../config/apps.ts";
+import { toScalePolicyInput } from "../config/scaling.ts";
+import { type ScalePolicy, validatePolicy } from "../core/scaling/policy.ts";
+import type { ReplicaStats } from "../protocol/procs.ts";
+import type { Decision, FromScaler, MetricSample, ReplicaInfo, ToScaler } from "../protocol/scaler.ts";
+import type { Hub } from "./hub.ts";
+import type { ProcsLink } from "./procs-link.ts";
+
+export interface ScalingRecord {
+  app: string;
+  at: number;
+  current: number;
+  desired: number;
+  action: string;
+  reason: string;
+  rule: string;
+  dryRun: boolean;
+  decision: Decision;
+}
+
+export function createScalerLink(hub: Hub, procs: ProcsLink) {
+  const overrides = new Map<string, ScalePolicy>(Object.entries(hub.store.getKv<Record<string, ScalePolicy>>("scaling.overrides") ?? {}));
+  const latest = new Map<string, Decision>();
+  const send = (msg: ToScaler) => hub.host("scaler")?.send(msg);
+
+  const policies = () => {
+    const cfg = hub.config();
+    const out: Array<{ app: string; policy: ScalePolicy }> = [];
+    for (const app of cfg.apps) {
+      const o = overrides.get(app.name);
+      if (o) {
+        out.push({ app: app.name, policy: o });
+        continue;
+      }
+      if (!app.scaling) continue;
+      const { min, max } = replicaBounds(app, hub.cores);
+      const v = validatePolicy(toScalePolicyInput(app.scaling, min, max));
+      if (v.ok) out.push({ app: app.name, policy: v.policy });
+    }
+    return out;
+  };
+  const policyOf = (app: string) => policies().find((p) => p.app === app)?.policy;
+
+  const requests = (app: string) => {
+    const cfg = hub.config().apps.find((a) => a.name === app);
+    const s = cfg?.scaling;
+    return { cpuRequest: s?.cpu_request ?? 1000, ...(s?.memory_request ?? cfg?.max_memory ? { memoryRequest: (s?.memory_request ?? cfg?.max_memory)! } : {}) };
+  };
+
+  const current = (app: string) => {
+    const cfg = hub.config().apps.find((a) => a.name === app);
+    if (!cfg) return 0;
+    return procs.desiredOf(app) ?? replicaBounds(cfg, hub.cores).initial;
+  };
+
+  const replicasChanged = (app: string) => {
+    if (!policyOf(app)) return;
+    const ready = procs.readyReplicas(app);
+    const n = current(app);
+    const req = requests(app);
+    const list: ReplicaInfo[] = ready.map((r) => ({ id: `${app}-${r.id}`, phase: "ready", ...req }));
+    // Replicas asked for but not ready yet count as starting (0% when scaling up, as Kubernetes' unready pods).
+    for (let i = list.length; i < n; i++) list.push({ id: `${app}-pending-${i}`, phase: "starting", ...req });
+    send({ t: "scaler.replicas", app, current: n, replicas: list });
+  };
+
+  const ingest = (samples: MetricSample[]) => {
+    if (samples.length > 0) send({ t: "scaler.samples", samples });
+  };
+
+  procs.onStats((batch: readonly ReplicaStats[]) => {
+    const at = Date.now();
+    const samples: MetricSample[] = [];
+    for (const s of batch) {
+      const replica = `${s.app}-${s.id}`;
+      // cpuPercent is percent of one core; the scaler compares millicores with cpu_request.
+      samples.push({ app: s.app, replica, metric: "cpu", value: s.cpuPercent * 10, at });
+      samples.push({ app: s.app, replica, metric: "memory", value: s.rssBytes, at });
+    }
+    ingest(samples);
+  });
+
+  const onDecision = (d: Decision) => {
+    latest.set(d.app, d);
+    const record: ScalingRecord = { app: d.app, at: d.at, current: d.current, desired: d.desired, action: d.action, reason: d.reason, rule: String(d.rule), dryRun: d.dryRun, decision: d };
+    hub.store.appendScaling(d.app, d.at, record);
+    hub.telemetry.scalingDecision(d.app, d.action, d.current, d.desired);
+    hub.publish({
+      type: "scale.decision",
+      source: "scaler",
+      target: d.app,
+      severity: "info",
+      message: `${d.app}: ${d.action} ${d.current} -> ${d.desired}${d.dryRun ? " (dry run, not applied)" : ""}: ${d.reason}`,
+      data: { current: d.current, desired: d.desired, action: d.action, rule: d.rule, dryRun: d.dryRun },
+    });
+    if (d.dryRun || d.action === "none") return;
+    procs.setDesired(d.app, d.desired);
+    hub.host("procs")?.request({ t: "procs.scale", app: d.app, replicas: d.desired }, 120_000).catch((e) => hub.log.error("scale failed", { app: d.app, error: e }));
+    replicasChanged(d.app);
+  };
+
+  return {
+    state: () => ({ intervalMs: hub.config().agent.scaler_interval, policies: policies() }),
+    handle(msg: FromScaler): boolean {
+      if (msg.t === "scaler.decision") {
+        onDecision(msg.decision);
+        return true;
+      }
+      if (msg.t === "scaler.latest") {
+        for (const d of msg.decisions) latest.set(d.app, d);
+        return true;
+      }
+      return false;
+    },
+    reload() {
+      send({ t: "scaler.policies", intervalMs: hub.config().agent.scaler_interval, policies: policies() });
+      for (const p of policies()) replicasChanged(p.app);
+    },
+    replicasChanged,
+    ingest,
+    policies,
+    policyOf,
+    latest: (app: string) => latest.get(app),
+    setOverride(app: string, policy: ScalePolicy | undefined) {
+      if (policy) overrides.set(app, policy);
+      else overrides.delete(app);
+      hub.store.putKv("scaling.overrides", Object.fromEntries(overrides));
+      send({ t: "scaler.policies", intervalMs: hub.config().agent.scaler_interval, policies: policies() });
+      replicasChanged(app);
+    },
+    history: (app: string, limit: number) => hub.store.scalingHistory(app, limit) as ScalingRecord[],
+  };
+}
+
+export type ScalerLink = ReturnType<typeof createScalerLink>;
