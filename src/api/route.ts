@@ -95,3 +95,10 @@ export function defineRoute<B extends Schema.Top | undefined = undefined, Q exte
     return c.json(encoded.value as object, status);
   });
 }
+
+/** A path parameter (always present when the route matched). */
+export function param(c: Context, name: string): string {
+  const v = c.req.param(name) as string | undefined;
+  if (v === undefined) throw new ApiError(400, "invalid_request", `missing path parameter ${name}`);
+  return v;
+}

@@ -1,0 +1,151 @@
+// /v1/apps: replicas with pid, port, state, restarts, uptime, cpu, rss and last exit; scale, rolling restart,
+// replica restart, crash-loop reset, logs and a follow stream.
+import { Schema } from "effect";
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { AppSnapshot, LogLine } from "../protocol/procs.ts";
+import { ApiError } from "./errors.ts";
+import { defineRoute, param } from "./route.ts";
+
+const LastExit = Schema.Struct({ code: Schema.NullOr(Schema.Number), signal: Schema.NullOr(Schema.String), reason: Schema.String, at: Schema.Number });
+const Replica = Schema.Struct({
+  app: Schema.String,
+  id: Schema.Number,
+  pid: Schema.NullOr(Schema.Number),
+  port: Schema.NullOr(Schema.Number),
+  state: Schema.String,
+  restarts: Schema.Number,
+  startedAt: Schema.NullOr(Schema.Number),
+  startTime: Schema.NullOr(Schema.Number),
+  adopted: Schema.Boolean,
+  cpuPercent: Schema.Number,
+  rssBytes: Schema.Number,
+  lastExit: Schema.NullOr(LastExit),
+  uptimeMs: Schema.NullOr(Schema.Number),
+});
+export const AppView = Schema.Struct({
+  name: Schema.String,
+  desired: Schema.Number,
+  ready: Schema.Number,
+  min: Schema.Number,
+  max: Schema.Number,
+  crashLoop: Schema.Boolean,
+  replicas: Schema.Array(Replica),
+});
+const LogLineView = Schema.Struct({ app: Schema.String, id: Schema.Number, stream: Schema.Literals(["stdout", "stderr"]), line: Schema.String, at: Schema.Number });
+
+export interface AppRouteDeps {
+  snapshot: () => Promise<AppSnapshot[]>;
+  bounds: (app: string) => { min: number; max: number } | undefined;
+  scale: (app: string, replicas: number) => Promise<void>;
+  rollingRestart: (app: string) => Promise<{ ok: boolean; replaced: number; reason?: string }>;
+  restartReplica: (app: string, id: number) => Promise<void>;
+  reset: (app: string) => Promise<void>;
+  logs: (app: string, replica: number | undefined, tail: number) => Promise<LogLine[]>;
+  follow: (app: string, fn: (l: LogLine) => void) => () => void;
+}
+
+const view = (a: AppSnapshot, b: { min: number; max: number }) => ({
+  name: a.name,
+  desired: a.desired,
+  ready: a.replicas.filter((r) => r.state === "ready").length,
+  min: b.min,
+  max: b.max,
+  crashLoop: a.crashLoop,
+  replicas: a.replicas.map((r) => ({ ...r, uptimeMs: r.startedAt ? Date.now() - r.startedAt : null })),
+});
+
+export function appRoutes(deps: AppRouteDeps): Hono {
+  const app = new Hono();
+  const P = "/apps";
+  const known = async (name: string) => {
+    const b = deps.bounds(name);
+    if (!b) throw new ApiError(404, "not_found", `no app named ${name}`);
+    const snap = (await deps.snapshot()).find((a) => a.name === name);
+    return { b, snap };
+  };
+  const replicaId = (raw: string) => {
+    if (!/^\d{1,6}$/.test(raw)) throw new ApiError(400, "invalid_request", `replica id must be a number, got "${raw}"`, { field: "id", value: raw });
+    return Number(raw);
+  };
+
+  defineRoute(app, P, { method: "get", path: "/", summary: "Every app with its replicas", response: Schema.Struct({ apps: Schema.Array(AppView) }) }, async () => ({
+    apps: (await deps.snapshot()).map((a) => view(a, deps.bounds(a.name) ?? { min: 0, max: 0 })),
+  }));
+  defineRoute(app, P, { method: "get", path: "/:name", summary: "One app with its replicas", response: AppView }, async (c) => {
+    const { b, snap } = await known(param(c, "name"));
+    if (!snap) throw new ApiError(404, "not_found", `app ${param(c, "name")} has no state yet`);
+    return view(snap, b);
+  });
+  defineRoute(app, P, { method: "post", path: "/:name/scale", summary: "Set the replica count (within min/max)", body: Schema.Struct({ replicas: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)) }), response: Schema.Struct({ app: Schema.String, replicas: Schema.Number }), status: 202 }, async (c, { body }) => {
+    const name = param(c, "name");
+    const { b } = await known(name);
+    if (body.replicas < b.min || body.replicas > b.max) {
+      throw new ApiError(422, "out_of_range", `${name} allows ${b.min}..${b.max} replicas; asked for ${body.replicas}`, { field: "replicas", value: body.replicas, min: b.min, max: b.max });
+    }
+    await deps.scale(name, body.replicas);
+    return { app: name, replicas: body.replicas };
+  });
+  defineRoute(app, P, { method: "post", path: "/:name/restart", summary: "Rolling restart: each replica replaced by a ready one before it stops", response: Schema.Struct({ app: Schema.String, status: Schema.Literals(["done", "aborted"]), replaced: Schema.Number, reason: Schema.optionalKey(Schema.String) }) }, async (c) => {
+    const name = param(c, "name");
+    await known(name);
+    const r = await deps.rollingRestart(name);
+    return { app: name, status: r.ok ? ("done" as const) : ("aborted" as const), replaced: r.replaced, ...(r.reason ? { reason: r.reason } : {}) };
+  });
+  defineRoute(app, P, { method: "post", path: "/:name/replicas/:id/restart", summary: "Restart one replica (same slot and port)", response: Schema.Struct({ app: Schema.String, replica: Schema.Number }), status: 202 }, async (c) => {
+    const name = param(c, "name");
+    const id = replicaId(param(c, "id"));
+    const { snap } = await known(name);
+    if (!snap?.replicas.some((r) => r.id === id)) throw new ApiError(404, "not_found", `${name} has no replica ${id}`);
+    await deps.restartReplica(name, id);
+    return { app: name, replica: id };
+  });
+  defineRoute(app, P, { method: "post", path: "/:name/reset", summary: "Clear a crash loop so restarts resume", response: Schema.Struct({ app: Schema.String }) }, async (c) => {
+    const name = param(c, "name");
+    await known(name);
+    await deps.reset(name);
+    return { app: name };
+  });
+  defineRoute(app, P, { method: "get", path: "/:name/logs", summary: "Recent stdout/stderr lines", query: Schema.Struct({ tail: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^\d{1,5}$/, { message: "Expected a number up to 99999" }))), replica: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^\d{1,6}$/, { message: "Expected a replica id" }))) }), response: Schema.Struct({ lines: Schema.Array(LogLineView) }) }, async (c, { query }) => {
+    const name = param(c, "name");
+    await known(name);
+    return { lines: await deps.logs(name, query.replica !== undefined ? Number(query.replica) : undefined, Math.min(Number(query.tail ?? 100), 10_000)) };
+  });
+  app.get("/:name/logs/follow", async (c) => {
+    const name = param(c, "name");
+    await known(name);
+    return streamSSE(c, async (stream) => {
+      const queue: LogLine[] = [];
+      let wake: (() => void) | undefined;
+      let closed = false;
+      let dropped = 0;
+      const off = deps.follow(name, (l) => {
+        // A slow reader loses lines rather than growing our memory.
+        if (queue.length >= 5000) dropped++;
+        else queue.push(l);
+        wake?.();
+      });
+      stream.onAbort(() => {
+        closed = true;
+        wake?.();
+      });
+      try {
+        while (!closed) {
+          while (queue.length > 0) await stream.writeSSE({ event: "log", data: JSON.stringify(queue.shift()) });
+          if (dropped > 0) {
+            await stream.writeSSE({ event: "dropped", data: JSON.stringify({ dropped }) });
+            dropped = 0;
+          }
+          await new Promise<void>((r) => {
+            wake = r;
+            setTimeout(r, 15_000);
+          });
+          wake = undefined;
+        }
+      } finally {
+        off();
+      }
+    });
+  });
+  return app;
+}
