@@ -4,7 +4,9 @@ import type { Socket } from "bun";
 import type { L4Pool, ProxyEndpoint, ProxyOutcome, ProxyPool } from "../../../src/balancer/proxy-pool.ts";
 import { waitFor } from "../../support/wait-for.ts";
 
-export interface RecordingPool extends ProxyPool, L4Pool {
+/** Assignable to both ProxyPool and L4Pool. */
+export interface RecordingPool extends Omit<ProxyPool, "pick">, Omit<L4Pool, "pick"> {
+  pick(ctx: { readonly previous: ProxyEndpoint | undefined }): ProxyEndpoint | undefined;
   readonly picks: string[];
   readonly done: { id: string; outcome: ProxyOutcome }[];
   cookie: string | undefined;
