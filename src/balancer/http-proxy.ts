@@ -323,7 +323,8 @@ class ClientConn implements UpstreamOwner, RequestContext {
   onUpstreamOpen(up: UpstreamConn): void {
     if (up !== this.up) return;
     this.setDeadline(DL_REQUEST, this.sh.opts.requestTimeoutMs);
-    if (!up.flush()) this.sock.pause();
+    if (up.flush()) this.sock.resume();
+    else this.sock.pause();
   }
 
   onUpstreamDrain(up: UpstreamConn): void {
