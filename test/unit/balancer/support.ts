@@ -77,11 +77,17 @@ export async function rawClient(port: number, opts: { tls?: boolean } = {}): Pro
       c.sock.end();
     },
   };
+  let opened!: () => void;
+  const isOpen = new Promise<void>((r) => { opened = r; });
   c.sock = await Bun.connect({
     hostname: "127.0.0.1",
     port,
     ...(opts.tls ? { tls: { rejectUnauthorized: false } } : {}),
     socket: {
+      // For TLS, open fires after the handshake; bytes written before it can be lost.
+      open() {
+        opened();
+      },
       data(_s, d) {
         chunks.push(Buffer.from(d));
         total += d.length;
@@ -92,6 +98,7 @@ export async function rawClient(port: number, opts: { tls?: boolean } = {}): Pro
       error() {},
     },
   });
+  await Promise.race([isOpen, Bun.sleep(5000)]);
   return c;
 }
 
