@@ -1,6 +1,6 @@
 // Proxy benchmark: wrk keep-alive through Polis vs HAProxy (HTTP and TCP modes), alternated in one run, as ratios.
 //
-// Usage: bun scripts/bench/proxy.ts [--duration 10] [--rounds 1] [--connections 50] [--only http|tcp]
+// Usage: bun scripts/bench/proxy.ts [--duration 10] [--rounds 2] [--connections 50] [--only http|tcp]
 // Installs haproxy and wrk with apt-get only when missing. Everything it starts is stopped at the end.
 
 import { spawn, type Subprocess } from "bun";
@@ -14,7 +14,7 @@ const arg = (name: string, dflt: string): string => {
   return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
 };
 const DURATION = Number(arg("duration", "10"));
-const ROUNDS = Number(arg("rounds", "1"));
+const ROUNDS = Number(arg("rounds", "2"));
 const CONNS = Number(arg("connections", "50"));
 const ONLY = arg("only", "");
 const here = import.meta.dir;
@@ -190,12 +190,17 @@ async function main(): Promise<void> {
   };
   const names = [...new Set(all.map((x) => x.name))];
   const ha1 = mean("http haproxy nbthread 1"), ha2 = mean("http haproxy nbthread 2"), hat = mean("tcp haproxy nbthread 2");
-  console.log("\n| setup | req/s | p99 ms | proxy CPU µs/req | vs HAProxy 2 threads (same mode) | vs HAProxy 1 thread |");
+  console.log("\n| setup | req/s (mean) | p99 ms | proxy CPU µs/req | vs HAProxy 2 threads, same mode (per round) | vs HAProxy 1 thread |");
   console.log("|---|---|---|---|---|---|");
+  const perRound = (n: string, base: string): string => {
+    const a = all.filter((x) => x.name === n), b = all.filter((x) => x.name === base);
+    return a.map((x, i) => (b[i] ? (x.rps / b[i].rps).toFixed(2) : "?")).join(", ");
+  };
   for (const n of names) {
     const m = mean(n)!;
+    const baseName = n.startsWith("tcp") ? "tcp haproxy nbthread 2" : "http haproxy nbthread 2";
     const base = n.startsWith("tcp") ? hat : ha2;
-    const v2 = base ? (m.rps / base.rps).toFixed(2) + "×" : "–";
+    const v2 = base ? `${(m.rps / base.rps).toFixed(2)}× (${perRound(n, baseName)})` : "–";
     const v1 = ha1 && n.startsWith("http") ? (m.rps / ha1.rps).toFixed(2) + "×" : "–";
     console.log(`| ${n} | ${m.rps.toFixed(0)} | ${m.p99ms.toFixed(2)} | ${m.cpuUsPerReq ? m.cpuUsPerReq.toFixed(1) : "–"} | ${v2} | ${v1} |`);
   }
