@@ -150,6 +150,19 @@ class ClientConn implements UpstreamOwner, RequestContext {
   }
 
   // ---- client side ----
+  /** pause/resume only on a change: each call is a native round trip and may re-arm the poller. */
+  paused = false;
+  pauseClient(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.sock.pause();
+  }
+  resumeClient(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.sock.resume();
+  }
+
   setDeadline(kind: number, ms: number): void {
     this.dlKind = kind;
     this.deadline = this.sh.clock.now + ms;
@@ -167,10 +180,10 @@ class ClientConn implements UpstreamOwner, RequestContext {
         return;
       case ST_AWAIT:
         this.inBuf = this.inBuf === undefined ? chunk : Buffer.concat([this.inBuf, chunk]);
-        if (this.inBuf.length > MAX_PIPELINED) this.sock.pause();
+        if (this.inBuf.length > MAX_PIPELINED) this.pauseClient();
         return;
       case ST_TUNNEL:
-        if (this.up && !this.up.send(chunk)) this.sock.pause();
+        if (this.up && !this.up.send(chunk)) this.pauseClient();
         return;
     }
   }
@@ -244,7 +257,7 @@ class ClientConn implements UpstreamOwner, RequestContext {
     up.ep.stats.requests++;
     if (up.connected) {
       this.setDeadline(DL_REQUEST, sh.opts.requestTimeoutMs);
-      if (!up.send(this.firstWrite!)) this.sock.pause();
+      if (!up.send(this.firstWrite!)) this.pauseClient();
     } else {
       this.setDeadline(DL_CONNECT, sh.opts.connectTimeoutMs);
       up.pending = this.firstWrite;
@@ -266,7 +279,7 @@ class ClientConn implements UpstreamOwner, RequestContext {
     const done = this.reqKind === BODY_LENGTH ? this.reqRemaining === 0 : this.reqChunks.done;
     if (end > from) {
       const part = from === 0 && end === chunk.length ? chunk : chunk.subarray(from, end);
-      if (this.up !== undefined && !this.up.send(part)) this.sock.pause();
+      if (this.up !== undefined && !this.up.send(part)) this.pauseClient();
     }
     if (this.dlKind === DL_REQUEST) this.deadline = this.sh.clock.now + this.sh.opts.requestTimeoutMs;
     if (done) {
@@ -283,7 +296,7 @@ class ClientConn implements UpstreamOwner, RequestContext {
       if (!this.write(o)) return;
     }
     if (this.endAfterFlush) return this.end();
-    this.up?.sock?.resume();
+    this.up?.resumeReading();
   }
 
   /** Ordered write to the client; false when bytes wait for drain (caller pauses its source). */
@@ -323,12 +336,12 @@ class ClientConn implements UpstreamOwner, RequestContext {
   onUpstreamOpen(up: UpstreamConn): void {
     if (up !== this.up) return;
     this.setDeadline(DL_REQUEST, this.sh.opts.requestTimeoutMs);
-    if (up.flush()) this.sock.resume();
-    else this.sock.pause();
+    if (up.flush()) this.resumeClient();
+    else this.pauseClient();
   }
 
   onUpstreamDrain(up: UpstreamConn): void {
-    if (up === this.up) this.sock.resume();
+    if (up === this.up) this.resumeClient();
   }
 
   onUpstreamData(up: UpstreamConn, chunk: Buffer): void {
@@ -337,7 +350,7 @@ class ClientConn implements UpstreamOwner, RequestContext {
     if (this.dlKind === DL_REQUEST) this.deadline = this.sh.clock.now + this.sh.opts.requestTimeoutMs;
     if (this.rState === R_BODY) return this.forwardResponseBody(chunk, 0);
     if (this.state === ST_TUNNEL) {
-      if (!this.write(chunk)) up.sock?.pause();
+      if (!this.write(chunk)) up.pauseReading();
       return;
     }
     this.respBuf = this.respBuf === undefined ? chunk : Buffer.concat([this.respBuf, chunk]);
@@ -402,7 +415,7 @@ class ClientConn implements UpstreamOwner, RequestContext {
       const flowing = this.write(data);
       if (bodyEnd < buf.length && this.respKind !== BODY_CLOSE) return this.upstreamProtocolExtra();
       if (this.responseComplete()) return this.finish();
-      if (!flowing) this.up?.sock?.pause();
+      if (!flowing) this.up?.pauseReading();
       return;
     }
   }
@@ -430,7 +443,7 @@ class ClientConn implements UpstreamOwner, RequestContext {
     const flowing = this.write(end === chunk.length && from === 0 ? chunk : chunk.subarray(from, end));
     if (end < chunk.length) return this.upstreamProtocolExtra();
     if (this.responseComplete()) return this.finish();
-    if (!flowing) this.up?.sock?.pause();
+    if (!flowing) this.up?.pauseReading();
   }
 
   /** Bytes after the end of a response: the upstream broke framing; finish this one, never reuse it. */
@@ -465,7 +478,7 @@ class ClientConn implements UpstreamOwner, RequestContext {
     }
     this.state = ST_HEAD;
     this.dlKind = DL_NONE;
-    this.sock.resume();
+    this.resumeClient();
     this.nextRequest();
   }
 
@@ -519,7 +532,7 @@ class ClientConn implements UpstreamOwner, RequestContext {
     }
     this.state = ST_HEAD;
     this.dlKind = DL_NONE;
-    this.sock.resume();
+    this.resumeClient();
     this.nextRequest();
   }
 

@@ -59,6 +59,18 @@ export class UpstreamConn {
     return this.send(p);
   }
 
+  private paused = false;
+  pauseReading(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.sock?.pause();
+  }
+  resumeReading(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.sock?.resume();
+  }
+
   close(): void {
     if (this.closed) return;
     this.sock?.end();
@@ -174,6 +186,7 @@ export class UpstreamPool {
       up.close();
       return;
     }
+    up.resumeReading(); // an idle socket must notice the upstream closing it
     up.idleSince = now;
     idle.push(up);
   }
