@@ -162,7 +162,7 @@ export function parseResponseHead(b: Uint8Array, end: number, h: Head, headReque
   if (st !== PARSE_OK) return 502;
   const s = h.status;
   if (headRequest || s < 200 || s === 204 || s === 304) h.bodyKind = BODY_NONE;
-  else if (h.bodyKind === BODY_NONE) h.bodyKind = BODY_CLOSE;
+  else if (h.bodyKind === BODY_NONE && h.contentLength < 0) h.bodyKind = BODY_CLOSE;
   if (h.bodyKind === BODY_CLOSE) h.keepAlive = false;
   return PARSE_OK;
 }

@@ -47,6 +47,7 @@ describe("http response head parser", () => {
     ["HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", false, BODY_LENGTH, true],
     ["HTTP/1.1 200 OK\r\n\r\n", false, BODY_CLOSE, false],
     ["HTTP/1.1 204 No Content\r\n\r\n", false, BODY_NONE, true],
+    ["HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", false, BODY_NONE, true],
     ["HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", true, BODY_NONE, true],
     ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n", false, BODY_CHUNKED, false],
   ])("%j (HEAD %p) -> body kind %d, reusable %p", (s, head, kind, keep) => {
