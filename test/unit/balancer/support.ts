@@ -3,6 +3,7 @@
 import type { Socket } from "bun";
 import type { L4Pool, ProxyEndpoint, ProxyOutcome, ProxyPool } from "../../../src/balancer/proxy-pool.ts";
 import { waitFor } from "../../support/wait-for.ts";
+import type { Picker, PoolEndpoint } from "../../../src/core/balancing/picker.ts";
 
 /** Assignable to both ProxyPool and L4Pool. */
 export interface RecordingPool extends Omit<ProxyPool, "pick">, Omit<L4Pool, "pick"> {
@@ -164,4 +165,27 @@ export function rawUpstream(onData: (s: Socket<undefined>, text: string) => void
   });
   u.port = listener.port;
   return u;
+}
+
+/** The trivial Picker the data-plane tests plug in (real policies come through createPicker later). */
+export function roundRobinPicker(): Picker & { starts: number[]; dones: [number, boolean][] } {
+  let n = 0, next = 0;
+  const p = {
+    name: "test-round-robin",
+    starts: [] as number[],
+    dones: [] as [number, boolean][],
+    update(eps: readonly PoolEndpoint[]) {
+      n = eps.length;
+    },
+    pick() {
+      return n === 0 ? -1 : next++ % n;
+    },
+    onStart(i: number) {
+      p.starts.push(i);
+    },
+    onDone(i: number, _latency: number, ok: boolean) {
+      p.dones.push([i, ok]);
+    },
+  };
+  return p;
 }
