@@ -523,7 +523,12 @@ export class ClientConn implements UpstreamOwner, RequestContext {
     this.sh.stats.errors++;
     const up = this.up;
     this.up = undefined;
-    up?.abort();
+    if (up !== undefined) {
+      up.owner = undefined;
+      up.abort();
+      if (this.ep) this.sh.pool.onDone?.(this.ep, performance.now() - this.started, "protocol");
+    }
+    this.ep = undefined;
     this.sock.terminate();
   }
 
