@@ -1,0 +1,114 @@
+// Builds the forwarded request head (and, when needed, the returned response head) in one buffer with the first body bytes.
+//
+// Kept header lines are copied verbatim in contiguous runs (usually one copy for the whole head);
+// the proxy's own lines are appended. The result is written to the socket in a single write().
+
+import { FIELDS_PER_HEADER as F, type Head } from "./http-parser.ts";
+
+const CRLF = Buffer.from("\r\n");
+const XFF = Buffer.from("X-Forwarded-For: ");
+const XFF_SEP = Buffer.from(", ");
+const XFH = Buffer.from("X-Forwarded-Host: ");
+const CONN_UPGRADE = Buffer.from("Connection: upgrade\r\n");
+const CONN_CLOSE = Buffer.from("Connection: close\r\n");
+const CONN_KEEP = Buffer.from("Connection: keep-alive\r\n");
+const SET_COOKIE = Buffer.from("Set-Cookie: ");
+
+/** Per-connection constant lines, built once when the client connects. */
+export interface ForwardTail {
+  clientIp: Buffer;
+  /** "X-Forwarded-Proto: http|https\r\nVia: 1.1 <name>\r\n\r\n" */
+  tail: Buffer;
+}
+
+export function createForwardTail(clientIp: string, proto: "http" | "https", via: string): ForwardTail {
+  return {
+    clientIp: Buffer.from(clientIp),
+    tail: Buffer.from(`X-Forwarded-Proto: ${proto}\r\nVia: 1.1 ${via}\r\n\r\n`),
+  };
+}
+
+/** Sum of kept header runs, plus the request line; `first` is where the request line starts. */
+function keptLength(h: Head, first: number): number {
+  const hdr = h.hdr;
+  let n = h.count > 0 ? hdr[0] - first : h.end - 2 - first;
+  for (let k = 0; k < h.count; k++) if (h.drop[k] === 0) n += hdr[k * F + 4] - hdr[k * F];
+  return n;
+}
+
+/** Copy the start line and every kept header line of b into out at pos; returns the new pos. */
+function copyKept(b: Buffer, h: Head, first: number, out: Buffer, pos: number): number {
+  const hdr = h.hdr;
+  let runStart = first;
+  let runEnd = h.count > 0 ? hdr[0] : h.end - 2;
+  for (let k = 0; k < h.count; k++) {
+    const o = k * F;
+    if (h.drop[k] === 0) {
+      if (hdr[o] === runEnd) runEnd = hdr[o + 4];
+      else {
+        pos += b.copy(out, pos, runStart, runEnd);
+        runStart = hdr[o]; runEnd = hdr[o + 4];
+      }
+    }
+  }
+  return pos + b.copy(out, pos, runStart, runEnd);
+}
+
+/**
+ * Forwarded request head followed by body bytes b[bodyStart..bodyEnd). Hop-by-hop and
+ * client-supplied X-Forwarded-Proto/-Host lines are gone (the parser marked them dropped).
+ */
+export function buildRequestHead(b: Buffer, h: Head, t: ForwardTail, bodyStart: number, bodyEnd: number): Buffer {
+  const first = h.targetStart - h.method.length - 1;
+  const hdr = h.hdr;
+  let len = keptLength(h, first) + XFF.length + t.clientIp.length + 2 + t.tail.length + (bodyEnd - bodyStart);
+  const xo = h.xffIdx * F, ho = h.hostIdx * F;
+  if (h.xffIdx >= 0 && hdr[xo + 3] > hdr[xo + 2]) len += hdr[xo + 3] - hdr[xo + 2] + XFF_SEP.length;
+  if (h.hostIdx >= 0) len += XFH.length + hdr[ho + 3] - hdr[ho + 2] + 2;
+  if (h.upgrade) len += CONN_UPGRADE.length;
+  const out = Buffer.allocUnsafe(len);
+  let p = copyKept(b, h, first, out, 0);
+  if (h.upgrade) p += CONN_UPGRADE.copy(out, p);
+  p += XFF.copy(out, p);
+  if (h.xffIdx >= 0 && hdr[xo + 3] > hdr[xo + 2]) {
+    p += b.copy(out, p, hdr[xo + 2], hdr[xo + 3]);
+    p += XFF_SEP.copy(out, p);
+  }
+  p += t.clientIp.copy(out, p);
+  p += CRLF.copy(out, p);
+  if (h.hostIdx >= 0) {
+    p += XFH.copy(out, p);
+    p += b.copy(out, p, hdr[ho + 2], hdr[ho + 3]);
+    p += CRLF.copy(out, p);
+  }
+  p += t.tail.copy(out, p);
+  if (bodyEnd > bodyStart) b.copy(out, p, bodyStart, bodyEnd);
+  return out;
+}
+
+/** Connection line to add to a rewritten response: none, close, or keep-alive (for HTTP/1.0 clients). */
+export const RESP_CONN_NONE = 0;
+export const RESP_CONN_CLOSE = 1;
+export const RESP_CONN_KEEP = 2;
+
+/** Response head without hop-by-hop lines, plus an optional Set-Cookie and Connection line, then body bytes. */
+export function buildResponseHead(
+  b: Buffer, h: Head, cookie: string | undefined, conn: number, bodyStart: number, bodyEnd: number,
+): Buffer {
+  const cookieBytes = cookie === undefined ? undefined : Buffer.from(cookie);
+  const connLine = conn === RESP_CONN_CLOSE ? CONN_CLOSE : conn === RESP_CONN_KEEP ? CONN_KEEP : undefined;
+  let len = keptLength(h, 0) + 2 + (bodyEnd - bodyStart);
+  if (cookieBytes) len += SET_COOKIE.length + cookieBytes.length + 2;
+  if (connLine) len += connLine.length;
+  const out = Buffer.allocUnsafe(len);
+  let p = copyKept(b, h, 0, out, 0);
+  if (cookieBytes) {
+    p += SET_COOKIE.copy(out, p);
+    p += cookieBytes.copy(out, p);
+    p += CRLF.copy(out, p);
+  }
+  if (connLine) p += connLine.copy(out, p);
+  p += CRLF.copy(out, p);
+  if (bodyEnd > bodyStart) b.copy(out, p, bodyStart, bodyEnd);
+  return out;
+}

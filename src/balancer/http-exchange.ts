@@ -1,0 +1,571 @@
+// One client connection of the HTTP proxy: request parsing, forwarding, response relay, retries and timeouts.
+//
+// One exchange at a time per connection (pipelined requests wait in inBuf):
+//
+//   HEAD --complete head--> [BODY: streaming request body] --> AWAIT --response done--> HEAD
+//     |                                                          \--101--> TUNNEL (bytes both ways)
+//     \--bad head--> refuse 400/408/431/505 + close (nothing is forwarded)
+//
+// Hot path: one write() per message per direction, no Promise/Request/Response/Headers objects;
+// deadlines are fields checked by the proxy's sweep, not a timer per request.
+
+import type { Socket } from "bun";
+import { ChunkedDecoder, CHUNKED_ERROR } from "./chunked-decoder.ts";
+import type { DeadlineClock } from "./deadline-clock.ts";
+import { buildRequestHead, buildResponseHead, createForwardTail, RESP_CONN_CLOSE, RESP_CONN_KEEP, RESP_CONN_NONE, type ForwardTail } from "./head-rewrite.ts";
+import {
+  BODY_CHUNKED, BODY_CLOSE, BODY_LENGTH, BODY_NONE, createHead, findHeader, findHeadEnd, headerValue,
+  parseRequestHead, parseResponseHead, PARSE_OK, type Head,
+} from "./http-parser.ts";
+import type { ProxyEndpoint, ProxyOutcome, ProxyPool, RequestContext } from "./proxy-pool.ts";
+import type { ProxyStats } from "./proxy-stats.ts";
+import { refusal } from "./refusals.ts";
+import type { RetryBudget } from "./retry-budget.ts";
+import type { UpstreamConn, UpstreamOwner, UpstreamPool } from "./upstream-pool.ts";
+
+export const ST_HEAD = 0, ST_BODY = 1, ST_AWAIT = 2, ST_TUNNEL = 3, ST_CLOSED = 4;
+const R_NONE = 0, R_HEAD = 1, R_BODY = 2;
+export const DL_NONE = 0, DL_IDLE = 1, DL_HEADER = 2, DL_CONNECT = 3, DL_REQUEST = 4;
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+/** Pipelined bytes buffered while an exchange is in flight before the client is paused. */
+const MAX_PIPELINED = 64 * 1024;
+
+/** Limits every connection of one proxy applies (milliseconds, bytes, counts). */
+export interface ExchangeLimits {
+  maxHeaderBytes: number;
+  headerTimeoutMs: number;
+  clientIdleTimeoutMs: number;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxRetries: number;
+}
+
+/** State shared by all connections of one proxy. */
+export interface Shared {
+  opts: ExchangeLimits;
+  pool: ProxyPool;
+  upstreams: UpstreamPool;
+  stats: ProxyStats;
+  budget: RetryBudget;
+  clock: DeadlineClock;
+  conns: Set<ClientConn>;
+  proto: "http" | "https";
+  via: string;
+  closing: boolean;
+}
+
+export class ClientConn implements UpstreamOwner, RequestContext {
+  state = ST_HEAD;
+  inBuf: Buffer | undefined = undefined;
+  scanFrom = 0;
+  readonly head: Head = createHead();
+  headBuf: Buffer = Buffer.alloc(0);
+  readonly tail: ForwardTail;
+  out: Buffer | undefined = undefined;
+  endAfterFlush = false;
+  deadline = 0;
+  dlKind = DL_NONE;
+  // exchange
+  method = "";
+  keepAlive = true;
+  clientMinor = 1;
+  upgrade = false;
+  reqKind = BODY_NONE;
+  reqRemaining = 0;
+  readonly reqChunks = new ChunkedDecoder();
+  firstWrite: Buffer | undefined = undefined;
+  retryable = false;
+  attempt = 0;
+  previous: ProxyEndpoint | undefined = undefined;
+  ep: ProxyEndpoint | undefined = undefined;
+  up: UpstreamConn | undefined = undefined;
+  started = 0;
+  // response
+  rState = R_NONE;
+  respBuf: Buffer | undefined = undefined;
+  readonly resp: Head = createHead();
+  respKind = BODY_NONE;
+  respRemaining = 0;
+  readonly respChunks = new ChunkedDecoder();
+  status = 0;
+  respStarted = false;
+
+  constructor(readonly sock: Socket<ClientConn>, readonly sh: Shared, readonly clientIp: string) {
+    this.tail = createForwardTail(clientIp, sh.proto, sh.via);
+  }
+
+  // ---- RequestContext (read lazily by the pool) ----
+  path(): string {
+    const b = this.headBuf, h = this.head;
+    let e = h.targetStart;
+    while (e < h.targetEnd && b[e] !== 63) e++;
+    return b.toString("latin1", h.targetStart, e);
+  }
+  header(lowerName: string): string | undefined {
+    const k = findHeader(this.headBuf, this.head, lowerName);
+    return k < 0 ? undefined : headerValue(this.headBuf, this.head, k);
+  }
+  cookie(name: string): string | undefined {
+    const all = this.header("cookie");
+    if (all === undefined) return undefined;
+    for (const part of all.split(";")) {
+      const eq = part.indexOf("=");
+      if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+    }
+    return undefined;
+  }
+
+  // ---- client side ----
+  /** pause/resume only on a change: each call is a native round trip and may re-arm the poller. */
+  paused = false;
+  pauseClient(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.sock.pause();
+  }
+  resumeClient(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.sock.resume();
+  }
+
+  setDeadline(kind: number, ms: number): void {
+    this.dlKind = kind;
+    this.deadline = this.sh.clock.now + ms;
+  }
+
+  onData(chunk: Buffer): void {
+    this.sh.stats.bytesIn += chunk.length;
+    switch (this.state) {
+      case ST_HEAD:
+        this.inBuf = this.inBuf === undefined ? chunk : Buffer.concat([this.inBuf, chunk]);
+        this.nextRequest();
+        return;
+      case ST_BODY:
+        this.forwardBody(chunk, 0);
+        return;
+      case ST_AWAIT:
+        this.inBuf = this.inBuf === undefined ? chunk : Buffer.concat([this.inBuf, chunk]);
+        if (this.inBuf.length > MAX_PIPELINED) this.pauseClient();
+        return;
+      case ST_TUNNEL:
+        if (this.up && !this.up.send(chunk)) this.pauseClient();
+        return;
+    }
+  }
+
+  /** Parse and dispatch the next request from inBuf, if a complete head is there. */
+  nextRequest(): void {
+    const sh = this.sh;
+    const buf = this.inBuf;
+    if (buf === undefined || buf.length === 0) {
+      this.inBuf = undefined;
+      if (sh.closing) return this.end();
+      this.setDeadline(DL_IDLE, sh.opts.clientIdleTimeoutMs);
+      return;
+    }
+    if (this.dlKind !== DL_HEADER) this.setDeadline(DL_HEADER, sh.opts.headerTimeoutMs);
+    const end = findHeadEnd(buf, this.scanFrom);
+    if (end === -2) return this.refuse(400);
+    if (end === -1 || end > sh.opts.maxHeaderBytes) {
+      if (buf.length > sh.opts.maxHeaderBytes) return this.refuse(431);
+      this.scanFrom = buf.length;
+      return;
+    }
+    this.scanFrom = 0;
+    const h = this.head;
+    const st = parseRequestHead(buf, end, h);
+    if (st !== PARSE_OK) return this.refuse(st);
+    this.headBuf = buf;
+    this.method = h.method;
+    this.keepAlive = h.keepAlive && !sh.closing;
+    this.clientMinor = h.versionMinor;
+    this.upgrade = h.upgrade;
+    this.reqKind = h.bodyKind;
+    let bodyEnd = end;
+    let complete = true;
+    if (h.bodyKind === BODY_LENGTH) {
+      const take = Math.min(h.contentLength, buf.length - end);
+      bodyEnd = end + take;
+      this.reqRemaining = h.contentLength - take;
+      complete = this.reqRemaining === 0;
+    } else if (h.bodyKind === BODY_CHUNKED) {
+      this.reqChunks.reset();
+      const r = this.reqChunks.feed(buf, end, buf.length);
+      if (r === CHUNKED_ERROR) return this.refuse(400);
+      bodyEnd = r;
+      complete = this.reqChunks.done;
+    }
+    this.firstWrite = buildRequestHead(buf, h, this.tail, end, bodyEnd);
+    this.inBuf = bodyEnd < buf.length ? buf.subarray(bodyEnd) : undefined;
+    this.retryable = complete && IDEMPOTENT.has(this.method);
+    this.state = complete ? ST_AWAIT : ST_BODY;
+    this.attempt = 0;
+    this.previous = undefined;
+    this.respStarted = false;
+    this.rState = R_HEAD;
+    this.respBuf = undefined;
+    this.started = performance.now();
+    sh.stats.requests++;
+    sh.budget.onRequest();
+    this.dispatch();
+  }
+
+  /** Pick an endpoint and send the first write there. */
+  dispatch(): void {
+    const sh = this.sh;
+    const ep = sh.pool.pick(this);
+    if (ep === undefined) return this.fail(503, undefined);
+    this.ep = ep;
+    sh.pool.onStart?.(ep);
+    const up = sh.upstreams.acquire(ep, this, sh.clock.now);
+    this.up = up;
+    up.ep.stats.requests++;
+    if (up.connected) {
+      this.setDeadline(DL_REQUEST, sh.opts.requestTimeoutMs);
+      if (!up.send(this.firstWrite!)) this.pauseClient();
+    } else {
+      this.setDeadline(DL_CONNECT, sh.opts.connectTimeoutMs);
+      up.pending = this.firstWrite;
+    }
+    if (!this.retryable) this.firstWrite = undefined;
+  }
+
+  forwardBody(chunk: Buffer, from: number): void {
+    let end = chunk.length;
+    if (this.reqKind === BODY_LENGTH) {
+      const take = Math.min(this.reqRemaining, end - from);
+      this.reqRemaining -= take;
+      end = from + take;
+    } else {
+      const r = this.reqChunks.feed(chunk, from, end);
+      if (r === CHUNKED_ERROR) return this.abortExchange();
+      end = r;
+    }
+    const done = this.reqKind === BODY_LENGTH ? this.reqRemaining === 0 : this.reqChunks.done;
+    if (end > from) {
+      const part = from === 0 && end === chunk.length ? chunk : chunk.subarray(from, end);
+      if (this.up !== undefined && !this.up.send(part)) this.pauseClient();
+    }
+    if (this.dlKind === DL_REQUEST) this.deadline = this.sh.clock.now + this.sh.opts.requestTimeoutMs;
+    if (done) {
+      this.state = this.rState === R_NONE ? ST_HEAD : ST_AWAIT;
+      if (end < chunk.length) this.inBuf = chunk.subarray(end);
+      if (this.state === ST_HEAD) this.nextRequest();
+    }
+  }
+
+  onDrain(): void {
+    const o = this.out;
+    if (o !== undefined) {
+      this.out = undefined;
+      if (!this.write(o)) return;
+    }
+    if (this.endAfterFlush) return this.end();
+    this.up?.resumeReading();
+  }
+
+  /** Ordered write to the client; false when bytes wait for drain (caller pauses its source). */
+  write(data: Buffer): boolean {
+    if (this.out !== undefined) {
+      this.out = Buffer.concat([this.out, data]);
+      return false;
+    }
+    const n = this.sock.write(data);
+    if (n > 0) this.sh.stats.bytesOut += n;
+    if (n >= 0 && n < data.length) {
+      this.out = data.subarray(n);
+      return false;
+    }
+    return true;
+  }
+
+  end(): void {
+    if (this.out !== undefined) {
+      this.endAfterFlush = true;
+      return;
+    }
+    this.sock.end();
+  }
+
+  /** Refuse a request we will not forward, then close (the framing of what follows is unknown). */
+  refuse(status: number): void {
+    this.sh.stats.requests++;
+    this.sh.stats.response(status);
+    this.inBuf = undefined;
+    this.state = ST_CLOSED;
+    this.write(refusal(status, false));
+    this.end();
+  }
+
+  // ---- upstream side ----
+  onUpstreamOpen(up: UpstreamConn): void {
+    if (up !== this.up) return;
+    this.setDeadline(DL_REQUEST, this.sh.opts.requestTimeoutMs);
+    if (up.flush()) this.resumeClient();
+    else this.pauseClient();
+  }
+
+  onUpstreamDrain(up: UpstreamConn): void {
+    if (up === this.up) this.resumeClient();
+  }
+
+  onUpstreamData(up: UpstreamConn, chunk: Buffer): void {
+    if (up !== this.up) return;
+    this.respStarted = true;
+    if (this.dlKind === DL_REQUEST) this.deadline = this.sh.clock.now + this.sh.opts.requestTimeoutMs;
+    if (this.rState === R_BODY) return this.forwardResponseBody(chunk, 0);
+    if (this.state === ST_TUNNEL) {
+      if (!this.write(chunk)) up.pauseReading();
+      return;
+    }
+    this.respBuf = this.respBuf === undefined ? chunk : Buffer.concat([this.respBuf, chunk]);
+    this.responseHead();
+  }
+
+  private responseHead(): void {
+    const sh = this.sh;
+    for (;;) {
+      const buf = this.respBuf!;
+      const end = findHeadEnd(buf, 0);
+      if (end < 0 || end > sh.opts.maxHeaderBytes) {
+        if (end === -2 || buf.length > sh.opts.maxHeaderBytes) return this.badGateway();
+        return;
+      }
+      const h = this.resp;
+      if (parseResponseHead(buf, end, h, this.method === "HEAD") !== PARSE_OK) return this.badGateway();
+      this.status = h.status;
+      if (h.status === 101) {
+        if (!this.upgrade) return this.badGateway();
+        this.state = ST_TUNNEL;
+        this.rState = R_NONE;
+        this.dlKind = DL_NONE;
+        sh.stats.response(101);
+        this.up!.ep.stats.response(101);
+        this.write(buf);
+        this.respBuf = undefined;
+        const pending = this.inBuf;
+        this.inBuf = undefined;
+        if (pending !== undefined) this.up!.send(pending);
+        return;
+      }
+      if (h.status < 200) {
+        this.write(buf.subarray(0, end));
+        if (end === buf.length) { this.respBuf = undefined; return; }
+        this.respBuf = buf.subarray(end);
+        continue;
+      }
+      this.respBuf = undefined;
+      this.respKind = h.bodyKind;
+      let bodyEnd = end;
+      if (h.bodyKind === BODY_LENGTH) {
+        const take = Math.min(h.contentLength, buf.length - end);
+        this.respRemaining = h.contentLength - take;
+        bodyEnd = end + take;
+      } else if (h.bodyKind === BODY_CHUNKED) {
+        this.respChunks.reset();
+        const r = this.respChunks.feed(buf, end, buf.length);
+        if (r === CHUNKED_ERROR) return this.badGateway();
+        bodyEnd = r;
+      } else if (h.bodyKind === BODY_CLOSE) {
+        bodyEnd = buf.length;
+        this.keepAlive = false;
+      }
+      const cookie = sh.pool.stickyCookie?.(this.ep!, this);
+      const conn = !this.keepAlive ? RESP_CONN_CLOSE : this.clientMinor === 0 ? RESP_CONN_KEEP : RESP_CONN_NONE;
+      const raw = !h.anyDrop && cookie === undefined && conn === RESP_CONN_NONE;
+      const data = raw
+        ? (bodyEnd === buf.length ? buf : buf.subarray(0, bodyEnd))
+        : buildResponseHead(buf, h, cookie, conn, end, bodyEnd);
+      this.rState = R_BODY;
+      const flowing = this.write(data);
+      if (bodyEnd < buf.length && this.respKind !== BODY_CLOSE) return this.upstreamProtocolExtra();
+      if (this.responseComplete()) return this.finish();
+      if (!flowing) this.up?.pauseReading();
+      return;
+    }
+  }
+
+  private responseComplete(): boolean {
+    switch (this.respKind) {
+      case BODY_NONE: return true;
+      case BODY_LENGTH: return this.respRemaining === 0;
+      case BODY_CHUNKED: return this.respChunks.done;
+      default: return false;
+    }
+  }
+
+  private forwardResponseBody(chunk: Buffer, from: number): void {
+    let end = chunk.length;
+    if (this.respKind === BODY_LENGTH) {
+      const take = Math.min(this.respRemaining, end - from);
+      this.respRemaining -= take;
+      end = from + take;
+    } else if (this.respKind === BODY_CHUNKED) {
+      const r = this.respChunks.feed(chunk, from, end);
+      if (r === CHUNKED_ERROR) return this.abortExchange();
+      end = r;
+    }
+    const flowing = this.write(end === chunk.length && from === 0 ? chunk : chunk.subarray(from, end));
+    if (end < chunk.length) return this.upstreamProtocolExtra();
+    if (this.responseComplete()) return this.finish();
+    if (!flowing) this.up?.pauseReading();
+  }
+
+  /** Bytes after the end of a response: the upstream broke framing; finish this one, never reuse it. */
+  private upstreamProtocolExtra(): void {
+    const up = this.up;
+    this.finish();
+    up?.abort();
+  }
+
+  /** The exchange ended with a complete response. */
+  private finish(): void {
+    const sh = this.sh;
+    const up = this.up!;
+    const latency = performance.now() - this.started;
+    sh.stats.response(this.status);
+    sh.stats.latency.recordMs(latency);
+    const es = up.ep.stats;
+    es.response(this.status);
+    es.latency.recordMs(latency);
+    sh.pool.onDone?.(this.ep!, latency, this.status);
+    this.up = undefined;
+    this.rState = R_NONE;
+    const reusable = this.resp.keepAlive && this.state === ST_AWAIT && up.pending === undefined;
+    if (reusable) sh.upstreams.release(up, sh.clock.now);
+    else up.abort();
+    if (this.state === ST_BODY) this.keepAlive = false; // the rest of the request body cannot be skipped safely
+    this.firstWrite = undefined;
+    this.ep = undefined;
+    if (!this.keepAlive) {
+      this.state = ST_CLOSED;
+      return this.end();
+    }
+    this.state = ST_HEAD;
+    this.dlKind = DL_NONE;
+    this.resumeClient();
+    this.nextRequest();
+  }
+
+  onUpstreamClose(up: UpstreamConn): void {
+    if (up !== this.up) return;
+    this.up = undefined;
+    if (this.state === ST_TUNNEL) return this.end();
+    if (this.rState === R_BODY && this.respKind === BODY_CLOSE) {
+      this.up = up;
+      this.keepAlive = false;
+      return this.finish();
+    }
+    const outcome: ProxyOutcome = up.connected ? "reset" : "connect";
+    this.upstreamFailed(up, outcome);
+  }
+
+  private upstreamFailed(up: UpstreamConn, outcome: ProxyOutcome): void {
+    const sh = this.sh;
+    const latency = performance.now() - this.started;
+    up.ep.stats.errors++;
+    sh.pool.onDone?.(this.ep!, latency, outcome);
+    if (this.respStarted || this.state === ST_CLOSED) {
+      sh.stats.errors++;
+      this.state = ST_CLOSED;
+      return this.sock.terminate();
+    }
+    if (this.retryable && outcome !== "timeout" && this.attempt < sh.opts.maxRetries && sh.budget.tryRetry()) {
+      this.attempt++;
+      this.previous = this.ep;
+      sh.stats.retries++;
+      up.ep.stats.retries++;
+      return this.dispatch();
+    }
+    sh.stats.errors++;
+    this.fail(outcome === "timeout" ? 504 : 502, undefined);
+  }
+
+  /** Answer the client ourselves (502/503/504) once nothing from an upstream has been sent. */
+  private fail(status: number, _why: string | undefined): void {
+    const sh = this.sh;
+    sh.stats.response(status);
+    this.up = undefined;
+    this.ep = undefined;
+    this.rState = R_NONE;
+    this.firstWrite = undefined;
+    const keep = this.keepAlive && this.state === ST_AWAIT;
+    this.write(refusal(status, keep));
+    if (!keep) {
+      this.state = ST_CLOSED;
+      return this.end();
+    }
+    this.state = ST_HEAD;
+    this.dlKind = DL_NONE;
+    this.resumeClient();
+    this.nextRequest();
+  }
+
+  private badGateway(): void {
+    const up = this.up;
+    if (up === undefined) return;
+    this.up = undefined;
+    up.abort();
+    up.ep.stats.errors++;
+    this.sh.pool.onDone?.(this.ep!, performance.now() - this.started, "protocol");
+    if (this.respStarted && this.rState === R_BODY) {
+      this.state = ST_CLOSED;
+      return this.sock.terminate();
+    }
+    this.sh.stats.errors++;
+    this.fail(502, undefined);
+  }
+
+  /** Malformed framing mid-stream: nothing sensible can be said to either side any more. */
+  abortExchange(): void {
+    this.state = ST_CLOSED;
+    this.sh.stats.errors++;
+    const up = this.up;
+    this.up = undefined;
+    if (up !== undefined) {
+      up.owner = undefined;
+      up.abort();
+      if (this.ep) this.sh.pool.onDone?.(this.ep, performance.now() - this.started, "protocol");
+    }
+    this.ep = undefined;
+    this.sock.terminate();
+  }
+
+  onDeadline(): void {
+    const kind = this.dlKind;
+    this.dlKind = DL_NONE;
+    switch (kind) {
+      case DL_IDLE:
+        this.state = ST_CLOSED;
+        return this.end();
+      case DL_HEADER:
+        return this.refuse(408);
+      case DL_CONNECT: {
+        const up = this.up!;
+        this.up = undefined;
+        up.owner = undefined;
+        up.abort();
+        return this.upstreamFailed(up, "connect");
+      }
+      case DL_REQUEST: {
+        const up = this.up!;
+        this.up = undefined;
+        up.owner = undefined;
+        up.abort();
+        return this.upstreamFailed(up, "timeout");
+      }
+    }
+  }
+
+  onClose(): void {
+    this.state = ST_CLOSED;
+    const up = this.up;
+    this.up = undefined;
+    if (up !== undefined) {
+      up.owner = undefined;
+      if (this.ep) this.sh.pool.onDone?.(this.ep, performance.now() - this.started, "reset");
+      up.abort();
+    }
+  }
+}

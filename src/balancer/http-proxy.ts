@@ -1,0 +1,164 @@
+// HTTP/1.1 reverse proxy on raw Bun.listen sockets with pooled keep-alive upstream sockets (see http-exchange.ts).
+//
+// Lifecycle: createHttpProxy starts listening (reusePort, so several workers share the port);
+// reloadTls swaps certificates by opening a new listener on the same port and stopping the old
+// one from accepting while its open connections keep going; close stops accepting, lets
+// in-flight exchanges finish for a bounded time, then cuts the rest (idempotent).
+
+import type { Socket, TCPSocketListener, TCPSocketListenOptions } from "bun";
+import { createDeadlineClock } from "./deadline-clock.ts";
+import { ClientConn, DL_IDLE, DL_NONE, ST_HEAD, type Shared } from "./http-exchange.ts";
+import type { ProxyPool } from "./proxy-pool.ts";
+import { ProxyStats, snapshotAll, type ProxyStatsSnapshot } from "./proxy-stats.ts";
+import { RetryBudget } from "./retry-budget.ts";
+import { UpstreamPool } from "./upstream-pool.ts";
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+export interface UpstreamTlsOptions {
+  /** PEM file with the CA(s) to trust; the system store when absent. */
+  caFile?: string;
+  serverName?: string;
+  /** Default true: an upstream certificate that does not verify fails the connection. */
+  verify?: boolean;
+}
+
+export interface HttpProxyOptions {
+  hostname: string;
+  port: number;
+  pool: ProxyPool;
+  tls?: TlsFiles;
+  upstreamTls?: UpstreamTlsOptions;
+  /** Name in the Via header (default "polis"). */
+  via?: string;
+  maxHeaderBytes?: number;
+  headerTimeoutMs?: number;
+  clientIdleTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Upstream inactivity limit while an exchange is in flight; 504 if no response byte came yet. */
+  requestTimeoutMs?: number;
+  maxRetries?: number;
+  retryRatio?: number;
+  retryMinPerSecond?: number;
+  maxIdlePerEndpoint?: number;
+  upstreamIdleTimeoutMs?: number;
+}
+
+export interface HttpProxy {
+  readonly port: number;
+  stats(reset?: boolean): ProxyStatsSnapshot;
+  reloadTls(files: TlsFiles): void;
+  /** Stop accepting, let in-flight exchanges finish for up to graceMs, then cut the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
+  const clock = createDeadlineClock();
+  const o = {
+    maxHeaderBytes: opts.maxHeaderBytes ?? 16 * 1024,
+    headerTimeoutMs: opts.headerTimeoutMs ?? 10_000,
+    clientIdleTimeoutMs: opts.clientIdleTimeoutMs ?? 60_000,
+    connectTimeoutMs: opts.connectTimeoutMs ?? 3_000,
+    requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
+    maxRetries: opts.maxRetries ?? 2,
+  };
+  const upstreamTls = opts.upstreamTls
+    ? {
+      rejectUnauthorized: opts.upstreamTls.verify ?? true,
+      ...(opts.upstreamTls.caFile ? { ca: Bun.file(opts.upstreamTls.caFile) } : {}),
+      ...(opts.upstreamTls.serverName ? { serverName: opts.upstreamTls.serverName } : {}),
+    }
+    : undefined;
+  const upstreams = new UpstreamPool({
+    maxIdlePerEndpoint: opts.maxIdlePerEndpoint ?? 128,
+    idleTimeoutMs: opts.upstreamIdleTimeoutMs ?? 4_000,
+    ...(upstreamTls ? { tls: upstreamTls } : {}),
+  });
+  const stats = new ProxyStats();
+  const sh: Shared = {
+    opts: o, pool: opts.pool, upstreams, stats, clock, conns: new Set(),
+    budget: new RetryBudget({ now: () => clock.now }, {
+      ...(opts.retryRatio !== undefined ? { ratio: opts.retryRatio } : {}),
+      ...(opts.retryMinPerSecond !== undefined ? { minPerSecond: opts.retryMinPerSecond } : {}),
+    }),
+    proto: opts.tls ? "https" : "http", via: opts.via ?? "polis", closing: false,
+  };
+  const handler = {
+    binaryType: "buffer" as const,
+    open(s: Socket<ClientConn>) {
+      const c = new ClientConn(s, sh, s.remoteAddress);
+      s.data = c;
+      sh.conns.add(c);
+      stats.active++;
+      c.setDeadline(DL_IDLE, o.clientIdleTimeoutMs);
+    },
+    data(s: Socket<ClientConn>, chunk: Buffer) {
+      s.data.onData(chunk);
+    },
+    drain(s: Socket<ClientConn>) {
+      s.data.onDrain();
+    },
+    close(s: Socket<ClientConn>) {
+      const c = s.data;
+      if (c === undefined || !sh.conns.delete(c)) return;
+      stats.active--;
+      c.onClose();
+    },
+    error(s: Socket<ClientConn>) {
+      s.terminate();
+    },
+  };
+  const listen = (tls: TlsFiles | undefined, port: number): TCPSocketListener<ClientConn> => {
+    // reusePort is honoured by Bun.listen on Linux but missing from its option type.
+    const options: TCPSocketListenOptions<ClientConn> & { reusePort: boolean } = {
+      hostname: opts.hostname,
+      port,
+      reusePort: true,
+      socket: handler,
+      ...(tls ? { tls: { cert: Bun.file(tls.certFile), key: Bun.file(tls.keyFile) } } : {}),
+    };
+    return Bun.listen<ClientConn>(options);
+  };
+  let listener = listen(opts.tls, opts.port);
+  const port = listener.port;
+
+  const minTimeout = Math.min(o.headerTimeoutMs, o.clientIdleTimeoutMs, o.connectTimeoutMs, o.requestTimeoutMs);
+  const tick = Math.max(5, Math.min(250, Math.floor(minTimeout / 4)));
+  const sweep = setInterval(function sweepDeadlines() {
+    const now = clock.tick();
+    for (const c of sh.conns) if (c.dlKind !== DL_NONE && now >= c.deadline) c.onDeadline();
+    upstreams.sweep(now);
+  }, tick);
+  sweep.unref?.();
+
+  let closed: Promise<void> | undefined;
+  return {
+    port,
+    stats: (reset = false) => snapshotAll(stats, upstreams.stats, reset),
+    reloadTls(files: TlsFiles) {
+      const next = listen(files, port);
+      listener.stop(false);
+      listener = next;
+    },
+    close(graceMs = 5_000) {
+      closed ??= (async () => {
+        sh.closing = true;
+        listener.stop(false);
+        for (const c of sh.conns) {
+          c.keepAlive = false;
+          if (c.state === ST_HEAD && c.inBuf === undefined) c.end();
+        }
+        const deadline = Date.now() + graceMs;
+        while (sh.conns.size > 0 && Date.now() < deadline) await Bun.sleep(10);
+        for (const c of sh.conns) c.sock.terminate();
+        clearInterval(sweep);
+        upstreams.closeAll();
+        listener.stop(true);
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,66 @@
+// Adapter from a core/balancing Picker over eligible endpoints to the pool interface the proxies call.
+//
+// The agent's pool (health, outlier ejection, draining, panic mode) decides which endpoints are
+// eligible and calls `setEndpoints`; this adapter only maps picks and feedback to indexes, keeps
+// `active` counts, and hashes the policy's key (client IP, a header or a cookie) into ctx.hash.
+
+import type { PickContext, Picker, PoolEndpoint } from "../core/balancing/picker.ts";
+import type { ConnectionContext, L4Pool, ProxyOutcome, ProxyPool, RequestContext } from "./proxy-pool.ts";
+
+export type HashKey =
+  | { kind: "none" }
+  | { kind: "client-ip" }
+  | { kind: "header"; name: string }
+  | { kind: "cookie"; name: string };
+
+/** Usable as both a ProxyPool (HTTP) and an L4Pool (TCP/UDP). */
+export interface PickerPool extends Omit<ProxyPool<PoolEndpoint>, "pick">, Omit<L4Pool<PoolEndpoint>, "pick"> {
+  pick(ctx: RequestContext | ConnectionContext): PoolEndpoint | undefined;
+  /** Replace the eligible set (never per request); forwards it to the picker's update(). */
+  setEndpoints(endpoints: PoolEndpoint[]): void;
+}
+
+/** FNV-1a over UTF-16 code units: stable across workers, no allocation. */
+export function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+export function createPickerPool(picker: Picker, key: HashKey = { kind: "none" }): PickerPool {
+  let endpoints: PoolEndpoint[] = [];
+  const index = new Map<PoolEndpoint, number>();
+  const ctx: PickContext = { hash: 0 };
+  const keyOf = (c: RequestContext | ConnectionContext): string | undefined => {
+    switch (key.kind) {
+      case "client-ip": return c.clientIp;
+      case "header": return "header" in c ? c.header(key.name) : undefined;
+      case "cookie": return "cookie" in c ? c.cookie(key.name) : undefined;
+      default: return undefined;
+    }
+  };
+  return {
+    setEndpoints(next) {
+      endpoints = next;
+      index.clear();
+      next.forEach((e, i) => index.set(e, i));
+      picker.update(next);
+    },
+    pick: function pickEndpoint(c: RequestContext | ConnectionContext) {
+      const k = key.kind === "none" ? undefined : keyOf(c);
+      ctx.hash = k === undefined ? 0 : hash32(k);
+      const i = picker.pick(ctx);
+      return i >= 0 && i < endpoints.length ? endpoints[i] : undefined;
+    },
+    onStart(ep) {
+      ep.active++;
+      const i = index.get(ep);
+      if (i !== undefined) picker.onStart?.(i);
+    },
+    onDone(ep: PoolEndpoint, latencyMs: number, outcome: ProxyOutcome) {
+      if (ep.active > 0) ep.active--;
+      const i = index.get(ep);
+      if (i !== undefined) picker.onDone?.(i, latencyMs, typeof outcome === "number" && outcome < 500);
+    },
+  };
+}
