@@ -5,6 +5,7 @@
 // `active` counts, and hashes the policy's key (client IP, a header or a cookie) into ctx.hash.
 
 import type { PickContext, Picker, PoolEndpoint } from "../core/balancing/picker.ts";
+import { hashKey } from "../core/hashing/hash.ts";
 import type { ConnectionContext, L4Pool, ProxyOutcome, ProxyPool, RequestContext } from "./proxy-pool.ts";
 
 export type HashKey =
@@ -20,12 +21,8 @@ export interface PickerPool extends Omit<ProxyPool<PoolEndpoint>, "pick">, Omit<
   setEndpoints(endpoints: PoolEndpoint[]): void;
 }
 
-/** FNV-1a over UTF-16 code units: stable across workers, no allocation. */
-export function hash32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
+/** The policies' key hash (core/hashing), so every worker and every path hashes a key the same way. */
+export const hash32 = hashKey;
 
 export function createPickerPool(picker: Picker, key: HashKey = { kind: "none" }): PickerPool {
   let endpoints: PoolEndpoint[] = [];

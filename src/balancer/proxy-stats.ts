@@ -13,6 +13,10 @@ export interface StatsSnapshot {
   /** Gauge: open connections (client side for listeners, upstream side for endpoints). */
   active: number;
   latency: { count: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number };
+  /** Non-empty buckets of the fine histogram as [bucket, count, bucket, count, ...], so workers' stats merge exactly. */
+  buckets: number[];
+  /** Sum of latencies in µs (with buckets: the mean after merging). */
+  sumUs: number;
 }
 
 export class ProxyStats {
@@ -48,6 +52,8 @@ export class ProxyStats {
         p95Ms: h.quantileMs(0.95),
         p99Ms: h.quantileMs(0.99),
       },
+      buckets: sparse(h.counts),
+      sumUs: h.sumUs,
     };
   }
 
@@ -61,6 +67,12 @@ export class ProxyStats {
     this.bytesOut = 0;
     this.latency.reset();
   }
+}
+
+function sparse(counts: Float64Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < counts.length; i++) if (counts[i]! > 0) out.push(i, counts[i]!);
+  return out;
 }
 
 export interface ProxyStatsSnapshot {
