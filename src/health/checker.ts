@@ -206,14 +206,14 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     }
     const keep = old && sameProbe(old.spec, spec) && JSON.stringify(old.spec.thresholds) === JSON.stringify(spec.thresholds) && JSON.stringify(old.spec.flapping) === JSON.stringify(spec.flapping);
     const entry: Entry = keep
-      ? { ...old, spec }
+      ? { ...old, spec, run: undefined }
       : { spec, built, thresholds: createThresholds(spec.thresholds), damper: createFlapDamper(spec.flapping), history: createHistory({ size: options.historySize }) };
     if (old?.run) {
       old.run.abort(new Error("check updated"));
       old.run = undefined;
     }
     entries.set(spec.id, entry);
-    // A run of the old entry may still be in flight: the scheduler keeps it running until it completes.
+    // The old entry's run was aborted and its result will be ignored, so free its scheduler slot now.
     if (scheduler.isRunning(spec.id)) scheduler.complete(spec.id, true);
     const now = clock.now();
     const first = old ? now + Math.min(spec.intervalMs, Math.max(0, (scheduler.dueAt(spec.id) ?? now) - now)) : stagger(spec.id, spec.intervalMs, now);
