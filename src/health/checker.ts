@@ -38,6 +38,9 @@ export interface CheckerOptions {
   historySize?: number;
   /** Replaces buildProbe (tests inject fakes). */
   buildProbe?: (spec: CheckSpec, clock: Clock) => BuiltProbe;
+  /** Wake-ups of the real-clock loop are rounded up to this many ms, so runs due close together share one
+   *  wake-up (default 5: thousands of staggered checks would otherwise wake the loop for every due time). */
+  wakeGranularityMs?: number;
   /** Called as each run starts with how late it is against its due time (schedule lag, for metrics). */
   onRunStart?: (checkId: string, lagMs: number) => void;
   /** Where callback errors go (default console.error). */
@@ -85,6 +88,7 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   const log = options.log ?? ((m: string) => console.error(m));
   const build = options.buildProbe ?? ((spec: CheckSpec, c: Clock) => buildProbe(spec.kind, spec.options, c));
   const summaryEvery = options.summaryIntervalMs ?? 60_000;
+  const granularity = Math.max(0, options.wakeGranularityMs ?? 5);
   const scheduler = createScheduler(clock);
   const entries = new Map<string, Entry>();
   const inFlight = new Set<Promise<void>>();
@@ -160,7 +164,8 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   function arm(at: number): void {
     if (!started) return;
     const now = clock.now();
-    const wakeAt = Math.min(Math.max(now, at), now + MAX_SLEEP_MS);
+    const rounded = granularity > 0 ? Math.ceil(at / granularity) * granularity : at;
+    const wakeAt = Math.min(Math.max(now, rounded), now + MAX_SLEEP_MS);
     if (timer !== undefined && armedAt <= wakeAt) return;
     if (timer !== undefined) clearTimeout(timer);
     armedAt = wakeAt;
@@ -212,14 +217,14 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     }
     const keep = old && sameProbe(old.spec, spec) && JSON.stringify(old.spec.thresholds) === JSON.stringify(spec.thresholds) && JSON.stringify(old.spec.flapping) === JSON.stringify(spec.flapping);
     const entry: Entry = keep
-      ? { ...old, spec }
+      ? { ...old, spec, run: undefined }
       : { spec, built, thresholds: createThresholds(spec.thresholds), damper: createFlapDamper(spec.flapping), history: createHistory({ size: options.historySize }) };
     if (old?.run) {
       old.run.abort(new Error("check updated"));
       old.run = undefined;
     }
     entries.set(spec.id, entry);
-    // A run of the old entry may still be in flight: the scheduler keeps it running until it completes.
+    // The old entry's run was aborted and its result will be ignored, so free its scheduler slot now.
     if (scheduler.isRunning(spec.id)) scheduler.complete(spec.id, true);
     const now = clock.now();
     const first = old ? now + Math.min(spec.intervalMs, Math.max(0, (scheduler.dueAt(spec.id) ?? now) - now)) : spec.initialDelayMs !== undefined

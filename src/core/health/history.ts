@@ -33,47 +33,59 @@ export interface History {
   readonly last: HistoryEntry | undefined;
 }
 
+const STATUS_CODE: Record<Status, number> = { passing: 0, warning: 1, critical: 2 };
+
 export function createHistory(options: HistoryOptions = {}): History {
   const size = Math.max(1, options.size ?? 100);
   const outputChars = Math.max(0, options.outputChars ?? 512);
-  const ring: HistoryEntry[] = [];
-  let head = 0; // index of the oldest entry once the ring is full
+  // Columns in typed arrays rather than one object per result: with thousands of checks the history is
+  // most of the live heap, and plain numbers cost the garbage collector nothing to trace.
+  const at = new Float64Array(size);
+  const latency = new Float64Array(size);
+  const status = new Uint8Array(size);
+  const output: string[] = new Array(size).fill("");
+  let count = 0;
+  let next = 0; // slot the next result goes to
 
-  function ordered(): HistoryEntry[] {
-    return ring.length < size ? ring.slice() : [...ring.slice(head), ...ring.slice(0, head)];
-  }
+  const indexOf = (i: number) => (count < size ? i : (next + i) % size); // i-th oldest
+  const entryAt = (slot: number): HistoryEntry => ({ at: at[slot], status: STATUSES[status[slot]], latencyMs: latency[slot], output: output[slot] });
 
   return {
     get last() {
-      if (ring.length === 0) return undefined;
-      return ring.length < size ? ring[ring.length - 1] : ring[(head + size - 1) % size];
+      return count === 0 ? undefined : entryAt((next + size - 1) % size);
     },
     add: function addHistory(entry) {
-      const kept = entry.output.length > outputChars ? { ...entry, output: entry.output.slice(0, outputChars) } : entry;
-      if (ring.length < size) ring.push(kept);
-      else {
-        ring[head] = kept;
-        head = (head + 1) % size;
-      }
+      const prev = output[(next + size - 1) % size];
+      const text = entry.output.length > outputChars ? entry.output.slice(0, outputChars) : entry.output;
+      at[next] = entry.at;
+      latency[next] = entry.latencyMs;
+      status[next] = STATUS_CODE[entry.status];
+      // Share the previous string when the text repeats, so steady checks keep one copy alive.
+      output[next] = count > 0 && text === prev ? prev : text;
+      next = (next + 1) % size;
+      if (count < size) count++;
     },
-    entries: ordered,
+    entries: () => Array.from({ length: count }, (_, i) => entryAt(indexOf(i))),
     summary: function summarize(now) {
-      const list = ordered();
       const time = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
-      for (let i = 0; i < list.length; i++) {
-        const end = i + 1 < list.length ? list[i + 1].at : Math.max(now, list[i].at);
-        time[list[i].status] += end - list[i].at;
+      const latencies = new Float64Array(count);
+      let sum = 0;
+      for (let i = 0; i < count; i++) {
+        const slot = indexOf(i);
+        const end = i + 1 < count ? at[indexOf(i + 1)] : Math.max(now, at[slot]);
+        time[STATUSES[status[slot]]] += end - at[slot];
+        latencies[i] = latency[slot];
+        sum += latency[slot];
       }
+      latencies.sort();
       const total = time.passing + time.warning + time.critical;
-      const latencies = list.map((e) => e.latencyMs).sort((a, b) => a - b);
-      const mean = latencies.length ? latencies.reduce((a, b) => a + b, 0) / latencies.length : 0;
       // Nearest-rank p95.
-      const p95 = latencies.length ? latencies[Math.ceil(0.95 * latencies.length) - 1] : 0;
+      const p95 = count ? latencies[Math.ceil(0.95 * count) - 1] : 0;
       let uptime: number;
       if (total > 0) uptime = ((time.passing + time.warning) / total) * 100;
-      else if (list.length) uptime = list[list.length - 1].status === "critical" ? 0 : 100;
+      else if (count) uptime = status[indexOf(count - 1)] === STATUS_CODE.critical ? 0 : 100;
       else uptime = 0;
-      return { count: list.length, uptimePercent: uptime, meanLatencyMs: mean, p95LatencyMs: p95, timeInStateMs: time };
+      return { count, uptimePercent: uptime, meanLatencyMs: count ? sum / count : 0, p95LatencyMs: p95, timeInStateMs: time };
     },
   };
 }

@@ -143,8 +143,10 @@ export function createScheduler(clock: Clock): Scheduler {
       const slot = slots.get(id);
       if (!slot || !slot.running) return undefined;
       const every = healthy ? slot.intervals.intervalMs : (slot.intervals.unhealthyIntervalMs ?? slot.intervals.intervalMs);
-      // Keep the cadence of due times, but never schedule into the past after a slow run (no catch-up bursts).
-      const next = slot.pendingFirst ?? slot.dueAt + every;
+      let next = slot.pendingFirst ?? slot.dueAt + every;
+      // After a stall, skip the missed slots instead of running them all at `now`: each check keeps its
+      // phase, so the stagger survives an overloaded moment instead of collapsing into one burst.
+      if (slot.pendingFirst === undefined && next < now) next += Math.ceil((now - next) / every) * every;
       slot.dueAt = Math.max(next, now);
       slot.pendingFirst = undefined;
       slot.running = false;

@@ -138,6 +138,19 @@ describe("checker", () => {
     expect(h.events.map((e) => e.from)).toEqual([null, null]);
   });
 
+  test("updating a check while it runs aborts that run and drops its result", async () => {
+    const h = scripted({ a: ["hang", "passing"] });
+    h.checker.add(spec("a", { timeoutMs: 800 }));
+    h.clock.advance(1000);
+    expect(h.checker.tick()).toBe(1);
+    h.checker.update(spec("a", { timeoutMs: 800, intervalMs: 2000 }));
+    await h.checker.idle();
+    expect(h.events).toEqual([]);
+    await step(h, 2000);
+    expect(h.calls.a).toBe(2);
+    expect(h.events.map((e) => e.to)).toEqual(["passing"]);
+  });
+
   test("flapping is announced once, damped, and the settled state reported at the end", async () => {
     const script: Status[] = [...Array.from({ length: 30 }, (_, i): Status => (i % 2 ? "critical" : "passing")), ...Array(25).fill("critical")];
     const h = scripted({ a: script });

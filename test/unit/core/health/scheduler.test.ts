@@ -50,12 +50,14 @@ describe("scheduler", () => {
     expect(starts).toEqual([0, 1000, 2000, 2250, 2500]);
   });
 
-  test("a slow run is rescheduled from its completion, never into the past", () => {
+  test("a run that ends after missed slots skips them and keeps its phase (no catch-up burst)", () => {
     const clock = createFakeClock(0);
     const s = createScheduler(clock);
-    s.add("a", 0, { intervalMs: 1000 });
-    s.due(0);
-    expect(s.complete("a", true, 3500)).toBe(3500);
+    s.add("a", 250, { intervalMs: 1000 });
+    s.due(250);
+    expect(s.complete("a", true, 3500)).toBe(4250);
+    s.due(4250);
+    expect(s.complete("a", true, 4250)).toBe(5250);
   });
 
   test("removed checks are never due, even when removed while running", () => {
