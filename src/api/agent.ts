@@ -17,6 +17,8 @@ export interface AgentRouteDeps {
   /** Present only when agent.allow_fault_injection is on. */
   crashWorker?: (name: string) => boolean;
   recentLogs: (n: number) => string[];
+  /** Host view: CPU, memory, disks, load, network. */
+  system?: () => Promise<unknown>;
 }
 
 export function agentRoutes(deps: AgentRouteDeps): Hono {
@@ -31,6 +33,10 @@ export function agentRoutes(deps: AgentRouteDeps): Hono {
       throw new ApiError(400, "invalid_query", "tail must be an integer from 1 to 10000", { field: "tail", value: c.req.query("tail") });
     }
     return c.json({ lines: deps.recentLogs(tail).map((l) => JSON.parse(l)) });
+  });
+  app.get("/system", async (c) => {
+    if (!deps.system) throw new ApiError(404, "not_found", "no system view");
+    return c.json((await deps.system()) as object);
   });
   app.post("/workers/:name/crash", (c) => {
     if (!deps.crashWorker) throw new ApiError(403, "forbidden", "fault injection is off (agent.allow_fault_injection)");

@@ -12,7 +12,8 @@ export type HashKey =
   | { kind: "none" }
   | { kind: "client-ip" }
   | { kind: "header"; name: string }
-  | { kind: "cookie"; name: string };
+  | { kind: "cookie"; name: string }
+  | { kind: "path" };
 
 /** Usable as both a ProxyPool (HTTP) and an L4Pool (TCP/UDP). */
 export interface PickerPool extends Omit<ProxyPool<PoolEndpoint>, "pick">, Omit<L4Pool<PoolEndpoint>, "pick"> {
@@ -33,6 +34,7 @@ export function createPickerPool(picker: Picker, key: HashKey = { kind: "none" }
       case "client-ip": return c.clientIp;
       case "header": return "header" in c ? c.header(key.name) : undefined;
       case "cookie": return "cookie" in c ? c.cookie(key.name) : undefined;
+      case "path": return "path" in c ? c.path() : undefined;
       default: return undefined;
     }
   };

@@ -14,7 +14,7 @@ export async function runAgent(args: readonly string[]): Promise<number | undefi
   }
   const config = result.loaded.config;
   const logger = createLogger({ level: config.agent.log_level });
-  const sup = createSupervisor({ config, configPath: result.loaded.source, logger, env });
+  const sup = createSupervisor({ config, raw: result.loaded.raw, configPath: result.loaded.source, logger, env });
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -42,7 +42,7 @@ export async function runAgent(args: readonly string[]): Promise<number | undefi
   process.on("SIGHUP", () => {
     void sup.reload().then((r) => {
       if (!r.ok) logger.error("config reload rejected; the running config is unchanged", { problems: r.error.problems });
-      else logger.info("config reloaded", { file: result.loaded.source });
+      else logger.info("config reloaded", { file: result.loaded.source, changed: r.reloaded });
     });
   });
 

@@ -7,7 +7,7 @@ export function runDemoApp(args: readonly string[]): number | undefined {
     process.stderr.write(`polis demo-app: invalid port ${flag(args, "--port") ?? process.env.PORT}\n`);
     return 2;
   }
-  const id = process.env.POLIS_REPLICA_ID ?? `pid-${process.pid}`;
+  const id = process.env.POLIS_REPLICA !== undefined ? `${process.env.POLIS_APP ?? "app"}-${process.env.POLIS_REPLICA}` : `pid-${process.pid}`;
   let served = 0;
   const server: ReturnType<typeof Bun.serve> = Bun.serve({
     hostname: process.env.HOST ?? "127.0.0.1",

@@ -1,7 +1,8 @@
 // Plain-text tables for CLI output (columns padded to the widest cell).
 
 export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<unknown>>): string {
-  const cells = rows.map((r) => r.map((v) => (v === undefined || v === null ? "-" : String(v))));
+  // One line per row: newlines and tabs inside a value would break the columns.
+  const cells = rows.map((r) => r.map((v) => (v === undefined || v === null ? "-" : String(v).replace(/[\r\n\t]+/g, " "))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? "").length)));
   const line = (r: readonly string[]) => r.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
   return [line(headers.map((h) => h.toUpperCase())), ...cells.map(line)].join("\n");

@@ -3,6 +3,10 @@ import { join } from "node:path";
 import type { AppSpec } from "../protocol/procs.ts";
 import type { AppConfig, Config } from "./schema.ts";
 import { resolveCount } from "./semantics.ts";
+import { selfCommand } from "../supervisor/entrypoints.ts";
+
+/** An app command of "@self" runs this very program (the binary, or bun with the entry file). */
+export const SELF = "@self";
 
 /** Bounds of an app's replica count: fixed counts have min = max. */
 export function replicaBounds(app: AppConfig, cores: number): { min: number; max: number; initial: number } {
@@ -18,10 +22,11 @@ export function replicaBounds(app: AppConfig, cores: number): { min: number; max
 export function toAppSpec(app: AppConfig, config: Config, cores: number, replicas?: number): AppSpec {
   const port = app.port;
   const readinessKind = app.readiness.kind === "auto" || app.readiness.kind === "check" ? ("none" in port ? "none" : "port") : app.readiness.kind;
+  const self = app.command === SELF ? selfCommand() : undefined;
   return {
     name: app.name,
-    command: app.command,
-    args: app.args,
+    command: self?.command ?? app.command,
+    args: self ? [...self.args, ...app.args] : app.args,
     ...(app.cwd ? { cwd: app.cwd } : {}),
     env: app.env,
     replicas: (() => {

@@ -21,3 +21,12 @@ export function workerSpecifier(kind: WorkerKind): string {
   const file = WORKER_FILES[kind];
   return isCompiled ? `./${file}` : new URL(`../../${file}`, import.meta.url).href;
 }
+
+/**
+ * How to run this program again (for apps whose command is "@self", such as the bundled demo app):
+ * the binary itself, or under `bun`, bun plus the entry file.
+ */
+export function selfCommand(): { command: string; args: string[] } {
+  if (isCompiled) return { command: process.execPath, args: [] };
+  return { command: process.execPath, args: [new URL("../main.ts", import.meta.url).pathname] };
+}

@@ -1,6 +1,7 @@
 // Supervisor side of the health worker: computes the desired checks (app checks per ready replica + standalone
 // checks), and turns transitions into catalog health, events and metrics.
 import { appCheckSpec, standaloneCheckSpec } from "../config/checks.ts";
+import type { StandaloneCheckConfig } from "../config/schema.ts";
 import type { CheckSpec, CheckState, FromHealth, Status, ToHealth } from "../protocol/health.ts";
 import { APP_NAMESPACE, type Hub, replicaEndpointId } from "./hub.ts";
 import type { ReplicaView } from "./procs-link.ts";
@@ -14,7 +15,7 @@ interface CheckMeta {
 
 const RANK: Record<Status, number> = { passing: 0, warning: 1, critical: 2 };
 
-export function createHealthLink(hub: Hub, replicas: () => ReplicaView[]) {
+export function createHealthLink(hub: Hub, replicas: () => ReplicaView[], extraChecks: () => Iterable<StandaloneCheckConfig> = () => []) {
   let checks = new Map<string, CheckMeta>();
   const status = new Map<string, { status: Status; output: string; flapping: boolean; since: number }>();
   let latest: readonly CheckState[] = [];
@@ -25,6 +26,7 @@ export function createHealthLink(hub: Hub, replicas: () => ReplicaView[]) {
     const cfg = hub.config();
     const out = new Map<string, CheckMeta>();
     for (const c of cfg.checks) out.set(c.name, { spec: standaloneCheckSpec(c) });
+    for (const c of extraChecks()) if (!out.has(c.name)) out.set(c.name, { spec: standaloneCheckSpec(c) });
     for (const r of replicas()) {
       const app = cfg.apps.find((a) => a.name === r.app);
       if (!app) continue;

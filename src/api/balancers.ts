@@ -1,0 +1,81 @@
+// /v1/balancers: listeners with their endpoints, health, weights and merged per-second stats; drain and re-weight.
+import { Schema } from "effect";
+import { Hono } from "hono";
+import type { BalancerView } from "../supervisor/balancer-link.ts";
+import { ApiError } from "./errors.ts";
+import { defineRoute, param } from "./route.ts";
+
+const Stats = Schema.Struct({
+  requests: Schema.Number,
+  responses: Schema.Struct({ "1xx": Schema.Number, "2xx": Schema.Number, "3xx": Schema.Number, "4xx": Schema.Number, "5xx": Schema.Number }),
+  errors: Schema.Number,
+  retries: Schema.Number,
+  ejections: Schema.Number,
+  bytesIn: Schema.Number,
+  bytesOut: Schema.Number,
+  active: Schema.Number,
+  latency: Schema.Struct({ count: Schema.Number, meanMs: Schema.Number, p50Ms: Schema.Number, p95Ms: Schema.Number, p99Ms: Schema.Number }),
+});
+const Endpoint = Schema.Struct({
+  id: Schema.String,
+  address: Schema.String,
+  port: Schema.Number,
+  weight: Schema.Number,
+  health: Schema.Literals(["passing", "warning", "critical"]),
+  draining: Schema.Boolean,
+  source: Schema.String,
+  ejected: Schema.Boolean,
+  ejectedUntil: Schema.Number,
+  stats: Stats,
+});
+export const BalancerSchema = Schema.Struct({
+  name: Schema.String,
+  listen: Schema.String,
+  protocol: Schema.String,
+  algorithm: Schema.String,
+  panic: Schema.Boolean,
+  stats: Stats,
+  endpoints: Schema.Array(Endpoint),
+});
+
+export interface BalancerRouteDeps {
+  views: () => BalancerView[];
+  view: (name: string) => BalancerView | undefined;
+  drain: (balancer: string, endpoint: string) => Promise<{ inFlight: number }>;
+  setWeight: (balancer: string, endpoint: string, weight: number) => void;
+}
+
+/** Counts the API reports per second; the fine histogram stays internal. */
+const publicStats = (s: BalancerView["stats"]) => {
+  const { buckets: _b, sumUs: _s, ...rest } = s;
+  return rest;
+};
+const publicView = (v: BalancerView) => ({ ...v, stats: publicStats(v.stats), endpoints: v.endpoints.map((e) => ({ ...e, stats: publicStats(e.stats) })) });
+
+export function balancerRoutes(deps: BalancerRouteDeps): Hono {
+  const app = new Hono();
+  const P = "/balancers";
+  const find = (name: string, endpoint?: string) => {
+    const v = deps.view(name);
+    if (!v) throw new ApiError(404, "not_found", `no balancer named ${name}`);
+    if (endpoint !== undefined && !v.endpoints.some((e) => e.id === endpoint)) throw new ApiError(404, "not_found", `balancer ${name} has no endpoint ${endpoint}`);
+    return v;
+  };
+  defineRoute(app, P, { method: "get", path: "/", summary: "Every balancer with its endpoints and last-second stats", response: Schema.Struct({ balancers: Schema.Array(BalancerSchema) }) }, () => ({ balancers: deps.views().map(publicView) }));
+  defineRoute(app, P, { method: "get", path: "/:name", summary: "One balancer", response: BalancerSchema }, (c) => publicView(find(param(c, "name"))));
+  defineRoute(app, P, { method: "post", path: "/:name/endpoints/:id/drain", summary: "Stop new traffic to an endpoint and wait (up to drain_timeout) for in-flight requests", response: Schema.Struct({ balancer: Schema.String, endpoint: Schema.String, drained: Schema.Boolean, inFlight: Schema.Number }) }, async (c) => {
+    const name = param(c, "name");
+    const id = param(c, "id");
+    find(name, id);
+    const r = await deps.drain(name, id);
+    return { balancer: name, endpoint: id, drained: r.inFlight === 0, inFlight: r.inFlight };
+  });
+  defineRoute(app, P, { method: "patch", path: "/:name/endpoints/:id", summary: "Change an endpoint's weight", body: Schema.Struct({ weight: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })) }), response: Schema.Struct({ balancer: Schema.String, endpoint: Schema.String, weight: Schema.Number }) }, (c, { body }) => {
+    const name = param(c, "name");
+    const id = param(c, "id");
+    find(name, id);
+    deps.setWeight(name, id, body.weight);
+    return { balancer: name, endpoint: id, weight: body.weight };
+  });
+  return app;
+}

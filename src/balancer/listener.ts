@@ -1,0 +1,213 @@
+// One configured balancer inside a worker: its pool (health, drain, outlier ejection, slow start, panic, connection
+// limits, sticky sessions) in front of a core Picker, and its HTTP, TCP or UDP proxy.
+import { createPicker } from "../core/balancing/index.ts";
+import { createOutlierDetector, type OutlierDecision } from "../core/balancing/outlier.ts";
+import { atLimit, buildPool, type EligibleEndpoint, type EndpointRecord } from "../core/balancing/pool.ts";
+import { createStickySessions } from "../core/balancing/sticky.ts";
+import type { PoolEndpoint } from "../core/balancing/picker.ts";
+import { systemClock, systemRng } from "../core/time.ts";
+import type { BalancerConfig } from "../config/schema.ts";
+import { splitListen } from "../config/units.ts";
+import type { EndpointStats, PoolMember } from "../protocol/balancer.ts";
+import { createHttpProxy, type HttpProxy } from "./http-proxy.ts";
+import { createPickerPool, type HashKey } from "./picker-pool.ts";
+import type { ConnectionContext, ProxyOutcome, ProxyPool, RequestContext } from "./proxy-pool.ts";
+import type { StatsSnapshot } from "./proxy-stats.ts";
+import { createTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
+import { createUdpProxy, type UdpProxy } from "./udp-proxy.ts";
+
+type MutableRecord = { -readonly [K in keyof EndpointRecord]: EndpointRecord[K] };
+
+export interface Listener {
+  readonly name: string;
+  readonly port: number;
+  setMembers(members: readonly PoolMember[]): void;
+  active(endpoint: string): number;
+  stats(): { listener: StatsSnapshot; endpoints: Record<string, EndpointStats>; panic: boolean };
+  reloadTls(): void;
+  close(graceMs: number): Promise<void>;
+}
+
+function hashKeyOf(cfg: BalancerConfig): HashKey {
+  if (!["ip_hash", "consistent_hash", "maglev"].includes(cfg.algorithm)) return { kind: "none" };
+  switch (cfg.hash_key.source) {
+    case "header": return { kind: "header", name: cfg.hash_key.name!.toLowerCase() };
+    case "cookie": return { kind: "cookie", name: cfg.hash_key.name! };
+    case "path": return { kind: "path" };
+    default: return { kind: "client-ip" };
+  }
+}
+
+/** How many re-picks a request gets when the picked endpoint is at its connection limit. */
+const ADMIT_ATTEMPTS = 3;
+
+export async function createListener(cfg: BalancerConfig, onEjection: (d: OutlierDecision, forMs: number) => void): Promise<Listener> {
+  const clock = systemClock;
+  const picker = createPicker(cfg.algorithm, { rng: systemRng, clock });
+  const hashKey = hashKeyOf(cfg);
+  const pickerPool = createPickerPool(picker, hashKey);
+  const outlier = createOutlierDetector({
+    consecutive5xx: cfg.outlier.consecutive_5xx,
+    consecutiveGatewayFailure: cfg.outlier.consecutive_gateway_failure,
+    baseEjectionMs: cfg.outlier.base_ejection_time,
+    maxEjectionMs: cfg.outlier.max_ejection_time,
+    maxEjectionPercent: cfg.outlier.max_ejection_percent,
+  });
+  const sticky = cfg.sticky ? createStickySessions({ cookieName: cfg.sticky.cookie }) : undefined;
+  const records = new Map<string, MutableRecord>();
+  const ejections = new Map<string, number>();
+  let eligible: EligibleEndpoint[] = [];
+  let panic = false;
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Endpoints present at the first push take full weight at once; later ones slow-start. */
+  let initialized = false;
+
+  const rebuild = () => {
+    const now = clock.now();
+    for (const r of records.values()) {
+      const until = outlier.ejectedUntil(r.id);
+      r.ejectedUntil = until > now ? until : undefined;
+    }
+    const view = buildPool([...records.values()], now, {
+      warningWeightFactor: cfg.warning_weight,
+      panicThresholdPercent: cfg.panic_threshold,
+      slowStart: { windowMs: cfg.slow_start.window, aggression: cfg.slow_start.aggression, minWeightPercent: cfg.slow_start.min_weight_percent },
+    });
+    eligible = view.endpoints as EligibleEndpoint[];
+    panic = view.panic;
+    pickerPool.setEndpoints(eligible as unknown as PoolEndpoint[]);
+    sticky?.update(eligible);
+    if (refreshTimer) clearTimeout(refreshTimer);
+    refreshTimer = undefined;
+    if (Number.isFinite(view.refreshAt)) refreshTimer = setTimeout(rebuild, Math.max(10, view.refreshAt - now));
+  };
+
+  const outlierTick = setInterval(() => {
+    const decisions = outlier.tick(clock.now());
+    if (decisions.length > 0) {
+      for (const d of decisions) onEjection(d, Math.max(0, d.untilMs - clock.now()));
+      rebuild();
+    }
+  }, 1000);
+
+  const limited = cfg.max_connections_per_endpoint !== undefined;
+  const pick = (ctx: RequestContext | ConnectionContext): PoolEndpoint | undefined => {
+    if (sticky && "cookie" in ctx) {
+      const v = ctx.cookie(cfg.sticky!.cookie);
+      if (v) {
+        const i = sticky.lookup(v);
+        if (i >= 0 && !(limited && atLimit(eligible[i]!))) return eligible[i] as unknown as PoolEndpoint;
+      }
+    }
+    for (let attempt = 0; attempt < ADMIT_ATTEMPTS; attempt++) {
+      const ep = pickerPool.pick(ctx);
+      if (!ep) return undefined;
+      if (!limited || !atLimit(ep as unknown as EligibleEndpoint)) return ep;
+    }
+    return undefined;
+  };
+
+  const onDone = (ep: PoolEndpoint, latencyMs: number, outcome: ProxyOutcome) => {
+    pickerPool.onDone?.(ep, latencyMs, outcome);
+    if (!cfg.outlier.enabled) return;
+    const d = outlier.record(ep.id, outcome === "protocol" ? 502 : outcome === "connect" ? "connect_error" : outcome, clock.now());
+    if (d) {
+      if (d.action === "eject") ejections.set(d.id, (ejections.get(d.id) ?? 0) + 1);
+      onEjection(d, Math.max(0, d.untilMs - clock.now()));
+      if (d.action !== "skip") rebuild();
+    }
+  };
+
+  const pool: Omit<ProxyPool<PoolEndpoint>, "pick"> & { pick(ctx: RequestContext | ConnectionContext): PoolEndpoint | undefined } = {
+    pick,
+    onStart: (ep) => pickerPool.onStart?.(ep),
+    onDone,
+    ...(sticky
+      ? {
+          stickyCookie(ep: PoolEndpoint, ctx: RequestContext) {
+            const value = sticky.encode(ep.id);
+            if (ctx.cookie(cfg.sticky!.cookie) === value) return undefined;
+            const maxAge = cfg.sticky!.ttl !== undefined ? `; Max-Age=${Math.round(cfg.sticky!.ttl / 1000)}` : "";
+            return `${cfg.sticky!.cookie}=${value}; Path=/; HttpOnly; SameSite=Lax${maxAge}`;
+          },
+        }
+      : {}),
+  };
+
+  const { hostname, port } = splitListen(cfg.listen);
+  let proxy: HttpProxy | TcpProxy | UdpProxy;
+  if (cfg.protocol === "http") {
+    proxy = createHttpProxy({
+      hostname,
+      port,
+      pool,
+      ...(cfg.tls ? { tls: { certFile: cfg.tls.cert_file, keyFile: cfg.tls.key_file } } : {}),
+      ...(cfg.upstream_tls ? { upstreamTls: { verify: cfg.upstream_tls.verify, ...(cfg.upstream_tls.ca_file ? { caFile: cfg.upstream_tls.ca_file } : {}), ...(cfg.upstream_tls.servername ? { serverName: cfg.upstream_tls.servername } : {}) } } : {}),
+      headerTimeoutMs: cfg.timeouts.header,
+      clientIdleTimeoutMs: cfg.timeouts.idle,
+      connectTimeoutMs: cfg.timeouts.connect,
+      requestTimeoutMs: cfg.timeouts.request,
+      maxRetries: cfg.retries.max,
+      retryRatio: cfg.retries.budget_percent / 100,
+      retryMinPerSecond: cfg.retries.min_per_second,
+    });
+  } else if (cfg.protocol === "tcp") {
+    proxy = createTcpProxy({ hostname, port, pool, connectTimeoutMs: cfg.timeouts.connect, maxRetries: cfg.retries.max, idleTimeoutMs: cfg.timeouts.idle });
+  } else {
+    proxy = await createUdpProxy({ hostname, port, pool, idleTimeoutMs: cfg.udp_idle_timeout });
+  }
+
+  return {
+    name: cfg.name,
+    port: proxy.port,
+    setMembers(members) {
+      const now = clock.now();
+      const seen = new Set<string>();
+      for (const m of members) {
+        seen.add(m.id);
+        const prev = records.get(m.id);
+        if (prev) {
+          if (prev.health !== "passing" && m.health === "passing") prev.recoveredAt = now;
+          prev.address = m.address;
+          prev.port = m.port;
+          prev.weight = m.weight;
+          prev.health = m.health;
+          prev.draining = m.draining;
+        } else {
+          records.set(m.id, { id: m.id, address: m.address, port: m.port, weight: m.weight, health: m.health, draining: m.draining, active: 0, ...(cfg.max_connections_per_endpoint !== undefined ? { maxConnections: cfg.max_connections_per_endpoint } : {}), ...(initialized ? { addedAt: now } : {}) });
+        }
+      }
+      for (const id of [...records.keys()]) if (!seen.has(id)) records.delete(id);
+      initialized = true;
+      outlier.setEndpoints([...records.keys()], now);
+      rebuild();
+    },
+    active(endpoint) {
+      return records.get(endpoint)?.active ?? 0;
+    },
+    stats() {
+      const s = proxy.stats(true);
+      const endpoints: Record<string, EndpointStats> = {};
+      for (const [id, e] of Object.entries(s.endpoints)) {
+        endpoints[id] = { ...e, active: records.get(id)?.active ?? e.active, ejections: ejections.get(id) ?? 0, ejectedForMs: Math.max(0, outlier.ejectedUntil(id) - clock.now()) };
+      }
+      for (const id of records.keys()) {
+        if (!endpoints[id] && (ejections.get(id) ?? 0) > 0) endpoints[id] = { ...emptyStats(), ejections: ejections.get(id)!, ejectedForMs: Math.max(0, outlier.ejectedUntil(id) - clock.now()) };
+      }
+      ejections.clear();
+      return { listener: s.listener, endpoints, panic };
+    },
+    reloadTls() {
+      if (cfg.tls && "reloadTls" in proxy) proxy.reloadTls({ certFile: cfg.tls.cert_file, keyFile: cfg.tls.key_file });
+    },
+    async close(graceMs) {
+      clearInterval(outlierTick);
+      if (refreshTimer) clearTimeout(refreshTimer);
+      await proxy.close(graceMs);
+    },
+  };
+}
+
+function emptyStats(): StatsSnapshot {
+  return { requests: 0, responses: [0, 0, 0, 0, 0, 0], errors: 0, retries: 0, bytesIn: 0, bytesOut: 0, active: 0, latency: { count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0 }, buckets: [], sumUs: 0 };
+}

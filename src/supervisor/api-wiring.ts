@@ -1,0 +1,180 @@
+// Builds the admin API from the supervisor's links: every resource module with its dependencies.
+import { hostname } from "node:os";
+import si from "systeminformation";
+import { agentRoutes } from "../api/agent.ts";
+import { type ApiModule } from "../api/app.ts";
+import { appRoutes } from "../api/apps.ts";
+import type { TicketStore } from "../api/auth.ts";
+import { balancerRoutes } from "../api/balancers.ts";
+import { type CheckView, checkRoutes, healthSummaryRoutes } from "../api/checks.ts";
+import { type ApplyResult, configRoutes } from "../api/config.ts";
+import { eventRoutes } from "../api/events.ts";
+import { metricRoutes, scalingRoutes } from "../api/scaling.ts";
+import { serviceRoutes } from "../api/services.ts";
+import { replicaBounds } from "../config/apps.ts";
+import type { Config, StandaloneCheckConfig } from "../config/schema.ts";
+import type { AppSnapshot, LogLine } from "../protocol/procs.ts";
+import type { Decision, MetricForecast, ScalePolicy, SimulationPoint } from "../protocol/scaler.ts";
+import { VERSION } from "../version.ts";
+import type { BalancerLink } from "./balancer-link.ts";
+import type { HealthLink } from "./health-link.ts";
+import type { Hub } from "./hub.ts";
+import type { ProcsLink } from "./procs-link.ts";
+import type { ScalerLink } from "./scaler-link.ts";
+import type { WorkerHost } from "./worker-host.ts";
+
+export interface ApiWiring {
+  hub: Hub;
+  procs: ProcsLink;
+  health: HealthLink;
+  balancer: BalancerLink;
+  scaler: ScalerLink;
+  tickets: TicketStore;
+  hosts: () => Array<WorkerHost<unknown>>;
+  startedAt: number;
+  configPath: string | undefined;
+  current: () => { config: Config; raw: unknown; source: string | undefined };
+  apply: (raw: unknown) => Promise<ApplyResult>;
+  apiChecks: Map<string, StandaloneCheckConfig>;
+  persistApiChecks: () => void;
+}
+
+async function systemView() {
+  const [load, mem, disks, net, os] = await Promise.all([si.currentLoad(), si.mem(), si.fsSize().catch(() => []), si.networkStats().catch(() => []), si.osInfo()]);
+  return {
+    hostname: hostname(),
+    os: { platform: os.platform, distro: os.distro, release: os.release, kernel: os.kernel, arch: os.arch },
+    cpu: { cores: load.cpus.length, loadPercent: load.currentLoad, perCore: load.cpus.map((c) => c.load) },
+    loadAverage: (await import("node:os")).loadavg(),
+    memory: { total: mem.total, used: mem.active, available: mem.available, swapTotal: mem.swaptotal, swapUsed: mem.swapused },
+    disks: disks.map((d) => ({ mount: d.mount, fs: d.fs, size: d.size, used: d.used, usePercent: d.use })),
+    network: net.map((n) => ({ iface: n.iface, rxBytes: n.rx_bytes, txBytes: n.tx_bytes, rxPerSec: n.rx_sec, txPerSec: n.tx_sec })),
+  };
+}
+
+export function buildApiModules(w: ApiWiring): ApiModule[] {
+  const { hub, procs, health, balancer, scaler } = w;
+  const procsReq = <T>(msg: { t: string } & Record<string, unknown>, timeoutMs = 10_000) => {
+    const h = hub.host("procs");
+    if (!h) return Promise.reject(new Error("procs worker is not running"));
+    return h.request<T>(msg, timeoutMs);
+  };
+  const bounds = (app: string) => {
+    const a = hub.config().apps.find((x) => x.name === app);
+    return a ? replicaBounds(a, hub.cores) : undefined;
+  };
+
+  const checkList = (): CheckView[] => {
+    const states = new Map(health.summaries().map((s) => [s.checkId, s]));
+    const out: CheckView[] = [];
+    for (const [id, meta] of health.checks()) {
+      const st = health.statusOf(id);
+      const sum = states.get(id);
+      out.push({
+        id,
+        kind: meta.spec.kind,
+        target: meta.spec.target,
+        source: meta.app ? "app" : w.apiChecks.has(id) ? "api" : "config",
+        ...(meta.app ? { app: meta.app } : {}),
+        status: st?.status ?? null,
+        flapping: st?.flapping ?? false,
+        ...(st ? { output: st.output, since: st.since } : {}),
+        ...(sum?.phi !== undefined ? { phi: sum.phi } : {}),
+        ...(sum ? { summary: sum.summary } : {}),
+      });
+    }
+    return out;
+  };
+
+  const scalingApps = () =>
+    hub.config().apps.map((a) => {
+      const b = replicaBounds(a, hub.cores);
+      return { app: a.name, min: b.min, max: b.max, current: procs.desiredOf(a.name) ?? b.initial, policy: scaler.policyOf(a.name), scalable: typeof a.replicas === "object" };
+    });
+
+  return [
+    {
+      path: "/agent",
+      app: agentRoutes({
+        view: () => ({ name: hub.config().agent.name ?? hostname(), version: VERSION, pid: process.pid, startedAt: w.startedAt, configPath: w.configPath, workers: w.hosts().map((h) => h.info()) }),
+        ...(hub.config().agent.allow_fault_injection
+          ? {
+              crashWorker: (name: string) => {
+                const h = hub.host(name);
+                if (!h) return false;
+                h.send({ t: "crash", reason: "requested through the API" });
+                return true;
+              },
+            }
+          : {}),
+        recentLogs: (n) => hub.log.tail(n),
+        system: systemView,
+      }),
+    },
+    {
+      path: "/apps",
+      app: appRoutes({
+        snapshot: () => procsReq<AppSnapshot[]>({ t: "procs.snapshot" }),
+        bounds,
+        scale: async (app, n) => {
+          procs.setDesired(app, n);
+          await procsReq({ t: "procs.scale", app, replicas: n }, 120_000);
+          scaler.replicasChanged(app);
+        },
+        rollingRestart: (app) => procsReq({ t: "procs.rolling-restart", app }, 30 * 60_000),
+        restartReplica: (app, id) => procsReq({ t: "procs.restart-replica", app, replica: id }, 120_000),
+        reset: (app) => procsReq({ t: "procs.reset", app }),
+        logs: (app, replica, tail) => procsReq<LogLine[]>({ t: "procs.logs", app, ...(replica !== undefined ? { replica } : {}), tail }),
+        follow: (app, fn) => procs.followLogs(app, fn),
+      }),
+    },
+    {
+      path: "/checks",
+      app: checkRoutes({
+        list: checkList,
+        history: (id) => hub.host("health")!.request({ t: "health.history", checkId: id }),
+        pushTtl: async (id, status, note) => {
+          await hub.host("health")!.request({ t: "health.ttl", checkId: id, status, ...(note !== undefined ? { note } : {}) });
+        },
+        create: (check) => {
+          w.apiChecks.set(check.name, check);
+          w.persistApiChecks();
+          health.changed();
+        },
+        remove: (id) => {
+          if (!w.apiChecks.has(id)) return health.checks().has(id) ? "not_api" : "not_found";
+          w.apiChecks.delete(id);
+          w.persistApiChecks();
+          health.changed();
+          return "removed";
+        },
+        allowCommandChecks: () => hub.config().api.allow_api_command_checks,
+      }),
+    },
+    { path: "/health", app: healthSummaryRoutes({ list: checkList }) },
+    { path: "/balancers", app: balancerRoutes({ views: balancer.views, view: balancer.view, drain: balancer.drain, setWeight: balancer.setWeight }) },
+    {
+      path: "/services",
+      app: serviceRoutes({
+        catalog: hub.catalog,
+        persist: (ns, name, body) => (body ? hub.store.putRegistration(ns, name, { namespace: ns, name, body }) : hub.store.deleteRegistration(ns, name)),
+      }),
+    },
+    {
+      path: "/scaling",
+      app: scalingRoutes({
+        apps: scalingApps,
+        latest: scaler.latest,
+        history: scaler.history,
+        forecast: (app) => hub.host("scaler")!.request<MetricForecast[]>({ t: "scaler.forecast", app }),
+        setPolicy: (app, policy) => scaler.setOverride(app, policy),
+        simulate: (policy: ScalePolicy, points: SimulationPoint[], initialReplicas?: number) =>
+          hub.host("scaler")!.request<Decision[]>({ t: "scaler.simulate", policy, points, ...(initialReplicas !== undefined ? { initialReplicas } : {}) }, 60_000),
+        pushMetric: (app, name, value, replica) => scaler.ingest([{ app, ...(replica ? { replica } : {}), metric: name, value, at: Date.now() }]),
+      }),
+    },
+    { path: "/metrics", app: metricRoutes({ apps: scalingApps, pushMetric: (app, name, value, replica) => scaler.ingest([{ app, ...(replica ? { replica } : {}), metric: name, value, at: Date.now() }]) }) },
+    { path: "/config", app: configRoutes({ current: w.current, apply: w.apply }) },
+    { path: "/events", app: eventRoutes({ bus: hub.events, tickets: w.tickets, onDrop: () => hub.telemetry.eventBusDrop(1) }) },
+  ];
+}

@@ -1,0 +1,222 @@
+// Supervisor side of the balancer workers: pools from the catalog and static endpoints, pushed on every change;
+// per-second stats merged across workers into the API view, metrics and scaler samples; draining.
+import type { BalancerConfig } from "../config/schema.ts";
+import { splitListen } from "../config/units.ts";
+import type { FromBalancer, PoolMember, ToBalancer } from "../protocol/balancer.ts";
+import type { MetricSample } from "../protocol/scaler.ts";
+import { type MergedStats, merge, toExportHistogram } from "./balancer-stats.ts";
+import { APP_NAMESPACE, type Hub } from "./hub.ts";
+
+type WorkerStats = Extract<FromBalancer, { t: "balancer.stats" }>;
+
+
+export interface BalancerView {
+  name: string;
+  listen: string;
+  protocol: string;
+  algorithm: string;
+  panic: boolean;
+  stats: MergedStats;
+  endpoints: Array<PoolMember & { source: string; ejected: boolean; ejectedUntil: number; stats: MergedStats }>;
+}
+
+/** Where a balancer's endpoints come from: an app's service, a discovered service, static endpoints. */
+function sources(b: BalancerConfig): Array<{ namespace: string; service: string }> {
+  const out: Array<{ namespace: string; service: string }> = [];
+  if (b.backends.app) out.push({ namespace: APP_NAMESPACE, service: b.backends.app });
+  if (b.backends.service) out.push({ namespace: b.backends.namespace, service: b.backends.service });
+  return out;
+}
+
+export function createBalancerLink(hub: Hub, onSamples: (s: MetricSample[]) => void) {
+  /** Operator overrides for static endpoints (catalog endpoints carry theirs in the catalog). */
+  const staticDrain = new Set<string>();
+  const staticWeight = new Map<string, number>();
+  /** The last second's reports per balancer (one per worker). */
+  const latest = new Map<string, WorkerStats[]>();
+  const ejectedUntil = new Map<string, number>();
+  let scheduled = false;
+
+  const members = (b: BalancerConfig): PoolMember[] => {
+    const out: PoolMember[] = [];
+    for (const { namespace, service } of sources(b)) {
+      const s = hub.catalog.get(namespace, service);
+      for (const e of s?.endpoints ?? []) out.push({ id: e.id, address: e.address, port: e.port, weight: e.weight, health: e.health, draining: e.draining });
+    }
+    for (const e of b.backends.endpoints) {
+      const { hostname, port } = splitListen(e.address);
+      const key = `${b.name}/${e.address}`;
+      out.push({ id: e.address, address: hostname, port, weight: staticWeight.get(key) ?? e.weight, health: "passing", draining: staticDrain.has(key) });
+    }
+    return out;
+  };
+
+  const pools = () => Object.fromEntries(hub.config().balancers.map((b) => [b.name, members(b)]));
+
+  const pushAll = () => {
+    scheduled = false;
+    for (const b of hub.config().balancers) {
+      const msg: ToBalancer = { t: "balancer.pool", balancer: b.name, members: members(b) };
+      for (const h of hub.balancerHosts()) h.send(msg);
+    }
+  };
+  const changed = () => {
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(pushAll);
+  };
+  hub.catalog.onChange(changed);
+
+  /** Reports received since the last flush; each is one worker's counts for its last second. */
+  let pending: WorkerStats[] = [];
+  const onStats = (msg: WorkerStats) => {
+    pending.push(msg);
+    for (const [id, e] of Object.entries(msg.endpoints)) if (e.ejectedForMs > 0) ejectedUntil.set(`${msg.balancer}/${id}`, Date.now() + e.ejectedForMs);
+  };
+
+  /** Once a second: merge what every worker sent, keep it for the API, export it, and feed the scaler. */
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    const byBalancer = new Map<string, WorkerStats[]>();
+    for (const m of batch) {
+      let list = byBalancer.get(m.balancer);
+      if (!list) byBalancer.set(m.balancer, (list = []));
+      list.push(m);
+    }
+    const at = Date.now();
+    const samples: MetricSample[] = [];
+    for (const b of hub.config().balancers) {
+      const reports = byBalancer.get(b.name) ?? [];
+      latest.set(b.name, reports);
+      const view = viewOf(b);
+      for (const ep of view.endpoints) {
+        hub.telemetry.proxyStats({
+          balancer: b.name,
+          endpoint: ep.id,
+          protocol: b.protocol,
+          requests: ep.stats.requests,
+          responses: ep.stats.responses,
+          errors: ep.stats.errors,
+          retries: ep.stats.retries,
+          ejections: ep.stats.ejections,
+          bytesIn: ep.stats.bytesIn,
+          bytesOut: ep.stats.bytesOut,
+          active: ep.stats.active,
+          latency: toExportHistogram(ep.stats),
+        });
+        if (b.backends.app && ep.source === "app") {
+          samples.push({ app: b.backends.app, replica: ep.id, metric: "rps_per_replica", value: ep.stats.requests, at });
+          samples.push({ app: b.backends.app, replica: ep.id, metric: "inflight_per_replica", value: ep.stats.active, at });
+          if (ep.stats.latency.count > 0) samples.push({ app: b.backends.app, replica: ep.id, metric: "latency_p95_ms", value: ep.stats.latency.p95Ms, at });
+        }
+      }
+    }
+    if (samples.length > 0) onSamples(samples);
+  };
+  const flushTimer = setInterval(flush, 1000);
+
+  const viewOf = (b: BalancerConfig): BalancerView => {
+    const perWorker = latest.get(b.name) ?? [];
+    const now = Date.now();
+    return {
+      name: b.name,
+      listen: b.listen,
+      protocol: b.protocol,
+      algorithm: b.algorithm,
+      panic: perWorker.some((w) => w.panic),
+      stats: merge(perWorker.map((w) => w.listener)),
+      endpoints: members(b).map((m) => {
+        const until = ejectedUntil.get(`${b.name}/${m.id}`) ?? 0;
+        return {
+          ...m,
+          source: b.backends.endpoints.some((e) => e.address === m.id) ? "static" : b.backends.app ? "app" : "service",
+          ejected: until > now,
+          ejectedUntil: until,
+          stats: merge(perWorker.flatMap((w) => (w.endpoints[m.id] ? [w.endpoints[m.id]!] : []))),
+        };
+      }),
+    };
+  };
+
+  const active = async (balancer: string, endpoint: string): Promise<number> => {
+    const counts = await Promise.all(hub.balancerHosts().map((h) => h.request<number>({ t: "balancer.active", balancer, endpoint }, 2000).catch(() => 0)));
+    return counts.reduce((a, b) => a + b, 0);
+  };
+
+  /** Waits until no worker has requests in flight to the endpoint, or the longest drain timeout passes. */
+  const waitIdle = async (balancers: BalancerConfig[], endpoint: string) => {
+    const bound = Date.now() + Math.max(0, ...balancers.map((b) => b.drain_timeout));
+    for (;;) {
+      let inFlight = 0;
+      for (const b of balancers) inFlight += await active(b.name, endpoint);
+      if (inFlight === 0 || Date.now() >= bound) return inFlight;
+      await Bun.sleep(50);
+    }
+  };
+
+  return {
+    state: () => pools(),
+    stop: () => clearInterval(flushTimer),
+    changed,
+    handle(msg: FromBalancer): boolean {
+      switch (msg.t) {
+        case "balancer.stats":
+          onStats(msg);
+          return true;
+        case "balancer.ejection":
+          if (msg.action === "eject") ejectedUntil.set(`${msg.balancer}/${msg.endpoint}`, Date.now() + msg.forMs);
+          if (msg.action === "uneject") ejectedUntil.delete(`${msg.balancer}/${msg.endpoint}`);
+          if (msg.action !== "skip") {
+            hub.publish({
+              type: msg.action === "eject" ? "balancer.ejected" : "balancer.unejected",
+              source: "balancer",
+              target: `${msg.balancer}/${msg.endpoint}`,
+              severity: msg.action === "eject" ? "warning" : "info",
+              message: msg.action === "eject" ? `${msg.balancer}: ejected ${msg.endpoint} for ${Math.round(msg.forMs / 1000)} s (${msg.reason}, ejection ${msg.timesEjected})` : `${msg.balancer}: ${msg.endpoint} back in rotation`,
+              data: { ...msg },
+            });
+          }
+          return true;
+        case "balancer.listen-failed":
+          hub.publish({ type: "balancer.listen-failed", source: "balancer", target: msg.balancer, severity: "critical", message: `${msg.balancer}: cannot listen: ${msg.message}` });
+          return true;
+        default:
+          return false;
+      }
+    },
+    views: () => hub.config().balancers.map(viewOf),
+    view: (name: string) => {
+      const b = hub.config().balancers.find((x) => x.name === name);
+      return b ? viewOf(b) : undefined;
+    },
+    /** Drain one endpoint of one balancer; for catalog endpoints this drains it everywhere (it is the service's). */
+    async drain(balancer: string, endpoint: string): Promise<{ inFlight: number }> {
+      const b = hub.config().balancers.find((x) => x.name === balancer)!;
+      if (b.backends.endpoints.some((e) => e.address === endpoint)) {
+        staticDrain.add(`${b.name}/${endpoint}`);
+        changed();
+      } else {
+        for (const { namespace, service } of sources(b)) hub.catalog.setDraining(namespace, service, endpoint, true);
+      }
+      return { inFlight: await waitIdle([b], endpoint) };
+    },
+    setWeight(balancer: string, endpoint: string, weight: number) {
+      const b = hub.config().balancers.find((x) => x.name === balancer)!;
+      if (b.backends.endpoints.some((e) => e.address === endpoint)) {
+        staticWeight.set(`${b.name}/${endpoint}`, weight);
+        changed();
+        return;
+      }
+      for (const { namespace, service } of sources(b)) hub.catalog.setWeight(namespace, service, endpoint, weight);
+    },
+    /** For the hub: drain a catalog endpoint from every balancer that routes to its service. */
+    async drainCatalogEndpoint(namespace: string, service: string, endpoint: string) {
+      hub.catalog.setDraining(namespace, service, endpoint, true);
+      const users = hub.config().balancers.filter((b) => sources(b).some((s) => s.namespace === namespace && s.service === service));
+      if (users.length > 0) await waitIdle(users, endpoint);
+    },
+  };
+}
+
+export type BalancerLink = ReturnType<typeof createBalancerLink>;
