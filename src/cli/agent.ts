@@ -25,7 +25,7 @@ export async function runAgent(args: readonly string[]): Promise<number | undefi
     const hard = setTimeout(() => {
       logger.error("shutdown did not finish in time; exiting");
       process.exit(1);
-    }, config.agent.shutdown_timeout + 5000);
+    }, sup.stopBoundMs() + 5000);
     sup.stop().then(
       () => {
         clearTimeout(hard);

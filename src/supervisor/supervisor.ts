@@ -48,6 +48,8 @@ export interface Supervisor {
   reload(): Promise<{ ok: true; reloaded: string[] } | { ok: false; error: ConfigError | { problems: readonly ConfigProblem[]; message: string } }>;
   stop(): Promise<void>;
   workers(): WorkerInfo[];
+  /** How long stop() may take: the shutdown timeout, or longer when an app's own stop timeout needs it. */
+  stopBoundMs(): number;
 }
 
 /** Settings that need a restart: the listeners and files opened at start. */
@@ -348,13 +350,16 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       await dns?.stop();
       if (deregisterTimer) clearInterval(deregisterTimer);
       balancer.stop();
-      await Promise.all([...hosts.values()].map((h) => h.stop(config.agent.shutdown_timeout)));
+      // The procs worker must outlive every replica's stop timeout, or a replica that ignores SIGTERM would be
+      // orphaned when the worker is terminated before it sends SIGKILL.
+      await Promise.all([...hosts.values()].map((h) => h.stop(h.name === "procs" ? sup.stopBoundMs() : config.agent.shutdown_timeout)));
       publish({ type: "agent.stopped", source: "supervisor", target: "agent", severity: "info", message: "agent stopped" });
       await telemetry.shutdown().catch(() => {});
       clearInterval(flushTimer);
       store.close();
     },
     workers: () => [...hosts.values()].map((h) => h.info()),
+    stopBoundMs: () => Math.max(config.agent.shutdown_timeout, ...config.apps.map((a) => a.stop.timeout + 2000)),
   };
   return sup;
 }
