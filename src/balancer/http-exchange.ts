@@ -25,7 +25,7 @@ import type { UpstreamConn, UpstreamOwner, UpstreamPool } from "./upstream-pool.
 
 export const ST_HEAD = 0, ST_BODY = 1, ST_AWAIT = 2, ST_TUNNEL = 3, ST_CLOSED = 4;
 const R_NONE = 0, R_HEAD = 1, R_BODY = 2;
-export const DL_NONE = 0, DL_IDLE = 1, DL_HEADER = 2, DL_CONNECT = 3, DL_REQUEST = 4;
+export const DL_NONE = 0, DL_IDLE = 1, DL_HEADER = 2, DL_CONNECT = 3, DL_REQUEST = 4, DL_HOLD = 5;
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 /** Pipelined bytes buffered while an exchange is in flight before the client is paused. */
 const MAX_PIPELINED = 64 * 1024;
@@ -38,6 +38,8 @@ export interface ExchangeLimits {
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   maxRetries: number;
+  /** With no endpoint at all (e.g. an app scaled to zero), hold a request this long for one to appear; 0 = 503 at once. */
+  holdWhenEmptyMs: number;
 }
 
 /** State shared by all connections of one proxy. */
@@ -49,6 +51,8 @@ export interface Shared {
   budget: RetryBudget;
   clock: DeadlineClock;
   conns: Set<ClientConn>;
+  /** Requests held while the pool is empty; woken when endpoints appear. */
+  held: Set<ClientConn>;
   proto: "http" | "https";
   via: string;
   closing: boolean;
@@ -215,7 +219,14 @@ export class ClientConn implements UpstreamOwner, RequestContext {
   dispatch(): void {
     const sh = this.sh;
     const ep = sh.pool.pick(this);
-    if (ep === undefined) return this.fail(503, undefined);
+    if (ep === undefined) {
+      if (this.attempt === 0 && sh.opts.holdWhenEmptyMs > 0 && sh.pool.isEmpty?.() === true && !sh.closing) {
+        sh.held.add(this);
+        this.setDeadline(DL_HOLD, sh.opts.holdWhenEmptyMs);
+        return;
+      }
+      return this.fail(503, undefined);
+    }
     this.ep = ep;
     sh.pool.onStart?.(ep);
     const up = sh.upstreams.acquire(ep, this, sh.clock.now);
@@ -555,11 +566,33 @@ export class ClientConn implements UpstreamOwner, RequestContext {
         up.abort();
         return this.upstreamFailed(up, "timeout");
       }
+      case DL_HOLD:
+        this.sh.held.delete(this);
+        return this.fail(503, undefined);
     }
+  }
+
+  /** The pool changed while this request was held: try again (it may be held again, within what is left). */
+  wake(): void {
+    if (!this.sh.held.delete(this) || this.state === ST_CLOSED) return;
+    const left = this.deadline - this.sh.clock.now;
+    this.dlKind = DL_NONE;
+    const sh = this.sh;
+    const ep = sh.pool.pick(this);
+    if (ep === undefined) {
+      if (left > 0 && sh.pool.isEmpty?.() === true) {
+        sh.held.add(this);
+        this.setDeadline(DL_HOLD, left);
+        return;
+      }
+      return this.fail(503, undefined);
+    }
+    this.dispatch();
   }
 
   onClose(): void {
     this.state = ST_CLOSED;
+    this.sh.held.delete(this);
     const up = this.up;
     this.up = undefined;
     if (up !== undefined) {

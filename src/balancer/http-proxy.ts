@@ -30,6 +30,8 @@ export interface HttpProxyOptions {
   hostname: string;
   port: number;
   pool: ProxyPool;
+  /** Hold requests this long when the pool is empty (scale from zero); default 0: answer 503 at once. */
+  holdWhenEmptyMs?: number;
   tls?: TlsFiles;
   upstreamTls?: UpstreamTlsOptions;
   /** Name in the Via header (default "polis"). */
@@ -53,6 +55,10 @@ export interface HttpProxy {
   reloadTls(files: TlsFiles): void;
   /** Stop accepting, let in-flight exchanges finish for up to graceMs, then cut the rest. */
   close(graceMs?: number): Promise<void>;
+  /** Requests waiting for an endpoint (see holdWhenEmptyMs). */
+  held(): number;
+  /** The pool changed: held requests try again. */
+  wake(): void;
 }
 
 export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
@@ -64,6 +70,7 @@ export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
     connectTimeoutMs: opts.connectTimeoutMs ?? 3_000,
     requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
     maxRetries: opts.maxRetries ?? 2,
+    holdWhenEmptyMs: opts.holdWhenEmptyMs ?? 0,
   };
   const upstreamTls = opts.upstreamTls
     ? {
@@ -79,7 +86,7 @@ export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
   });
   const stats = new ProxyStats();
   const sh: Shared = {
-    opts: o, pool: opts.pool, upstreams, stats, clock, conns: new Set(),
+    opts: o, pool: opts.pool, upstreams, stats, clock, conns: new Set(), held: new Set(),
     budget: new RetryBudget({ now: () => clock.now }, {
       ...(opts.retryRatio !== undefined ? { ratio: opts.retryRatio } : {}),
       ...(opts.retryMinPerSecond !== undefined ? { minPerSecond: opts.retryMinPerSecond } : {}),
@@ -138,6 +145,10 @@ export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
   return {
     port,
     stats: (reset = false) => snapshotAll(stats, upstreams.stats, reset),
+    held: () => sh.held.size,
+    wake() {
+      for (const c of [...sh.held]) c.wake();
+    },
     reloadTls(files: TlsFiles) {
       const next = listen(files, port);
       listener.stop(false);

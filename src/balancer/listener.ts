@@ -23,7 +23,7 @@ export interface Listener {
   readonly port: number;
   setMembers(members: readonly PoolMember[]): void;
   active(endpoint: string): number;
-  stats(): { listener: StatsSnapshot; endpoints: Record<string, EndpointStats>; panic: boolean };
+  stats(): { listener: StatsSnapshot; endpoints: Record<string, EndpointStats>; panic: boolean; held: number };
   reloadTls(): void;
   close(graceMs: number): Promise<void>;
 }
@@ -120,6 +120,7 @@ export async function createListener(cfg: BalancerConfig, onEjection: (d: Outlie
 
   const pool: Omit<ProxyPool<PoolEndpoint>, "pick"> & { pick(ctx: RequestContext | ConnectionContext): PoolEndpoint | undefined } = {
     pick,
+    isEmpty: () => records.size === 0,
     onStart: (ep) => pickerPool.onStart?.(ep),
     onDone,
     ...(sticky
@@ -143,6 +144,7 @@ export async function createListener(cfg: BalancerConfig, onEjection: (d: Outlie
       pool,
       ...(cfg.tls ? { tls: { certFile: cfg.tls.cert_file, keyFile: cfg.tls.key_file } } : {}),
       ...(cfg.upstream_tls ? { upstreamTls: { verify: cfg.upstream_tls.verify, ...(cfg.upstream_tls.ca_file ? { caFile: cfg.upstream_tls.ca_file } : {}), ...(cfg.upstream_tls.servername ? { serverName: cfg.upstream_tls.servername } : {}) } } : {}),
+      holdWhenEmptyMs: cfg.hold_when_empty ?? 0,
       headerTimeoutMs: cfg.timeouts.header,
       clientIdleTimeoutMs: cfg.timeouts.idle,
       connectTimeoutMs: cfg.timeouts.connect,
@@ -181,6 +183,7 @@ export async function createListener(cfg: BalancerConfig, onEjection: (d: Outlie
       initialized = true;
       outlier.setEndpoints([...records.keys()], now);
       rebuild();
+      if ("wake" in proxy) proxy.wake();
     },
     active(endpoint) {
       return records.get(endpoint)?.active ?? 0;
@@ -195,7 +198,7 @@ export async function createListener(cfg: BalancerConfig, onEjection: (d: Outlie
         if (!endpoints[id] && (ejections.get(id) ?? 0) > 0) endpoints[id] = { ...emptyStats(), ejections: ejections.get(id)!, ejectedForMs: Math.max(0, outlier.ejectedUntil(id) - clock.now()) };
       }
       ejections.clear();
-      return { listener: s.listener, endpoints, panic };
+      return { listener: s.listener, endpoints, panic, held: "held" in proxy ? proxy.held() : 0 };
     },
     reloadTls() {
       if (cfg.tls && "reloadTls" in proxy) proxy.reloadTls({ certFile: cfg.tls.cert_file, keyFile: cfg.tls.key_file });

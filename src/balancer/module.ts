@@ -48,7 +48,7 @@ export function createBalancerModule(): WorkerModule<ToBalancer, FromBalancer> {
   const sendStats = () => {
     for (const [name, { listener }] of listeners) {
       const s = listener.stats();
-      port.queue({ t: "balancer.stats", worker: index, balancer: name, listener: s.listener, endpoints: s.endpoints, panic: s.panic });
+      port.queue({ t: "balancer.stats", worker: index, balancer: name, listener: s.listener, endpoints: s.endpoints, panic: s.panic, held: s.held });
     }
     port.flush();
   };

@@ -34,6 +34,8 @@ export interface ProxyPool<E extends ProxyEndpoint = ProxyEndpoint> {
   pick(ctx: RequestContext): E | undefined;
   onStart?(endpoint: E): void;
   onDone?(endpoint: E, latencyMs: number, outcome: ProxyOutcome): void;
+  /** True when the pool has no endpoint at all (not merely none eligible): held requests may wait for one. */
+  isEmpty?(): boolean;
   /** A Set-Cookie value to add to this response (sticky sessions), or undefined. */
   stickyCookie?(endpoint: E, ctx: RequestContext): string | undefined;
 }

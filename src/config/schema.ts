@@ -279,6 +279,8 @@ export const Balancer = Schema.Struct({
   max_connections_per_endpoint: Schema.optionalKey(PositiveInt),
   sticky: Schema.optionalKey(Schema.Struct({ cookie: NonEmpty, ttl: Schema.optionalKey(Duration) })),
   drain_timeout: def(Duration, "30s"),
+  /** With no endpoint at all, hold requests this long for one to appear (default: 30s for an app with min 0, else 0). */
+  hold_when_empty: Schema.optionalKey(Duration),
   panic_threshold: def(Percent, 50),
   warning_weight: def(Fraction, 0.5),
   udp_idle_timeout: def(Duration, "30s"),

@@ -42,6 +42,8 @@ export type FromBalancer =
       readonly listener: StatsSnapshot;
       readonly endpoints: Readonly<Record<string, EndpointStats>>;
       readonly panic: boolean;
+      /** Requests waiting for an endpoint to appear (scale from zero). */
+      readonly held: number;
     }
   | { readonly t: "balancer.ejection"; readonly balancer: string; readonly endpoint: string; readonly action: "eject" | "uneject" | "skip"; readonly reason: string; readonly forMs: number; readonly timesEjected: number }
   | { readonly t: "balancer.listen-failed"; readonly balancer: string; readonly message: string };

@@ -89,6 +89,12 @@ export function createBalancerLink(hub: Hub, onSamples: (s: MetricSample[]) => v
     for (const b of hub.config().balancers) {
       const reports = byBalancer.get(b.name) ?? [];
       latest.set(b.name, reports);
+      const held = reports.reduce((n, r) => n + r.held, 0);
+      if (held > 0 && b.backends.app) {
+        // Requests waiting for a replica are demand the scaler must see even with no replica to report it.
+        samples.push({ app: b.backends.app, metric: "rps_per_replica", value: held, at });
+        samples.push({ app: b.backends.app, metric: "inflight_per_replica", value: held, at });
+      }
       const view = viewOf(b);
       for (const ep of view.endpoints) {
         hub.telemetry.proxyStats({

@@ -125,11 +125,21 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   const scaler = createScalerLink(hub, procs);
   const balancer = createBalancerLink(hub, (s) => scaler.ingest(s));
 
+  /** Balancer configs as workers get them: defaults that depend on other sections resolved here. */
+  const balancerConfigs = () =>
+    config.balancers.map((b) => {
+      if (b.hold_when_empty !== undefined) return b;
+      const app = b.backends.app ? config.apps.find((a) => a.name === b.backends.app) : undefined;
+      const scalesToZero = app !== undefined && typeof app.replicas === "object" && resolveCount(app.replicas.min, cores) === 0;
+      // An app that scales to zero gets its first request held until a replica is ready (Knative's activator does this).
+      return { ...b, hold_when_empty: scalesToZero ? 30_000 : 0 };
+    });
+
   const workerState = (kind: WorkerKind, index: number) => {
     switch (kind) {
       case "procs": return { procs: procs.state() };
       case "health": return { health: health.state() };
-      case "balancer": return { balancer: { index, balancers: config.balancers, pools: balancer.state() } };
+      case "balancer": return { balancer: { index, balancers: balancerConfigs(), pools: balancer.state() } };
       case "scaler": return { scaler: scaler.state() };
     }
   };
