@@ -10,7 +10,8 @@ const RECORDS = arg("--records", 200_000);
 const BATCH = arg("--batch", 100);
 const ROUNDS = arg("--rounds", 5);
 
-const stat = (i: number) => ({ t: "stats", app: "web", id: `web-${i % 16}`, pid: 1000 + (i % 16), cpu: (i % 97) / 3, rss: 50_000_000 + i, rps: i % 300, inflight: i % 7, p95: 12.5, ts: 1_700_000_000_000 + i });
+// The shape the procs worker sends once a second per replica (ReplicaStats).
+const stat = (i: number) => ({ app: "web", id: i % 16, pid: 1000 + (i % 16), cpuPercent: (i % 97) / 3, rssBytes: 50_000_000 + i, processes: 1 + (i % 3) });
 const batches = Array.from({ length: Math.ceil(RECORDS / BATCH) }, (_, b) => Array.from({ length: BATCH }, (_, i) => stat(b * BATCH + i)));
 
 const worker = new Worker(new URL("./messages-worker.ts", import.meta.url).href);

@@ -1,9 +1,36 @@
-// The one msgpack codec for messages between threads: records for repeated shapes, nothing shared implicitly.
+// The one msgpack codec for messages between threads, with a frozen table of shared structures.
 import { Packr } from "msgpackr";
 
-// Structures are declared inline in each message (no shared structure table), so both sides always agree
-// even after a worker restarts; batches of same-shaped records still pack compactly as records.
-const packr = new Packr({ useRecords: true, moreTypes: false, bundleStrings: false });
+/**
+ * Key orders of the high-rate records, shared by every thread. The table is static and frozen
+ * (maxSharedStructures = its length), so both sides always agree, even after a worker restarts;
+ * any other shape is packed as an inline record. Append only: reordering changes the wire format.
+ */
+export const SHARED_STRUCTURES: readonly (readonly string[])[] = Object.freeze([
+  // procs.stats items (ReplicaStats)
+  ["app", "id", "pid", "cpuPercent", "rssBytes", "processes"],
+  // health.result
+  ["t", "checkId", "status", "latencyMs"],
+  // scaler.samples items (MetricSample)
+  ["app", "replica", "metric", "value", "at"],
+  // balancer stats snapshots (StatsSnapshot) and their latency summary
+  ["requests", "responses", "errors", "retries", "bytesIn", "bytesOut", "active", "latency", "buckets", "sumUs"],
+  ["count", "meanMs", "p50Ms", "p95Ms", "p99Ms"],
+  // the envelope of queued messages
+  ["t", "items"],
+]);
+
+function createPackr(): Packr {
+  return new Packr({
+    structures: SHARED_STRUCTURES.map((s) => [...s]),
+    maxSharedStructures: SHARED_STRUCTURES.length,
+    useRecords: true,
+    moreTypes: false,
+    bundleStrings: false,
+  });
+}
+
+const packr = createPackr();
 
 /** Encode a message; the result is a fresh copy, safe to transfer. */
 export function encode(message: unknown): Uint8Array {

@@ -26,3 +26,19 @@ describe("msgpack codec", () => {
     expect(a.buffer.byteLength).toBe(a.byteLength);
   });
 });
+
+describe("shared structures", () => {
+  test("a record with a shared key order round-trips and packs smaller than the same object with the keys reordered", () => {
+    const shared = { app: "web", id: 1, pid: 42, cpuPercent: 3.5, rssBytes: 1e6, processes: 1 };
+    const reordered = { id: 1, app: "web", pid: 42, cpuPercent: 3.5, rssBytes: 1e6, processes: 1 };
+    expect(decode(encode(shared))).toEqual(shared);
+    expect(encode(shared).byteLength).toBeLessThan(encode(reordered).byteLength);
+  });
+
+  test("a second codec instance (a restarted worker) decodes what the first encoded", async () => {
+    const fresh = await import(`../../../src/protocol/codec.ts?fresh=${Date.now()}`);
+    const msg = { t: "procs.stats", batch: [{ app: "a", id: 0, pid: 1, cpuPercent: 0, rssBytes: 2, processes: 1 }], other: { q: [1, 2] } };
+    expect(fresh.decode(encode(msg))).toEqual(msg);
+    expect(decode(fresh.encode(msg))).toEqual(msg);
+  });
+});
