@@ -345,6 +345,13 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
         return { ok: false, error: result.error };
       }
       const r = await apply(result.loaded.raw, opts.configPath);
+      if (r.ok) {
+        // Certificates are re-read on every reload even when their paths did not change (renewed in place):
+        // new connections get the new certificate, open ones keep theirs.
+        for (const b of config.balancers.filter((x) => x.tls)) {
+          for (const h of hub.balancerHosts()) h.request({ t: "balancer.reload-tls", balancer: b.name }).catch((e) => log.warn("TLS reload failed", { balancer: b.name, error: e }));
+        }
+      }
       if (!r.ok) {
         publish({ type: "config.rejected", source: "supervisor", target: "config", severity: "error", message: `config reload rejected: ${r.message}`, data: { problems: r.problems } });
         return { ok: false, error: { problems: r.problems, message: r.message } };
