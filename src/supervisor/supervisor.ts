@@ -51,6 +51,10 @@ export interface Supervisor {
   workers(): WorkerInfo[];
 }
 
+/** "path: message" of the first few problems, so an event or log line names the field without its data. */
+const problemList = (problems: readonly ConfigProblem[]) =>
+  problems.slice(0, 3).map((p) => `${p.path}: ${p.message}`).join("; ") + (problems.length > 3 ? `; and ${problems.length - 3} more` : "");
+
 /** Settings that need a restart: the listeners and files opened at start. */
 const RESTART_ONLY: ReadonlyArray<[string, (c: Config) => unknown]> = [
   ["agent.data_dir", (c) => c.agent.data_dir],
@@ -349,12 +353,12 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       if (!opts.configPath) return { ok: true, reloaded: [] };
       const result = loadConfigFile(opts.configPath, opts.env);
       if (!result.ok) {
-        publish({ type: "config.rejected", source: "supervisor", target: "config", severity: "error", message: "config reload rejected; the running config is unchanged", data: { problems: result.error.problems } });
+        publish({ type: "config.rejected", source: "supervisor", target: "config", severity: "error", message: `config reload rejected (${problemList(result.error.problems)}); the running config is unchanged`, data: { problems: result.error.problems } });
         return { ok: false, error: result.error };
       }
       const r = await apply(result.loaded.raw, opts.configPath);
       if (!r.ok) {
-        publish({ type: "config.rejected", source: "supervisor", target: "config", severity: "error", message: `config reload rejected: ${r.message}`, data: { problems: r.problems } });
+        publish({ type: "config.rejected", source: "supervisor", target: "config", severity: "error", message: `config reload rejected (${problemList(r.problems)}): ${r.message}`, data: { problems: r.problems } });
         return { ok: false, error: { problems: r.problems, message: r.message } };
       }
       return r;
