@@ -24,10 +24,10 @@ describe("config API and SIGHUP on a running agent", () => {
         checks: [{ name: "from-file", kind: "ttl", ttl: "1h" }],
       },
     });
-  });
+  }, 30_000);
   afterAll(async () => {
     await agent?.[Symbol.asyncDispose]();
-  });
+  }, 30_000);
 
   const config = async () => (await getJson(agent, "/v1/config")).config as Json;
   const checkIds = async () => ((await getJson(agent, "/v1/checks")).checks as Json[]).map((c) => c.id).sort();
@@ -42,7 +42,7 @@ describe("config API and SIGHUP on a running agent", () => {
     expect(body.config.api.tokens.map((t: Json) => t.name).sort()).toEqual(["env", "viewer"]);
     expect(body.config.telemetry.otlp.headers).toEqual({ authorization: "[redacted]" });
     expect(body.config.checks[0].name).toBe("from-file");
-  });
+  }, 30_000);
 
   test("a valid PATCH adding a standalone check applies at once and reports what was reloaded", async () => {
     const r = await send(agent, "PATCH", "/v1/config", { checks: [{ name: "from-file", kind: "ttl", ttl: "1h" }, { name: "patched", kind: "ttl", ttl: "1h" }] });
@@ -50,7 +50,7 @@ describe("config API and SIGHUP on a running agent", () => {
     expect(r.body.reloaded).toEqual(["checks"]);
     expect(await checkIds()).toContain("patched");
     expect((await config()).checks.map((c: Json) => c.name)).toEqual(["from-file", "patched"]);
-  });
+  }, 30_000);
 
   test("a PATCH of the log level reloads the agent section and takes effect", async () => {
     const r = await send(agent, "PATCH", "/v1/config", { agent: { log_level: "debug" } });
@@ -59,7 +59,7 @@ describe("config API and SIGHUP on a running agent", () => {
     expect((await config()).agent.log_level).toBe("debug");
     const back = await send(agent, "PATCH", "/v1/config", { agent: { log_level: "info" } });
     expect(back.status).toBe(200);
-  });
+  }, 30_000);
 
   test("an invalid PATCH is a 400 naming the field, and GET /v1/config is unchanged", async () => {
     const before = await config();
@@ -75,7 +75,7 @@ describe("config API and SIGHUP on a running agent", () => {
       expect(JSON.stringify(r.body.details)).toContain(field);
     }
     expect(await config()).toEqual(before);
-  });
+  }, 30_000);
 
   test("a PATCH touching api.listen is a 409 restart_required and changes nothing", async () => {
     const before = await config();
@@ -84,13 +84,13 @@ describe("config API and SIGHUP on a running agent", () => {
     expect(r.body.code).toBe("restart_required");
     expect(r.body.message).toContain("api.listen");
     expect(await config()).toEqual(before);
-  });
+  }, 30_000);
 
   test("a read token cannot PATCH the config (403)", async () => {
     const r = await send(agent, "PATCH", "/v1/config", { agent: { log_level: "debug" } }, READER);
     expect(r.status).toBe(403);
     expect(r.body.code).toBe("forbidden");
-  });
+  }, 30_000);
 
   test("SIGHUP with a valid edited file applies it; with an invalid file it is rejected, logged with the field path, and nothing changes", async () => {
     const file = join(agent.dir, "agent.yaml");
@@ -117,5 +117,5 @@ describe("config API and SIGHUP on a running agent", () => {
     const ev = ((await getJson(agent, "/v1/events?type=config.rejected")).events as Json[]).at(-1);
     expect(ev?.severity).toBe("error");
     expect(agent.proc.exitCode).toBeNull();
-  });
+  }, 30_000);
 });
