@@ -140,12 +140,14 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
           w.apiChecks.set(check.name, check);
           w.persistApiChecks();
           health.changed();
+          health.flush();
         },
         remove: (id) => {
           if (!w.apiChecks.has(id)) return health.checks().has(id) ? "not_api" : "not_found";
           w.apiChecks.delete(id);
           w.persistApiChecks();
           health.changed();
+          health.flush();
           return "removed";
         },
         allowCommandChecks: () => hub.config().api.allow_api_command_checks,

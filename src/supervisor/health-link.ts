@@ -80,7 +80,13 @@ export function createHealthLink(hub: Hub, replicas: () => ReplicaView[], extraC
     changed() {
       if (scheduled) return;
       scheduled = true;
-      queueMicrotask(push);
+      queueMicrotask(() => {
+        if (scheduled) push();
+      });
+    },
+    /** Pushes a pending change now, so a caller that just added or removed a check sees it in checks() at once. */
+    flush() {
+      if (scheduled) push();
     },
     handle(msg: FromHealth): boolean {
       switch (msg.t) {

@@ -6,8 +6,9 @@ import { websocket } from "hono/bun";
 import { hostname } from "node:os";
 import { Hono } from "hono";
 import { createApi } from "../api/app.ts";
-import { chainAuthenticators, createTicketStore, createTokenAuthenticator, type TokenEntry } from "../api/auth.ts";
+import { type Authenticator, chainAuthenticators, createTicketStore, createTokenAuthenticator, type TokenEntry } from "../api/auth.ts";
 import type { ApplyResult } from "../api/config.ts";
+import { jwtAuthenticatorFromConfig } from "../api/jwt.ts";
 import { openApiRoutes } from "../api/openapi.ts";
 import { registrationInput, type ServiceBody } from "../api/services.ts";
 import { type ConfigError, type ConfigProblem, decodeConfig, loadConfigFile } from "../config/load.ts";
@@ -51,6 +52,10 @@ export interface Supervisor {
   /** How long stop() may take: the shutdown timeout, or longer when an app's own stop timeout needs it. */
   stopBoundMs(): number;
 }
+
+/** "path: message" of the first few problems, so an event or log line names the field without its data. */
+const problemList = (problems: readonly ConfigProblem[]) =>
+  problems.slice(0, 3).map((p) => `${p.path}: ${p.message}`).join("; ") + (problems.length > 3 ? `; and ${problems.length - 3} more` : "");
 
 /** Settings that need a restart: the listeners and files opened at start. */
 const RESTART_ONLY: ReadonlyArray<[string, (c: Config) => unknown]> = [
@@ -211,11 +216,28 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     ...(adminToken ? [{ name: "local-admin", token: adminToken, role: "admin" as const }] : []),
   ];
 
+  /** The JWT authenticator for the current api.jwt, rebuilt only when that section changes (reading the key once). */
+  let jwtAuth: { key: string; auth: Authenticator | undefined } | undefined;
+  const buildJwt = (c: Config): { key: string; auth: Authenticator | undefined } => {
+    const key = JSON.stringify(c.api.jwt ?? null);
+    if (jwtAuth?.key === key) return jwtAuth;
+    return { key, auth: c.api.jwt ? jwtAuthenticatorFromConfig(c.api.jwt) : undefined };
+  };
+  const jwtAuthenticator: Authenticator = {
+    verify: (credential) => jwtAuth?.auth?.verify(credential) ?? Promise.resolve(undefined),
+  };
+
   /** Validates a whole raw config and applies it, or changes nothing. Shared by SIGHUP and PATCH /v1/config. */
   const apply = async (nextRaw: unknown, source: string): Promise<ApplyResult> => {
     const decoded = decodeConfig(nextRaw, source);
     if (!decoded.ok) return { ok: false, status: 400, problems: decoded.error.problems, message: `the config has ${decoded.error.problems.length} problem(s); nothing was changed` };
     const next = decoded.config;
+    let nextJwt: ReturnType<typeof buildJwt>;
+    try {
+      nextJwt = buildJwt(next);
+    } catch (e) {
+      return { ok: false, status: 400, problems: [{ path: "api.jwt", message: (e as Error).message }], message: `api.jwt: ${(e as Error).message}; nothing was changed` };
+    }
     const restart: ConfigProblem[] = [];
     for (const [path, get] of RESTART_ONLY) {
       if (JSON.stringify(get(next)) !== JSON.stringify(get(config))) restart.push({ path, message: "changing this needs an agent restart" });
@@ -224,6 +246,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     const reloaded = (["agent", "api", "apps", "checks", "balancers", "services", "discovery"] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(config[k]));
     config = next;
     raw = nextRaw;
+    jwtAuth = nextJwt;
     log.setLevel(config.agent.log_level);
     if (reloaded.includes("services")) syncConfigServices();
     if (reloaded.includes("apps")) procs.apply();
@@ -237,10 +260,11 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
 
   const startApi = () => {
     const { hostname: host, port } = splitListen(config.api.listen);
+    jwtAuth = buildJwt(config);
     const metrics = new Hono();
     metrics.get("/", async (c) => c.text(await telemetry.prometheusText(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
     const app = createApi({
-      auth: chainAuthenticators([createTokenAuthenticator(tokens)]),
+      auth: chainAuthenticators([createTokenAuthenticator(tokens), jwtAuthenticator]),
       tickets,
       bodyLimitBytes: config.api.body_limit,
       ready: () => ready && [...hosts.values()].every((h) => h.info().state === "running"),
@@ -341,7 +365,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       if (!opts.configPath) return { ok: true, reloaded: [] };
       const result = loadConfigFile(opts.configPath, opts.env);
       if (!result.ok) {
-        publish({ type: "config.rejected", source: "supervisor", target: "config", severity: "error", message: "config reload rejected; the running config is unchanged", data: { problems: result.error.problems } });
+        publish({ type: "config.rejected", source: "supervisor", target: "config", severity: "error", message: `config reload rejected (${problemList(result.error.problems)}); the running config is unchanged`, data: { problems: result.error.problems } });
         return { ok: false, error: result.error };
       }
       const r = await apply(result.loaded.raw, opts.configPath);
@@ -353,7 +377,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
         }
       }
       if (!r.ok) {
-        publish({ type: "config.rejected", source: "supervisor", target: "config", severity: "error", message: `config reload rejected: ${r.message}`, data: { problems: r.problems } });
+        publish({ type: "config.rejected", source: "supervisor", target: "config", severity: "error", message: `config reload rejected (${problemList(r.problems)}): ${r.message}`, data: { problems: r.problems } });
         return { ok: false, error: { problems: r.problems, message: r.message } };
       }
       return r;

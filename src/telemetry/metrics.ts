@@ -61,6 +61,8 @@ export interface Telemetry {
 
 const DEFAULT_EXPIRE_AFTER_MS = 5 * 60_000;
 const SCOPE = "polis";
+/** How long shutdown waits for the final OTLP export before letting the agent exit anyway. */
+const SHUTDOWN_GRACE_MS = 2000;
 const MEMORY_STATES = ["used", "free", "cached"] as const;
 
 export function createTelemetry(opts: CreateTelemetryOptions): Telemetry {
@@ -191,7 +193,10 @@ export function createTelemetry(opts: CreateTelemetryOptions): Telemetry {
     shutdown: function shutdown() {
       stopped ??= (async () => {
         try {
-          await provider.shutdown();
+          // The last export goes to an endpoint that may be down; the exporter would retry it for its whole timeout
+          // and hold the agent's exit past its shutdown bound. Give it a short, fixed grace instead.
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([provider.shutdown(), new Promise<void>((r) => (timer = setTimeout(r, SHUTDOWN_GRACE_MS)))]).finally(() => clearTimeout(timer));
         } finally {
           await host?.settle();
         }
