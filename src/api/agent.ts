@@ -1,7 +1,9 @@
 // GET /v1/agent: version, uptime and the state of every worker; POST crash (tests only) makes a worker fail on purpose.
 import { Hono } from "hono";
 import type { WorkerInfo } from "../supervisor/worker-host.ts";
+import { Schema } from "effect";
 import { ApiError } from "./errors.ts";
+import { registry } from "./route.ts";
 
 export interface AgentView {
   name: string;
@@ -23,6 +25,12 @@ export interface AgentRouteDeps {
 
 export function agentRoutes(deps: AgentRouteDeps): Hono {
   const app = new Hono();
+  // These routes answer free-form documents (host facts, log lines); they are listed for /openapi.json here.
+  registry.push(
+    { method: "get", path: "/v1/agent", summary: "Version, uptime and the state of every worker", response: Schema.Unknown, status: 200, role: "read" },
+    { method: "get", path: "/v1/agent/system", summary: "Host view: CPU, memory, disks, load, network", response: Schema.Unknown, status: 200, role: "read" },
+    { method: "get", path: "/v1/agent/logs", summary: "The agent's own recent log lines (?tail=N)", response: Schema.Unknown, status: 200, role: "read" },
+  );
   app.get("/", (c) => {
     const v = deps.view();
     return c.json({ ...v, uptimeMs: Date.now() - v.startedAt });

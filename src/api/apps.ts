@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { AppSnapshot, LogLine } from "../protocol/procs.ts";
 import { ApiError } from "./errors.ts";
-import { defineRoute, param } from "./route.ts";
+import { defineRoute, param, registry } from "./route.ts";
 
 const LastExit = Schema.Struct({ code: Schema.NullOr(Schema.Number), signal: Schema.NullOr(Schema.String), reason: Schema.String, at: Schema.Number });
 const Replica = Schema.Struct({
@@ -111,6 +111,7 @@ export function appRoutes(deps: AppRouteDeps): Hono {
     await known(name);
     return { lines: await deps.logs(name, query.replica !== undefined ? Number(query.replica) : undefined, Math.min(Number(query.tail ?? 100), 10_000)) };
   });
+  registry.push({ method: "get", path: "/v1/apps/:name/logs/follow", summary: "Follow an app's log lines as Server-Sent Events", response: LogLineView, status: 200, role: "read" });
   app.get("/:name/logs/follow", async (c) => {
     const name = param(c, "name");
     await known(name);

@@ -7,7 +7,7 @@ import { streamSSE } from "hono/streaming";
 import type { AgentEvent, EventBus, Severity } from "../state/event-bus.ts";
 import type { Principal, TicketStore } from "./auth.ts";
 import { ApiError } from "./errors.ts";
-import { decodeOrThrow, defineRoute } from "./route.ts";
+import { decodeOrThrow, defineRoute, registry } from "./route.ts";
 
 const SEVERITY_RANK: Record<Severity, number> = { debug: 0, info: 1, warning: 2, error: 3, critical: 4 };
 
@@ -77,6 +77,7 @@ export function eventRoutes(deps: EventRouteDeps): Hono {
     return deps.tickets.issue(p);
   });
 
+  registry.push({ method: "get", path: "/v1/events", summary: "Events: a WebSocket (upgrade; token as subprotocol bearer.<token> or ?ticket=), Server-Sent Events (Accept: text/event-stream; resume with Last-Event-ID), or a JSON page; filters type, source, target, severity, since", query: EventQuery, response: Schema.Struct({ events: Schema.Array(EventSchema), gap: Schema.Boolean, lastSeq: Schema.Number }), status: 200, role: "read" });
   // GET /v1/events: WebSocket when upgrading, SSE when the client accepts text/event-stream, else a JSON page.
   app.get(
     "/",

@@ -116,6 +116,11 @@ export function checkSemantics(config: Config, cores = navigator.hardwareConcurr
   });
   config.checks.forEach((c, i) => out.push(...checkRules(c, `checks[${i}]`, false)));
 
+  const jwt = config.api.jwt;
+  if (jwt && (jwt.secret === undefined) === (jwt.public_key_file === undefined)) {
+    out.push({ path: "api.jwt", message: "give exactly one of secret (HS256) or public_key_file (RS256/ES256)" });
+  }
+
   const listens = new Map<string, string>();
   const claim = (listen: string, proto: "tcp" | "udp", at: string) => {
     const { hostname, port } = splitListen(listen);
