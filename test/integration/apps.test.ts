@@ -1,7 +1,7 @@
 // The compiled agent supervising app replicas: crash and restart under load, rolling restart, scaling, bad apps,
 // stubborn stops at shutdown, and adoption of running replicas after the agent itself was killed.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { alive, allReady, appInfo, demoApp, endpoints, events, freePort, load, replicas, startStack } from "../fixtures/it-apps-fixture.ts";
@@ -231,6 +231,16 @@ describe("app replicas under the agent", () => {
       expect(res.status).toBe(200);
       expect(pids).toContain(Number(/pid (\d+)/.exec(await res.text())?.[1]));
 
+      // An adopted replica is not our child: its death is noticed by polling, and it is restarted in its slot.
+      const [dead] = after;
+      process.kill(dead!.pid!, "SIGKILL");
+      const back = await waitFor(
+        async () => (await replicas(second, "demo")).find((r) => r.id === dead!.id && r.state === "ready" && r.pid !== dead!.pid && !r.adopted),
+        { timeoutMs: 30_000, what: "the dead adopted replica restarted" },
+      );
+      pids.push(back.pid!);
+      expect(back.restarts).toBe(1);
+
       expect(await second.stop("SIGTERM")).toBe(0);
       await waitFor(() => pids.every((p) => !alive(p)), { timeoutMs: 10_000, what: "adopted replicas stopped at shutdown" });
     } finally {
@@ -238,4 +248,77 @@ describe("app replicas under the agent", () => {
       rmSync(dataRoot, { recursive: true, force: true });
     }
   }, 90_000);
+
+  test("when the procs worker crashes, the restarted worker adopts the running replicas and clients see no failure", async () => {
+    const { agent, port } = await startStack([demoApp("demo", 2)], {}, { allow_fault_injection: true });
+    await using _ = agent;
+    const before = await allReady(agent, "demo", 2);
+    const traffic = load(port);
+    try {
+      await waitFor(() => traffic.ok >= 50, { timeoutMs: 20_000, what: "load flowing" });
+      expect((await agent.api("/v1/agent/workers/procs/crash", { method: "POST" })).status).toBe(202);
+      await agent.waitForLine((l) => l.event === "worker.restarted" && l.target === "procs", 30_000);
+      const done = traffic.ok;
+      await waitFor(() => traffic.ok >= done + 50, { timeoutMs: 20_000, what: "load after the worker restart" });
+    } finally {
+      await traffic.stop();
+    }
+    expect(traffic.failures).toEqual([]);
+    const after = await allReady(agent, "demo", 2);
+    expect(after.map((r) => r.pid).sort()).toEqual(before.map((r) => r.pid).sort());
+    expect(after.every((r) => r.adopted)).toBe(true);
+  }, 90_000);
+
+  // Known gap: replicas write into pipes the procs worker reads, so a replica that writes after the worker (or the
+  // whole agent) died gets SIGPIPE and is gone before it can be adopted. Enable once output survives the reader.
+  test.todo("a replica that keeps writing to stdout survives a SIGKILLed agent and is adopted by the next one", async () => {
+    const dataRoot = mkdtempSync(join(tmpdir(), "polis-adopt-"));
+    const config = {
+      agent: { data_dir: join(dataRoot, "data") },
+      // Each tick is echoed (to the agent's pipe), then counted in a file we can watch.
+      apps: [{ name: "chatty", command: "sh", args: ["-c", `while :; do echo tick; echo x >> ${join(dataRoot, "ticks")}; sleep 0.1; done`] }],
+    };
+    const ticks = () => (existsSync(join(dataRoot, "ticks")) ? readFileSync(join(dataRoot, "ticks"), "utf8").length : 0);
+    let pid = 0;
+    try {
+      await using first = await startAgent({ config });
+      const [r] = await waitFor(async () => {
+        const rs = await replicas(first, "chatty");
+        return rs[0]?.state === "ready" ? rs : undefined;
+      }, { timeoutMs: 20_000, what: "chatty running" });
+      pid = r!.pid!;
+      first.proc.kill("SIGKILL");
+      await first.proc.exited;
+      const atDeath = ticks();
+      await waitFor(() => ticks() >= atDeath + 3 * 2, { timeoutMs: 10_000, what: "ticks written after the agent died" });
+      await using second = await startAgent({ config });
+      const [again] = await replicas(second, "chatty");
+      expect(again?.pid).toBe(pid);
+      expect(again?.adopted).toBe(true);
+    } finally {
+      if (pid) killQuietly(pid);
+      rmSync(dataRoot, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  // Known gap: the supervisor stops the procs worker within agent.shutdown_timeout; an app stop timeout longer than
+  // that ends the worker before it sends SIGKILL, and the replica outlives the agent.
+  test.todo("at shutdown a replica that ignores SIGTERM is killed even when its stop timeout exceeds the agent's shutdown timeout", async () => {
+    await using agent = await startAgent({
+      config: {
+        agent: { shutdown_timeout: "1s" },
+        apps: [{ name: "stubborn", command: "sh", args: ["-c", "trap '' TERM; while :; do sleep 1; done"], stop: { timeout: "3s" } }],
+      },
+    });
+    const [r] = await waitFor(async () => {
+      const rs = await replicas(agent, "stubborn");
+      return rs[0]?.state === "ready" ? rs : undefined;
+    }, { timeoutMs: 20_000, what: "stubborn replica running" });
+    try {
+      expect(await agent.stop("SIGTERM")).toBe(0);
+      expect(groupMembers(r!.pid!)).toEqual([]);
+    } finally {
+      killQuietly(r!.pid!);
+    }
+  }, 60_000);
 });
