@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { alive, allReady, appInfo, demoApp, endpoints, events, freePort, load, replicas, startStack } from "../fixtures/it-apps-fixture.ts";
+import { alive, allReady, appInfo, demoApp, endpoints, events, freePort, load, replicas, startStack, waitForStartupLines } from "../fixtures/it-apps-fixture.ts";
 import { startAgent } from "../support/agent.ts";
 import { waitFor } from "../support/wait-for.ts";
 
@@ -42,13 +42,17 @@ describe("app replicas under the agent", () => {
     try {
       await waitFor(() => traffic.ok >= 50, { timeoutMs: 20_000, what: "load flowing" });
       process.kill(victim.pid!, "SIGKILL");
+      let seen: unknown;
       const back = await waitFor(
         async () => {
           const r = (await replicas(agent, "demo")).find((x) => x.id === victim.id);
+          seen = r;
           return r && r.state === "ready" && r.restarts === 1 && r.pid !== victim.pid ? r : undefined;
         },
         { timeoutMs: 30_000, what: "the killed replica back, ready, with a new pid" },
-      );
+      ).catch((e) => {
+        throw new Error(`${(e as Error).message}; last seen ${JSON.stringify(seen)}`);
+      });
       expect(alive(victim.pid!)).toBe(false);
       const seenAtRestart = traffic.ok;
       await waitFor(() => traffic.ok >= seenAtRestart + 100 && traffic.pids.has(back.pid!), { timeoutMs: 20_000, what: "traffic reaching the new process" });
@@ -215,6 +219,7 @@ describe("app replicas under the agent", () => {
       await using first = await startAgent({ config: config(freePort()) });
       const before = await allReady(first, "demo", 2);
       pids.push(...before.map((r) => r.pid!));
+      await waitForStartupLines(first, "demo", before.map((r) => r.id));
       first.proc.kill("SIGKILL");
       await first.proc.exited;
       expect(pids.every(alive)).toBe(true);
@@ -253,6 +258,7 @@ describe("app replicas under the agent", () => {
     const { agent, port } = await startStack([demoApp("demo", 2)], {}, { allow_fault_injection: true });
     await using _ = agent;
     const before = await allReady(agent, "demo", 2);
+    await waitForStartupLines(agent, "demo", before.map((r) => r.id));
     const traffic = load(port);
     try {
       await waitFor(() => traffic.ok >= 50, { timeoutMs: 20_000, what: "load flowing" });
