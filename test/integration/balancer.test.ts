@@ -24,8 +24,9 @@ describe("the HTTP balancer in front of app replicas", () => {
     expect([...seen].sort()).toEqual(rs.map((r) => `demo-${r.id}`).sort());
   }, 60_000);
 
-  test("a drained endpoint gets no new requests while the others serve every request", async () => {
-    const { agent, port } = await startStack([demoApp("demo", 3)]);
+  test("a drained endpoint gets no new requests from any balancer worker while the others serve every request", async () => {
+    // Two workers share the listener: the drain must reach both pools.
+    const { agent, port } = await startStack([demoApp("demo", 3)], {}, { balancer_workers: 2 });
     await using _ = agent;
     const rs = await allReady(agent, "demo", 3);
     const victim = rs[0]!;
