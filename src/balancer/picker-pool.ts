@@ -48,7 +48,15 @@ export function createPickerPool(picker: Picker, key: HashKey = { kind: "none" }
     pick: function pickEndpoint(c: RequestContext | ConnectionContext) {
       const k = key.kind === "none" ? undefined : keyOf(c);
       ctx.hash = k === undefined ? 0 : hash32(k);
-      const i = picker.pick(ctx);
+      let i = picker.pick(ctx);
+      const prev = c.previous;
+      if (prev !== undefined && endpoints.length > 1 && endpoints[i]?.id === prev.id) {
+        // A retry must not go back to the endpoint that just failed: a dead one fails fast, so it has the fewest
+        // requests in flight and load-aware pickers favour it. Ask once more (random policies move on), then
+        // take the next one (keyed policies answer the same again).
+        const again = picker.pick(ctx);
+        i = endpoints[again] !== undefined && endpoints[again]!.id !== prev.id ? again : (i + 1) % endpoints.length;
+      }
       return i >= 0 && i < endpoints.length ? endpoints[i] : undefined;
     },
     onStart(ep) {

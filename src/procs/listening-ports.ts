@@ -1,9 +1,16 @@
-// Which TCP ports are already listening on this host (from /proc/net/tcp and tcp6), to skip them.
+// Which local TCP ports are taken on this host (from /proc/net/tcp and tcp6), so replicas are not handed them.
 import { readFileSync } from "node:fs";
 
 const LISTEN = "0A";
+/**
+ * Connections that pin their local port: an outgoing connection's ephemeral port cannot be bound by a
+ * listener (EADDRINUSE), and a port range that overlaps the ephemeral range meets them all the time.
+ * Closing states (FIN_WAIT, TIME_WAIT, ...) are left out: a dead replica's own connections linger
+ * there, and its replacement must get the same port back.
+ */
+const CONNECTED = new Set(["01", "02"]); // ESTABLISHED, SYN_SENT
 
-export function listeningPorts(): Set<number> {
+function localPorts(states: ReadonlySet<string>): Set<number> {
   const ports = new Set<number>();
   for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     let text: string;
@@ -14,7 +21,7 @@ export function listeningPorts(): Set<number> {
     }
     for (const line of text.split("\n").slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols[3] !== LISTEN || !cols[1]) continue;
+      if (!cols[3] || !states.has(cols[3]) || !cols[1]) continue;
       const hexPort = cols[1].slice(cols[1].lastIndexOf(":") + 1);
       ports.add(parseInt(hexPort, 16));
     }
@@ -22,10 +29,19 @@ export function listeningPorts(): Set<number> {
   return ports;
 }
 
-/** First port in [from, to] neither listening on the host nor already handed to one of ours. */
-export function pickFreePort(from: number, to: number, taken: ReadonlySet<number>, listening = listeningPorts()): number | null {
+export function listeningPorts(): Set<number> {
+  return localPorts(new Set([LISTEN]));
+}
+
+/** Ports a new listener cannot bind: listening ones and the local ports of open connections. */
+export function busyPorts(): Set<number> {
+  return localPorts(new Set([LISTEN, ...CONNECTED]));
+}
+
+/** First port in [from, to] neither busy on the host nor already handed to one of ours. */
+export function pickFreePort(from: number, to: number, taken: ReadonlySet<number>, busy = busyPorts()): number | null {
   for (let p = from; p <= to; p++) {
-    if (!taken.has(p) && !listening.has(p)) return p;
+    if (!taken.has(p) && !busy.has(p)) return p;
   }
   return null;
 }

@@ -8,7 +8,7 @@ import type { Clock } from "../core/time.ts";
 import { isTripped } from "../core/supervision/crash-loop.ts";
 import { Reason, type KillCause, type RestartEvent } from "../core/supervision/restart-policy.ts";
 import { readLines } from "./line-reader.ts";
-import { listeningPorts, pickFreePort } from "./listening-ports.ts";
+import { busyPorts, pickFreePort } from "./listening-ports.ts";
 import { readProcStat } from "./proc-stat.ts";
 import { groupAlive, settlesWithin, signalGroup, signalPid, waitGone } from "./process-group.ts";
 import { waitForPort } from "./readiness.ts";
@@ -97,12 +97,12 @@ export class ReplicaLifecycle {
     if (spec.port.kind === "shared") r.port = spec.port.port;
     else if (spec.port.kind === "none") r.port = null;
     else {
-      const listening = listeningPorts();
+      const busy = busyPorts();
       const inRange = r.port !== null && r.port >= spec.port.from && r.port <= spec.port.to;
       // Our previous process in this slot is dead and its group killed: a listener now is a stranger.
-      if (inRange && !listening.has(r.port!)) return;
+      if (inRange && !busy.has(r.port!)) return;
       const taken = new Set([...app.replicas.values()].filter((o) => o !== r && o.port !== null).map((o) => o.port!));
-      r.port = pickFreePort(spec.port.from, spec.port.to, taken, listening);
+      r.port = pickFreePort(spec.port.from, spec.port.to, taken, busy);
     }
   }
 
