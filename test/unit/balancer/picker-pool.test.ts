@@ -51,3 +51,24 @@ describe("picker pool", () => {
     expect(pool.pick({ clientIp: "1.2.3.4", clientPort: 1, attempt: 0, previous: undefined })).toBeUndefined();
   });
 });
+
+describe("retries move off the endpoint that just failed", () => {
+  /** A picker that always answers the same index, like a load-aware policy favouring a dead, idle endpoint. */
+  const stubborn = (i: number): Picker => ({ name: "stubborn", update() {}, pick: () => i });
+  const ctx = (previous?: PoolEndpoint) => ({ clientIp: "127.0.0.1", clientPort: 1, attempt: previous ? 1 : 0, previous });
+
+  test("a retry never gets the previous endpoint back when another exists", () => {
+    const pool = createPickerPool(stubborn(0));
+    const eps = [ep(1), ep(2), ep(3)];
+    pool.setEndpoints(eps);
+    expect(pool.pick(ctx())).toBe(eps[0]);
+    expect(pool.pick(ctx(eps[0]))).not.toBe(eps[0]);
+  });
+
+  test("contrast: with a single endpoint the retry goes to it again rather than nowhere", () => {
+    const pool = createPickerPool(stubborn(0));
+    const eps = [ep(1)];
+    pool.setEndpoints(eps);
+    expect(pool.pick(ctx(eps[0]))).toBe(eps[0]);
+  });
+});
