@@ -16,6 +16,11 @@ export async function runAgent(args: readonly string[]): Promise<number | undefi
   const logger = createLogger({ level: config.agent.log_level });
   const sup = createSupervisor({ config, raw: result.loaded.raw, configPath: result.loaded.source, logger, env });
 
+  // The supervisor must outlive a bug in one handler: a stray rejection or exception is logged loudly, and the
+  // agent keeps supervising (its workers and replicas are independent of the failed call).
+  process.on("unhandledRejection", (reason) => logger.error("unhandled rejection", { error: reason }));
+  process.on("uncaughtException", (err) => logger.error("uncaught exception", { error: err }));
+
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
