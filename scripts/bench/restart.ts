@@ -4,6 +4,10 @@
 // Variants of the supervised case, each on a fresh manager so every kill is a replica's first crash:
 // - "default policy": the first backoff delay is drawn from [100, 300) ms (decorrelated jitter);
 // - "no backoff": initial delay 0, which isolates what the manager itself adds.
+// PM2 (npm `pm2`, installed into a temp dir on first use) runs the same server in fork mode with its default
+// immediate restart; its replica is killed the same way, interleaved with the others in one run.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProcessManager } from "../../src/procs/process-manager.ts";
 import { canConnect } from "../../src/procs/readiness.ts";
@@ -61,6 +65,74 @@ async function supervisedRestart(port: number, initialMs: number): Promise<numbe
   }
 }
 
+/** Gone or a zombie: either way the kernel has closed its sockets. */
+function dead(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") ?? true;
+  } catch {
+    return true;
+  }
+}
+
+/** PM2 under its own PM2_HOME so the bench never touches a user's PM2 daemon. */
+function setUpPm2(port: number) {
+  const prefix = process.env.PM2_PREFIX ?? join(tmpdir(), "polis-bench-pm2");
+  const bin = join(prefix, "node_modules/.bin/pm2");
+  if (!existsSync(bin)) {
+    mkdirSync(prefix, { recursive: true });
+    console.log(`installing pm2 into ${prefix} ...`);
+    const r = Bun.spawnSync(["npm", "install", "--prefix", prefix, "--no-audit", "--no-fund", "pm2"], { stdout: "inherit", stderr: "inherit", timeout: 180_000 });
+    if (r.exitCode !== 0 || !existsSync(bin)) throw new Error("npm install pm2 failed");
+  }
+  const home = join(tmpdir(), `polis-bench-pm2-home-${process.pid}`);
+  mkdirSync(home, { recursive: true });
+  const env = { ...process.env, PM2_HOME: home };
+  const pm2 = (...args: string[]) => {
+    const r = Bun.spawnSync([bin, ...args], { env, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+    if (r.exitCode !== 0) throw new Error(`pm2 ${args.join(" ")}: ${r.stderr.toString()}${r.stdout.toString()}`);
+    return r.stdout.toString();
+  };
+  const eco = join(home, "bench.config.cjs");
+  const app = { name: "bench", script: SERVER, interpreter: process.execPath, exec_mode: "fork", autorestart: true, max_restarts: 10_000, min_uptime: 100, env: { PORT: String(port) } };
+  writeFileSync(eco, `module.exports = ${JSON.stringify({ apps: [app] })};\n`);
+  const version = pm2("--version").trim().split("\n").at(-1)!.trim();
+  try {
+    pm2("start", eco);
+  } catch (e) {
+    Bun.spawnSync([bin, "kill"], { env, timeout: 30_000 });
+    rmSync(home, { recursive: true, force: true });
+    throw e;
+  }
+  const pidFile = join(home, "pids", "bench-0.pid");
+  const pid = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : 0);
+  let killed = 0;
+  return {
+    version,
+    async restart(): Promise<number> {
+      // The pid file is rewritten per start: wait for the replacement's own pid, alive and listening.
+      await until(async () => pid() > 0 && pid() !== killed && !dead(pid()) && (await canConnect(port, 200)));
+      const old = (killed = pid());
+      const t0 = performance.now();
+      process.kill(old, "SIGKILL");
+      await until(() => dead(old));
+      await until(() => canConnect(port, 200));
+      return performance.now() - t0;
+    },
+    stop() {
+      try {
+        pm2("kill");
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
 function summary(xs: number[]): string {
   const s = [...xs].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!.toFixed(1);
@@ -70,13 +142,26 @@ function summary(xs: number[]): string {
 const bare: number[] = [];
 const noBackoff: number[] = [];
 const withDefault: number[] = [];
-for (let i = 0; i < RUNS && performance.now() < DEADLINE; i++) {
-  // Interleaved so machine noise hits every variant alike; a new port each run avoids TIME_WAIT effects.
-  bare.push(await bareSpawn(BASE_PORT + (i % 10)));
-  noBackoff.push(await supervisedRestart(BASE_PORT + ((i + 3) % 10), 0));
-  withDefault.push(await supervisedRestart(BASE_PORT + ((i + 6) % 10), 100));
+const pm2Runs: number[] = [];
+const pm2 = process.env.NO_PM2 ? undefined : setUpPm2(BASE_PORT + 10);
+try {
+  for (let i = 0; i < RUNS && performance.now() < DEADLINE; i++) {
+    // Interleaved so machine noise hits every variant alike; a new port each run avoids TIME_WAIT effects.
+    bare.push(await bareSpawn(BASE_PORT + (i % 10)));
+    noBackoff.push(await supervisedRestart(BASE_PORT + ((i + 3) % 10), 0));
+    withDefault.push(await supervisedRestart(BASE_PORT + ((i + 6) % 10), 100));
+    if (pm2) pm2Runs.push(await pm2.restart());
+  }
+} finally {
+  pm2?.stop();
 }
-console.log(`spawn → listening (bare Bun.spawn)            ${summary(bare)}`);
-console.log(`kill -9 → replacement accepting, no backoff     ${summary(noBackoff)}`);
-console.log(`kill -9 → replacement accepting, default policy ${summary(withDefault)}`);
-console.log(JSON.stringify({ runs: bare.length, bare, noBackoff, withDefault }));
+const b = median(bare);
+const ratio = (xs: number[]) => `${(median(xs) / b).toFixed(2)}× bare`;
+console.log(`spawn → listening (bare Bun.spawn)                  ${summary(bare)}`);
+console.log(`kill -9 → replacement accepting, polis no backoff     ${summary(noBackoff)}  ${ratio(noBackoff)}`);
+console.log(`kill -9 → replacement accepting, polis default policy ${summary(withDefault)}  ${ratio(withDefault)}`);
+if (pm2) {
+  console.log(`kill -9 → replacement accepting, PM2 ${pm2.version} fork mode  ${summary(pm2Runs)}  ${ratio(pm2Runs)}`);
+  console.log(`polis / PM2: no backoff ${(median(noBackoff) / median(pm2Runs)).toFixed(2)}×, default policy ${(median(withDefault) / median(pm2Runs)).toFixed(2)}× (below 1 = faster than PM2)`);
+}
+console.log(JSON.stringify({ runs: bare.length, bare, noBackoff, withDefault, pm2: pm2Runs }));
