@@ -1,4 +1,4 @@
-// Restart latency: kill -9 of a supervised replica → its replacement accepting TCP connections,
+// Restart latency: kill -9 of a supervised replica → its replacement answering HTTP (a pid other than the killed one),
 // next to the bare spawn → listening time of the same tiny Bun HTTP server. 20 runs each, bounded.
 //
 // Variants of the supervised case, each on a fresh manager so every kill is a replica's first crash:
@@ -10,27 +10,44 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProcessManager } from "../../src/procs/process-manager.ts";
-import { canConnect } from "../../src/procs/readiness.ts";
 import type { AppSpec, ProcsEvent } from "../../src/procs/types.ts";
 
 const RUNS = Number(process.env.RUNS ?? 20);
 const DEADLINE = performance.now() + 120_000;
-const SERVER = join(import.meta.dir, "../../test/fixtures/procs-server-fixture.ts");
+const SERVER = join(import.meta.dir, "restart-server-fixture.ts");
 const BASE_PORT = 24_000 + Math.floor(Math.random() * 400) * 10;
 
-async function until(cond: () => Promise<boolean> | boolean, limitMs = 10_000): Promise<void> {
+async function until<T>(cond: () => Promise<T | boolean | undefined> | T | boolean | undefined, limitMs = 10_000): Promise<T> {
   const end = Math.min(DEADLINE, performance.now() + limitMs);
-  while (!(await cond())) {
+  for (;;) {
+    const v = await cond();
+    if (v !== undefined && v !== false) return v as T;
     if (performance.now() > end) throw new Error("bench step timed out");
     await Bun.sleep(1);
   }
 }
 
+/** The pid of whatever answers HTTP on the port, or 0. */
+async function servingPid(port: number): Promise<number> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(200), keepalive: false });
+    return Number(await r.text());
+  } catch {
+    return 0;
+  }
+}
+
+/** A process other than `old` serving the port (the killed one may still accept for an instant). */
+const replacementServing = async (port: number, old: number) => {
+  const pid = await servingPid(port);
+  return pid > 0 && pid !== old;
+};
+
 async function bareSpawn(port: number): Promise<number> {
   const t0 = performance.now();
   const p = Bun.spawn([process.execPath, SERVER], { env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "ignore", "ignore"] });
   try {
-    await until(() => canConnect(port, 200));
+    await until(() => replacementServing(port, 0));
     return performance.now() - t0;
   } finally {
     p.kill("SIGKILL");
@@ -56,21 +73,10 @@ async function supervisedRestart(port: number, initialMs: number): Promise<numbe
     const pid = pm.snapshot()[0]!.replicas[0]!.pid!;
     const t0 = performance.now();
     process.kill(pid, "SIGKILL");
-    // The dying process may still accept for a moment: count from the kill, wait for its exit first.
-    await until(() => events.some((e) => e.type === "exited"));
-    await until(() => canConnect(port, 200));
+    await until(() => replacementServing(port, pid));
     return performance.now() - t0;
   } finally {
     await pm.stopAll();
-  }
-}
-
-/** Gone or a zombie: either way the kernel has closed its sockets. */
-function dead(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") ?? true;
-  } catch {
-    return true;
   }
 }
 
@@ -103,19 +109,18 @@ function setUpPm2(port: number) {
     rmSync(home, { recursive: true, force: true });
     throw e;
   }
-  const pidFile = join(home, "pids", "bench-0.pid");
-  const pid = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : 0);
   let killed = 0;
   return {
     version,
     async restart(): Promise<number> {
-      // The pid file is rewritten per start: wait for the replacement's own pid, alive and listening.
-      await until(async () => pid() > 0 && pid() !== killed && !dead(pid()) && (await canConnect(port, 200)));
-      const old = (killed = pid());
+      const old = await until(async () => {
+        const p = await servingPid(port);
+        return p > 0 && p !== killed ? p : undefined;
+      });
+      killed = old;
       const t0 = performance.now();
       process.kill(old, "SIGKILL");
-      await until(() => dead(old));
-      await until(() => canConnect(port, 200));
+      await until(() => replacementServing(port, old));
       return performance.now() - t0;
     },
     stop() {
@@ -158,10 +163,10 @@ try {
 const b = median(bare);
 const ratio = (xs: number[]) => `${(median(xs) / b).toFixed(2)}× bare`;
 console.log(`spawn → listening (bare Bun.spawn)                  ${summary(bare)}`);
-console.log(`kill -9 → replacement accepting, polis no backoff     ${summary(noBackoff)}  ${ratio(noBackoff)}`);
-console.log(`kill -9 → replacement accepting, polis default policy ${summary(withDefault)}  ${ratio(withDefault)}`);
+console.log(`kill -9 → replacement answering, polis no backoff     ${summary(noBackoff)}  ${ratio(noBackoff)}`);
+console.log(`kill -9 → replacement answering, polis default policy ${summary(withDefault)}  ${ratio(withDefault)}`);
 if (pm2) {
-  console.log(`kill -9 → replacement accepting, PM2 ${pm2.version} fork mode  ${summary(pm2Runs)}  ${ratio(pm2Runs)}`);
+  console.log(`kill -9 → replacement answering, PM2 ${pm2.version} fork mode  ${summary(pm2Runs)}  ${ratio(pm2Runs)}`);
   console.log(`polis / PM2: no backoff ${(median(noBackoff) / median(pm2Runs)).toFixed(2)}×, default policy ${(median(withDefault) / median(pm2Runs)).toFixed(2)}× (below 1 = faster than PM2)`);
 }
 console.log(JSON.stringify({ runs: bare.length, bare, noBackoff, withDefault, pm2: pm2Runs }));
