@@ -11,9 +11,9 @@ export function freePort(): number {
   return port;
 }
 
-/** An app port range unlikely to collide with other runs on a shared machine. */
+/** An app port range unlikely to collide with other runs, below the ephemeral range (where client sockets live). */
 export function portRange(): [number, number] {
-  const base = 40_000 + Math.floor(Math.random() * 200) * 100;
+  const base = 21_000 + Math.floor(Math.random() * 110) * 100;
   return [base, base + 99];
 }
 
