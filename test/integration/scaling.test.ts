@@ -57,6 +57,15 @@ async function history(agent: RunningAgent): Promise<Summary[]> {
   return ((await res.json()) as { decisions: Summary[] }).decisions;
 }
 
+/** On a failed wait: what the scaler and procs saw, to tell a slow machine from a wiring fault. */
+async function explain(agent: RunningAgent, e: unknown): Promise<never> {
+  const h = (await (await agent.api("/v1/scaling/demo/history?limit=20")).json()) as { decisions: Summary[]; latest: unknown };
+  console.log(`history: ${JSON.stringify(h.decisions.map((d) => [d.at, d.action, d.current, d.desired, d.reason, d.dryRun]))}`);
+  console.log(`latest: ${JSON.stringify(h.latest)}`);
+  console.log(`apps: ${JSON.stringify(await (await agent.api("/v1/apps/demo")).json())}`);
+  throw e;
+}
+
 async function replicaCount(agent: RunningAgent): Promise<number> {
   const body = (await (await agent.api("/v1/apps/demo")).json()) as { replicas: Array<{ state: string }> };
   return body.replicas.filter((r) => r.state === "ready").length;
@@ -131,7 +140,7 @@ describe("autoscaling on request rate", () => {
       timeoutMs: 20_000,
       intervalMs: 250,
       what: "a scale-down decision after the load stopped",
-    });
+    }).catch((e) => explain(agent, e));
     // Not before the window: the highest recommendation of the last 5 s was still the loaded one.
     expect(down.at - loadStopped).toBeGreaterThanOrEqual(STABILIZE_DOWN_S * 1000 - 2 * INTERVAL_MS);
     await waitFor(async () => (await replicaCount(agent)) === MIN, { timeoutMs: 15_000, what: "back to the minimum" });
@@ -193,10 +202,7 @@ describe("dry run", () => {
     const port = freePort();
     await using agent = await startAgent({ config: demoConfig(port, { dry_run: true }) });
     const url = `http://127.0.0.1:${port}/`;
-    await waitFor(async () => (await replicaCount(agent)) === MIN, { what: "one ready replica" }).catch(async (e) => {
-      console.log(JSON.stringify(await (await agent.api("/v1/apps/demo")).json()), agent.lines.slice(-20).map((l) => JSON.stringify(l)).join("\n"));
-      throw e;
-    });
+    await waitFor(async () => (await replicaCount(agent)) === MIN, { what: "one ready replica" }).catch((e) => explain(agent, e));
     await waitFor(async () => (await fetch(url)).ok, { what: "the balancer routes to the replica" });
     const recorded = await waitFor(
       async () => {
@@ -204,11 +210,7 @@ describe("dry run", () => {
         return (await history(agent)).find((d) => d.action === "scale-up");
       },
       { timeoutMs: 12_000, what: "a dry-run scale-up decision" },
-    ).catch(async (e) => {
-      console.log(JSON.stringify(await (await agent.api("/v1/scaling/demo/history")).json()).slice(0, 3000));
-      console.log(JSON.stringify(await (await agent.api("/v1/apps/demo")).json()));
-      throw e;
-    });
+    ).catch((e) => explain(agent, e));
     expect(recorded.dryRun).toBe(true);
     expect(recorded.desired).toBeGreaterThan(MIN);
     const apps = (await (await agent.api("/v1/apps/demo")).json()) as { replicas: unknown[] };
