@@ -63,6 +63,8 @@ async function explain(agent: RunningAgent, e: unknown): Promise<never> {
   console.log(`history: ${JSON.stringify(h.decisions.map((d) => [d.at, d.action, d.current, d.desired, d.reason, d.dryRun]))}`);
   console.log(`latest: ${JSON.stringify(h.latest)}`);
   console.log(`apps: ${JSON.stringify(await (await agent.api("/v1/apps/demo")).json())}`);
+  const web = (await (await agent.api("/v1/balancers/web")).json()) as { stats: { requests: number }; endpoints: Array<{ id: string; health: string; source: string; stats: { requests: number } }> };
+  console.log(`balancer: ${web.stats.requests} req/s; ${JSON.stringify(web.endpoints.map((e) => [e.id, e.health, e.source, e.stats.requests]))}`);
   throw e;
 }
 
