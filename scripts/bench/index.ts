@@ -5,7 +5,7 @@ import { join } from "node:path";
 const dir = import.meta.dir;
 const only = process.argv.slice(2);
 const scripts = readdirSync(dir)
-  .filter((f) => f.endsWith(".ts") && f !== "index.ts" && !f.includes("-worker") && !f.includes("-fixture") && !f.startsWith("_"))
+  .filter((f) => f.endsWith(".ts") && f !== "index.ts" && !f.includes("-worker") && !f.includes("-fixture") && !f.includes("-runner") && !f.startsWith("_"))
   .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
   .sort();
 if (!existsSync(join(dir, "../../dist/polis"))) {

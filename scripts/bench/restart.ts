@@ -1,32 +1,53 @@
-// Restart latency: kill -9 of a supervised replica → its replacement accepting TCP connections,
+// Restart latency: kill -9 of a supervised replica → its replacement answering HTTP (a pid other than the killed one),
 // next to the bare spawn → listening time of the same tiny Bun HTTP server. 20 runs each, bounded.
 //
 // Variants of the supervised case, each on a fresh manager so every kill is a replica's first crash:
 // - "default policy": the first backoff delay is drawn from [100, 300) ms (decorrelated jitter);
 // - "no backoff": initial delay 0, which isolates what the manager itself adds.
+// PM2 (npm `pm2`, installed into a temp dir on first use) runs the same server in fork mode with its default
+// immediate restart; its replica is killed the same way, interleaved with the others in one run.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProcessManager } from "../../src/procs/process-manager.ts";
-import { canConnect } from "../../src/procs/readiness.ts";
 import type { AppSpec, ProcsEvent } from "../../src/procs/types.ts";
 
 const RUNS = Number(process.env.RUNS ?? 20);
 const DEADLINE = performance.now() + 120_000;
-const SERVER = join(import.meta.dir, "../../test/fixtures/procs-server-fixture.ts");
+const SERVER = join(import.meta.dir, "restart-server-fixture.ts");
 const BASE_PORT = 24_000 + Math.floor(Math.random() * 400) * 10;
 
-async function until(cond: () => Promise<boolean> | boolean, limitMs = 10_000): Promise<void> {
+async function until<T>(cond: () => Promise<T | boolean | undefined> | T | boolean | undefined, limitMs = 10_000): Promise<T> {
   const end = Math.min(DEADLINE, performance.now() + limitMs);
-  while (!(await cond())) {
+  for (;;) {
+    const v = await cond();
+    if (v !== undefined && v !== false) return v as T;
     if (performance.now() > end) throw new Error("bench step timed out");
     await Bun.sleep(1);
   }
 }
 
+/** The pid of whatever answers HTTP on the port, or 0. */
+async function servingPid(port: number): Promise<number> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(200), keepalive: false });
+    return Number(await r.text());
+  } catch {
+    return 0;
+  }
+}
+
+/** A process other than `old` serving the port (the killed one may still accept for an instant). */
+const replacementServing = async (port: number, old: number) => {
+  const pid = await servingPid(port);
+  return pid > 0 && pid !== old;
+};
+
 async function bareSpawn(port: number): Promise<number> {
   const t0 = performance.now();
   const p = Bun.spawn([process.execPath, SERVER], { env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "ignore", "ignore"] });
   try {
-    await until(() => canConnect(port, 200));
+    await until(() => replacementServing(port, 0));
     return performance.now() - t0;
   } finally {
     p.kill("SIGKILL");
@@ -52,13 +73,69 @@ async function supervisedRestart(port: number, initialMs: number): Promise<numbe
     const pid = pm.snapshot()[0]!.replicas[0]!.pid!;
     const t0 = performance.now();
     process.kill(pid, "SIGKILL");
-    // The dying process may still accept for a moment: count from the kill, wait for its exit first.
-    await until(() => events.some((e) => e.type === "exited"));
-    await until(() => canConnect(port, 200));
+    await until(() => replacementServing(port, pid));
     return performance.now() - t0;
   } finally {
     await pm.stopAll();
   }
+}
+
+/** PM2 under its own PM2_HOME so the bench never touches a user's PM2 daemon. */
+function setUpPm2(port: number) {
+  const prefix = process.env.PM2_PREFIX ?? join(tmpdir(), "polis-bench-pm2");
+  const bin = join(prefix, "node_modules/.bin/pm2");
+  if (!existsSync(bin)) {
+    mkdirSync(prefix, { recursive: true });
+    console.log(`installing pm2 into ${prefix} ...`);
+    const r = Bun.spawnSync(["npm", "install", "--prefix", prefix, "--no-audit", "--no-fund", "pm2"], { stdout: "inherit", stderr: "inherit", timeout: 180_000 });
+    if (r.exitCode !== 0 || !existsSync(bin)) throw new Error("npm install pm2 failed");
+  }
+  const home = join(tmpdir(), `polis-bench-pm2-home-${process.pid}`);
+  mkdirSync(home, { recursive: true });
+  const env = { ...process.env, PM2_HOME: home };
+  const pm2 = (...args: string[]) => {
+    const r = Bun.spawnSync([bin, ...args], { env, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+    if (r.exitCode !== 0) throw new Error(`pm2 ${args.join(" ")}: ${r.stderr.toString()}${r.stdout.toString()}`);
+    return r.stdout.toString();
+  };
+  const eco = join(home, "bench.config.cjs");
+  const app = { name: "bench", script: SERVER, interpreter: process.execPath, exec_mode: "fork", autorestart: true, max_restarts: 10_000, min_uptime: 100, env: { PORT: String(port) } };
+  writeFileSync(eco, `module.exports = ${JSON.stringify({ apps: [app] })};\n`);
+  const version = pm2("--version").trim().split("\n").at(-1)!.trim();
+  try {
+    pm2("start", eco);
+  } catch (e) {
+    Bun.spawnSync([bin, "kill"], { env, timeout: 30_000 });
+    rmSync(home, { recursive: true, force: true });
+    throw e;
+  }
+  let killed = 0;
+  return {
+    version,
+    async restart(): Promise<number> {
+      const old = await until(async () => {
+        const p = await servingPid(port);
+        return p > 0 && p !== killed ? p : undefined;
+      });
+      killed = old;
+      const t0 = performance.now();
+      process.kill(old, "SIGKILL");
+      await until(() => replacementServing(port, old));
+      return performance.now() - t0;
+    },
+    stop() {
+      try {
+        pm2("kill");
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
 }
 
 function summary(xs: number[]): string {
@@ -70,13 +147,26 @@ function summary(xs: number[]): string {
 const bare: number[] = [];
 const noBackoff: number[] = [];
 const withDefault: number[] = [];
-for (let i = 0; i < RUNS && performance.now() < DEADLINE; i++) {
-  // Interleaved so machine noise hits every variant alike; a new port each run avoids TIME_WAIT effects.
-  bare.push(await bareSpawn(BASE_PORT + (i % 10)));
-  noBackoff.push(await supervisedRestart(BASE_PORT + ((i + 3) % 10), 0));
-  withDefault.push(await supervisedRestart(BASE_PORT + ((i + 6) % 10), 100));
+const pm2Runs: number[] = [];
+const pm2 = process.env.NO_PM2 ? undefined : setUpPm2(BASE_PORT + 10);
+try {
+  for (let i = 0; i < RUNS && performance.now() < DEADLINE; i++) {
+    // Interleaved so machine noise hits every variant alike; a new port each run avoids TIME_WAIT effects.
+    bare.push(await bareSpawn(BASE_PORT + (i % 10)));
+    noBackoff.push(await supervisedRestart(BASE_PORT + ((i + 3) % 10), 0));
+    withDefault.push(await supervisedRestart(BASE_PORT + ((i + 6) % 10), 100));
+    if (pm2) pm2Runs.push(await pm2.restart());
+  }
+} finally {
+  pm2?.stop();
 }
-console.log(`spawn → listening (bare Bun.spawn)            ${summary(bare)}`);
-console.log(`kill -9 → replacement accepting, no backoff     ${summary(noBackoff)}`);
-console.log(`kill -9 → replacement accepting, default policy ${summary(withDefault)}`);
-console.log(JSON.stringify({ runs: bare.length, bare, noBackoff, withDefault }));
+const b = median(bare);
+const ratio = (xs: number[]) => `${(median(xs) / b).toFixed(2)}× bare`;
+console.log(`spawn → listening (bare Bun.spawn)                  ${summary(bare)}`);
+console.log(`kill -9 → replacement answering, polis no backoff     ${summary(noBackoff)}  ${ratio(noBackoff)}`);
+console.log(`kill -9 → replacement answering, polis default policy ${summary(withDefault)}  ${ratio(withDefault)}`);
+if (pm2) {
+  console.log(`kill -9 → replacement answering, PM2 ${pm2.version} fork mode  ${summary(pm2Runs)}  ${ratio(pm2Runs)}`);
+  console.log(`polis / PM2: no backoff ${(median(noBackoff) / median(pm2Runs)).toFixed(2)}×, default policy ${(median(withDefault) / median(pm2Runs)).toFixed(2)}× (below 1 = faster than PM2)`);
+}
+console.log(JSON.stringify({ runs: bare.length, bare, noBackoff, withDefault, pm2: pm2Runs }));

@@ -83,6 +83,19 @@ function requestOf(r: ReplicaInfo | undefined, metric: string): number | undefin
   return undefined;
 }
 
+/**
+ * The window's mean, ending at the newest sample when that is from this second or the one before.
+ * Samples arrive once a second from timers that are not in phase with the evaluation: at a given
+ * tick this second's sample may not be in yet, and a window ending at `second` would then miss it,
+ * which for a 1 s window means no reading at all (every metric invalid, no decision, for as long as
+ * the two timers stay in that phase).
+ */
+function meanUpTo(ring: SecondRing | undefined, second: number, window: number): number | undefined {
+  if (!ring) return undefined;
+  const end = ring.last === second - 1 ? second - 1 : second;
+  return ring.mean(end, window);
+}
+
 function newApp(): AppState {
   return { policy: null, current: null, replicas: [], rings: new Map(), demand: new Map(), buckets: new Map(), forecasts: new Map(), skipped: new Map(), behavior: createBehaviorState() };
 }
@@ -143,10 +156,10 @@ export function createScaler(options: ScalerOptions): Scaler {
     return policy.metrics.map((spec) => {
       const rings = a.rings.get(spec.name);
       const readings: ReplicaReading[] = a.replicas.map((r) => {
-        const mean = rings?.get(r.id)?.mean(second, window);
+        const mean = meanUpTo(rings?.get(r.id), second, window);
         return { phase: r.phase, value: mean === undefined || Number.isNaN(mean) ? undefined : mean, request: requestOf(r, spec.name) };
       });
-      const demand = a.demand.get(spec.name)?.mean(second, window);
+      const demand = meanUpTo(a.demand.get(spec.name), second, window);
       return demand === undefined || Number.isNaN(demand) ? { name: spec.name, readings } : { name: spec.name, readings, demand };
     });
   }
