@@ -69,15 +69,38 @@ export function createBalancerLink(hub: Hub, onSamples: (s: MetricSample[]) => v
 
   /** Reports received since the last flush; each is one worker's counts for its last second. */
   let pending: WorkerStats[] = [];
+  let fallback: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Workers report once a second on their own timers. A round is flushed as soon as every worker has reported
+   * (so a second is never counted twice or missed), or 1.5 s after its first report if a worker is late.
+   */
+  const roundComplete = () => {
+    const workers = hub.balancerHosts().length;
+    const seen = new Map<string, Set<number>>();
+    for (const p of pending) {
+      let set = seen.get(p.balancer);
+      if (!set) seen.set(p.balancer, (set = new Set()));
+      set.add(p.worker);
+    }
+    return hub.config().balancers.every((b) => (seen.get(b.name)?.size ?? 0) >= workers);
+  };
   const onStats = (msg: WorkerStats) => {
     pending.push(msg);
     for (const [id, e] of Object.entries(msg.endpoints)) if (e.ejectedForMs > 0) ejectedUntil.set(`${msg.balancer}/${id}`, Date.now() + e.ejectedForMs);
+    if (roundComplete()) {
+      flush();
+      return;
+    }
+    fallback ??= setTimeout(flush, 1500);
   };
 
-  /** Once a second: merge what every worker sent, keep it for the API, export it, and feed the scaler. */
+  /** Once a round: merge what every worker sent, keep it for the API, export it, and feed the scaler. */
   const flush = () => {
+    if (fallback) clearTimeout(fallback);
+    fallback = undefined;
     const batch = pending;
     pending = [];
+    if (batch.length === 0) return;
     const byBalancer = new Map<string, WorkerStats[]>();
     for (const m of batch) {
       let list = byBalancer.get(m.balancer);
@@ -120,7 +143,6 @@ export function createBalancerLink(hub: Hub, onSamples: (s: MetricSample[]) => v
     }
     if (samples.length > 0) onSamples(samples);
   };
-  const flushTimer = setInterval(flush, 1000);
 
   const viewOf = (b: BalancerConfig): BalancerView => {
     const perWorker = latest.get(b.name) ?? [];
@@ -163,7 +185,9 @@ export function createBalancerLink(hub: Hub, onSamples: (s: MetricSample[]) => v
 
   return {
     state: () => pools(),
-    stop: () => clearInterval(flushTimer),
+    stop: () => {
+      if (fallback) clearTimeout(fallback);
+    },
     changed,
     handle(msg: FromBalancer): boolean {
       switch (msg.t) {

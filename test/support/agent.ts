@@ -109,7 +109,10 @@ export async function startAgent(opts: StartOptions = {}): Promise<RunningAgent>
   try {
     ready = await waitForLine((l) => l.msg === "agent ready", opts.readyTimeoutMs ?? 20_000);
   } catch (e) {
-    proc.kill("SIGKILL");
+    // SIGTERM first: the agent stops its replicas (they run in their own process groups and would outlive a SIGKILL).
+    if (proc.exitCode === null) proc.kill("SIGTERM");
+    const killed = await Promise.race([proc.exited.then(() => true), Bun.sleep(15_000).then(() => false)]);
+    if (!killed) proc.kill("SIGKILL");
     throw e;
   }
   const url = String(ready.api);
