@@ -307,9 +307,8 @@ describe("app replicas under the agent", () => {
     }
   }, 60_000);
 
-  // Known gap: the supervisor stops the procs worker within agent.shutdown_timeout; an app stop timeout longer than
-  // that ends the worker before it sends SIGKILL, and the replica outlives the agent.
-  test.todo("at shutdown a replica that ignores SIGTERM is killed even when its stop timeout exceeds the agent's shutdown timeout", async () => {
+
+  test("at shutdown a replica that ignores SIGTERM is killed even when its stop timeout exceeds the agent's shutdown timeout", async () => {
     await using agent = await startAgent({
       config: {
         agent: { shutdown_timeout: "1s" },
