@@ -94,11 +94,13 @@ export function createProcsLink(hub: Hub) {
   };
 
   const onEvent = (e: ProcsEvent) => {
+    // An exit we asked for (stop, scale-down, shutdown) is routine; any other exit is worth a warning.
+    const requested = e.type === "exited" && /stop|shutdown|scale|restart-requested|operator/.test(e.reason);
     hub.publish({
       type: `proc.${e.type}`,
       source: "procs",
       target: "id" in e ? `${e.app}-${e.id}` : e.app,
-      severity: SEVERITY[e.type] ?? "info",
+      severity: requested ? "info" : (SEVERITY[e.type] ?? "info"),
       message: describe(e),
       data: e as unknown as Record<string, unknown>,
     });
