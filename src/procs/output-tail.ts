@@ -36,8 +36,8 @@ import { join } from "node:path";
 import { LineSplitter } from "./line-reader.ts";
 
 export const TAIL_INTERVAL_MS = 100;
-/** While a replica's readiness is a stdout line, its files are polled this often. */
-export const EAGER_INTERVAL_MS = 20;
+/** While a replica's readiness is a stdout line, its files are polled this often (readiness latency). */
+export const EAGER_INTERVAL_MS = 5;
 export const READ_CHUNK_BYTES = 64 * 1024;
 /** Per file per poll: at most 2.5 MB/s per stream reaches the ring; the rest stays on disk only. */
 export const MAX_READ_PER_POLL = 256 * 1024;
@@ -195,11 +195,15 @@ interface Entry {
   lastPoll: number;
 }
 
-/** Every tail of one manager, polled by one timer that runs only while there is something to tail. */
+/**
+ * Every tail of one manager, polled by one timer that runs only while there is something to tail:
+ * every EAGER_INTERVAL_MS while some tail is eager, else every TAIL_INTERVAL_MS.
+ */
 export class OutputTails {
   private readonly entries = new Map<FileTail, Entry>();
   private readonly buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timerDue = 0;
 
   constructor(private readonly onError: (message: string) => void = () => {}) {}
 
@@ -209,10 +213,7 @@ export class OutputTails {
 
   add(tail: FileTail, eager: () => boolean = () => false): void {
     this.entries.set(tail, { tail, eager, lastPoll: performance.now() });
-    if (!this.timer) {
-      this.timer = setInterval(() => this.tick(), EAGER_INTERVAL_MS);
-      this.timer.unref?.();
-    }
+    this.schedule();
   }
 
   /** Reads what is left (bounded), flushes the last partial line and forgets the tail. */
@@ -235,10 +236,29 @@ export class OutputTails {
     this.stopTimer();
   }
 
+  /** Arms the timer for the next poll, unless it is already armed for an earlier one. */
+  private schedule(): void {
+    if (this.entries.size === 0) return this.stopTimer();
+    let eager = false;
+    for (const e of this.entries.values()) if ((eager = e.eager())) break;
+    const delay = eager ? EAGER_INTERVAL_MS : TAIL_INTERVAL_MS;
+    const due = performance.now() + delay;
+    if (this.timer && this.timerDue <= due) return;
+    this.stopTimer();
+    this.timerDue = due;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.tick();
+      this.schedule();
+    }, delay);
+    this.timer.unref?.();
+  }
+
   private tick(): void {
     const now = performance.now();
     for (const e of this.entries.values()) {
-      if (now - e.lastPoll < TAIL_INTERVAL_MS && !e.eager()) continue;
+      // A little slack: a timer armed for TAIL_INTERVAL_MS must find its tails due.
+      if (now - e.lastPoll < TAIL_INTERVAL_MS - EAGER_INTERVAL_MS && !e.eager()) continue;
       e.lastPoll = now;
       this.guard(e.tail, () => e.tail.poll(this.buf));
     }
@@ -253,7 +273,7 @@ export class OutputTails {
   }
 
   private stopTimer(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
 }
