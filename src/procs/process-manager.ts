@@ -6,12 +6,12 @@
 // idempotent, bounded by the apps' stop timeouts, and leaves no process group behind. Replicas are
 // spawned detached (own process group), so signals go to -pid and reach grandchildren. Their output
 // goes to files they hold, tailed here (output-tail.ts), so it survives our own death.
-import { type Clock, type Rng, systemClock, systemRng } from "../core/time.ts";
-import { INITIAL_CRASH_LOOP, isTripped } from "../core/supervision/crash-loop.ts";
-import { Reason, type RestartEvent, decide, initialRestartState } from "../core/supervision/restart-policy.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Clock, type Rng, systemClock, systemRng } from "../core/time.ts";
+import { INITIAL_CRASH_LOOP, isTripped } from "../core/supervision/crash-loop.ts";
+import { Reason, type RestartEvent, decide, initialRestartState } from "../core/supervision/restart-policy.ts";
 import { OutputTails } from "./output-tail.ts";
 import { readProcStat } from "./proc-stat.ts";
 import { settlesWithin, signalGroup, signalPid } from "./process-group.ts";

@@ -74,18 +74,18 @@ export class ReplicaLifecycle {
     if (spec.port.kind === "range" && r.port === null) {
       return this.onSpawnFailed(app, r, `no free port in ${spec.port.from}-${spec.port.to}`);
     }
-    const dir = this.ctx.logDir(spec);
-    const paths = outputPaths(dir, spec.name, r.id);
     let fds: { stdout: number; stderr: number };
     try {
-      fds = openOutputFiles(dir, paths);
+      const dir = this.ctx.logDir(spec);
+      fds = openOutputFiles(dir, outputPaths(dir, spec.name, r.id));
     } catch (e) {
-      return this.onSpawnFailed(app, r, `cannot open output files in ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+      return this.onSpawnFailed(app, r, `cannot open output files: ${e instanceof Error ? e.message : String(e)}`);
     }
     let proc: Run["proc"];
-    // Everything before the spawn is an earlier run's: this run's lines start at the current ends.
-    const from = { stdout: fstatSync(fds.stdout).size, stderr: fstatSync(fds.stderr).size };
+    let from: { stdout: number; stderr: number };
     try {
+      // Everything before the spawn is an earlier run's: this run's lines start at the current ends.
+      from = { stdout: fstatSync(fds.stdout).size, stderr: fstatSync(fds.stderr).size };
       proc = Bun.spawn([spec.command, ...spec.args], {
         cwd: spec.cwd,
         env: this.envFor(spec, r),
@@ -104,7 +104,7 @@ export class ReplicaLifecycle {
     const run = this.newRun(proc!.pid, proc!, readProcStat(proc!.pid)?.startTime ?? null);
     r.run = run;
     this.ctx.emit({ type: "spawned", app: spec.name, id: r.id, pid: run.pid, startTime: run.startTime });
-    this.tailOutput(app, r, run, spec, from);
+    this.tailOutput(app, r, run, spec, from!);
     proc!.exited.then(
       () => this.onExit(app, r, run, proc!.exitCode, signalName(proc!.signalCode)),
       () => this.onExit(app, r, run, null, null),

@@ -1,7 +1,7 @@
 // Replica output goes to files the replica holds (not pipes to us), tailed into the ring; adopted replicas are
 // tailed too; no fd leaks; stopAll stops tailing and removes the private log dir.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { openOutputFiles, outputPaths, type OutputTails } from "../../../src/procs/output-tail.ts";
@@ -87,6 +87,16 @@ describe("replica output", () => {
     } finally {
       orphan.proc.kill("SIGKILL");
     }
+  });
+
+  test("a log dir that cannot be created fails the spawn with a message instead of starting a replica without output", async () => {
+    await using h = harness();
+    const notADir = join(dir, "file");
+    writeFileSync(notADir, "");
+    await h.pm.apply([fastSpec("web", "server", { logs: { dir: join(notADir, "logs") }, restart: { mode: "never" } })]);
+    const failed = await h.waitEvent("spawn-failed");
+    expect(failed.message).toContain("cannot open output files");
+    expect(h.of("spawned")).toEqual([]);
   });
 
   test("no fd is left open after replicas were spawned, restarted and stopped", async () => {
