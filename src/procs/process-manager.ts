@@ -4,10 +4,15 @@
 // Contract: no method throws and no hook failure escapes (they become `error` events); every
 // operation on one app runs after the previous one finished (a per-app queue); stopAll() is
 // idempotent, bounded by the apps' stop timeouts, and leaves no process group behind. Replicas are
-// spawned detached (own process group), so signals go to -pid and reach grandchildren.
+// spawned detached (own process group), so signals go to -pid and reach grandchildren. Their output
+// goes to files they hold, tailed here (output-tail.ts), so it survives our own death.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Clock, type Rng, systemClock, systemRng } from "../core/time.ts";
 import { INITIAL_CRASH_LOOP, isTripped } from "../core/supervision/crash-loop.ts";
 import { Reason, type RestartEvent, decide, initialRestartState } from "../core/supervision/restart-policy.ts";
+import { OutputTails } from "./output-tail.ts";
 import { readProcStat } from "./proc-stat.ts";
 import { settlesWithin, signalGroup, signalPid } from "./process-group.ts";
 import { type App, Replica } from "./replica.ts";
@@ -55,6 +60,9 @@ export class ProcessManager {
   private closed = false;
   private readonly life: ReplicaLifecycle;
   private applied = false;
+  private readonly tails: OutputTails;
+  /** Output files of specs without a log dir; created on first use, removed by stopAll(). */
+  private privateLogDir: string | null = null;
 
   constructor(
     private readonly hooks: ProcessManagerHooks = {},
@@ -63,7 +71,10 @@ export class ProcessManager {
     this.clock = opts.clock ?? systemClock;
     this.rng = opts.rng ?? systemRng;
     this.statsIntervalMs = opts.statsIntervalMs ?? 1_000;
+    this.tails = new OutputTails((m) => this.error(m));
     this.life = new ReplicaLifecycle({
+      tails: this.tails,
+      logDir: (spec) => spec.logs.dir ?? this.ownLogDir(),
       clock: this.clock,
       emit: (e) => this.emit(e),
       error: (m) => this.error(m),
@@ -85,6 +96,8 @@ export class ProcessManager {
       const spec = resolveSpec(raw);
       const app = this.appFor(spec.name);
       app.spec = spec;
+      // Replicas adopted before their spec was known: now we know where their output goes.
+      for (const r of app.replicas.values()) if (r.run) this.life.attachOutput(app, r, r.run);
       work.push(this.enqueue(app, () => this.scaleTo(app, spec.replicas)));
     }
     for (const [name, app] of this.apps) {
@@ -180,7 +193,9 @@ export class ProcessManager {
       for (const r of app.replicas.values()) work.push(this.stop(app, r, "shutdown"));
     }
     await Promise.all(work);
-    for (const app of this.apps.values()) for (const r of app.replicas.values()) r.sink.close();
+    this.tails.stop();
+    if (this.privateLogDir) rmSync(this.privateLogDir, { recursive: true, force: true });
+    this.privateLogDir = null;
   }
 
   /**
@@ -220,6 +235,7 @@ export class ProcessManager {
       r.run = run;
       r.state = "ready";
       app.replicas.set(rec.id, r);
+      this.life.attachOutput(app, r, run);
       this.emit({ type: "adopted", app: rec.app, id: rec.id, pid: rec.pid, port: rec.port });
     }
   }
@@ -238,7 +254,6 @@ export class ProcessManager {
     if (!app.spec) {
       // An adopted replica of an app with no spec yet: forget the slot so apply() starts a fresh one.
       r.state = "stopped";
-      r.sink.close();
       app.replicas.delete(r.id);
       return;
     }
@@ -316,7 +331,6 @@ export class ProcessManager {
       victims.map(async (r) => {
         await this.callHook(() => this.hooks.beforeStop?.(r.snapshot()), "beforeStop");
         await this.stop(app, r, "scale-down");
-        r.sink.close();
         app.replicas.delete(r.id);
       }),
     );
@@ -348,14 +362,12 @@ export class ProcessManager {
       const outcome = fresh.run ? await fresh.run.ready.promise : { ok: false as const, reason: fresh.lastExit?.reason ?? "spawn failed" };
       if (!outcome.ok) {
         await this.stop(app, fresh, "rolling-restart-aborted");
-        fresh.sink.close();
         app.replicas.delete(id);
         return abort(`replica ${id} did not become ready: ${outcome.reason}`);
       }
       await this.callHook(() => hooks.onReady?.(fresh.snapshot()), "onReady");
       await this.callHook(() => hooks.drain?.(old.snapshot()), "drain");
       await this.stop(app, old, "rolling-restart");
-      old.sink.close();
       app.replicas.delete(old.id);
       replaced++;
     }
@@ -393,7 +405,7 @@ export class ProcessManager {
         if (!spec) continue;
         if (spec.maxMemoryBytes !== null && r.rssBytes > spec.maxMemoryBytes) {
           this.life.terminate(app, r, run, "memory-limit");
-        } else if (spec.watchdog && run.isReady && run.proc !== null && now - run.lastBeatMono > spec.watchdog.timeoutMs) {
+        } else if (spec.watchdog && run.isReady && run.output !== null && now - run.lastBeatMono > spec.watchdog.timeoutMs) {
           this.life.terminate(app, r, run, "watchdog-timeout");
         }
       }
@@ -409,6 +421,11 @@ export class ProcessManager {
       this.apps.set(name, app);
     }
     return app;
+  }
+
+  private ownLogDir(): string {
+    this.privateLogDir ??= mkdtempSync(join(tmpdir(), "polis-procs-"));
+    return this.privateLogDir;
   }
 
   private enqueue<T>(app: App, op: () => Promise<T>): Promise<T | undefined> {

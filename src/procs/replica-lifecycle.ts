@@ -1,14 +1,18 @@
 // One replica's process lifetimes: spawn, output, readiness, our own kills, exit handling, graceful stop.
 //
+// Output: stdout and stderr go to files the replica holds itself, which we tail (output-tail.ts
+// says why and how); every line read feeds the ring, stdout readiness, the watchdog and followers.
+//
 // Stop contract: the stop signal goes to the process group; after the leader exits the rest of the
 // group gets what is left of the stop timeout, then SIGKILL; an unexpected exit SIGKILLs leftovers at
 // once (grandchildren must not hold the port the replacement needs). Nothing here decides restarts:
 // an end of life the operator did not ask for is handed to `ctx.ended`.
+import { closeSync, fstatSync } from "node:fs";
 import type { Clock } from "../core/time.ts";
 import { isTripped } from "../core/supervision/crash-loop.ts";
 import { Reason, type KillCause, type RestartEvent } from "../core/supervision/restart-policy.ts";
-import { readLines } from "./line-reader.ts";
 import { busyPorts, pickFreePort } from "./listening-ports.ts";
+import { FileTail, type OutputTails, type Stream, openOutputFiles, outputPaths, sizeOf } from "./output-tail.ts";
 import { readProcStat } from "./proc-stat.ts";
 import { groupAlive, settlesWithin, signalGroup, signalPid, waitGone } from "./process-group.ts";
 import { waitForPort } from "./readiness.ts";
@@ -18,14 +22,16 @@ import type { LogLine, ProcsEventInput } from "./types.ts";
 
 /** After SIGKILL a process is gone within milliseconds unless stuck in the kernel (D state). */
 const KILL_GRACE_MS = 5_000;
-/** Output left in the pipes after an exit is read for at most this long. */
-const DRAIN_OUTPUT_MS = 1_000;
 
 export interface LifecycleContext {
   readonly clock: Clock;
   emit(e: ProcsEventInput): void;
   error(message: string): void;
   closed(): boolean;
+  /** Tails every replica's output files. */
+  readonly tails: OutputTails;
+  /** Where a replica of this spec writes its output files. */
+  logDir(spec: ResolvedSpec): string;
   /** An end of life nobody asked for (exit, failed spawn): the manager decides what follows. */
   ended(app: App, r: Replica, event: RestartEvent): void;
 }
@@ -42,7 +48,7 @@ export class ReplicaLifecycle {
       startedAtMono: this.ctx.clock.now(),
       ended: deferred<void>(),
       ready: deferred(),
-      readers: [],
+      output: null,
       isReady: false,
       cause: null,
       stopping: false,
@@ -68,29 +74,69 @@ export class ReplicaLifecycle {
     if (spec.port.kind === "range" && r.port === null) {
       return this.onSpawnFailed(app, r, `no free port in ${spec.port.from}-${spec.port.to}`);
     }
-    let proc: Run["proc"];
+    let fds: { stdout: number; stderr: number };
     try {
+      const dir = this.ctx.logDir(spec);
+      fds = openOutputFiles(dir, outputPaths(dir, spec.name, r.id));
+    } catch (e) {
+      return this.onSpawnFailed(app, r, `cannot open output files: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    let proc: Run["proc"];
+    let from: { stdout: number; stderr: number };
+    try {
+      // Everything before the spawn is an earlier run's: this run's lines start at the current ends.
+      from = { stdout: fstatSync(fds.stdout).size, stderr: fstatSync(fds.stderr).size };
       proc = Bun.spawn([spec.command, ...spec.args], {
         cwd: spec.cwd,
         env: this.envFor(spec, r),
         stdin: "ignore",
-        stdout: "pipe",
-        stderr: "pipe",
+        stdout: fds.stdout,
+        stderr: fds.stderr,
         detached: true,
       });
     } catch (e) {
       return this.onSpawnFailed(app, r, e instanceof Error ? e.message : String(e));
+    } finally {
+      // The child has its own copies now; ours would only leak.
+      closeSync(fds.stdout);
+      closeSync(fds.stderr);
     }
     const run = this.newRun(proc!.pid, proc!, readProcStat(proc!.pid)?.startTime ?? null);
     r.run = run;
     this.ctx.emit({ type: "spawned", app: spec.name, id: r.id, pid: run.pid, startTime: run.startTime });
-    run.readers.push(readLines(proc!.stdout, (l) => this.onLine(app, r, run, "stdout", l)));
-    run.readers.push(readLines(proc!.stderr, (l) => this.onLine(app, r, run, "stderr", l)));
+    this.tailOutput(app, r, run, spec, from!);
     proc!.exited.then(
       () => this.onExit(app, r, run, proc!.exitCode, signalName(proc!.signalCode)),
       () => this.onExit(app, r, run, null, null),
     );
     void this.awaitReadiness(app, r, run, spec);
+  }
+
+  /** Follow an adopted run's output from the files' current ends (needs the app's spec for the log dir). */
+  attachOutput(app: App, r: Replica, run: Run): void {
+    const spec = app.spec;
+    if (run.output || !spec || r.run !== run) return;
+    const paths = outputPaths(this.ctx.logDir(spec), spec.name, r.id);
+    // Heartbeats can be seen from now on: the watchdog's clock starts here.
+    run.lastBeatMono = this.ctx.clock.now();
+    this.tailOutput(app, r, run, spec, { stdout: sizeOf(paths.stdout), stderr: sizeOf(paths.stderr) });
+  }
+
+  private tailOutput(app: App, r: Replica, run: Run, spec: ResolvedSpec, from: { stdout: number; stderr: number }): void {
+    const paths = outputPaths(this.ctx.logDir(spec), spec.name, r.id);
+    const rotation = { maxBytes: spec.logs.maxBytes, files: spec.logs.files };
+    const tail = (stream: Stream) => new FileTail(paths[stream], rotation, (l) => this.onLine(app, r, run, stream, l), from[stream]);
+    run.output = { stdout: tail("stdout"), stderr: tail("stderr") };
+    const eager = () => !run.isReady && app.spec?.readiness.kind === "stdout";
+    this.ctx.tails.add(run.output.stdout, eager);
+    this.ctx.tails.add(run.output.stderr);
+  }
+
+  /** The run is over: read what it left (bounded) and stop following its files. */
+  private finishOutput(run: Run): void {
+    if (!run.output) return;
+    this.ctx.tails.finish(run.output.stdout);
+    this.ctx.tails.finish(run.output.stderr);
   }
 
   private assignPort(app: App, r: Replica, spec: ResolvedSpec): void {
@@ -188,7 +234,7 @@ export class ReplicaLifecycle {
     try {
       // Leftovers of the group (grandchildren) must not outlive the leader nor hold its port.
       if (!run.stopping) signalGroup(run.pid, "SIGKILL");
-      await settlesWithin(Promise.all(run.readers), DRAIN_OUTPUT_MS);
+      this.finishOutput(run);
       const upMs = Math.max(0, this.ctx.clock.now() - run.startedAtMono);
       const event: RestartEvent = { type: "exited", code, signal, upMs, ...(run.cause ? { cause: run.cause } : {}) };
       const reason = run.cause ?? (signal ? Reason.KILLED_BY_SIGNAL : code === 0 ? Reason.CLEAN_EXIT : Reason.EXIT_FAILURE);

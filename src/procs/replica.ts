@@ -1,4 +1,4 @@
-// One replica slot of an app: its identity (id, port), its current process run, log sink and counters.
+// One replica slot of an app: its identity (id, port), its current process run, recent output and counters.
 //
 //   starting ──▶ ready ──▶ stopping ──▶ stopped          (operator stop, scale-down)
 //      │           │
@@ -9,6 +9,7 @@ import type { Subprocess } from "bun";
 import { type RestartState } from "../core/supervision/restart-policy.ts";
 import type { KillCause } from "../core/supervision/restart-policy.ts";
 import { LogSink } from "./log-sink.ts";
+import type { FileTail } from "./output-tail.ts";
 import type { ResolvedSpec } from "./spec.ts";
 import type { CrashLoopState } from "../core/supervision/crash-loop.ts";
 import type { LastExit, LogLine, ReplicaSnapshot, ReplicaState } from "./types.ts";
@@ -32,7 +33,7 @@ export type ReadyOutcome = { ok: true } | { ok: false; reason: string };
 export interface Run {
   readonly pid: number;
   /** Null for an adopted process: it is not our child, so we poll it. */
-  readonly proc: Subprocess<"ignore", "pipe", "pipe"> | null;
+  readonly proc: Subprocess<"ignore", number, number> | null;
   readonly startTime: number | null;
   readonly startedAtWall: number;
   readonly startedAtMono: number;
@@ -40,8 +41,8 @@ export interface Run {
   readonly ended: Deferred<void>;
   /** First readiness outcome of this run. */
   readonly ready: Deferred<ReadyOutcome>;
-  /** Output readers; awaited (bounded) so no pipe outlives a stop. */
-  readers: Promise<void>[];
+  /** Tails of the files its stdout and stderr go to; null until attached (an adopted run waits for its app's spec). */
+  output: { readonly stdout: FileTail; readonly stderr: FileTail } | null;
   isReady: boolean;
   /** Set when we kill it ourselves, so the decision knows why. */
   cause: KillCause | null;
@@ -70,7 +71,7 @@ export class Replica {
     public restart: RestartState,
     spec: ResolvedSpec,
   ) {
-    this.sink = new LogSink({ ...spec.logs, baseName: `${app}-${id}` });
+    this.sink = new LogSink({ ringLines: spec.logs.ringLines });
   }
 
   /** Live means a process exists that we must stop before forgetting this slot. */

@@ -46,7 +46,11 @@ export interface AppSpec {
    * read every line, so a heartbeat costs nothing extra to observe and needs no polling of mtimes.
    */
   readonly watchdog?: { readonly timeoutMs: number; readonly pattern?: string };
-  /** Per-replica rotating log files (`<dir>/<app>-<id>.log`, `.1` … `.files`) and a ring of recent lines. */
+  /**
+   * Each replica writes its stdout and stderr to `<dir>/<app>-<id>.stdout.log` and `.stderr.log`
+   * (rotated by copytruncate past maxBytes into `.1` … `.files`; a private temp dir when no dir is
+   * given), and the manager keeps a ring of its last `ringLines` lines. See output-tail.ts.
+   */
   readonly logs?: { readonly dir?: string; readonly maxBytes?: number; readonly files?: number; readonly ringLines?: number };
 }
 
