@@ -143,8 +143,15 @@ export class ReplicaLifecycle {
     if (spec.port.kind === "shared") r.port = spec.port.port;
     else if (spec.port.kind === "none") r.port = null;
     else {
-      const busy = busyPorts();
       const inRange = r.port !== null && r.port >= spec.port.from && r.port <= spec.port.to;
+      // The previous process in this slot listened on this port and is dead, its group killed: take the port back
+      // at once. Scanning /proc/net/tcp costs ~10 ms under load, which is most of a restart. If a stranger took
+      // the port meanwhile, the bind fails, the run never becomes ready, and the next launch scans.
+      if (inRange && r.portProven) {
+        r.portProven = false;
+        return;
+      }
+      const busy = busyPorts();
       // Our previous process in this slot is dead and its group killed: a listener now is a stranger.
       if (inRange && !busy.has(r.port!)) return;
       const taken = new Set([...app.replicas.values()].filter((o) => o !== r && o.port !== null).map((o) => o.port!));
@@ -181,6 +188,7 @@ export class ReplicaLifecycle {
 
   private markReady(app: App, r: Replica, run: Run): void {
     if (run.isReady || r.run !== run) return;
+    r.portProven = r.port !== null && app.spec?.port.kind === "range" && app.spec.readiness.kind === "port";
     run.isReady = true;
     run.lastBeatMono = this.ctx.clock.now();
     r.state = "ready";

@@ -62,6 +62,8 @@ export class Replica {
   rssBytes = 0;
   timer: ReturnType<typeof setTimeout> | null = null;
   adopted = false;
+  /** The last process in this slot was ready on `port`: its replacement may take the port back without a scan. */
+  portProven = false;
   readonly sink: LogSink;
 
   constructor(
