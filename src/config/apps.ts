@@ -37,7 +37,7 @@ export function toAppSpec(app: AppConfig, config: Config, cores: number, replica
     readiness: { kind: readinessKind, ...(app.readiness.pattern ? { pattern: app.readiness.pattern } : {}), timeoutMs: app.readiness.timeout },
     restart: {
       mode: app.restart.policy,
-      backoff: { initialMs: app.restart.initial_delay, capMs: app.restart.max_delay, factor: app.restart.factor, stableMs: app.restart.stable_after },
+      backoff: { initialMs: app.restart.initial_delay, capMs: app.restart.max_delay, factor: app.restart.factor, stableMs: app.restart.stable_after, immediateFirst: app.restart.immediate_first },
       crashLoop: { maxRestarts: app.restart.crash_loop.max_restarts, windowMs: app.restart.crash_loop.window, cooldownMs: app.restart.crash_loop.cooldown },
     },
     stop: { signal: app.stop.signal, timeoutMs: app.stop.timeout },

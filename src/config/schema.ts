@@ -110,6 +110,8 @@ const Restart = Schema.Struct({
   max_delay: def(Duration, "15s"),
   factor: def(Schema.Number.check(Schema.isBetween({ minimum: 1, maximum: 10 })), 2),
   stable_after: def(Duration, "30s"),
+  /** The first restart after a stable run is immediate; backoff starts at the second consecutive crash. */
+  immediate_first: def(Schema.Boolean, true),
   crash_loop: def(
     Schema.Struct({
       max_restarts: def(PositiveInt, 10),

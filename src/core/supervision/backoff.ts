@@ -4,7 +4,8 @@
 // - PM2 (`exp_backoff_restart_delay`): grows ×1.5 up to a 15 s cap, resets after the app stayed up 30 s.
 // - systemd (`StartLimitBurst=5`, `StartLimitIntervalSec=10s`): no growth by default, gives up after
 //   5 starts in 10 s (our crash-loop budget in crash-loop.ts plays that role).
-// Ours: first delay 100 ms, factor 2, cap 15 s, reset after 30 s up.
+// Ours: the first restart after a stable run is immediate (as PM2's default and the Node cluster master do;
+// one crash is not a loop), then 100 ms, factor 2, cap 15 s, reset after 30 s up.
 //
 // Jitter: decorrelated by default. Each delay is drawn uniformly from [initial, previous × (factor + 1)],
 // then capped. Why not full jitter (uniform in [0, initial × factor^n])? Full jitter can draw ~0 ms
@@ -22,6 +23,8 @@ export interface BackoffOptions {
   readonly jitter: Jitter;
   /** A replica that stayed up this long has its backoff forgotten. */
   readonly stableMs: number;
+  /** Restart at once the first time (after a reset); back off from the second consecutive crash on. */
+  readonly immediateFirst: boolean;
 }
 
 export const DEFAULT_BACKOFF: BackoffOptions = {
@@ -30,6 +33,8 @@ export const DEFAULT_BACKOFF: BackoffOptions = {
   capMs: 15_000,
   jitter: "decorrelated",
   stableMs: 30_000,
+  // Off in the pure default so a bare schedule is the plain exponential one; the agent's config turns it on.
+  immediateFirst: false,
 };
 
 export interface BackoffState {
@@ -47,6 +52,7 @@ export function nextBackoff(
   state: BackoffState,
   rng: Rng,
 ): { delayMs: number; state: BackoffState } {
+  if (opts.immediateFirst && state.attempt === 0) return { delayMs: 0, state: { attempt: 1, prevDelayMs: 0 } };
   const ceiling = Math.min(opts.capMs, opts.initialMs * opts.factor ** state.attempt);
   let delay: number;
   switch (opts.jitter) {

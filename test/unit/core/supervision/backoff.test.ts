@@ -59,3 +59,22 @@ describe("backoff", () => {
     expect(settleBackoff(DEFAULT_BACKOFF, worn, 29_999)).toEqual(worn);
   });
 });
+
+describe("immediate first restart", () => {
+  test("the first restart after a reset is immediate, then the delays grow exponentially as before", () => {
+    const opts = { ...DEFAULT_BACKOFF, jitter: "none" as const, immediateFirst: true };
+    const delays: number[] = [];
+    let state = INITIAL_BACKOFF;
+    for (let i = 0; i < 4; i++) {
+      const r = nextBackoff(opts, state, createSeededRng(1));
+      delays.push(r.delayMs);
+      state = r.state;
+    }
+    expect(delays).toEqual([0, 200, 400, 800]);
+    expect(nextBackoff(opts, settleBackoff(opts, state, opts.stableMs), createSeededRng(1)).delayMs).toBe(0);
+  });
+
+  test("contrast: without it the first restart waits the initial delay", () => {
+    expect(nextBackoff({ ...DEFAULT_BACKOFF, jitter: "none" }, INITIAL_BACKOFF, createSeededRng(1)).delayMs).toBe(100);
+  });
+});
