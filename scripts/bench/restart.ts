@@ -2,7 +2,8 @@
 // next to the bare spawn → listening time of the same tiny Bun HTTP server. 20 runs each, bounded.
 //
 // Variants of the supervised case, each on a fresh manager so every kill is a replica's first crash:
-// - "default policy": the first backoff delay is drawn from [100, 300) ms (decorrelated jitter);
+// - "agent default": the agent's default policy (restart.immediate_first: the first crash restarts at once);
+// - "backoff on first crash": immediate_first off, so the first delay is drawn from [100, 300) ms;
 // - "no backoff": initial delay 0, which isolates what the manager itself adds.
 // PM2 (npm `pm2`, installed into a temp dir on first use) runs the same server in fork mode with its default
 // immediate restart; its replica is killed the same way, interleaved with the others in one run.
@@ -65,7 +66,7 @@ async function supervisedRestart(port: number, initialMs: number): Promise<numbe
     replicas: 1,
     port: { kind: "range", from: port, to: port },
     readiness: { kind: "port", timeoutMs: 5_000 },
-    restart: { backoff: initialMs === 0 ? { initialMs: 0 } : {} },
+    restart: { backoff: initialMs === 0 ? { initialMs: 0 } : initialMs < 0 ? { immediateFirst: true } : {} },
   };
   try {
     await pm.apply([spec]);
@@ -147,6 +148,7 @@ function summary(xs: number[]): string {
 const bare: number[] = [];
 const noBackoff: number[] = [];
 const withDefault: number[] = [];
+const agentDefault: number[] = [];
 const pm2Runs: number[] = [];
 const pm2 = process.env.NO_PM2 ? undefined : setUpPm2(BASE_PORT + 10);
 try {
@@ -155,6 +157,7 @@ try {
     bare.push(await bareSpawn(BASE_PORT + (i % 10)));
     noBackoff.push(await supervisedRestart(BASE_PORT + ((i + 3) % 10), 0));
     withDefault.push(await supervisedRestart(BASE_PORT + ((i + 6) % 10), 100));
+    agentDefault.push(await supervisedRestart(BASE_PORT + ((i + 8) % 10), -1));
     if (pm2) pm2Runs.push(await pm2.restart());
   }
 } finally {
@@ -164,9 +167,10 @@ const b = median(bare);
 const ratio = (xs: number[]) => `${(median(xs) / b).toFixed(2)}× bare`;
 console.log(`spawn → listening (bare Bun.spawn)                  ${summary(bare)}`);
 console.log(`kill -9 → replacement answering, polis no backoff     ${summary(noBackoff)}  ${ratio(noBackoff)}`);
-console.log(`kill -9 → replacement answering, polis default policy ${summary(withDefault)}  ${ratio(withDefault)}`);
+console.log(`kill -9 → replacement answering, polis agent default  ${summary(agentDefault)}  ${ratio(agentDefault)}`);
+console.log(`kill -9 → replacement answering, polis backoff on first ${summary(withDefault)}  ${ratio(withDefault)}`);
 if (pm2) {
   console.log(`kill -9 → replacement answering, PM2 ${pm2.version} fork mode  ${summary(pm2Runs)}  ${ratio(pm2Runs)}`);
-  console.log(`polis / PM2: no backoff ${(median(noBackoff) / median(pm2Runs)).toFixed(2)}×, default policy ${(median(withDefault) / median(pm2Runs)).toFixed(2)}× (below 1 = faster than PM2)`);
+  console.log(`polis / PM2: agent default ${(median(agentDefault) / median(pm2Runs)).toFixed(2)}×, no backoff ${(median(noBackoff) / median(pm2Runs)).toFixed(2)}×, backoff on first crash ${(median(withDefault) / median(pm2Runs)).toFixed(2)}× (below 1 = faster than PM2)`);
 }
-console.log(JSON.stringify({ runs: bare.length, bare, noBackoff, withDefault, pm2: pm2Runs }));
+console.log(JSON.stringify({ runs: bare.length, bare, agentDefault, noBackoff, withDefault, pm2: pm2Runs }));
