@@ -2,6 +2,8 @@
 //
 // Usage: bun scripts/bench/proxy.ts [--duration 10] [--rounds 2] [--connections 50] [--only http|tcp]
 //          [--warmup 0] [--setups polis,haproxy]  (substrings of setup names; default all)
+//          [--baseline DIR]  also runs "polis-base" setups from another checkout (DIR/scripts/bench/proxy/polis-proxy.ts),
+//                            alternated with the others, for before/after figures from one run
 // --warmup S runs an unmeasured wrk of S seconds against every setup (HAProxy too) right before its measured run.
 // Installs haproxy and wrk with apt-get only when missing. Everything it starts is stopped at the end.
 
@@ -20,6 +22,7 @@ const ROUNDS = Number(arg("rounds", "2"));
 const CONNS = Number(arg("connections", "50"));
 const ONLY = arg("only", "");
 const WARMUP = Number(arg("warmup", "0"));
+const BASELINE = arg("baseline", "");
 const SETUPS = arg("setups", "").split(",").filter((x) => x !== "");
 const wanted = (name: string): boolean => SETUPS.length === 0 || SETUPS.some((x) => name.includes(x));
 const here = import.meta.dir;
@@ -174,12 +177,12 @@ async function withHaproxy<T>(mode: "http" | "tcp", threads: number, ups: number
   }
 }
 
-async function withPolis<T>(mode: "http" | "tcp", procs: number, ups: number[], f: (port: number, pids: number[]) => Promise<T>): Promise<T> {
+async function withPolis<T>(mode: "http" | "tcp", procs: number, ups: number[], f: (port: number, pids: number[]) => Promise<T>, script = join(here, "proxy/polis-proxy.ts")): Promise<T> {
   const port = await freePort();
   const children: Ready[] = [];
   try {
     for (let i = 0; i < procs; i++) {
-      const c = await startReady([bun, join(here, "proxy/polis-proxy.ts"), mode, String(port), ...ups.map(String)]);
+      const c = await startReady([bun, script, mode, String(port), ...ups.map(String)]);
       children.push(c);
     }
     return await f(port, children.map((c) => c.proc.pid));
@@ -214,10 +217,16 @@ async function main(): Promise<void> {
       await run("http haproxy nbthread 2", (f) => withHaproxy("http", 2, upPorts, dir, f));
       await run("http polis 1 process", (f) => withPolis("http", 1, upPorts, f));
       await run("http polis 2 processes", (f) => withPolis("http", 2, upPorts, f));
+      if (BASELINE) {
+        const base = join(BASELINE, "scripts/bench/proxy/polis-proxy.ts");
+        await run("http polis-base 1 process", (f) => withPolis("http", 1, upPorts, f, base));
+        await run("http polis-base 2 processes", (f) => withPolis("http", 2, upPorts, f, base));
+      }
     }
     if (ONLY !== "http") {
       await run("tcp haproxy nbthread 2", (f) => withHaproxy("tcp", 2, upPorts, dir, f));
       await run("tcp polis 2 processes", (f) => withPolis("tcp", 2, upPorts, f));
+      if (BASELINE) await run("tcp polis-base 2 processes", (f) => withPolis("tcp", 2, upPorts, f, join(BASELINE, "scripts/bench/proxy/polis-proxy.ts")));
     }
   }
   const mean = (name: string): Result | undefined => {
