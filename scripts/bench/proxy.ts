@@ -239,10 +239,17 @@ async function main(): Promise<void> {
   // Each Polis setup is compared with the HAProxy setup of the same mode and thread count, round by round.
   const baseOf = (n: string): string =>
     n.startsWith("tcp") ? "tcp haproxy nbthread 2" : n.includes("1 process") || n.includes("nbthread 1") ? "http haproxy nbthread 1" : "http haproxy nbthread 2";
-  const perRound = (n: string, k: "rps" | "p99ms"): string => {
+  const ratios = (n: string, k: "rps" | "p99ms"): number[] => {
     const a = all.filter((x) => x.name === n), b = all.filter((x) => x.name === baseOf(n));
-    return a.map((x, i) => (b[i] && b[i][k] > 0 ? (x[k] / b[i][k]).toFixed(2) : "?")).join(", ");
+    return a.map((x, i) => (b[i] && b[i][k] > 0 ? x[k] / b[i][k] : NaN));
   };
+  const median = (xs: number[]): number => {
+    const v = xs.filter((x) => !Number.isNaN(x)).sort((p, q) => p - q);
+    return v.length === 0 ? NaN : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  // Median of the per-round ratios: one disturbed round (p99 swings 10× on shared cores) cannot carry it.
+  const perRound = (n: string, k: "rps" | "p99ms"): string =>
+    `median ${median(ratios(n, k)).toFixed(2)}: ${ratios(n, k).map((r) => r.toFixed(2)).join(", ")}`;
   console.log("\n| setup | req/s (mean) | p99 ms | proxy CPU µs/req | upstreams CPU µs/req | load avg | req/s vs HAProxy (per round) | p99 vs HAProxy (per round) |");
   console.log("|---|---|---|---|---|---|---|---|");
   for (const n of names) {
