@@ -27,6 +27,8 @@ export class UpstreamConn {
   owner: UpstreamOwner | undefined = undefined;
   connected = false;
   closed = false;
+  /** close()/abort() came before the connection opened: it is cut as soon as it does. */
+  dropped = false;
   /** Bytes the kernel did not take yet; written on drain, in order. */
   pending: Buffer | undefined = undefined;
   idleSince = 0;
@@ -73,13 +75,15 @@ export class UpstreamConn {
 
   close(): void {
     if (this.closed) return;
-    this.sock?.end();
+    if (this.sock === undefined) this.dropped = true;
+    else this.sock.end();
   }
 
   /** Abort: RST instead of FIN, used when a half-sent message must not look complete to the upstream. */
   abort(): void {
     if (this.closed) return;
-    this.sock?.terminate();
+    if (this.sock === undefined) this.dropped = true;
+    else this.sock.terminate();
   }
 }
 
@@ -111,6 +115,8 @@ export class UpstreamPool {
         const up = s.data;
         up.sock = s;
         up.connected = true;
+        // Given up on while connecting (connect timeout, client gone): nobody will use or release it.
+        if (up.dropped) return void s.terminate();
         up.owner?.onUpstreamOpen(up);
       },
       data(s: Socket<UpstreamConn>, chunk: Buffer) {
