@@ -13,6 +13,7 @@ import { openApiRoutes } from "../api/openapi.ts";
 import { registrationInput, type ServiceBody } from "../api/services.ts";
 import { type ConfigError, type ConfigProblem, decodeConfig, loadConfigFile } from "../config/load.ts";
 import type { Config, StandaloneCheckConfig } from "../config/schema.ts";
+import { replicaBounds } from "../config/apps.ts";
 import { resolveCount } from "../config/semantics.ts";
 import { splitListen } from "../config/units.ts";
 import { createDnsServer, type DnsServer } from "../discovery/dns-server.ts";
@@ -122,7 +123,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       scaler.replicasChanged(app);
       const ready = procs.readyReplicas(app).length;
       const a = config.apps.find((x) => x.name === app);
-      if (a) telemetry.replicas(app, procs.desiredOf(app) ?? resolveCount(typeof a.replicas === "object" ? a.replicas.min : a.replicas, cores), ready);
+      if (a) telemetry.replicas(app, procs.desiredOf(app) ?? replicaBounds(a, cores).initial, ready);
     },
   };
   const procs = createProcsLink(hub);
