@@ -253,7 +253,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     if (reloaded.includes("apps")) procs.apply();
     if (reloaded.includes("apps") || reloaded.includes("checks")) health.changed();
     if (reloaded.includes("apps")) scaler.reload();
-    if (reloaded.includes("balancers")) for (const h of hub.balancerHosts()) h.send({ t: "init", state: workerState("balancer", Number(h.name.split("-")[1])) });
+    // Apps matter too: a balancer's defaults (hold_when_empty) follow its app's bounds. Unchanged listeners are kept.
+    if (reloaded.includes("balancers") || reloaded.includes("apps")) for (const h of hub.balancerHosts()) h.send({ t: "init", state: workerState("balancer", Number(h.name.split("-")[1])) });
     balancer.changed();
     publish({ type: "config.reloaded", source: "supervisor", target: "config", severity: "info", message: `config applied from ${source}; changed: ${reloaded.join(", ") || "nothing"}`, data: { reloaded } });
     return { ok: true, reloaded: [...reloaded] };
