@@ -266,7 +266,13 @@ export class ProcessManager {
         r.state = "backoff";
         r.restarts += 1;
         this.emit({ type: "restarting", app: r.app, id: r.id, delayMs: d.delayMs, reason: d.reason });
-        r.timer = setTimeout(() => this.life.launch(app, r), d.delayMs);
+        if (d.delayMs <= 0) {
+          // An immediate restart skips the timer queue (a 0 ms timer still waits for the next timer phase, ~1 ms);
+          // a microtask lets the exit handling that called us finish first.
+          queueMicrotask(() => {
+            if (r.state === "backoff") this.life.launch(app, r);
+          });
+        } else r.timer = setTimeout(() => this.life.launch(app, r), d.delayMs);
         return;
       case "crash-loop": {
         r.state = "crash-loop";
