@@ -198,6 +198,40 @@ async function withPolis<T>(mode: "http" | "tcp", procs: number, ups: number[], 
   }
 }
 
+/** The compiled agent itself (dist/polis) with one balancer on static endpoints, served by `workers` balancer threads. */
+async function withAgent<T>(mode: "http" | "tcp", workers: number, ups: number[], dir: string, f: (port: number, pids: number[]) => Promise<T>): Promise<T> {
+  const port = await freePort();
+  const api = await freePort();
+  const cfgDir = mkdtempSync(join(dir, "agent-"));
+  const config = join(cfgDir, "agent.yaml");
+  writeFileSync(config, [
+    `agent: {data_dir: "${join(cfgDir, "data")}", balancer_workers: ${workers}, log_level: warn}`,
+    `api: {listen: "127.0.0.1:${api}"}`,
+    "dns: {enabled: false}",
+    "balancers:",
+    `  - {name: bench, listen: "127.0.0.1:${port}", protocol: ${mode}, algorithm: round_robin, outlier: {enabled: false},`,
+    `     backends: {endpoints: [${ups.map((u) => `{address: "127.0.0.1:${u}"}`).join(", ")}]}}`,
+    "",
+  ].join("\n"));
+  const binary = join(here, "../../dist/polis");
+  if (!existsSync(binary)) throw new Error("dist/polis is missing: npm run build");
+  const proc = spawn([binary, "agent", "--config", config], { stdout: "ignore", stderr: "inherit" });
+  started.push(proc);
+  try {
+    await waitAccepting(port);
+    // Every balancer thread must have its pool before measuring: wait until a request succeeds.
+    for (let i = 0; i < 200; i++) {
+      const ok = mode === "tcp" || (await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false));
+      if (ok) break;
+      await Bun.sleep(20);
+    }
+    return await f(port, [proc.pid]);
+  } finally {
+    proc.kill();
+    await proc.exited;
+  }
+}
+
 async function main(): Promise<void> {
   await ensureTools();
   const dir = mkdtempSync(join(tmpdir(), "polis-bench-"));
@@ -217,6 +251,7 @@ async function main(): Promise<void> {
       await run("http haproxy nbthread 2", (f) => withHaproxy("http", 2, upPorts, dir, f));
       await run("http polis 1 process", (f) => withPolis("http", 1, upPorts, f));
       await run("http polis 2 processes", (f) => withPolis("http", 2, upPorts, f));
+      await run("http polis agent 2 balancer threads", (f) => withAgent("http", 2, upPorts, dir, f));
       if (BASELINE) {
         const base = join(BASELINE, "scripts/bench/proxy/polis-proxy.ts");
         await run("http polis-base 1 process", (f) => withPolis("http", 1, upPorts, f, base));
@@ -226,6 +261,7 @@ async function main(): Promise<void> {
     if (ONLY !== "http") {
       await run("tcp haproxy nbthread 2", (f) => withHaproxy("tcp", 2, upPorts, dir, f));
       await run("tcp polis 2 processes", (f) => withPolis("tcp", 2, upPorts, f));
+      await run("tcp polis agent 2 balancer threads", (f) => withAgent("tcp", 2, upPorts, dir, f));
       if (BASELINE) await run("tcp polis-base 2 processes", (f) => withPolis("tcp", 2, upPorts, f, join(BASELINE, "scripts/bench/proxy/polis-proxy.ts")));
     }
   }
