@@ -133,5 +133,6 @@ export function createTcpProbe(options: TcpProbeOptions = {}): Probe {
     Bun.connect({ hostname: hp.host, port: hp.port, data: run, socket: handlers }).catch((e: Error) => run.fail(`TCP connect ${target}: ${e.message}`));
     return promise;
   };
+  probe.reusesSignal = true;
   return probe;
 }
