@@ -276,8 +276,10 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   /** Wakes the loop at `at` unless it is already due to wake earlier. */
   function arm(at: number): void {
     if (!started) return;
-    const now = clock.now();
     const rounded = granularity > 0 ? Math.ceil(at / granularity) * granularity : at;
+    // Already due to wake no later (the common case, once per run): armedAt <= now + MAX_SLEEP_MS always.
+    if (timer !== undefined && armedAt <= rounded) return;
+    const now = clock.now();
     const wakeAt = Math.min(Math.max(now, rounded), now + MAX_SLEEP_MS);
     if (timer !== undefined && armedAt <= wakeAt) return;
     if (timer !== undefined) clearTimeout(timer);
@@ -300,7 +302,11 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       if (!entry) continue;
       if (options.onRunStart) {
         const lag = clock.now() - (scheduler.dueAt(id) ?? now);
-        safely("onRunStart", () => options.onRunStart!(id, lag));
+        try {
+          options.onRunStart(id, lag);
+        } catch (e) {
+          log(`health: onRunStart threw: ${(e as Error).message}`);
+        }
       }
       startRun(id, entry);
     }

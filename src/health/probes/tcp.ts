@@ -18,6 +18,8 @@ export interface TcpProbeOptions {
 
 type Sock = Bun.Socket<TcpRun>;
 
+const ignore = () => {};
+
 /** One run of the probe: settles once, then ends its socket and stops listening to the signal. */
 class TcpRun {
   settled = false;
@@ -112,6 +114,15 @@ export function createTcpProbe(options: TcpProbeOptions = {}): Probe {
     },
   };
 
+  // Connect-only: settled in open(), so the socket's later events matter to nobody; the fewer handlers
+  // a socket carries, the less each connect costs.
+  const lean: Bun.SocketHandler<TcpRun> = {
+    open: handlers.open,
+    data: handlers.data,
+    connectError: handlers.connectError,
+  };
+  const socket = needle === undefined && send === undefined ? lean : handlers;
+
   let parsedTarget = "";
   let parsed: ReturnType<typeof parseHostPort> = null;
 
@@ -128,9 +139,13 @@ export function createTcpProbe(options: TcpProbeOptions = {}): Probe {
     const { promise, resolve } = Promise.withResolvers<ProbeResult>();
     const run = new TcpRun(target, started, signal, resolve, cap);
     signal.addEventListener("abort", run, { once: true });
-    // open() runs before this promise resolves and ends the socket of a settled run, so only a
-    // rejection needs handling here (it follows connectError, or stands alone for e.g. a bad host).
-    Bun.connect({ hostname: hp.host, port: hp.port, data: run, socket: handlers }).catch((e: Error) => run.fail(`TCP connect ${target}: ${e.message}`));
+    // open() runs before this promise resolves and ends the socket of a settled run; a rejection always
+    // follows connectError (refused, unreachable, DNS failure), which has already settled the run.
+    try {
+      Bun.connect({ hostname: hp.host, port: hp.port, data: run, socket }).catch(ignore);
+    } catch (e) {
+      run.fail(`TCP connect ${target}: ${(e as Error).message}`);
+    }
     return promise;
   };
   probe.reusesSignal = true;
