@@ -132,7 +132,7 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   }
 
   function record(id: string, entry: Entry, r: ProbeResult): void {
-    entry.history.add({ at: clock.now(), status: r.status, latencyMs: r.latencyMs, output: r.output });
+    entry.history.push(clock.now(), r.status, r.latencyMs, r.output);
     if (options.onResult) {
       try {
         options.onResult(id, r);
