@@ -223,7 +223,17 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     let q = queues.get(run.timeoutMs);
     if (q === undefined) queues.set(run.timeoutMs, (q = []));
     q.push(run);
+    // The sweep may be armed for another queue's (longer) timeout: drop finished runs here too, so a
+    // queue never holds much more than its own timeout's worth of runs.
+    if (q.length > 1024 && q[0].done && !sweeping) dropDone(q);
     if (run.deadline < sweepAt) armSweep(run.deadline);
+  }
+
+  function dropDone(runs: Run[]): void {
+    let h = 0;
+    while (h < runs.length && runs[h].done) h++;
+    runs.copyWithin(0, h);
+    runs.length -= h;
   }
 
   function armSweep(at: number): void {
