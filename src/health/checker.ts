@@ -98,6 +98,9 @@ interface Run {
 }
 
 
+/** Length of a timeout queue from which watch() drops its finished runs. */
+const TRIM_MIN = 4096;
+
 /** Longest the real-clock loop sleeps, so a clock jump or a missed wake-up costs at most this. */
 const MAX_SLEEP_MS = 1000;
 
@@ -115,6 +118,8 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   let idleWaiters: (() => void)[] = [];
   /** Runs by timeout value, each list in start order, so its deadlines are in order too. */
   const queues = new Map<number, Run[]>();
+  /** Queue length at which watch() next drops finished runs (doubles with what stays, so trimming is O(1) a run). */
+  const trimAt = new Map<Run[], number>();
   let sweepTimer: ReturnType<typeof setTimeout> | undefined;
   let sweepAt = Infinity;
   let sweeping = false;
@@ -225,7 +230,10 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     q.push(run);
     // The sweep may be armed for another queue's (longer) timeout: drop finished runs here too, so a
     // queue never holds much more than its own timeout's worth of runs.
-    if (q.length > 1024 && q[0].done && !sweeping) dropDone(q);
+    if (q.length >= (trimAt.get(q) ?? TRIM_MIN) && !sweeping) {
+      dropDone(q);
+      trimAt.set(q, Math.max(TRIM_MIN, 2 * q.length));
+    }
     if (run.deadline < sweepAt) armSweep(run.deadline);
   }
 
@@ -269,6 +277,7 @@ export function createChecker(options: CheckerOptions = {}): Checker {
         }
         h++;
       }
+      trimAt.delete(runs);
       // Keep only the runs not yet swept (a few: most runs end long before their deadline).
       if (h > 0) {
         runs.copyWithin(0, h);
