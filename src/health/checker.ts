@@ -2,9 +2,14 @@
 //
 // Lifecycle:  created ──start()──▶ running ──stop()──▶ stopped   (stop is idempotent; stop without start
 // is fine; tick() works in any state, which is how tests drive it with a fake clock).
-// Every run gets its own AbortController and timer, and runs are never awaited one after another, so a
-// slow target never delays the others. Nothing a probe or target does escapes as an exception: errors
-// become critical results, and callback errors are caught and logged.
+// Runs are never awaited one after another, so a slow target never delays the others. Nothing a probe or
+// target does escapes as an exception: errors become critical results, and callback errors are caught
+// and logged.
+//
+// Cost per run matters (10,000 checks a second is a normal load), so a run allocates little: no timer
+// per run (runs wait in one FIFO per timeout value, and one timer sweeps the expired ones), no
+// AbortController per run for probes that say they can share one (Probe.reusesSignal), and no promise
+// race: the probe's promise settles the run directly, and a timeout or abort settles it first.
 import { createFlapDamper, type FlapDamper } from "../core/health/flapping.ts";
 import { createHistory, type History, type HistoryEntry, type HistorySummary } from "../core/health/history.ts";
 import { createScheduler, stagger } from "../core/health/scheduler.ts";
@@ -75,8 +80,26 @@ interface Entry {
   thresholds: Thresholds;
   damper: FlapDamper;
   history: History;
-  run?: AbortController;
+  run?: Run;
+  /** Controller kept between runs when the probe reuses its signal; dropped once aborted. */
+  ac?: AbortController;
 }
+
+/** One run in flight. Settled exactly once: by the probe, by its timeout, or by an abort. */
+interface Run {
+  id: string;
+  entry: Entry;
+  ac: AbortController;
+  /** performance.now() at start, and when the run times out (timeouts run on real time, like the probes). */
+  started: number;
+  deadline: number;
+  timeoutMs: number;
+  done: boolean;
+}
+
+
+/** Length of a timeout queue from which watch() drops its finished runs. */
+const TRIM_MIN = 4096;
 
 /** Longest the real-clock loop sleeps, so a clock jump or a missed wake-up costs at most this. */
 const MAX_SLEEP_MS = 1000;
@@ -91,7 +114,15 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   const granularity = Math.max(0, options.wakeGranularityMs ?? 5);
   const scheduler = createScheduler(clock);
   const entries = new Map<string, Entry>();
-  const inFlight = new Set<Promise<void>>();
+  let active = 0;
+  let idleWaiters: (() => void)[] = [];
+  /** Runs by timeout value, each list in start order, so its deadlines are in order too. */
+  const queues = new Map<number, Run[]>();
+  /** Queue length at which watch() next drops finished runs (doubles with what stays, so trimming is O(1) a run). */
+  const trimAt = new Map<Run[], number>();
+  let sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  let sweepAt = Infinity;
+  let sweeping = false;
   let nextSummaryAt = clock.now() + summaryEvery;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let started = false;
@@ -106,7 +137,7 @@ export function createChecker(options: CheckerOptions = {}): Checker {
   }
 
   function record(id: string, entry: Entry, r: ProbeResult): void {
-    entry.history.add({ at: clock.now(), status: r.status, latencyMs: r.latencyMs, output: r.output });
+    entry.history.push(clock.now(), r.status, r.latencyMs, r.output);
     if (options.onResult) {
       try {
         options.onResult(id, r);
@@ -125,46 +156,149 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     return s;
   }
 
-  async function runOne(id: string, entry: Entry): Promise<void> {
-    const { spec } = entry;
-    const ac = new AbortController();
-    entry.run = ac;
-    const started = performance.now();
-    let timeout: ReturnType<typeof setTimeout> | undefined;
-    // Resolves when the signal aborts, so a probe that ignores its signal still cannot hold the run.
-    const aborted = new Promise<ProbeResult>((resolve) => {
-      timeout = setTimeout(() => ac.abort(new DOMException(`timed out after ${spec.timeoutMs} ms`, "TimeoutError")), spec.timeoutMs);
-      ac.signal.addEventListener(
-        "abort",
-        () => {
-          const why = ac.signal.reason instanceof Error ? ac.signal.reason.message : "aborted";
-          resolve({ status: "critical", output: why, latencyMs: performance.now() - started });
-        },
-        { once: true },
-      );
-    });
-    let r: ProbeResult;
-    try {
-      r = await Promise.race([
-        entry.built.probe(spec.target, ac.signal).catch((e: unknown) => ({ status: "critical" as const, output: `probe failed: ${(e as Error)?.message ?? String(e)}`, latencyMs: performance.now() - started })),
-        aborted,
-      ]);
-    } finally {
-      clearTimeout(timeout);
+  function startRun(id: string, entry: Entry): void {
+    const { spec, built } = entry;
+    const probe = built.probe;
+    let ac = entry.ac;
+    if (ac === undefined || ac.signal.aborted) {
+      ac = new AbortController();
+      entry.ac = probe.reusesSignal === true ? ac : undefined;
     }
-    // Removed, replaced or stopped while running: this result belongs to nobody.
-    if (entries.get(id) !== entry || entry.run !== ac) return;
-    entry.run = undefined;
-    record(id, entry, r);
-    const next = scheduler.complete(id, r.status === "passing");
-    if (next !== undefined) arm(next);
+    const started = performance.now();
+    const run: Run = { id, entry, ac, started, deadline: started + spec.timeoutMs, timeoutMs: spec.timeoutMs, done: false };
+    entry.run = run;
+    active++;
+    watch(run);
+    let p: Promise<ProbeResult>;
+    try {
+      p = probe(spec.target, ac.signal);
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    p.then(
+      (r) => settle(run, r),
+      (e: unknown) => settle(run, { status: "critical", output: `probe failed: ${(e as Error)?.message ?? String(e)}`, latencyMs: performance.now() - run.started }),
+    );
+  }
+
+  /** Ends a run with its result; a run that was aborted, replaced or removed meanwhile records nothing. */
+  function settle(run: Run, r: ProbeResult): void {
+    if (run.done) return;
+    run.done = true;
+    const { id, entry } = run;
+    try {
+      if (entries.get(id) !== entry || entry.run !== run) return;
+      entry.run = undefined;
+      record(id, entry, r);
+      const next = scheduler.complete(id, r.status === "passing");
+      if (next !== undefined) arm(next);
+    } catch (e) {
+      log(`health: run of ${id} failed: ${(e as Error).message}`);
+    } finally {
+      ended();
+    }
+  }
+
+  /** Aborts a run in flight: the probe is told, and its result will be ignored. */
+  function cancel(run: Run, why: string): void {
+    if (run.done) return;
+    run.done = true;
+    if (run.entry.ac === run.ac) run.entry.ac = undefined;
+    run.ac.abort(new Error(why));
+    ended();
+  }
+
+  function ended(): void {
+    if (--active > 0) return;
+    // Nothing in flight: whatever the queues hold is done, and no timer should outlive the runs.
+    if (!sweeping) {
+      if (sweepTimer !== undefined) clearTimeout(sweepTimer);
+      sweepTimer = undefined;
+      sweepAt = Infinity;
+      for (const q of queues.values()) q.length = 0;
+    }
+    if (idleWaiters.length === 0) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Queues a run for the timeout sweep. */
+  function watch(run: Run): void {
+    let q = queues.get(run.timeoutMs);
+    if (q === undefined) queues.set(run.timeoutMs, (q = []));
+    q.push(run);
+    // The sweep may be armed for another queue's (longer) timeout: drop finished runs here too, so a
+    // queue never holds much more than its own timeout's worth of runs.
+    if (q.length >= (trimAt.get(q) ?? TRIM_MIN) && !sweeping) {
+      dropDone(q);
+      trimAt.set(q, Math.max(TRIM_MIN, 2 * q.length));
+    }
+    if (run.deadline < sweepAt) armSweep(run.deadline);
+  }
+
+  function dropDone(runs: Run[]): void {
+    let h = 0;
+    while (h < runs.length && runs[h].done) h++;
+    runs.copyWithin(0, h);
+    runs.length -= h;
+  }
+
+  function armSweep(at: number): void {
+    if (sweepTimer !== undefined) clearTimeout(sweepTimer);
+    sweepAt = at;
+    sweepTimer = setTimeout(sweep, Math.max(0, at - performance.now()));
+  }
+
+  /** Times out every run past its deadline and drops finished runs from the queues' heads. */
+  function sweep(): void {
+    sweepTimer = undefined;
+    sweepAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    sweeping = true;
+    try {
+      sweepQueues(now);
+    } finally {
+      sweeping = false;
+    }
+    for (const q of queues.values()) if (q.length > 0) next = Math.min(next, q[0].deadline);
+    if (next < sweepAt) armSweep(next);
+  }
+
+  function sweepQueues(now: number): void {
+    for (const runs of queues.values()) {
+      let h = 0;
+      while (h < runs.length) {
+        const run = runs[h];
+        if (!run.done) {
+          if (run.deadline > now) break;
+          timeOut(run);
+        }
+        h++;
+      }
+      trimAt.delete(runs);
+      // Keep only the runs not yet swept (a few: most runs end long before their deadline).
+      if (h > 0) {
+        runs.copyWithin(0, h);
+        runs.length -= h;
+      }
+    }
+  }
+
+  function timeOut(run: Run): void {
+    if (run.entry.ac === run.ac) run.entry.ac = undefined;
+    run.ac.abort(new DOMException(`timed out after ${run.timeoutMs} ms`, "TimeoutError"));
+    settle(run, { status: "critical", output: `timed out after ${run.timeoutMs} ms`, latencyMs: performance.now() - run.started });
   }
 
   /** Wakes the loop at `at` unless it is already due to wake earlier. */
   function arm(at: number): void {
     if (!started) return;
-    const now = clock.now();
     const rounded = granularity > 0 ? Math.ceil(at / granularity) * granularity : at;
+    // Already due to wake no later (the common case, once per run): armedAt <= now + MAX_SLEEP_MS always.
+    if (timer !== undefined && armedAt <= rounded) return;
+    const now = clock.now();
     const wakeAt = Math.min(Math.max(now, rounded), now + MAX_SLEEP_MS);
     if (timer !== undefined && armedAt <= wakeAt) return;
     if (timer !== undefined) clearTimeout(timer);
@@ -187,11 +321,13 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       if (!entry) continue;
       if (options.onRunStart) {
         const lag = clock.now() - (scheduler.dueAt(id) ?? now);
-        safely("onRunStart", () => options.onRunStart!(id, lag));
+        try {
+          options.onRunStart(id, lag);
+        } catch (e) {
+          log(`health: onRunStart threw: ${(e as Error).message}`);
+        }
       }
-      const p = runOne(id, entry).catch((e: unknown) => log(`health: run of ${id} failed: ${(e as Error).message}`));
-      inFlight.add(p);
-      p.finally(() => inFlight.delete(p));
+      startRun(id, entry);
     }
     if (summaryEvery > 0 && now >= nextSummaryAt) {
       nextSummaryAt = now + summaryEvery;
@@ -217,10 +353,10 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     }
     const keep = old && sameProbe(old.spec, spec) && JSON.stringify(old.spec.thresholds) === JSON.stringify(spec.thresholds) && JSON.stringify(old.spec.flapping) === JSON.stringify(spec.flapping);
     const entry: Entry = keep
-      ? { ...old, spec, run: undefined }
+      ? { ...old, spec, run: undefined, ac: undefined }
       : { spec, built, thresholds: createThresholds(spec.thresholds), damper: createFlapDamper(spec.flapping), history: createHistory({ size: options.historySize }) };
     if (old?.run) {
-      old.run.abort(new Error("check updated"));
+      cancel(old.run, "check updated");
       old.run = undefined;
     }
     entries.set(spec.id, entry);
@@ -244,7 +380,7 @@ export function createChecker(options: CheckerOptions = {}): Checker {
     remove: function removeCheck(id) {
       const e = entries.get(id);
       if (!e) return false;
-      e.run?.abort(new Error("check removed"));
+      if (e.run) cancel(e.run, "check removed");
       entries.delete(id);
       scheduler.remove(id);
       return true;
@@ -273,14 +409,14 @@ export function createChecker(options: CheckerOptions = {}): Checker {
       timer = undefined;
       for (const [id, e] of entries) {
         if (!e.run) continue;
-        e.run.abort(new Error("checker stopped"));
+        cancel(e.run, "checker stopped");
         e.run = undefined;
         // Its result will be ignored, so free the slot here or the check would never be due again.
         scheduler.complete(id, true);
       }
     },
     idle: async function idle() {
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      while (active > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
     status: (id) => {
       const e = entries.get(id);

@@ -12,7 +12,12 @@ export interface ProbeResult {
   latencyMs: number;
 }
 
-export type Probe = (target: string, signal: AbortSignal) => Promise<ProbeResult>;
+export interface Probe {
+  (target: string, signal: AbortSignal): Promise<ProbeResult>;
+  /** Set by a probe that removes every listener it adds to `signal` before it settles: the checker may
+   *  then hand the same (never aborted) signal to the next run instead of making one per run. */
+  reusesSignal?: boolean;
+}
 
 /** Builds a probe from its options; throws a ProbeOptionsError for options it cannot use. */
 export type ProbeFactory<O> = (options: O) => Probe;

@@ -29,6 +29,8 @@ export interface FlapState {
 
 export interface FlapDetector {
   record(status: Status): FlapState;
+  /** record() without the state object: returns only what changed (flapping/percent via the getters). */
+  step(status: Status): FlapState["changed"];
   readonly flapping: boolean;
   readonly percent: number;
 }
@@ -37,17 +39,48 @@ export function createFlapDetector(options: FlapOptions = {}): FlapDetector {
   const o = { ...FLAP_DEFAULTS, ...options };
   const n = Math.max(2, Math.floor(o.window));
   if (!(o.lowPercent <= o.highPercent)) throw new RangeError("lowPercent must be <= highPercent");
-  // changes[i] is 1 when result i differed from the one before it; the oldest entry drops off.
-  const changes: number[] = [];
+  // A ring of the last n results: 1 when a result differed from the one before it. `ones` counts the 1s,
+  // so a steady check (the usual case) costs no weighting loop.
+  const changes = new Uint8Array(n);
+  let length = 0;
+  let next = 0; // slot the next change goes to
+  let ones = 0;
   let previous: Status | null = null;
   let flapping = false;
   let percent = 0;
 
   function weightedPercent(): number {
+    if (ones === 0) return 0;
     let sum = 0;
-    const offset = n - changes.length; // align so the newest change always gets weight 1.2
-    for (let i = 0; i < changes.length; i++) sum += changes[i] * (0.8 + (0.4 * (i + offset)) / (n - 1));
+    const offset = n - length; // align so the newest change always gets weight 1.2
+    const first = (next - length + n) % n;
+    for (let i = 0; i < length; i++) {
+      if (changes[(first + i) % n] === 1) sum += 0.8 + (0.4 * (i + offset)) / (n - 1);
+    }
     return (sum / n) * 100;
+  }
+
+  function step(status: Status): FlapState["changed"] {
+    if (!o.enabled) return null;
+    if (previous !== null) {
+      const c = previous === status ? 0 : 1;
+      if (length === n) ones -= changes[next];
+      else length++;
+      changes[next] = c;
+      ones += c;
+      next = (next + 1) % n;
+    }
+    previous = status;
+    percent = weightedPercent();
+    if (!flapping && percent > o.highPercent) {
+      flapping = true;
+      return "started";
+    }
+    if (flapping && percent < o.lowPercent) {
+      flapping = false;
+      return "stopped";
+    }
+    return null;
   }
 
   return {
@@ -59,22 +92,10 @@ export function createFlapDetector(options: FlapOptions = {}): FlapDetector {
     },
     record: function recordFlap(status) {
       if (!o.enabled) return { flapping: false, percent: 0, changed: null };
-      if (previous !== null) {
-        changes.push(previous === status ? 0 : 1);
-        if (changes.length > n) changes.shift();
-      }
-      previous = status;
-      percent = weightedPercent();
-      let changed: FlapState["changed"] = null;
-      if (!flapping && percent > o.highPercent) {
-        flapping = true;
-        changed = "started";
-      } else if (flapping && percent < o.lowPercent) {
-        flapping = false;
-        changed = "stopped";
-      }
+      const changed = step(status);
       return { flapping, percent, changed };
     },
+    step,
   };
 }
 
@@ -108,10 +129,10 @@ export function createFlapDamper(options: FlapOptions = {}): FlapDamper {
       return notified;
     },
     observe: function observeDamped(raw, reported) {
-      const state = detector.record(raw);
-      if (state.changed === "started" && notified !== null) return { from: notified, to: notified, flapping: true, settled: false };
-      if (state.flapping) return null;
-      const settled = state.changed === "stopped";
+      const changed = detector.step(raw);
+      if (changed === "started" && notified !== null) return { from: notified, to: notified, flapping: true, settled: false };
+      if (detector.flapping) return null;
+      const settled = changed === "stopped";
       // A settle is always notified (it ends the flapping flag downstream), even when the state is unchanged.
       if (reported === notified && !settled) return null;
       const n: Notification = { from: notified, to: reported, flapping: false, settled };

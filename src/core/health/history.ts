@@ -28,6 +28,8 @@ export interface HistoryOptions {
 
 export interface History {
   add(entry: HistoryEntry): void;
+  /** add() without the entry object. */
+  push(at: number, status: Status, latencyMs: number, output: string): void;
   entries(): HistoryEntry[];
   summary(now: number): HistorySummary;
   readonly last: HistoryEntry | undefined;
@@ -48,23 +50,25 @@ export function createHistory(options: HistoryOptions = {}): History {
   let next = 0; // slot the next result goes to
 
   const indexOf = (i: number) => (count < size ? i : (next + i) % size); // i-th oldest
+  function push(when: number, s: Status, latencyMs: number, out: string): void {
+    const prev = output[(next + size - 1) % size];
+    const text = out.length > outputChars ? out.slice(0, outputChars) : out;
+    at[next] = when;
+    latency[next] = latencyMs;
+    status[next] = STATUS_CODE[s];
+    // Share the previous string when the text repeats, so steady checks keep one copy alive.
+    output[next] = count > 0 && text === prev ? prev : text;
+    next = (next + 1) % size;
+    if (count < size) count++;
+  }
   const entryAt = (slot: number): HistoryEntry => ({ at: at[slot], status: STATUSES[status[slot]], latencyMs: latency[slot], output: output[slot] });
 
   return {
     get last() {
       return count === 0 ? undefined : entryAt((next + size - 1) % size);
     },
-    add: function addHistory(entry) {
-      const prev = output[(next + size - 1) % size];
-      const text = entry.output.length > outputChars ? entry.output.slice(0, outputChars) : entry.output;
-      at[next] = entry.at;
-      latency[next] = entry.latencyMs;
-      status[next] = STATUS_CODE[entry.status];
-      // Share the previous string when the text repeats, so steady checks keep one copy alive.
-      output[next] = count > 0 && text === prev ? prev : text;
-      next = (next + 1) % size;
-      if (count < size) count++;
-    },
+    add: (entry) => push(entry.at, entry.status, entry.latencyMs, entry.output),
+    push,
     entries: () => Array.from({ length: count }, (_, i) => entryAt(indexOf(i))),
     summary: function summarize(now) {
       const time = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;

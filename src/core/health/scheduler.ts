@@ -3,8 +3,8 @@
 // Life of a check:   add ──▶ waiting ──due()──▶ running ──complete()──▶ waiting ...
 //                                 └──remove()──▶ gone ◀──remove()──┘
 // A running check is out of the heap, so it cannot be due again until its run completes: one check never
-// runs twice at once. Removed or re-added entries stay in the heap as stale records (generation check)
-// and are skipped when they surface, which keeps remove O(1).
+// runs twice at once. The heap holds the slots themselves (no record allocated per run); a removed or
+// replaced slot is marked dead and skipped when it surfaces, which keeps remove O(1).
 import type { Clock } from "../time.ts";
 
 export interface ScheduleIntervals {
@@ -14,19 +14,16 @@ export interface ScheduleIntervals {
 }
 
 interface Slot {
-  gen: number;
+  id: string;
+  /** Removed or replaced: skipped when it surfaces in the heap. */
+  dead: boolean;
+  /** Tie-break among equal due times: the order the slots were queued in. */
+  seq: number;
   intervals: ScheduleIntervals;
   dueAt: number;
   running: boolean;
   /** First due time given by an add() that arrived while the check was running. */
   pendingFirst?: number;
-}
-
-interface HeapItem {
-  at: number;
-  seq: number;
-  id: string;
-  gen: number;
 }
 
 export interface Scheduler {
@@ -62,49 +59,50 @@ export function stagger(id: string, intervalMs: number, now: number): number {
 
 export function createScheduler(clock: Clock): Scheduler {
   const slots = new Map<string, Slot>();
-  const heap: HeapItem[] = [];
+  // A slot is in the heap only while waiting, and its dueAt does not change there (add() replaces it).
+  const heap: Slot[] = [];
   let seq = 0;
-  let gen = 0;
 
-  const less = (a: HeapItem, b: HeapItem) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  function push(item: HeapItem): void {
+  const less = (a: Slot, b: Slot) => a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.seq < b.seq);
+  function push(item: Slot): void {
+    // Sift up with a hole: move parents down, write the item once.
+    let i = heap.length;
     heap.push(item);
-    let i = heap.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!less(heap[i], heap[p])) break;
-      [heap[i], heap[p]] = [heap[p], heap[i]];
+      const parent = heap[p];
+      if (!less(item, parent)) break;
+      heap[i] = parent;
       i = p;
     }
+    heap[i] = item;
   }
-  function pop(): HeapItem | undefined {
+  function pop(): Slot | undefined {
     const top = heap[0];
     const last = heap.pop();
-    if (heap.length > 0 && last) {
-      heap[0] = last;
+    const n = heap.length;
+    if (n > 0 && last !== undefined) {
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < heap.length && less(heap[l], heap[m])) m = l;
-        if (r < heap.length && less(heap[r], heap[m])) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m], heap[i]];
-        i = m;
+        const c = r < n && less(heap[r], heap[l]) ? r : l;
+        if (!less(heap[c], last)) break;
+        heap[i] = heap[c];
+        i = c;
       }
+      heap[i] = last;
     }
     return top;
   }
-  const live = (item: HeapItem) => {
-    const s = slots.get(item.id);
-    return s !== undefined && !s.running && s.gen === item.gen;
-  };
+  const live = (slot: Slot) => !slot.dead && !slot.running;
   function dropStale(): void {
     while (heap.length > 0 && !live(heap[0])) pop();
   }
-  function enqueue(id: string, slot: Slot): void {
-    push({ at: slot.dueAt, seq: seq++, id, gen: slot.gen });
+  function enqueue(slot: Slot): void {
+    slot.seq = seq++;
+    push(slot);
   }
 
   return {
@@ -119,21 +117,25 @@ export function createScheduler(clock: Clock): Scheduler {
         old.pendingFirst = firstDueAt;
         return;
       }
-      const slot: Slot = { gen: ++gen, intervals, dueAt: firstDueAt, running: false };
+      if (old) old.dead = true;
+      const slot: Slot = { id, dead: false, seq: 0, intervals, dueAt: firstDueAt, running: false, pendingFirst: undefined };
       slots.set(id, slot);
-      enqueue(id, slot);
+      enqueue(slot);
     },
     remove: function removeCheck(id) {
+      const slot = slots.get(id);
+      if (slot === undefined) return false;
+      slot.dead = true;
       return slots.delete(id);
     },
     due: function dueChecks(now = clock.now()) {
       const out: string[] = [];
       dropStale();
-      while (heap.length > 0 && heap[0].at <= now) {
-        const item = pop()!;
-        if (live(item)) {
-          slots.get(item.id)!.running = true;
-          out.push(item.id);
+      while (heap.length > 0 && heap[0].dueAt <= now) {
+        const slot = pop()!;
+        if (live(slot)) {
+          slot.running = true;
+          out.push(slot.id);
         }
         dropStale();
       }
@@ -150,15 +152,14 @@ export function createScheduler(clock: Clock): Scheduler {
       slot.dueAt = Math.max(next, now);
       slot.pendingFirst = undefined;
       slot.running = false;
-      slot.gen = ++gen;
-      enqueue(id, slot);
+      enqueue(slot);
       return slot.dueAt;
     },
     dueAt: (id) => slots.get(id)?.dueAt,
     isRunning: (id) => slots.get(id)?.running ?? false,
     nextDueAt: function nextDueAt() {
       dropStale();
-      return heap[0]?.at;
+      return heap[0]?.dueAt;
     },
   };
 }

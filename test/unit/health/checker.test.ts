@@ -74,6 +74,48 @@ describe("checker", () => {
     expect(slow.output).toContain("timed out after 50 ms");
   });
 
+  test("runs with different timeouts each time out with their own, and a passing run is not timed out later", async () => {
+    const h = scripted({ short: ["hang"], long: ["hang"], ok: ["passing"] });
+    h.checker.add(spec("short", { timeoutMs: 30 }));
+    h.checker.add(spec("long", { timeoutMs: 120 }));
+    h.checker.add(spec("ok", { timeoutMs: 30 }));
+    h.clock.advance(1000);
+    expect(h.checker.tick()).toBe(3);
+    await waitFor(() => h.events.some((e) => e.id === "short"), { what: "short timeout" });
+    expect(h.events.some((e) => e.id === "long")).toBe(false);
+    await h.checker.idle();
+    const byId = Object.fromEntries(h.events.map((e) => [e.id, e]));
+    expect(byId.short).toMatchObject({ to: "critical", output: "timed out after 30 ms" });
+    expect(byId.long).toMatchObject({ to: "critical", output: "timed out after 120 ms" });
+    expect(byId.ok).toMatchObject({ to: "passing" });
+    expect(h.events).toHaveLength(3);
+  });
+
+  test("a probe that throws synchronously becomes a critical result and the check runs again", async () => {
+    let calls = 0;
+    const clock = createFakeClock(0);
+    const events: string[] = [];
+    const checker = createChecker({
+      clock,
+      summaryIntervalMs: 0,
+      buildProbe: () => ({
+        probe: () => {
+          calls++;
+          throw new Error("sync bug");
+        },
+      }),
+      onTransition: (_id, _from, to, r) => events.push(`${to}: ${r.output}`),
+    });
+    checker.add(spec("a"));
+    for (let i = 0; i < 2; i++) {
+      clock.advance(1000);
+      checker.tick();
+      await checker.idle();
+    }
+    expect(events).toEqual(["critical: probe failed: sync bug"]);
+    expect(calls).toBe(2);
+  });
+
   test("a check is never run twice at once", async () => {
     const h = scripted({ a: ["hang"] });
     h.checker.add(spec("a", { timeoutMs: 200 }));
