@@ -42,10 +42,10 @@ describe("auth, bad input and OpenAPI on a running agent", () => {
       { method: "GET", path: "/v1/agent/system", hasBody: false, role: "read" },
       { method: "POST", path: "/v1/agent/workers/{name}/crash", hasBody: false, role: "operator" },
     );
-  }, 30_000);
+  }, 60_000);
   afterAll(async () => {
     await agent?.[Symbol.asyncDispose]();
-  }, 30_000);
+  }, 60_000);
 
   const expectEnvelope = (body: Json) => {
     expect(typeof body.code).toBe("string");
@@ -58,7 +58,7 @@ describe("auth, bad input and OpenAPI on a running agent", () => {
     for (const p of ["/v1/apps", "/v1/services", "/v1/checks", "/v1/config", "/v1/balancers", "/v1/scaling", "/v1/services/{namespace}/{name}"]) expect(Object.keys(doc.paths)).toContain(p);
     expect(doc.components.schemas.Error.required).toEqual(expect.arrayContaining(["code", "message"]));
     expect(doc.paths["/v1/services/{namespace}/{name}"].put.requestBody.content["application/json"].schema.properties.endpoints).toBeDefined();
-  }, 30_000);
+  }, 60_000);
 
   test("every /v1 route answers 401 with the envelope when no token is sent", async () => {
     expect(routes.length).toBeGreaterThan(30);
@@ -67,7 +67,7 @@ describe("auth, bad input and OpenAPI on a running agent", () => {
       expect({ route: `${r.method} ${r.path}`, status: res.status }).toEqual({ route: `${r.method} ${r.path}`, status: 401 });
       expectEnvelope((await res.json()) as Json);
     }
-  }, 30_000);
+  }, 60_000);
 
   test("a wrong token is 401 and a read token on every mutating route is 403", async () => {
     expect((await send(agent, "GET", "/v1/apps", undefined, "not-a-valid-token-at-all-000000")).status).toBe(401);
@@ -76,7 +76,7 @@ describe("auth, bad input and OpenAPI on a running agent", () => {
       expect({ route: `${r.method} ${r.path}`, status: res.status }).toEqual({ route: `${r.method} ${r.path}`, status: 403 });
       expect(res.body.code).toBe("forbidden");
     }
-  }, 30_000);
+  }, 60_000);
 
   test("unknown routes are 404, wrong methods 405, oversized bodies 413: all in the envelope", async () => {
     const missing = await send(agent, "GET", "/v1/no-such-resource");
@@ -88,7 +88,7 @@ describe("auth, bad input and OpenAPI on a running agent", () => {
     const big = await send(agent, "PUT", "/v1/services/fuzz/big", JSON.stringify({ endpoints: [], labels: { x: "y".repeat(BODY_LIMIT * 2) } }));
     expect(big.status).toBe(413);
     expectEnvelope(big.body);
-  }, 30_000);
+  }, 60_000);
 
   /** What must not change under bad input: the catalog, the config and the apps' replicas. */
   async function snapshot() {

@@ -14,10 +14,10 @@ describe("services and checks API on a running agent", () => {
   let agent: RunningAgent;
   beforeAll(async () => {
     agent = await startDemoAgent({ config: { services: [staticService] } });
-  }, 30_000);
+  }, 60_000);
   afterAll(async () => {
     await agent?.[Symbol.asyncDispose]();
-  }, 30_000);
+  }, 60_000);
 
   test("an app's service appears by itself with one passing endpoint per ready replica", async () => {
     const svc = await getJson(agent, "/v1/services/default/demo");
@@ -26,7 +26,7 @@ describe("services and checks API on a running agent", () => {
     const ports = (apps.apps[0].replicas as Json[]).filter((r) => r.state === "ready").map((r) => r.port).sort();
     expect((svc.endpoints as Json[]).map((e) => e.port).sort()).toEqual(ports);
     expect((svc.endpoints as Json[]).every((e) => e.metadata.app === "demo")).toBe(true);
-  }, 30_000);
+  }, 60_000);
 
   test("PUT registers a service; GET lists it by namespace and by label selector; resolve returns passing endpoints unless all=true", async () => {
     const put = await send(agent, "PUT", "/v1/services/shop/cart", {
@@ -51,13 +51,13 @@ describe("services and checks API on a running agent", () => {
     expect((resolved.endpoints as Json[]).map((e) => e.id)).toEqual(["up"]);
     const all = await getJson(agent, "/v1/services/shop/cart/resolve?all=true");
     expect((all.endpoints as Json[]).map((e) => e.id).sort()).toEqual(["down", "up"]);
-  }, 30_000);
+  }, 60_000);
 
   test("a bad label selector is a 400 naming the selector", async () => {
     const r = await send(agent, "GET", `/v1/services?selector=${encodeURIComponent("tier in (")}`);
     expect(r.status).toBe(400);
     expect(r.body.code).toBe("invalid_selector");
-  }, 30_000);
+  }, 60_000);
 
   test("DELETE deregisters an API service; a second DELETE is 404", async () => {
     await send(agent, "PUT", "/v1/services/tmp/gone", { endpoints: [{ address: "127.0.0.1", port: 7100 }] });
@@ -65,7 +65,7 @@ describe("services and checks API on a running agent", () => {
     expect(del.status).toBe(200);
     expect((await send(agent, "GET", "/v1/services/tmp/gone")).status).toBe(404);
     expect((await send(agent, "DELETE", "/v1/services/tmp/gone")).status).toBe(404);
-  }, 30_000);
+  }, 60_000);
 
   test("a config-owned or app-owned service can be neither deleted nor replaced through the API (409)", async () => {
     for (const path of ["/v1/services/infra/legacy-db", "/v1/services/default/demo"]) {
@@ -76,7 +76,7 @@ describe("services and checks API on a running agent", () => {
       expect(put.status).toBe(409);
     }
     expect((await getJson(agent, "/v1/services/infra/legacy-db")).source).toBe("config");
-  }, 30_000);
+  }, 60_000);
 
   test("GET /v1/checks lists the app's check once per replica, with the app named", async () => {
     const apps = await getJson(agent, "/v1/apps");
@@ -84,7 +84,7 @@ describe("services and checks API on a running agent", () => {
     const checks = ((await getJson(agent, "/v1/checks")).checks as Json[]).filter((c) => c.app === "demo");
     expect(checks.map((c) => c.id).sort()).toEqual(replicaIds.map((id) => `demo:${id}:http`).sort());
     expect(checks.every((c) => c.kind === "http" && c.source === "app")).toBe(true);
-  }, 30_000);
+  }, 60_000);
 
   test("a TTL check created through the API goes critical when nobody pushes, and passing after PUT /pass", async () => {
     const created = await send(agent, "POST", "/v1/checks", { name: "batch-job", kind: "ttl", ttl: "1s" });
@@ -101,13 +101,13 @@ describe("services and checks API on a running agent", () => {
     const history = await getJson(agent, "/v1/checks/batch-job/history");
     expect(history.id).toBe("batch-job");
     expect((history.results as Json[]).map((r) => r.status)).toContain("critical");
-  }, 30_000);
+  }, 60_000);
 
   test("pushing to a check that is not a TTL check is a 409, to an unknown check a 404", async () => {
     const [first] = ((await getJson(agent, "/v1/checks")).checks as Json[]).filter((c) => c.app === "demo");
     expect((await send(agent, "PUT", `/v1/checks/${first!.id}/pass`, {})).status).toBe(409);
     expect((await send(agent, "PUT", "/v1/checks/nope/pass", {})).status).toBe(404);
-  }, 30_000);
+  }, 60_000);
 
   test("GET /v1/checks/:id/history of an app check returns its results", async () => {
     const [first] = ((await getJson(agent, "/v1/checks")).checks as Json[]).filter((c) => c.app === "demo" && c.status === "passing");
@@ -117,21 +117,21 @@ describe("services and checks API on a running agent", () => {
     });
     expect(h.results[0]).toMatchObject({ status: "passing" });
     expect(typeof h.results[0].latencyMs).toBe("number");
-  }, 30_000);
+  }, 60_000);
 
   test("a command check cannot be created through the API by default (403), and nothing is created", async () => {
     const r = await send(agent, "POST", "/v1/checks", { name: "run-true", kind: "command", command: "/bin/true", interval: "1s", timeout: "500ms" });
     expect(r.status).toBe(403);
     expect(r.body.message).toContain("allow_api_command_checks");
     expect((await send(agent, "GET", "/v1/checks/run-true")).status).toBe(404);
-  }, 30_000);
+  }, 60_000);
 
   test("GET /v1/health/summary counts add up to the checks listed", async () => {
     const s = await getJson(agent, "/v1/health/summary");
     const n = ((await getJson(agent, "/v1/checks")).checks as Json[]).length;
     expect(s.total).toBe(n);
     expect(s.passing + s.warning + s.critical + s.pending).toBe(s.total);
-  }, 30_000);
+  }, 60_000);
 });
 
 describe("persistence across restarts", () => {
@@ -156,5 +156,5 @@ describe("persistence across restarts", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 30_000);
+  }, 60_000);
 });

@@ -63,11 +63,13 @@ export async function startDemoAgent(opts: DemoOptions = {}): Promise<RunningAge
         const svc = await getJson(agent, "/v1/services/default/demo");
         return svc.endpoints?.filter((e: Json) => e.health === "passing").length >= replicas.min;
       },
-      { timeoutMs: 45_000, what: `${replicas.min} passing demo endpoints` },
+      { timeoutMs: 40_000, what: `${replicas.min} passing demo endpoints` },
     );
   } catch (e) {
+    // Say what the agent was doing: the last log lines show whether replicas failed, crash-looped or never bound.
+    const tail = agent.lines.slice(-25).map((l) => JSON.stringify(l)).join("\n");
     await agent[Symbol.asyncDispose]();
-    throw e;
+    throw new Error(`${(e as Error).message}\nlast agent log lines:\n${tail}`);
   }
   return agent;
 }

@@ -14,11 +14,11 @@ describe("polis client commands against a running agent", () => {
   const cwd = mkdtempSync(join(tmpdir(), "polis-cli-"));
   beforeAll(async () => {
     agent = await startDemoAgent({ replicas: { min: 1, max: 3 } });
-  }, 30_000);
+  }, 60_000);
   afterAll(async () => {
     await agent?.[Symbol.asyncDispose]();
     rmSync(cwd, { recursive: true, force: true });
-  }, 30_000);
+  }, 60_000);
 
   async function polis(...args: string[]) {
     const p = Bun.spawn([requireBinary(), ...args, "--url", agent.url, "--token", agent.token], { cwd, stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "" } });
@@ -36,7 +36,7 @@ describe("polis client commands against a running agent", () => {
     for (const w of ["procs", "health", "balancer-0", "scaler"]) expect(r.stdout).toContain(w);
     expect(r.stdout).toContain("demo");
     expect(r.stdout).toContain("demo:0:http");
-  }, 30_000);
+  }, 60_000);
 
   test("polis apps lists each replica with its pid and port", async () => {
     const r = await polis("apps");
@@ -46,21 +46,21 @@ describe("polis client commands against a running agent", () => {
     expect(row).toBeDefined();
     expect(row).toContain(String(replica.port));
     expect(row).toContain("ready");
-  }, 30_000);
+  }, 60_000);
 
   test("polis services --json prints the catalog as JSON", async () => {
     const r = await polis("services", "--json");
     expect(r.code).toBe(0);
     const body = JSON.parse(r.stdout) as Json;
     expect((body.services as Json[]).map((s) => `${s.namespace}/${s.name}`)).toContain("default/demo");
-  }, 30_000);
+  }, 60_000);
 
   test("polis resolve demo prints the demo app's passing endpoints", async () => {
     const r = await polis("resolve", "demo");
     expect(r.code).toBe(0);
     for (const e of (await getJson(agent, "/v1/services/default/demo/resolve")).endpoints as Json[]) expect(r.stdout).toContain(String(e.port));
     expect(r.stdout).toContain("passing");
-  }, 30_000);
+  }, 60_000);
 
   test("polis events --type proc.* prints only process events", async () => {
     const r = await polis("events", "--type", "proc.*");
@@ -68,7 +68,7 @@ describe("polis client commands against a running agent", () => {
     const rows = r.stdout.split("\n").slice(1).filter((l) => /^\s*\d+\s/.test(l));
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.every((l) => /\sproc\.[a-z]+\s/.test(l))).toBe(true);
-  }, 30_000);
+  }, 60_000);
 
   test("polis scale demo 3 asks for 3 replicas and the agent gets there", async () => {
     const r = await polis("scale", "demo", "3");
@@ -76,13 +76,13 @@ describe("polis client commands against a running agent", () => {
     expect(r.stdout).toContain("demo");
     expect(r.stdout).toContain("3");
     await waitFor(async () => (await getJson(agent, "/v1/apps/demo")).ready === 3, { what: "3 ready replicas", timeoutMs: 20_000 });
-  }, 30_000);
+  }, 60_000);
 
   test("polis scale beyond the app's max fails with the agent's reason and exit 1", async () => {
     const r = await polis("scale", "demo", "9");
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("1..3");
-  }, 30_000);
+  }, 60_000);
 });
 
 test("a client command against an unreachable agent says so and exits 1", async () => {
@@ -100,4 +100,4 @@ test("a client command against an unreachable agent says so and exits 1", async 
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
-}, 30_000);
+}, 60_000);

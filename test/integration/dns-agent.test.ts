@@ -24,10 +24,10 @@ describe.skipIf(!HAVE_DIG)("DNS through the running agent (real dig)", () => {
       ],
     });
     expect(put.status).toBe(200);
-  }, 30_000);
+  }, 60_000);
   afterAll(async () => {
     await agent?.[Symbol.asyncDispose]();
-  }, 30_000);
+  }, 60_000);
 
   async function dig(...args: string[]): Promise<string> {
     const p = Bun.spawn([DIG, "@127.0.0.1", "-p", String(port), "+time=2", "+tries=2", ...args], { stdout: "pipe", stderr: "pipe" });
@@ -40,16 +40,16 @@ describe.skipIf(!HAVE_DIG)("DNS through the running agent (real dig)", () => {
 
   test("the agent logs the DNS port it was told to use", () => {
     expect(agent.lines.some((l) => l.msg === "DNS listening" && l.udp === `127.0.0.1:${port}`)).toBe(true);
-  }, 30_000);
+  }, 60_000);
 
   test("demo.polis. answers A with the address of the app's replicas", async () => {
     expect(lines(await dig("+short", "demo.polis.", "A"))).toContain("127.0.0.1");
     expect(status(await dig("demo.polis.", "A"))).toBe("NOERROR");
-  }, 30_000);
+  }, 60_000);
 
   test("NAME.NAMESPACE.polis. answers A with the passing endpoints only", async () => {
     expect(lines(await dig("+short", "cart.shop.polis.", "A"))).toEqual(["127.0.0.2", "127.0.0.3"]);
-  }, 30_000);
+  }, 60_000);
 
   test("SRV carries each endpoint's port and weight", async () => {
     const srv = lines(await dig("+short", "_cart._tcp.shop.polis.", "SRV")).map((l) => l.split(/\s+/));
@@ -59,17 +59,17 @@ describe.skipIf(!HAVE_DIG)("DNS through the running agent (real dig)", () => {
     const demo = lines(await dig("+short", "_demo._tcp.polis.", "SRV")).map((l) => Number(l.split(/\s+/)[2]));
     const ports = ((await getJson(agent, "/v1/services/default/demo")).endpoints as Json[]).map((e) => e.port);
     expect(demo.sort()).toEqual(ports.sort());
-  }, 30_000);
+  }, 60_000);
 
   test("an unknown name is NXDOMAIN", async () => {
     expect(status(await dig("nosuchservice.polis.", "A"))).toBe("NXDOMAIN");
     expect(status(await dig("cart.nosuchns.polis.", "A"))).toBe("NXDOMAIN");
-  }, 30_000);
+  }, 60_000);
 
   test("a service registered while running shows up, and disappears when deregistered", async () => {
     await send(agent, "PUT", "/v1/services/shop/late", { endpoints: [{ address: "127.0.0.9", port: 7009 }] });
     await waitFor(async () => lines(await dig("+short", "late.shop.polis.", "A")).includes("127.0.0.9"), { what: "new service in DNS" });
     await send(agent, "DELETE", "/v1/services/shop/late");
     await waitFor(async () => status(await dig("late.shop.polis.", "A")) === "NXDOMAIN", { what: "service gone from DNS" });
-  }, 30_000);
+  }, 60_000);
 });

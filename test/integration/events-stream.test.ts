@@ -39,10 +39,10 @@ describe("event stream on a running agent", () => {
   beforeAll(async () => {
     agent = await startDemoAgent({ replicas: { min: 1, max: 3 } });
     wsUrl = `${agent.url.replace(/^http/, "ws")}/v1/events`;
-  }, 30_000);
+  }, 60_000);
   afterAll(async () => {
     await agent?.[Symbol.asyncDispose]();
-  }, 30_000);
+  }, 60_000);
 
   /** Makes a few proc.* events: one more replica, then back. */
   async function churnReplicas() {
@@ -66,14 +66,14 @@ describe("event stream on a running agent", () => {
     // Sequence numbers only grow.
     const seqs = all.messages.map((e) => e.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
-  }, 30_000);
+  }, 60_000);
 
   test("a WebSocket without any credential is refused", async () => {
     const s = openSocket(wsUrl);
     await expect(s.opened).rejects.toThrow();
     const res = await fetch(`${agent.url}/v1/events`, { headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" } });
     expect(res.status).toBe(401);
-  }, 30_000);
+  }, 60_000);
 
   test("?since=N replays the events after N, then continues live", async () => {
     const page = await getJson(agent, "/v1/events?limit=20");
@@ -87,7 +87,7 @@ describe("event stream on a running agent", () => {
     expect(s.messages.slice(0, expected.length).map((e) => e.seq)).toEqual(expected);
     await send(agent, "PUT", "/v1/services/ev/two", { endpoints: [{ address: "127.0.0.1", port: 7501 }] });
     await waitFor(() => s.messages.some((e) => e.target === "ev/two" || String(e.target).startsWith("ev/two/")), { what: "live event after the replay" });
-  }, 30_000);
+  }, 60_000);
 
   test("a ticket from POST /v1/events/ticket opens the stream once; a second use is 401", async () => {
     const t = await send(agent, "POST", "/v1/events/ticket");
@@ -102,7 +102,7 @@ describe("event stream on a running agent", () => {
     expect(await again.json()).toMatchObject({ code: "unauthorized" });
     const reuse = openSocket(`${wsUrl}?ticket=${encodeURIComponent(ticket)}`);
     await expect(reuse.opened).rejects.toThrow();
-  }, 30_000);
+  }, 60_000);
 
   /** Runs curl as an SSE client until `enough` holds for its output or it times out; returns what it printed. */
   async function curlSse(path: string, headers: string[], enough: (out: string) => boolean): Promise<string> {
@@ -142,5 +142,5 @@ describe("event stream on a running agent", () => {
     const resumed = await curlSse("/v1/events", [`Last-Event-ID: ${lastId}`], (o) => sseIds(o).length >= want.length);
     expect(sseIds(resumed).slice(0, want.length)).toEqual(want);
     expect(Math.min(...sseIds(resumed))).toBeGreaterThan(lastId);
-  }, 30_000);
+  }, 60_000);
 });

@@ -39,7 +39,7 @@ describe("metrics of a running agent", () => {
     const check = Bun.spawnSync([PROMTOOL, "check", "metrics"], { stdin: new TextEncoder().encode(text) });
     const report = check.stdout.toString() + check.stderr.toString();
     expect({ code: check.exitCode, report }).toEqual({ code: 0, report: "" });
-  }, 30_000);
+  }, 60_000);
 
   test("with telemetry.otlp.endpoint set, metrics arrive at a local OTLP receiver", async () => {
     await using receiver = startOtlpReceiver();
@@ -54,11 +54,11 @@ describe("metrics of a running agent", () => {
     expect(ready.some((p) => p.attributes.app === "demo")).toBe(true);
     expect(receiver.requests[0]!.resource["service.name"]).toBe("polis");
     expect(await agent.stop()).toBe(0);
-  }, 30_000);
+  }, 60_000);
 
   test("SIGTERM exits 0 even when the OTLP endpoint is down (the final export does not hold the exit)", async () => {
     const dead = await freePort();
     await using agent = await startAgent({ config: { telemetry: { otlp: { endpoint: `http://127.0.0.1:${dead}`, interval: "1h" } } } });
     expect(await agent.stop("SIGTERM")).toBe(0);
-  }, 30_000);
+  }, 60_000);
 });
