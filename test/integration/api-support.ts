@@ -63,7 +63,7 @@ export async function startDemoAgent(opts: DemoOptions = {}): Promise<RunningAge
         const svc = await getJson(agent, "/v1/services/default/demo");
         return svc.endpoints?.filter((e: Json) => e.health === "passing").length >= replicas.min;
       },
-      { timeoutMs: 40_000, what: `${replicas.min} passing demo endpoints` },
+      { timeoutMs: 35_000, what: `${replicas.min} passing demo endpoints` },
     );
   } catch (e) {
     // Say what the agent was doing: the last log lines show whether replicas failed, crash-looped or never bound.
