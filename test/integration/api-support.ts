@@ -23,7 +23,8 @@ export async function freePort(): Promise<number> {
 
 /** A replica port range unlikely to collide with another test's (the procs worker skips busy ports anyway). */
 function replicaRange(): [number, number] {
-  const base = 20_000 + Math.floor(Math.random() * 300) * 100;
+  // Below the ephemeral range (32768+), where outgoing connections would hold ports the replicas need.
+  const base = 10_000 + Math.floor(Math.random() * 220) * 100;
   return [base, base + 99];
 }
 
