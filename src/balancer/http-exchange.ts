@@ -216,13 +216,14 @@ export class ClientConn implements UpstreamOwner, RequestContext {
   }
 
   /** Pick an endpoint and send the first write there. */
-  dispatch(): void {
+  dispatch(holdMs = this.sh.opts.holdWhenEmptyMs): void {
     const sh = this.sh;
     const ep = sh.pool.pick(this);
     if (ep === undefined) {
-      if (this.attempt === 0 && sh.opts.holdWhenEmptyMs > 0 && sh.pool.isEmpty?.() === true && !sh.closing) {
+      // No endpoint at all (an app scaled to zero): a first attempt waits up to holdMs for one to appear.
+      if (this.attempt === 0 && holdMs > 0 && sh.pool.isEmpty?.() === true && !sh.closing) {
         sh.held.add(this);
-        this.setDeadline(DL_HOLD, sh.opts.holdWhenEmptyMs);
+        this.setDeadline(DL_HOLD, holdMs);
         return;
       }
       return this.fail(503, undefined);
@@ -577,17 +578,7 @@ export class ClientConn implements UpstreamOwner, RequestContext {
     if (!this.sh.held.delete(this) || this.state === ST_CLOSED) return;
     const left = this.deadline - this.sh.clock.now;
     this.dlKind = DL_NONE;
-    const sh = this.sh;
-    const ep = sh.pool.pick(this);
-    if (ep === undefined) {
-      if (left > 0 && sh.pool.isEmpty?.() === true) {
-        sh.held.add(this);
-        this.setDeadline(DL_HOLD, left);
-        return;
-      }
-      return this.fail(503, undefined);
-    }
-    this.dispatch();
+    this.dispatch(Math.max(0, left));
   }
 
   onClose(): void {
