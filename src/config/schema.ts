@@ -359,13 +359,6 @@ const Telemetry = Schema.Struct({
 
 const Discovery = Schema.Struct({
   deregister_critical_after: Schema.optionalKey(Duration),
-  etcd: Schema.optionalKey(
-    Schema.Struct({
-      endpoints: Schema.Array(NonEmpty),
-      prefix: def(NonEmpty, "/polis/"),
-      lease_ttl: def(Duration, "10s"),
-    }),
-  ),
 });
 
 const Agent = Schema.Struct({

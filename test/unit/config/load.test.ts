@@ -95,6 +95,11 @@ describe("config loading", () => {
     if (!r.ok) expect(r.error.problems[0]!.message).toMatch(/no such file/);
   });
 
+  test("the example listing every setting is valid", () => {
+    const r = loadConfigFile(join(import.meta.dir, "../../../config/examples/full.yaml"), {});
+    expect(r.ok ? "ok" : r.error.message).toBe("ok");
+  });
+
   test("the bundled default config is valid", () => {
     const r = loadConfigFile(join(import.meta.dir, "../../../config/agent.yaml"), {});
     expect(r.ok ? "ok" : r.error.message).toBe("ok");
