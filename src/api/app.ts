@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { type Authenticator, requireRole, type TicketStore } from "./auth.ts";
+import { RequestError } from "../protocol/port.ts";
 import { ApiError, envelope } from "./errors.ts";
 
 export interface ApiModule {
@@ -60,6 +61,16 @@ export function createApi(opts: ApiOptions): Hono {
       return c.json(envelope(status === 401 ? "unauthorized" : "http_error", err.message || `HTTP ${status}`), status);
     }
     if (err instanceof SyntaxError) return c.json(envelope("bad_request", `malformed JSON body: ${err.message}`), 400);
+    if (err instanceof RequestError) {
+      // A worker answered with an error, or could not answer (restarting, busy): say which, never a bare 500.
+      if (err.code === "not_found") return c.json(envelope("not_found", err.message), 404);
+      if (err.code === "invalid") return c.json(envelope("invalid_request", err.message), 400);
+      if (err.code === "timeout" || err.code === "closed") return c.json(envelope("unavailable", `a worker did not answer: ${err.message}`), 503);
+      return c.json(envelope("worker_error", err.message, { code: err.code }), 502);
+    }
+    if (err instanceof Error && /worker is (starting|restarting|stopping|stopped)|is not running/.test(err.message)) {
+      return c.json(envelope("unavailable", err.message), 503);
+    }
     opts.onError?.(err);
     return c.json(envelope("internal", "internal error"), 500);
   });

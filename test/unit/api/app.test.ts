@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { Hono } from "hono";
 import { createApi } from "../../../src/api/app.ts";
 import { createTokenAuthenticator } from "../../../src/api/auth.ts";
+import { RequestError } from "../../../src/protocol/port.ts";
 
 function api() {
   const resource = new Hono();
@@ -56,5 +57,31 @@ describe("admin API skeleton", () => {
     });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { code: string }).code).toBe("payload_too_large");
+  });
+});
+
+describe("errors from workers", () => {
+  function failing(err: Error) {
+    const resource = new Hono();
+    resource.get("/", () => {
+      throw err;
+    });
+    return createApi({
+      auth: createTokenAuthenticator(() => [{ name: "r", token: "read-token-0123456789", role: "read" }]),
+      bodyLimitBytes: 64,
+      ready: () => true,
+      modules: [{ path: "/w", app: resource }],
+    });
+  }
+  const cases: Array<[string, Error, number, string]> = [
+    ["a worker that did not answer", new RequestError("timeout", "request x got no reply"), 503, "unavailable"],
+    ["a worker that is restarting", new Error("health worker is restarting"), 503, "unavailable"],
+    ["a worker's not-found answer", new RequestError("not_found", "no check x"), 404, "not_found"],
+    ["any other worker error", new RequestError("boom", "it broke"), 502, "worker_error"],
+  ];
+  test.each(cases)("%s maps to %d, not a bare 500", async (_what, err, status, code) => {
+    const res = await failing(err).request("/v1/w", { headers: auth("read-token-0123456789") });
+    expect(res.status).toBe(status);
+    expect(((await res.json()) as { code: string }).code).toBe(code);
   });
 });
