@@ -450,7 +450,12 @@ export class ClientConn implements UpstreamOwner, RequestContext {
     if (this.state === ST_BODY) this.keepAlive = false; // the rest of the request body cannot be skipped safely
     this.firstWrite = undefined;
     this.ep = undefined;
-    if (!this.keepAlive) {
+    this.nextExchange(this.keepAlive);
+  }
+
+  /** One exchange is over: close the connection, or go back to reading the next request head. */
+  private nextExchange(keep: boolean): void {
+    if (!keep) {
       this.state = ST_CLOSED;
       return this.end();
     }
@@ -504,14 +509,7 @@ export class ClientConn implements UpstreamOwner, RequestContext {
     this.firstWrite = undefined;
     const keep = this.keepAlive && this.state === ST_AWAIT;
     this.write(refusal(status, keep));
-    if (!keep) {
-      this.state = ST_CLOSED;
-      return this.end();
-    }
-    this.state = ST_HEAD;
-    this.dlKind = DL_NONE;
-    this.resumeClient();
-    this.nextRequest();
+    this.nextExchange(keep);
   }
 
   private badGateway(): void {

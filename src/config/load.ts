@@ -82,7 +82,7 @@ function coerceScalar(v: string): unknown {
 function render(v: unknown): string {
   let s: string;
   try {
-    s = typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+    s = JSON.stringify(v) ?? String(v);
   } catch {
     s = String(v);
   }

@@ -92,6 +92,9 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
       return { app: a.name, min: b.min, max: b.max, current: procs.desiredOf(a.name) ?? b.initial, policy: scaler.policyOf(a.name), scalable: typeof a.replicas === "object" };
     });
 
+  const pushMetric = (app: string, name: string, value: number, replica?: string) =>
+    scaler.ingest([{ app, ...(replica ? { replica } : {}), metric: name, value, at: Date.now() }]);
+
   return [
     {
       path: "/agent",
@@ -172,10 +175,10 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
         setPolicy: (app, policy) => scaler.setOverride(app, policy),
         simulate: (policy: ScalePolicy, points: SimulationPoint[], initialReplicas?: number) =>
           hub.host("scaler")!.request<Decision[]>({ t: "scaler.simulate", policy, points, ...(initialReplicas !== undefined ? { initialReplicas } : {}) }, 60_000),
-        pushMetric: (app, name, value, replica) => scaler.ingest([{ app, ...(replica ? { replica } : {}), metric: name, value, at: Date.now() }]),
+        pushMetric,
       }),
     },
-    { path: "/metrics", app: metricRoutes({ apps: scalingApps, pushMetric: (app, name, value, replica) => scaler.ingest([{ app, ...(replica ? { replica } : {}), metric: name, value, at: Date.now() }]) }) },
+    { path: "/metrics", app: metricRoutes({ apps: scalingApps, pushMetric }) },
     { path: "/config", app: configRoutes({ current: w.current, apply: w.apply }) },
     { path: "/events", app: eventRoutes({ bus: hub.events, tickets: w.tickets, onDrop: () => hub.telemetry.eventBusDrop(1) }) },
   ];

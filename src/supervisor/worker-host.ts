@@ -27,8 +27,6 @@ export interface WorkerHostOptions<In, Out> {
   readyTimeoutMs?: number;
   /** Backoff between restarts: doubles from min to max; reset after the worker stayed up `stableMs`. */
   backoff?: { minMs: number; maxMs: number; stableMs: number };
-  /** Passed to the worker as env (Bun workers share process.env; kept for clarity of intent). */
-  _out?: Out;
 }
 
 export interface WorkerHost<Out> {
