@@ -37,6 +37,8 @@ describe("shared structures", () => {
 
   test("a second codec instance (a restarted worker) decodes what the first encoded", async () => {
     const fresh = await import(`../../../src/protocol/codec.ts?fresh=${Date.now()}`);
+    // A separate module instance (its own Packr), or this test would prove nothing.
+    expect(fresh.encode).not.toBe(encode);
     const msg = { t: "procs.stats", batch: [{ app: "a", id: 0, pid: 1, cpuPercent: 0, rssBytes: 2, processes: 1 }], other: { q: [1, 2] } };
     expect(fresh.decode(encode(msg))).toEqual(msg);
     expect(decode(fresh.encode(msg))).toEqual(msg);
