@@ -68,6 +68,8 @@ export function createProcsModule(): WorkerModule<ToProcs, FromProcs> {
           return manager.logs(msg.app, msg.replica, msg.tail);
         case "procs.snapshot":
           return manager.snapshot();
+        case "procs.release":
+          return { released: manager.release() };
         case "procs.follow": {
           following.get(msg.app)?.();
           following.delete(msg.app);

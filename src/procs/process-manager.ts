@@ -199,6 +199,33 @@ export class ProcessManager {
   }
 
   /**
+   * Hand every replica to a successor agent (a takeover): stop supervising without signalling any process. Their
+   * records stay where the supervisor keeps them, for the successor to adopt; their output files stay open in them.
+   * Afterwards the manager is closed (no restart, no stats, no tails) and stopAll() has nothing left to stop. A stop
+   * already under way finishes; a replica waiting out a backoff is left unstarted (the successor starts it).
+   * Returns how many replicas were running when they were let go.
+   */
+  release(): number {
+    this.closed = true;
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    let running = 0;
+    for (const app of this.apps.values()) {
+      if (app.cooldownTimer) clearTimeout(app.cooldownTimer);
+      app.cooldownTimer = null;
+      for (const r of app.replicas.values()) {
+        r.clearTimer();
+        if (r.run && !r.run.stopping) running++;
+      }
+    }
+    this.apps.clear();
+    this.tails.stop();
+    // Released replicas may still write into a private log dir: it is theirs now, not ours to remove.
+    this.privateLogDir = null;
+    return running;
+  }
+
+  /**
    * Take back replicas recorded before an agent crash. A record whose pid is alive with the same
    * start time is supervised again (polled, since it is not our child). A dead one is reported gone.
    * A live pid with another start time is someone else's process now: reported, never killed.

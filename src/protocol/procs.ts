@@ -20,6 +20,8 @@ export type ToProcs =
   | { readonly t: "procs.reset"; readonly id: number; readonly app: string }
   | { readonly t: "procs.logs"; readonly id: number; readonly app: string; readonly replica?: number; readonly tail: number }
   | { readonly t: "procs.snapshot"; readonly id: number }
+  /** Takeover: stop supervising every replica without stopping any; a successor agent adopts them. */
+  | { readonly t: "procs.release"; readonly id: number }
   | { readonly t: "procs.follow"; readonly app: string; readonly on: boolean }
   /** The supervisor finished a hook the worker asked for (drain before stop, route to a new replica). */
   | { readonly t: "procs.hook-done"; readonly hook: number; readonly error?: string };
