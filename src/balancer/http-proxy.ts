@@ -61,6 +61,13 @@ export interface HttpProxy {
   wake(): void;
 }
 
+/**
+ * At close, an idle keep-alive connection is kept this long for a request already on its way (answered with
+ * Connection: close): ending it at once resets a request the client sent a moment earlier, which a client such as
+ * wrk counts as failed. A busy connection closes after its current response instead.
+ */
+const CLOSE_IDLE_LINGER_MS = 250;
+
 export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
   const clock = createDeadlineClock();
   const o = {
@@ -160,7 +167,7 @@ export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
         listener.stop(false);
         for (const c of sh.conns) {
           c.keepAlive = false;
-          if (c.state === ST_HEAD && c.inBuf === undefined) c.end();
+          if (c.state === ST_HEAD && c.inBuf === undefined) c.setDeadline(DL_IDLE, Math.min(CLOSE_IDLE_LINGER_MS, graceMs));
         }
         const deadline = Date.now() + graceMs;
         while (sh.conns.size > 0 && Date.now() < deadline) await Bun.sleep(10);

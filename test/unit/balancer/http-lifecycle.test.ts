@@ -57,6 +57,37 @@ describe("http proxy lifecycle", () => {
     await c.untilClosed();
   });
 
+  test("close() answers a request that reaches an idle keep-alive connection just after it, with Connection: close", async () => {
+    const up = echoUpstream("a");
+    cleanups.push(() => up.stop());
+    const proxy = createHttpProxy({ hostname: "127.0.0.1", port: 0, pool: roundRobinPool([up.port]) });
+    const c = await rawClient(proxy.port);
+    cleanups.push(() => c.close());
+    c.send("GET /first HTTP/1.1\r\nHost: h\r\n\r\n");
+    await c.until((t) => countResponses(t) === 1 && t.endsWith("}"));
+    const closing = proxy.close(5_000);
+    c.send("GET /second HTTP/1.1\r\nHost: h\r\n\r\n");
+    const t = await c.until((x) => countResponses(x) === 2 && x.endsWith("}"));
+    expect(t.slice(t.lastIndexOf("HTTP/1.1 "))).toContain("Connection: close\r\n");
+    await c.untilClosed();
+    await closing;
+  });
+
+  test("contrast: close() ends an idle keep-alive connection that sends nothing, long before the grace is over", async () => {
+    const up = echoUpstream("a");
+    cleanups.push(() => up.stop());
+    const proxy = createHttpProxy({ hostname: "127.0.0.1", port: 0, pool: roundRobinPool([up.port]) });
+    const c = await rawClient(proxy.port);
+    cleanups.push(() => c.close());
+    c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    await c.until((t) => countResponses(t) === 1 && t.endsWith("}"));
+    // A 60 s grace: untilClosed (8 s) would time out if the idle connection were held for all of it.
+    const closing = proxy.close(60_000);
+    await c.untilClosed();
+    await closing;
+    expect(countResponses(c.received())).toBe(1);
+  });
+
   test("an idle client connection is closed after the idle timeout", async () => {
     const up = echoUpstream("a");
     cleanups.push(() => up.stop());
