@@ -5,10 +5,14 @@ import { splitListen } from "../config/units.ts";
 import type { FromBalancer, PoolMember, ToBalancer } from "../protocol/balancer.ts";
 import type { MetricSample } from "../protocol/scaler.ts";
 import { type MergedStats, merge, toExportHistogram } from "./balancer-stats.ts";
-import { APP_NAMESPACE, type Hub } from "./hub.ts";
+import type { Config } from "../config/schema.ts";
+import type { Catalog } from "../state/catalog.ts";
+import type { EventInput } from "../state/event-bus.ts";
+import type { Telemetry } from "../telemetry/metrics.ts";
+import { APP_NAMESPACE } from "./hub.ts";
+import type { WorkerHost } from "./worker-host.ts";
 
 type WorkerStats = Extract<FromBalancer, { t: "balancer.stats" }>;
-
 
 export interface BalancerView {
   name: string;
@@ -28,7 +32,17 @@ function sources(b: BalancerConfig): Array<{ namespace: string; service: string 
   return out;
 }
 
-export function createBalancerLink(hub: Hub, onSamples: (s: MetricSample[]) => void) {
+/** What the balancer link needs from the supervisor. */
+export interface BalancerLinkDeps {
+  config(): Config;
+  readonly catalog: Pick<Catalog, "get" | "onChange" | "setDraining" | "setWeight">;
+  publish(e: EventInput): void;
+  readonly telemetry: Pick<Telemetry, "proxyStats">;
+  /** The balancer workers, one per core. */
+  balancerHosts(): ReadonlyArray<Pick<WorkerHost<ToBalancer>, "send" | "request">>;
+}
+
+export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricSample[]) => void) {
   /** Operator overrides for static endpoints (catalog endpoints carry theirs in the catalog). */
   const staticDrain = new Set<string>();
   const staticWeight = new Map<string, number>();

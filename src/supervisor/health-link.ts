@@ -3,7 +3,11 @@
 import { appCheckSpec, standaloneCheckSpec } from "../config/checks.ts";
 import type { StandaloneCheckConfig } from "../config/schema.ts";
 import type { CheckSpec, CheckState, FromHealth, Status, ToHealth } from "../protocol/health.ts";
-import { APP_NAMESPACE, type Hub, replicaEndpointId } from "./hub.ts";
+import type { Config } from "../config/schema.ts";
+import type { Catalog } from "../state/catalog.ts";
+import type { EventInput } from "../state/event-bus.ts";
+import type { Telemetry } from "../telemetry/metrics.ts";
+import { APP_NAMESPACE, replicaEndpointId } from "./hub.ts";
 import type { ReplicaView } from "./procs-link.ts";
 
 interface CheckMeta {
@@ -15,12 +19,22 @@ interface CheckMeta {
 
 const RANK: Record<Status, number> = { passing: 0, warning: 1, critical: 2 };
 
-export function createHealthLink(hub: Hub, replicas: () => ReplicaView[], extraChecks: () => Iterable<StandaloneCheckConfig> = () => []) {
+/** What the health link needs from the supervisor. */
+export interface HealthLinkDeps {
+  config(): Config;
+  readonly catalog: Pick<Catalog, "setHealth">;
+  publish(e: EventInput): void;
+  readonly telemetry: Pick<Telemetry, "forget" | "healthResult">;
+  /** To the health worker (dropped while it is not running). */
+  send(msg: ToHealth): void;
+}
+
+export function createHealthLink(hub: HealthLinkDeps, replicas: () => ReplicaView[], extraChecks: () => Iterable<StandaloneCheckConfig> = () => []) {
   let checks = new Map<string, CheckMeta>();
   const status = new Map<string, { status: Status; output: string; flapping: boolean; since: number }>();
   let latest: readonly CheckState[] = [];
   let scheduled = false;
-  const send = (msg: ToHealth) => hub.host("health")?.send(msg);
+  const send = hub.send;
 
   const compute = (): Map<string, CheckMeta> => {
     const cfg = hub.config();

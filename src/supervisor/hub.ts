@@ -1,5 +1,5 @@
-// What the supervisor's links share: config, catalog, events, store, telemetry, logger and the worker hosts.
-// Each link (procs, health, balancer, scaler) owns one worker's traffic and talks to the others through here.
+// What the supervisor shares with the API wiring: config, catalog, events, store, telemetry, logger and the worker
+// hosts. Each link (procs, health, balancer, scaler) declares its own narrower dependencies beside it.
 import type { Config } from "../config/schema.ts";
 import type { Catalog } from "../state/catalog.ts";
 import type { EventBus, EventInput } from "../state/event-bus.ts";
@@ -21,12 +21,6 @@ export interface Hub {
   readonly telemetry: Telemetry;
   host(name: string): WorkerHost<unknown> | undefined;
   balancerHosts(): Array<WorkerHost<unknown>>;
-  /** Stop routing new traffic to an endpoint and wait (bounded) until its in-flight requests finish. */
-  drainEndpoint(namespace: string, service: string, endpointId: string): Promise<void>;
-  /** Health checks need recomputing (replicas or config changed). */
-  healthTargetsChanged(): void;
-  /** Per-replica readiness changed: the scaler needs the new replica set. */
-  replicasChanged(app: string): void;
 }
 
 /** The endpoint id of an app replica in the catalog. */

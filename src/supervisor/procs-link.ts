@@ -3,7 +3,12 @@
 import { toAppSpec } from "../config/apps.ts";
 import type { FromProcs, LogLine, ProcsEvent, ReplicaSnapshot, ReplicaStats, ToProcs } from "../protocol/procs.ts";
 import type { Severity } from "../state/event-bus.ts";
-import { APP_NAMESPACE, type Hub, replicaEndpointId } from "./hub.ts";
+import type { Config } from "../config/schema.ts";
+import type { Catalog } from "../state/catalog.ts";
+import type { EventInput } from "../state/event-bus.ts";
+import type { Store } from "../state/store.ts";
+import type { Telemetry } from "../telemetry/metrics.ts";
+import { APP_NAMESPACE, replicaEndpointId } from "./hub.ts";
 
 export interface ReplicaView {
   readonly app: string;
@@ -44,12 +49,30 @@ function describe(e: ProcsEvent): string {
   }
 }
 
-export function createProcsLink(hub: Hub) {
+/** What the procs link needs from the supervisor. */
+export interface ProcsLinkDeps {
+  config(): Config;
+  readonly cores: number;
+  readonly catalog: Pick<Catalog, "list" | "upsertService" | "removeService" | "upsertEndpoint" | "removeEndpoint">;
+  publish(e: EventInput): void;
+  readonly store: Pick<Store, "putReplica" | "deleteReplica" | "replicas">;
+  readonly telemetry: Pick<Telemetry, "event" | "restart" | "forget" | "procStats">;
+  /** To the procs worker (dropped while it is not running). */
+  send(msg: ToProcs): void;
+  /** Stop routing new traffic to an endpoint and wait (bounded) until its in-flight requests finish. */
+  drainEndpoint(namespace: string, service: string, endpointId: string): Promise<void>;
+  /** Health checks need recomputing (replicas changed). */
+  healthTargetsChanged(): void;
+  /** Per-replica readiness changed: the scaler needs the new replica set. */
+  replicasChanged(app: string): void;
+}
+
+export function createProcsLink(hub: ProcsLinkDeps) {
   const replicas = new Map<string, { app: string; id: number; port: number | null; pid: number | null; startTime: number | null; ready: boolean }>();
   const logFollowers = new Map<string, Set<(l: LogLine) => void>>();
   /** Replica counts set at run time (API or autoscaler); they survive config reloads, within the new bounds. */
   const desired = new Map<string, number>();
-  const send = (msg: ToProcs) => hub.host("procs")?.send(msg);
+  const send = hub.send;
 
   const appConfig = (name: string) => hub.config().apps.find((a) => a.name === name);
 

@@ -5,7 +5,11 @@ import { toScalePolicyInput } from "../config/scaling.ts";
 import { type ScalePolicy, validatePolicy } from "../core/scaling/policy.ts";
 import type { ReplicaStats } from "../protocol/procs.ts";
 import type { Decision, FromScaler, MetricSample, ReplicaInfo, ToScaler } from "../protocol/scaler.ts";
-import type { Hub } from "./hub.ts";
+import type { Config } from "../config/schema.ts";
+import type { EventInput } from "../state/event-bus.ts";
+import type { Store } from "../state/store.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import type { Telemetry } from "../telemetry/metrics.ts";
 import type { ProcsLink } from "./procs-link.ts";
 
 export interface ScalingRecord {
@@ -20,10 +24,24 @@ export interface ScalingRecord {
   decision: Decision;
 }
 
-export function createScalerLink(hub: Hub, procs: ProcsLink) {
+/** What the scaler link needs from the supervisor. */
+export interface ScalerLinkDeps {
+  config(): Config;
+  readonly cores: number;
+  publish(e: EventInput): void;
+  readonly log: Pick<Logger, "error">;
+  readonly store: Pick<Store, "getKv" | "putKv" | "appendScaling" | "scalingHistory">;
+  readonly telemetry: Pick<Telemetry, "scalingDecision">;
+  /** To the scaler worker (dropped while it is not running). */
+  send(msg: ToScaler): void;
+  /** Asks the procs worker for a replica count. */
+  scale(app: string, replicas: number): Promise<unknown>;
+}
+
+export function createScalerLink(hub: ScalerLinkDeps, procs: Pick<ProcsLink, "desiredOf" | "readyReplicas" | "setDesired" | "onStats">) {
   const overrides = new Map<string, ScalePolicy>(Object.entries(hub.store.getKv<Record<string, ScalePolicy>>("scaling.overrides") ?? {}));
   const latest = new Map<string, Decision>();
-  const send = (msg: ToScaler) => hub.host("scaler")?.send(msg);
+  const send = hub.send;
 
   const policies = () => {
     const cfg = hub.config();
@@ -97,7 +115,7 @@ export function createScalerLink(hub: Hub, procs: ProcsLink) {
     });
     if (d.dryRun || d.action === "none") return;
     procs.setDesired(d.app, d.desired);
-    hub.host("procs")?.request({ t: "procs.scale", app: d.app, replicas: d.desired }, 120_000).catch((e) => hub.log.error("scale failed", { app: d.app, error: e }));
+    hub.scale(d.app, d.desired).catch((e) => hub.log.error("scale failed", { app: d.app, error: e }));
     replicasChanged(d.app);
   };
 

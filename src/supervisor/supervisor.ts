@@ -1,22 +1,16 @@
-// The supervisor (main thread): owns config, catalog, state and the event bus; runs the workers and routes their
-// messages through one link per subsystem; serves the admin API, DNS and metrics; shuts everything down in order.
+// The supervisor (main thread): composes config, catalog, state, the event bus, the workers and one link per
+// subsystem; routes worker messages to their link; starts the admin API and DNS; shuts everything down in order.
+// Config apply, API boot, the DNS adapter, the critical-endpoint reaper and event translation live beside it.
 //
-//   created --start()--> running --stop()--> stopped      (stop is idempotent; SIGHUP / PATCH -> apply() while running)
-import { websocket } from "hono/bun";
+//   created --start()--> running --stop()--> stopped      (stop is idempotent; SIGHUP / PATCH -> apply while running)
 import { hostname } from "node:os";
-import { Hono } from "hono";
-import { createApi } from "../api/app.ts";
-import { type Authenticator, chainAuthenticators, createTicketStore, createTokenAuthenticator, type TokenEntry } from "../api/auth.ts";
-import type { ApplyResult } from "../api/config.ts";
-import { jwtAuthenticatorFromConfig } from "../api/jwt.ts";
-import { openApiRoutes } from "../api/openapi.ts";
+import { createTicketStore, type TokenEntry } from "../api/auth.ts";
 import { registrationInput, type ServiceBody } from "../api/services.ts";
-import { type ConfigError, type ConfigProblem, decodeConfig, loadConfigFile } from "../config/load.ts";
+import type { ConfigError, ConfigProblem } from "../config/load.ts";
 import type { Config, StandaloneCheckConfig } from "../config/schema.ts";
 import { replicaBounds } from "../config/apps.ts";
 import { resolveCount } from "../config/semantics.ts";
-import { splitListen } from "../config/units.ts";
-import { createDnsServer, type DnsServer } from "../discovery/dns-server.ts";
+import type { DnsServer } from "../discovery/dns-server.ts";
 import type { CommonFromWorker } from "../protocol/common.ts";
 import { createCatalog } from "../state/catalog.ts";
 import { createEventBus, type EventInput } from "../state/event-bus.ts";
@@ -25,11 +19,17 @@ import type { Logger } from "../telemetry/logger.ts";
 import { createTelemetry } from "../telemetry/metrics.ts";
 import { VERSION } from "../version.ts";
 import { ensureAdminToken } from "./admin-token.ts";
+import { type ApiServer, startApiServer } from "./api-server.ts";
 import { buildApiModules } from "./api-wiring.ts";
 import { createBalancerLink } from "./balancer-link.ts";
+import { createConfigApplier, type ReloadableSection } from "./config-apply.ts";
+import { startDns } from "./dns-adapter.ts";
+import { createCriticalReaper } from "./endpoint-reaper.ts";
 import { type WorkerKind, workerSpecifier } from "./entrypoints.ts";
+import { catalogChangeEvent, logLevelOf, workerStateEvent } from "./event-translation.ts";
 import { createHealthLink } from "./health-link.ts";
 import type { Hub } from "./hub.ts";
+import { createJwtCache } from "./jwt-cache.ts";
 import { createProcsLink } from "./procs-link.ts";
 import { createScalerLink } from "./scaler-link.ts";
 import { createWorkerHost, type WorkerHost, type WorkerInfo } from "./worker-host.ts";
@@ -54,19 +54,8 @@ export interface Supervisor {
   stopBoundMs(): number;
 }
 
-/** "path: message" of the first few problems, so an event or log line names the field without its data. */
-const problemList = (problems: readonly ConfigProblem[]) =>
-  problems.slice(0, 3).map((p) => `${p.path}: ${p.message}`).join("; ") + (problems.length > 3 ? `; and ${problems.length - 3} more` : "");
-
-/** Settings that need a restart: the listeners and files opened at start. */
-const RESTART_ONLY: ReadonlyArray<[string, (c: Config) => unknown]> = [
-  ["agent.data_dir", (c) => c.agent.data_dir],
-  ["agent.balancer_workers", (c) => c.agent.balancer_workers],
-  ["api.listen", (c) => c.api.listen],
-  ["api.tls", (c) => c.api.tls],
-  ["dns", (c) => [c.dns.enabled, c.dns.listen, c.dns.domain]],
-  ["telemetry", (c) => c.telemetry],
-];
+/** How often API-registered endpoints are checked against discovery.deregister_critical_after. */
+const REAP_INTERVAL_MS = 5000;
 
 export function createSupervisor(opts: SupervisorOptions): Supervisor {
   let config = opts.config;
@@ -92,31 +81,29 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   const flushTimer = setInterval(() => store.flush(), 250);
   const hosts = new Map<string, WorkerHost<unknown>>();
   const tickets = createTicketStore();
+  const jwt = createJwtCache();
   const apiChecks = new Map<string, StandaloneCheckConfig>(Object.entries(store.getKv<Record<string, StandaloneCheckConfig>>("checks.api") ?? {}));
-  let server: ReturnType<typeof Bun.serve> | undefined;
+  let api: ApiServer | undefined;
   let dns: DnsServer | undefined;
   let ready = false;
   let stopped = false;
   let adminToken: string | undefined;
-  let deregisterTimer: ReturnType<typeof setInterval> | undefined;
 
   const publish = (e: EventInput) => {
     const ev = events.publish(e);
-    const level = e.severity === "critical" || e.severity === "error" ? "error" : e.severity === "warning" ? "warn" : e.severity === "debug" ? "debug" : "info";
-    log.log(level, e.message, { event: e.type, target: e.target, seq: ev.seq });
+    log.log(logLevelOf(e.severity), e.message, { event: e.type, target: e.target, seq: ev.seq });
   };
+  const balancerHosts = () => [...hosts.entries()].filter(([n]) => n.startsWith("balancer-")).map(([, h]) => h);
 
-  const hub: Hub = {
+  const hub: Hub = { config: () => config, cores, catalog, events, publish, store, log, telemetry, host: (name) => hosts.get(name), balancerHosts };
+  const procs = createProcsLink({
     config: () => config,
     cores,
     catalog,
-    events,
     publish,
     store,
-    log,
     telemetry,
-    host: (name) => hosts.get(name),
-    balancerHosts: () => [...hosts.entries()].filter(([n]) => n.startsWith("balancer-")).map(([, h]) => h),
+    send: (msg) => hosts.get("procs")?.send(msg),
     drainEndpoint: (ns, service, id) => balancer.drainCatalogEndpoint(ns, service, id),
     healthTargetsChanged: () => health.changed(),
     replicasChanged: (app) => {
@@ -125,11 +112,23 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       const a = config.apps.find((x) => x.name === app);
       if (a) telemetry.replicas(app, procs.desiredOf(app) ?? replicaBounds(a, cores).initial, ready);
     },
-  };
-  const procs = createProcsLink(hub);
-  const health = createHealthLink(hub, () => procs.readyReplicas(), () => apiChecks.values());
-  const scaler = createScalerLink(hub, procs);
-  const balancer = createBalancerLink(hub, (s) => scaler.ingest(s));
+  });
+  const health = createHealthLink({ config: () => config, catalog, publish, telemetry, send: (msg) => hosts.get("health")?.send(msg) }, () => procs.readyReplicas(), () => apiChecks.values());
+  const scaler = createScalerLink(
+    {
+      config: () => config,
+      cores,
+      publish,
+      log,
+      store,
+      telemetry,
+      send: (msg) => hosts.get("scaler")?.send(msg),
+      scale: (app, replicas) => hosts.get("procs")?.request({ t: "procs.scale", app, replicas }, 120_000) ?? Promise.reject(new Error("procs worker is not running")),
+    },
+    procs,
+  );
+  const balancer = createBalancerLink({ config: () => config, catalog, publish, telemetry, balancerHosts }, (s) => scaler.ingest(s));
+  const reaper = createCriticalReaper({ catalog, publish, afterMs: () => config.discovery.deregister_critical_after });
 
   /** Balancer configs as workers get them: defaults that depend on other sections resolved here. */
   const balancerConfigs = () =>
@@ -172,11 +171,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       state: () => workerState(kind, index),
       onMessage: onWorkerMessage(name),
       onStateChange: (info, why) => {
-        if (info.state === "restarting") {
-          publish({ type: "worker.crashed", source: "supervisor", target: name, severity: "error", message: `worker ${name} ${why}`, data: { restarts: info.restarts } });
-        } else if (info.state === "running" && info.restarts > 0) {
-          publish({ type: "worker.restarted", source: "supervisor", target: name, severity: "info", message: `worker ${name} is running again after ${info.restarts} restart(s)`, data: { restarts: info.restarts } });
-        }
+        const e = workerStateEvent(info, why);
+        if (e) publish(e);
       },
     });
     hosts.set(name, host);
@@ -217,117 +213,28 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     ...(adminToken ? [{ name: "local-admin", token: adminToken, role: "admin" as const }] : []),
   ];
 
-  /** The JWT authenticator for the current api.jwt, rebuilt only when that section changes (reading the key once). */
-  let jwtAuth: { key: string; auth: Authenticator | undefined } | undefined;
-  const buildJwt = (c: Config): { key: string; auth: Authenticator | undefined } => {
-    const key = JSON.stringify(c.api.jwt ?? null);
-    if (jwtAuth?.key === key) return jwtAuth;
-    return { key, auth: c.api.jwt ? jwtAuthenticatorFromConfig(c.api.jwt) : undefined };
-  };
-  const jwtAuthenticator: Authenticator = {
-    verify: (credential) => jwtAuth?.auth?.verify(credential) ?? Promise.resolve(undefined),
-  };
-
-  /** Validates a whole raw config and applies it, or changes nothing. Shared by SIGHUP and PATCH /v1/config. */
-  const apply = async (nextRaw: unknown, source: string): Promise<ApplyResult> => {
-    const decoded = decodeConfig(nextRaw, source);
-    if (!decoded.ok) return { ok: false, status: 400, problems: decoded.error.problems, message: `the config has ${decoded.error.problems.length} problem(s); nothing was changed` };
-    const next = decoded.config;
-    let nextJwt: ReturnType<typeof buildJwt>;
-    try {
-      nextJwt = buildJwt(next);
-    } catch (e) {
-      return { ok: false, status: 400, problems: [{ path: "api.jwt", message: (e as Error).message }], message: `api.jwt: ${(e as Error).message}; nothing was changed` };
-    }
-    const restart: ConfigProblem[] = [];
-    for (const [path, get] of RESTART_ONLY) {
-      if (JSON.stringify(get(next)) !== JSON.stringify(get(config))) restart.push({ path, message: "changing this needs an agent restart" });
-    }
-    if (restart.length > 0) return { ok: false, status: 409, problems: restart, message: `${restart.map((p) => p.path).join(", ")} can only change with a restart; nothing was changed` };
-    const reloaded = (["agent", "api", "apps", "checks", "balancers", "services", "discovery"] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(config[k]));
+  /** Acts on an accepted config: each changed section goes to the links that derive from it. */
+  const commitConfig = (next: Config, nextRaw: unknown, changed: readonly ReloadableSection[]) => {
     config = next;
     raw = nextRaw;
-    jwtAuth = nextJwt;
     log.setLevel(config.agent.log_level);
-    if (reloaded.includes("services")) syncConfigServices();
-    if (reloaded.includes("apps")) procs.apply();
-    if (reloaded.includes("apps") || reloaded.includes("checks")) health.changed();
-    if (reloaded.includes("apps")) scaler.reload();
+    const has = (s: ReloadableSection) => changed.includes(s);
+    if (has("services")) syncConfigServices();
+    if (has("apps")) procs.apply();
+    if (has("apps") || has("checks")) health.changed();
+    if (has("apps")) scaler.reload();
     // Apps matter too: a balancer's defaults (hold_when_empty) follow its app's bounds. Unchanged listeners are kept.
-    if (reloaded.includes("balancers") || reloaded.includes("apps")) for (const h of hub.balancerHosts()) h.send({ t: "init", state: workerState("balancer", Number(h.name.split("-")[1])) });
+    if (has("balancers") || has("apps")) for (const h of balancerHosts()) h.send({ t: "init", state: workerState("balancer", Number(h.name.split("-")[1])) });
     balancer.changed();
-    publish({ type: "config.reloaded", source: "supervisor", target: "config", severity: "info", message: `config applied from ${source}; changed: ${reloaded.join(", ") || "nothing"}`, data: { reloaded } });
-    return { ok: true, reloaded: [...reloaded] };
   };
-
-  const startApi = () => {
-    const { hostname: host, port } = splitListen(config.api.listen);
-    jwtAuth = buildJwt(config);
-    const metrics = new Hono();
-    metrics.get("/", async (c) => c.text(await telemetry.prometheusText(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
-    const app = createApi({
-      auth: chainAuthenticators([createTokenAuthenticator(tokens), jwtAuthenticator]),
-      tickets,
-      bodyLimitBytes: config.api.body_limit,
-      ready: () => ready && [...hosts.values()].every((h) => h.info().state === "running"),
-      modules: buildApiModules({
-        hub,
-        procs,
-        health,
-        balancer,
-        scaler,
-        tickets,
-        hosts: () => [...hosts.values()],
-        startedAt,
-        configPath: opts.configPath,
-        current: () => ({ config, raw, source: opts.configPath }),
-        apply: (r) => apply(r, "PATCH /v1/config"),
-        apiChecks,
-        persistApiChecks: () => store.putKv("checks.api", Object.fromEntries(apiChecks)),
-      }),
-      open: [
-        ...(config.telemetry.prometheus ? [{ path: "/metrics", app: metrics }] : []),
-        { path: "/openapi.json", app: openApiRoutes() },
-      ],
-      onError: (err) => log.error("api handler failed", { error: err }),
-    });
-    server = Bun.serve({
-      hostname: host,
-      port,
-      fetch: app.fetch,
-      websocket,
-      ...(config.api.tls ? { tls: { cert: Bun.file(config.api.tls.cert_file), key: Bun.file(config.api.tls.key_file) } } : {}),
-    });
-    log.info("admin API listening", { url: server.url.href });
-  };
-
-  const startDns = async () => {
-    if (!config.dns.enabled) return;
-    const { hostname: host, port } = splitListen(config.dns.listen);
-    dns = await createDnsServer({
-      udp: { hostname: host, port },
-      tcp: { hostname: host, port },
-      domain: config.dns.domain,
-      ttl: Math.max(0, Math.round(config.dns.ttl / 1000)),
-      view: {
-        get version() {
-          return catalog.version;
-        },
-        resolve(name, namespace) {
-          const s = catalog.list({ namespace }).find((x) => x.name.toLowerCase() === name);
-          return s ? { endpoints: s.endpoints.map((e) => ({ id: e.id, address: e.address, port: e.port, weight: e.draining ? 0 : e.weight, health: e.health })) } : undefined;
-        },
-      },
-    });
-    log.info("DNS listening", { udp: `${host}:${dns.udpPort}`, tcp: `${host}:${dns.tcpPort}`, domain: config.dns.domain });
-  };
+  const configApply = createConfigApplier({ current: () => config, jwt, commit: commitConfig, publish });
 
   const sup: Supervisor = {
     get config() {
       return config;
     },
     get apiUrl() {
-      return server ? server.url.href.replace(/\/$/, "") : "";
+      return api?.url ?? "";
     },
     async start() {
       if (config.api.tokens.length === 0) {
@@ -343,44 +250,47 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       const n = resolveCount(config.agent.balancer_workers, cores);
       for (let i = 0; i < n; i++) addHost("balancer", i);
       addHost("scaler");
-      startApi();
-      await startDns();
+      jwt.commit(jwt.prepare(config));
+      api = startApiServer({
+        api: config.api,
+        prometheus: config.telemetry.prometheus,
+        tokens,
+        jwt: jwt.authenticator,
+        tickets,
+        ready: () => ready && [...hosts.values()].every((h) => h.info().state === "running"),
+        modules: buildApiModules({
+          hub,
+          procs,
+          health,
+          balancer,
+          scaler,
+          tickets,
+          hosts: () => [...hosts.values()],
+          startedAt,
+          configPath: opts.configPath,
+          current: () => ({ config, raw, source: opts.configPath }),
+          apply: (r) => Promise.resolve(configApply.apply(r, "PATCH /v1/config")),
+          apiChecks,
+          persistApiChecks: () => store.putKv("checks.api", Object.fromEntries(apiChecks)),
+        }),
+        prometheusText: () => telemetry.prometheusText(),
+        log,
+      });
+      dns = await startDns(config.dns, catalog, log);
       await Promise.all([...hosts.values()].map((h) => h.start()));
       ready = true;
-      deregisterTimer = setInterval(() => {
-        const after = config.discovery.deregister_critical_after;
-        if (after === undefined) return;
-        for (const e of catalog.criticalSince(Date.now() - after)) {
-          const s = catalog.get(e.namespace, e.name);
-          if (s?.source !== "api") continue;
-          catalog.removeEndpoint(e.namespace, e.name, e.id);
-          publish({ type: "endpoint.deregistered", source: "supervisor", target: `${e.namespace}/${e.name}/${e.id}`, severity: "warning", message: `deregistered ${e.id} of ${e.namespace}/${e.name}: critical for longer than ${after} ms` });
-        }
-      }, 5000);
-      catalog.onChange((c) => {
-        const target = "endpoint" in c ? `${c.service.namespace}/${c.service.name}/${c.endpoint.id}` : `${c.service.namespace}/${c.service.name}`;
-        publish({ type: c.kind, source: "catalog", target, severity: c.kind === "endpoint.health" && c.endpoint.health === "critical" ? "warning" : "debug", message: `${c.kind} ${target}${c.kind === "endpoint.health" ? `: ${c.from} -> ${c.endpoint.health}` : ""}` });
-      });
+      reaper.start(REAP_INTERVAL_MS);
+      catalog.onChange((c) => publish(catalogChangeEvent(c)));
       publish({ type: "agent.started", source: "supervisor", target: "agent", severity: "info", message: `agent ${VERSION} started with ${hosts.size} workers`, data: { workers: [...hosts.keys()] } });
     },
     async reload() {
       if (!opts.configPath) return { ok: true, reloaded: [] };
-      const result = loadConfigFile(opts.configPath, opts.env);
-      if (!result.ok) {
-        publish({ type: "config.rejected", source: "supervisor", target: "config", severity: "error", message: `config reload rejected (${problemList(result.error.problems)}); the running config is unchanged`, data: { problems: result.error.problems } });
-        return { ok: false, error: result.error };
-      }
-      const r = await apply(result.loaded.raw, opts.configPath);
-      if (r.ok) {
-        // Certificates are re-read on every reload even when their paths did not change (renewed in place):
-        // new connections get the new certificate, open ones keep theirs.
-        for (const b of config.balancers.filter((x) => x.tls)) {
-          for (const h of hub.balancerHosts()) h.request({ t: "balancer.reload-tls", balancer: b.name }).catch((e) => log.warn("TLS reload failed", { balancer: b.name, error: e }));
-        }
-      }
-      if (!r.ok) {
-        publish({ type: "config.rejected", source: "supervisor", target: "config", severity: "error", message: `config reload rejected (${problemList(r.problems)}): ${r.message}`, data: { problems: r.problems } });
-        return { ok: false, error: { problems: r.problems, message: r.message } };
+      const r = configApply.applyFile(opts.configPath, opts.env);
+      if (!r.ok) return { ok: false, error: { problems: r.problems, message: r.message } };
+      // Certificates are re-read on every reload even when their paths did not change (renewed in place):
+      // new connections get the new certificate, open ones keep theirs.
+      for (const b of config.balancers.filter((x) => x.tls)) {
+        for (const h of balancerHosts()) h.request({ t: "balancer.reload-tls", balancer: b.name }).catch((e) => log.warn("TLS reload failed", { balancer: b.name, error: e }));
       }
       return r;
     },
@@ -389,9 +299,9 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       stopped = true;
       ready = false;
       // Stop taking work first, then let workers finish (procs stops its children), then persist.
-      server?.stop(true);
+      api?.stop();
       await dns?.stop();
-      if (deregisterTimer) clearInterval(deregisterTimer);
+      reaper.stop();
       balancer.stop();
       // The procs worker must outlive every replica's stop timeout, or a replica that ignores SIGTERM would be
       // orphaned when the worker is terminated before it sends SIGKILL.

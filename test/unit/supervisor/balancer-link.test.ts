@@ -1,0 +1,89 @@
+import { describe, expect, test } from "bun:test";
+import type { ToBalancer } from "../../../src/protocol/balancer.ts";
+import type { MetricSample } from "../../../src/protocol/scaler.ts";
+import { createCatalog } from "../../../src/state/catalog.ts";
+import { createBalancerLink } from "../../../src/supervisor/balancer-link.ts";
+import { configOf, recordingEvents, recordingTelemetry } from "./link-fakes.ts";
+
+const RAW = {
+  apps: [{ name: "web", command: "true", replicas: 1, port: { range: [20000, 20009] } }],
+  balancers: [
+    { name: "front", listen: "127.0.0.1:0", backends: { app: "web" } },
+    { name: "static", listen: "127.0.0.1:0", backends: { endpoints: [{ address: "127.0.0.1:9001" }, { address: "127.0.0.1:9002", weight: 3 }] } },
+  ],
+};
+
+function setup() {
+  const config = configOf(RAW);
+  const catalog = createCatalog();
+  catalog.upsertService({ name: "web", namespace: "default", labels: {}, annotations: {}, endpoints: [] }, "app");
+  const sent: ToBalancer[][] = [[], []];
+  const workers = sent.map((box) => ({
+    send: (m: ToBalancer) => void box.push(m),
+    request: async <R>() => 0 as R,
+  }));
+  const samples: MetricSample[] = [];
+  const { events, publish } = recordingEvents();
+  const { telemetry } = recordingTelemetry();
+  const link = createBalancerLink({ config: () => config, catalog, publish, telemetry, balancerHosts: () => workers as never }, (s) => void samples.push(...s));
+  const pool = (worker: number, balancer: string) => sent[worker]!.filter((m) => m.t === "balancer.pool" && m.balancer === balancer).at(-1);
+  return { link, catalog, sent, samples, events, pool };
+}
+
+describe("balancer link", () => {
+  test("pools are the app's catalog endpoints and the static ones, with their weights", () => {
+    const s = setup();
+    s.catalog.upsertEndpoint("default", "web", { id: "web-0", address: "127.0.0.1", port: 20000, protocol: "http", weight: 1, metadata: {} });
+    const pools = s.link.state();
+    expect(pools.front!.map((m) => m.id)).toEqual(["web-0"]);
+    expect(pools.static!.map((m) => [m.id, m.address, m.port, m.weight])).toEqual([
+      ["127.0.0.1:9001", "127.0.0.1", 9001, 1],
+      ["127.0.0.1:9002", "127.0.0.1", 9002, 3],
+    ]);
+  });
+
+  test("a burst of catalog changes is pushed to every worker once, after the burst", async () => {
+    const s = setup();
+    s.catalog.upsertEndpoint("default", "web", { id: "web-0", address: "127.0.0.1", port: 20000, protocol: "http", weight: 1, metadata: {} });
+    s.catalog.upsertEndpoint("default", "web", { id: "web-1", address: "127.0.0.1", port: 20001, protocol: "http", weight: 1, metadata: {} });
+    await Promise.resolve();
+    for (const w of [0, 1]) {
+      expect(s.sent[w]!.filter((m) => m.t === "balancer.pool" && m.balancer === "front").length).toBe(1);
+      const p = s.pool(w, "front");
+      expect(p && p.t === "balancer.pool" ? p.members.map((m) => m.id) : []).toEqual(["web-0", "web-1"]);
+    }
+  });
+
+  test("draining a static endpoint marks it draining in the pushed pool; a weight change is pushed too", async () => {
+    const s = setup();
+    await s.link.drain("static", "127.0.0.1:9001");
+    s.link.setWeight("static", "127.0.0.1:9002", 9);
+    await Promise.resolve();
+    const p = s.pool(0, "static");
+    expect(p && p.t === "balancer.pool" ? p.members.map((m) => [m.id, m.draining, m.weight]) : []).toEqual([
+      ["127.0.0.1:9001", true, 1],
+      ["127.0.0.1:9002", false, 9],
+    ]);
+  });
+
+  test("an ejection is an event and shows in the view until it ends", () => {
+    const s = setup();
+    s.link.handle({ t: "balancer.ejection", balancer: "static", endpoint: "127.0.0.1:9001", action: "eject", reason: "5xx", forMs: 30_000, timesEjected: 1 });
+    expect(s.link.view("static")!.endpoints[0]!.ejected).toBe(true);
+    s.link.handle({ t: "balancer.ejection", balancer: "static", endpoint: "127.0.0.1:9001", action: "uneject", reason: "", forMs: 0, timesEjected: 1 });
+    expect(s.link.view("static")!.endpoints[0]!.ejected).toBe(false);
+    expect(s.events.map((e) => e.type)).toEqual(["balancer.ejected", "balancer.unejected"]);
+  });
+
+  test("held requests are demand for the scaler even with no replica to report it", () => {
+    const s = setup();
+    const zero = { requests: 0, responses: [0, 0, 0, 0, 0, 0], errors: 0, retries: 0, bytesIn: 0, bytesOut: 0, active: 0, latency: { count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0 }, buckets: [], sumUs: 0 };
+    for (const worker of [0, 1]) {
+      for (const balancer of ["front", "static"]) {
+        s.link.handle({ t: "balancer.stats", worker, balancer, listener: zero as never, endpoints: {}, panic: false, held: balancer === "front" ? 2 : 0 });
+      }
+    }
+    expect(s.samples.filter((x) => x.metric === "rps_per_replica")).toEqual([expect.objectContaining({ app: "web", value: 4 })]);
+    s.link.stop();
+  });
+});
