@@ -1,6 +1,7 @@
-// Rules that span fields (duplicates, ranges, cross-references); run after the schema decoded cleanly.
-import type { ConfigProblem } from "./load.ts";
-import type { AppCheckConfig, Config, StandaloneCheckConfig } from "./schema.ts";
+// Rules that span fields (duplicates, ranges, cross-references). They run on every part that decoded: a section
+// that failed is absent and a list entry that failed is undefined, and each rule skips what it cannot see.
+import type { ConfigProblem } from "./problems.ts";
+import type { AppCheckConfig, AppConfig, BalancerConfig, Config, ServiceConfig, StandaloneCheckConfig } from "./schema.ts";
 import { validatePolicy } from "../core/scaling/policy.ts";
 import { toScalePolicyInput } from "./scaling.ts";
 import { splitListen } from "./units.ts";
@@ -8,9 +9,23 @@ import { splitListen } from "./units.ts";
 /** Probes more often than this risk overloading what they probe (Consul's MinInterval is 1 s too). */
 export const MIN_CHECK_INTERVAL_MS = 1000;
 
-function duplicates<T>(items: readonly T[], key: (t: T) => string, at: (i: number) => string, what: string, out: ConfigProblem[]) {
+/** The config as far as it decoded: absent sections failed, undefined list entries failed. */
+export interface ConfigParts {
+  readonly agent?: Config["agent"];
+  readonly api?: Config["api"];
+  readonly dns?: Config["dns"];
+  readonly telemetry?: Config["telemetry"];
+  readonly discovery?: Config["discovery"];
+  readonly apps: ReadonlyArray<AppConfig | undefined>;
+  readonly checks: ReadonlyArray<StandaloneCheckConfig | undefined>;
+  readonly balancers: ReadonlyArray<BalancerConfig | undefined>;
+  readonly services: ReadonlyArray<ServiceConfig | undefined>;
+}
+
+function duplicates<T>(items: ReadonlyArray<T | undefined>, key: (t: T) => string, at: (i: number) => string, what: string, out: ConfigProblem[]) {
   const seen = new Map<string, number>();
   items.forEach((item, i) => {
+    if (item === undefined) return;
     const k = key(item);
     const first = seen.get(k);
     if (first !== undefined) out.push({ path: at(i), message: `duplicate ${what} (also at ${at(first)})`, value: JSON.stringify(k) });
@@ -69,16 +84,49 @@ export function resolveCount(v: number | string, cores: number): number {
   return countOf(v, cores);
 }
 
-export function checkSemantics(config: Config, cores = navigator.hardwareConcurrency || 1): ConfigProblem[] {
+/** Ports an app's replicas may take: its range, or its one shared port. */
+function portSpan(app: AppConfig): [number, number] | undefined {
+  if ("range" in app.port) return app.port.range[0] <= app.port.range[1] ? [app.port.range[0], app.port.range[1]] : undefined;
+  if ("shared" in app.port) return [app.port.shared, app.port.shared];
+  return undefined;
+}
+
+const spanText = (s: [number, number]) => (s[0] === s[1] ? `port ${s[0]}` : `ports ${s[0]}-${s[1]}`);
+
+/** Two apps whose replicas could be handed one port: refused, naming both apps and the ports they share. */
+function portOverlaps(apps: ConfigParts["apps"], out: ConfigProblem[]) {
+  const spans: Array<{ i: number; name: string; span: [number, number] }> = [];
+  apps.forEach((app, i) => {
+    const span = app && portSpan(app);
+    if (!app || !span) return;
+    for (const other of spans) {
+      const from = Math.max(span[0], other.span[0]);
+      const to = Math.min(span[1], other.span[1]);
+      if (from > to) continue;
+      const field = "range" in app.port ? "range" : "shared";
+      out.push({
+        path: `apps[${i}].port.${field}`,
+        message: `app "${app.name}" (${spanText(span)}) overlaps app "${other.name}" at apps[${other.i}] (${spanText(other.span)}) on ${spanText([from, to])}; give each app its own ports`,
+        value: JSON.stringify(field === "range" ? span : span[0]),
+      });
+    }
+    spans.push({ i, name: app.name, span });
+  });
+}
+
+export function checkSemantics(config: ConfigParts, cores = navigator.hardwareConcurrency || 1): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   duplicates(config.apps, (a) => a.name, (i) => `apps[${i}].name`, "app name", out);
   duplicates(config.balancers, (b) => b.name, (i) => `balancers[${i}].name`, "balancer name", out);
   duplicates(config.checks, (c) => c.name, (i) => `checks[${i}].name`, "check name", out);
   duplicates(config.services, (s) => `${s.namespace}/${s.name}`, (i) => `services[${i}].name`, "service (namespace/name)", out);
-  duplicates(config.api.tokens, (t) => t.token, (i) => `api.tokens[${i}].token`, "token", out);
+  if (config.api) duplicates(config.api.tokens, (t) => t.token, (i) => `api.tokens[${i}].token`, "token", out);
+  portOverlaps(config.apps, out);
 
-  const appNames = new Set(config.apps.map((a) => a.name));
+  const appNames = new Set(config.apps.flatMap((a) => (a ? [a.name] : [])));
+  const appsComplete = config.apps.every((a) => a !== undefined);
   config.apps.forEach((app, i) => {
+    if (!app) return;
     const at = `apps[${i}]`;
     if (typeof app.replicas === "object") {
       const min = countOf(app.replicas.min, cores);
@@ -114,9 +162,9 @@ export function checkSemantics(config: Config, cores = navigator.hardwareConcurr
     duplicates(app.checks, (c) => c.name, (j) => `${at}.checks[${j}].name`, "check name", out);
     app.checks.forEach((c, j) => out.push(...checkRules(c, `${at}.checks[${j}]`, true)));
   });
-  config.checks.forEach((c, i) => out.push(...checkRules(c, `checks[${i}]`, false)));
+  config.checks.forEach((c, i) => c && out.push(...checkRules(c, `checks[${i}]`, false)));
 
-  const jwt = config.api.jwt;
+  const jwt = config.api?.jwt;
   if (jwt && (jwt.secret === undefined) === (jwt.public_key_file === undefined)) {
     out.push({ path: "api.jwt", message: "give exactly one of secret (HS256) or public_key_file (RS256/ES256)" });
   }
@@ -130,17 +178,19 @@ export function checkSemantics(config: Config, cores = navigator.hardwareConcurr
     if (other) out.push({ path: at, message: `address already used by ${other}`, value: JSON.stringify(listen) });
     else listens.set(key, at);
   };
-  claim(config.api.listen, "tcp", "api.listen");
-  if (config.dns.enabled) {
+  if (config.api) claim(config.api.listen, "tcp", "api.listen");
+  if (config.dns?.enabled) {
     claim(config.dns.listen, "tcp", "dns.listen");
     claim(config.dns.listen, "udp", "dns.listen");
   }
   config.balancers.forEach((b, i) => {
+    if (!b) return;
     const at = `balancers[${i}]`;
     claim(b.listen, b.protocol === "udp" ? "udp" : "tcp", `${at}.listen`);
     const be = b.backends;
     if (!be.app && !be.service && be.endpoints.length === 0) out.push({ path: `${at}.backends`, message: "needs an app, a service or static endpoints" });
-    if (be.app && !appNames.has(be.app)) out.push({ path: `${at}.backends.app`, message: "no app of that name in apps", value: JSON.stringify(be.app) });
+    // An app entry that failed to decode may be the one named here: only a complete list can prove it missing.
+    if (be.app && appsComplete && !appNames.has(be.app)) out.push({ path: `${at}.backends.app`, message: "no app of that name in apps", value: JSON.stringify(be.app) });
     if ((b.hash_key.source === "header" || b.hash_key.source === "cookie") && !b.hash_key.name) {
       out.push({ path: `${at}.hash_key.name`, message: `a ${b.hash_key.source} hash key needs a name` });
     }

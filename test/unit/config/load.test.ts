@@ -40,7 +40,7 @@ describe("config loading", () => {
   const bad: Array<[string, string, string, RegExp]> = [
     ["an empty file", "", "", /empty/],
     ["a file that is not a mapping", "- a\n- b\n", "", /mapping/],
-    ["YAML that does not parse", "apps: [\n", "line", /.+/],
+    ["YAML that does not parse", "apps: [\n", "", /.+/],
     ["a wrong type", "api: {listen: 9090}\n", "api.listen", /Expected string/],
     ["an unknown top-level key", "apis: {}\n", "apis", /unknown key "apis"/],
     ["an unknown nested key (a typo)", "apps:\n  - {name: a, command: x, replica: 2}\n", "apps[0].replica", /unknown key "replica"/],
