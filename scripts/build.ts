@@ -1,4 +1,6 @@
 // Builds dist/polis: one executable with every worker embedded (the worker list comes from src/supervisor/entrypoints.ts).
+// Bun's .env autoloading is off in the binary: it would also read .env.local and .env.<NODE_ENV>; the agent reads
+// exactly the documented ./.env itself (src/config/dotenv.ts).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { WORKER_FILES } from "../src/supervisor/entrypoints.ts";
@@ -9,7 +11,7 @@ mkdirSync(join(root, "dist"), { recursive: true });
 const entries = ["src/main.ts", ...Object.values(WORKER_FILES)];
 const bun = process.execPath;
 const started = performance.now();
-const proc = Bun.spawnSync([bun, "build", "--compile", "--minify", "--sourcemap", "--format=esm", "--bytecode", ...entries, "--outfile", outfile], {
+const proc = Bun.spawnSync([bun, "build", "--compile", "--minify", "--sourcemap", "--format=esm", "--bytecode", "--no-compile-autoload-dotenv", ...entries, "--outfile", outfile], {
   cwd: root,
   stdout: "inherit",
   stderr: "inherit",

@@ -3,7 +3,8 @@ import { join } from "node:path";
 
 const root = join(import.meta.dir, "..");
 const args = process.argv.slice(2);
-const proc = Bun.spawn([process.execPath, join(root, "src/main.ts"), "agent", "--config", args[0] ?? join(root, "config/agent.yaml")], {
+// --no-env-file: the agent reads exactly ./.env itself (src/config/dotenv.ts), not Bun's .env.local and .env.<NODE_ENV>.
+const proc = Bun.spawn([process.execPath, "--no-env-file", join(root, "src/main.ts"), "agent", "--config", args[0] ?? join(root, "config/agent.yaml")], {
   cwd: root,
   stdio: ["inherit", "inherit", "inherit"],
 });

@@ -118,4 +118,23 @@ describe("config API and SIGHUP on a running agent", () => {
     expect(ev?.severity).toBe("error");
     expect(agent.proc.exitCode).toBeNull();
   }, 30_000);
+
+  test("SIGHUP with a YAML alias bomb is a rejected reload (a config error), never an unhandled rejection", async () => {
+    const file = join(agent.dir, "agent.yaml");
+    const original = readFileSync(file, "utf8");
+    let bomb = 'x: &a ["x","x","x","x","x","x","x","x","x"]\n';
+    for (const [n, p] of [["b", "a"], ["c", "b"], ["d", "c"], ["e", "d"]]) bomb += `${n}: &${n} [${Array(9).fill(`*${p}`).join(",")}]\n`;
+    const before = await config();
+    writeFileSync(file, original + bomb);
+    try {
+      const mark = agent.lines.length;
+      agent.proc.kill("SIGHUP");
+      const rejected = await agent.waitForLine((l) => l.msg === "config reload rejected; the running config is unchanged" && agent.lines.indexOf(l) >= mark);
+      expect(JSON.stringify(rejected.problems)).toContain("too many alias expansions");
+      expect(agent.lines.slice(mark).some((l) => /unhandled|uncaught/.test(String(l.msg)))).toBe(false);
+      expect(await config()).toEqual(before);
+    } finally {
+      writeFileSync(file, original);
+    }
+  }, 30_000);
 });
