@@ -5,6 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { type Authenticator, requireRole, type TicketStore } from "./auth.ts";
 import { RequestError } from "../protocol/port.ts";
 import { ApiError, envelope } from "./errors.ts";
+import { jsonDepthLimit, MAX_JSON_DEPTH } from "./json-depth.ts";
 
 export interface ApiModule {
   /** Mount path under /v1, e.g. "/agent". */
@@ -38,6 +39,7 @@ export function createApi(opts: ApiOptions): Hono {
     }),
   );
   app.use("/v1/*", requireRole(opts.auth, undefined, opts.tickets));
+  app.use("/v1/*", jsonDepthLimit(MAX_JSON_DEPTH));
   for (const m of opts.modules) app.route(`/v1${m.path}`, m.app);
 
   app.notFound((c) => {
