@@ -4,7 +4,18 @@
 //
 //   HEAD --complete head--> [BODY: streaming request body] --> AWAIT --response done--> HEAD
 //     |                                                          \--101--> TUNNEL (bytes both ways)
-//     \--bad head--> refuse 400/408/431/505 + close (nothing is forwarded)
+//     \--bad head--> refuse 400/405/408/431/505 + close (nothing is forwarded)
+//
+// Every way an exchange ends goes through endExchange(how, status, outcome): it resets the exchange's
+// fields, disarms its deadlines, counts the status, reports the attempt's outcome to the pool once,
+// disposes of the upstream connection and then reads the next request, closes or cuts the client.
+// A failed attempt that is retried ends through endAttempt alone (the exchange goes on).
+//
+// Timeouts (HAProxy's split): the server timeout (`requestTimeoutMs`) bounds upstream inactivity
+// while the proxy waits on the upstream; while the client does not take response bytes (the upstream
+// is paused for it) the client timeout (`clientIdleTimeoutMs`) applies instead, and its expiry is the
+// client's fault, never reported to the pool as an upstream failure. A request body must arrive
+// whole within `requestTimeoutMs` of the head (bytes trickled one at a time do not extend it).
 //
 // Hot path: one write() per message per direction, no Promise/Request/Response/Headers objects;
 // deadlines are fields checked by the proxy's sweep, not a timer per request.
@@ -25,7 +36,9 @@ import type { UpstreamConn, UpstreamOwner, UpstreamPool } from "./upstream-pool.
 
 export const ST_HEAD = 0, ST_BODY = 1, ST_AWAIT = 2, ST_TUNNEL = 3, ST_CLOSED = 4;
 const R_NONE = 0, R_HEAD = 1, R_BODY = 2;
-export const DL_NONE = 0, DL_IDLE = 1, DL_HEADER = 2, DL_CONNECT = 3, DL_REQUEST = 4, DL_HOLD = 5;
+export const DL_NONE = 0, DL_IDLE = 1, DL_HEADER = 2, DL_CONNECT = 3, DL_REQUEST = 4, DL_HOLD = 5, DL_CLIENT = 6;
+/** How an exchange ends: next request (or close), a reply of our own, the client cut, or the client already gone. */
+export const END_DONE = 0, END_REPLY = 1, END_CUT = 2, END_GONE = 3;
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 /** Pipelined bytes buffered while an exchange is in flight before the client is paused. */
 const MAX_PIPELINED = 64 * 1024;
@@ -34,19 +47,24 @@ const MAX_PIPELINED = 64 * 1024;
 export interface ExchangeLimits {
   maxHeaderBytes: number;
   headerTimeoutMs: number;
+  /** Client inactivity: between requests, and while the client does not read the response (HAProxy's timeout client). */
   clientIdleTimeoutMs: number;
   connectTimeoutMs: number;
+  /** Server inactivity while waiting on the upstream (HAProxy's timeout server), and the bound on receiving a request body. */
   requestTimeoutMs: number;
   maxRetries: number;
   /** With no endpoint at all (e.g. an app scaled to zero), hold a request this long for one to appear; 0 = 503 at once. */
   holdWhenEmptyMs: number;
 }
 
+/** Where the exchange gets its upstream connections (an UpstreamPool; a fake in unit tests). */
+export type Upstreams = Pick<UpstreamPool, "acquire" | "release">;
+
 /** State shared by all connections of one proxy. */
 export interface Shared {
   opts: ExchangeLimits;
   pool: ProxyPool;
-  upstreams: UpstreamPool;
+  upstreams: Upstreams;
   stats: ProxyStats;
   budget: RetryBudget;
   clock: DeadlineClock;
@@ -58,6 +76,9 @@ export interface Shared {
   closing: boolean;
 }
 
+/** The client socket as the exchange uses it. */
+export type ClientSocket = Pick<Socket<ClientConn>, "write" | "end" | "terminate" | "pause" | "resume">;
+
 export class ClientConn implements UpstreamOwner, RequestContext {
   state = ST_HEAD;
   inBuf: Buffer | undefined = undefined;
@@ -67,8 +88,11 @@ export class ClientConn implements UpstreamOwner, RequestContext {
   readonly tail: ForwardTail;
   out: Buffer | undefined = undefined;
   endAfterFlush = false;
+  /** The one inactivity deadline of `dlKind` (clock ms). */
   deadline = 0;
   dlKind = DL_NONE;
+  /** Clock ms by which the request body must be complete; 0 = none. */
+  bodyDeadline = 0;
   // exchange
   method = "";
   keepAlive = true;
@@ -84,6 +108,7 @@ export class ClientConn implements UpstreamOwner, RequestContext {
   ep: ProxyEndpoint | undefined = undefined;
   up: UpstreamConn | undefined = undefined;
   started = 0;
+  isHeld = false;
   // response
   rState = R_NONE;
   respBuf: Buffer | undefined = undefined;
@@ -92,9 +117,10 @@ export class ClientConn implements UpstreamOwner, RequestContext {
   respRemaining = 0;
   readonly respChunks = new ChunkedDecoder();
   status = 0;
+  /** Response bytes went to the client: from here on a failure can only cut the connection. */
   respStarted = false;
 
-  constructor(readonly sock: Socket<ClientConn>, readonly sh: Shared, readonly clientIp: string) {
+  constructor(readonly sock: ClientSocket, readonly sh: Shared, readonly clientIp: string) {
     this.tail = createForwardTail(clientIp, sh.proto, sh.via);
   }
 
@@ -136,6 +162,11 @@ export class ClientConn implements UpstreamOwner, RequestContext {
   setDeadline(kind: number, ms: number): void {
     this.dlKind = kind;
     this.deadline = this.sh.clock.now + ms;
+  }
+
+  /** True when one of this connection's deadlines has passed (the sweep calls onDeadline then). */
+  due(now: number): boolean {
+    return (this.dlKind !== DL_NONE && now >= this.deadline) || (this.bodyDeadline !== 0 && now >= this.bodyDeadline);
   }
 
   onData(chunk: Buffer): void {
@@ -180,6 +211,8 @@ export class ClientConn implements UpstreamOwner, RequestContext {
     const h = this.head;
     const st = parseRequestHead(buf, end, h);
     if (st !== PARSE_OK) return this.refuse(st);
+    // No tunnel is configured on an HTTP balancer: a CONNECT forwarded as a plain request would open one anyway.
+    if (h.method === "CONNECT") return this.refuse(405);
     this.headBuf = buf;
     this.method = h.method;
     this.keepAlive = h.keepAlive && !sh.closing;
@@ -204,6 +237,7 @@ export class ClientConn implements UpstreamOwner, RequestContext {
     this.inBuf = bodyEnd < buf.length ? buf.subarray(bodyEnd) : undefined;
     this.retryable = complete && IDEMPOTENT.has(this.method);
     this.state = complete ? ST_AWAIT : ST_BODY;
+    this.bodyDeadline = complete ? 0 : sh.clock.now + sh.opts.requestTimeoutMs;
     this.attempt = 0;
     this.previous = undefined;
     this.respStarted = false;
@@ -223,10 +257,11 @@ export class ClientConn implements UpstreamOwner, RequestContext {
       // No endpoint at all (an app scaled to zero): a first attempt waits up to holdMs for one to appear.
       if (this.attempt === 0 && holdMs > 0 && sh.pool.isEmpty?.() === true && !sh.closing) {
         sh.held.add(this);
+        this.isHeld = true;
         this.setDeadline(DL_HOLD, holdMs);
         return;
       }
-      return this.fail(503, undefined);
+      return this.endExchange(END_REPLY, 503, undefined);
     }
     this.ep = ep;
     sh.pool.onStart?.(ep);
@@ -259,8 +294,10 @@ export class ClientConn implements UpstreamOwner, RequestContext {
       const part = from === 0 && end === chunk.length ? chunk : chunk.subarray(from, end);
       if (this.up !== undefined && !this.up.send(part)) this.pauseClient();
     }
+    // The upstream is not expected to speak while the client is still sending.
     if (this.dlKind === DL_REQUEST) this.deadline = this.sh.clock.now + this.sh.opts.requestTimeoutMs;
     if (done) {
+      this.bodyDeadline = 0;
       this.state = this.rState === R_NONE ? ST_HEAD : ST_AWAIT;
       if (end < chunk.length) this.inBuf = chunk.subarray(end);
       if (this.state === ST_HEAD) this.nextRequest();
@@ -271,10 +308,17 @@ export class ClientConn implements UpstreamOwner, RequestContext {
     const o = this.out;
     if (o !== undefined) {
       this.out = undefined;
-      if (!this.write(o)) return;
+      if (!this.write(o)) {
+        if (this.dlKind === DL_CLIENT) this.deadline = this.sh.clock.now + this.sh.opts.clientIdleTimeoutMs;
+        return;
+      }
     }
     if (this.endAfterFlush) return this.end();
-    this.up?.resumeReading();
+    const up = this.up;
+    if (up === undefined) return;
+    // The client caught up: waiting is on the upstream again.
+    if (this.dlKind === DL_CLIENT) this.setDeadline(DL_REQUEST, this.sh.opts.requestTimeoutMs);
+    up.resumeReading();
   }
 
   /** Ordered write to the client; false when bytes wait for drain (caller pauses its source). */
@@ -303,11 +347,9 @@ export class ClientConn implements UpstreamOwner, RequestContext {
   /** Refuse a request we will not forward, then close (the framing of what follows is unknown). */
   refuse(status: number): void {
     this.sh.stats.requests++;
-    this.sh.stats.response(status);
     this.inBuf = undefined;
-    this.state = ST_CLOSED;
-    this.write(refusal(status, false));
-    this.end();
+    this.keepAlive = false;
+    this.endExchange(END_REPLY, status, undefined);
   }
 
   // ---- upstream side ----
@@ -324,7 +366,6 @@ export class ClientConn implements UpstreamOwner, RequestContext {
 
   onUpstreamData(up: UpstreamConn, chunk: Buffer): void {
     if (up !== this.up) return;
-    this.respStarted = true;
     if (this.dlKind === DL_REQUEST) this.deadline = this.sh.clock.now + this.sh.opts.requestTimeoutMs;
     if (this.rState === R_BODY) return this.forwardResponseBody(chunk, 0);
     if (this.state === ST_TUNNEL) {
@@ -352,6 +393,8 @@ export class ClientConn implements UpstreamOwner, RequestContext {
         this.state = ST_TUNNEL;
         this.rState = R_NONE;
         this.dlKind = DL_NONE;
+        this.bodyDeadline = 0;
+        this.respStarted = true;
         sh.stats.response(101);
         this.up!.ep.stats.response(101);
         this.write(buf);
@@ -362,6 +405,7 @@ export class ClientConn implements UpstreamOwner, RequestContext {
         return;
       }
       if (h.status < 200) {
+        this.respStarted = true;
         this.write(buf.subarray(0, end));
         if (end === buf.length) { this.respBuf = undefined; return; }
         this.respBuf = buf.subarray(end);
@@ -390,12 +434,19 @@ export class ClientConn implements UpstreamOwner, RequestContext {
         ? (bodyEnd === buf.length ? buf : buf.subarray(0, bodyEnd))
         : buildResponseHead(buf, h, cookie, conn, end, bodyEnd);
       this.rState = R_BODY;
+      this.respStarted = true;
       const flowing = this.write(data);
       if (bodyEnd < buf.length && this.respKind !== BODY_CLOSE) return this.upstreamProtocolExtra();
-      if (this.responseComplete()) return this.finish();
-      if (!flowing) this.up?.pauseReading();
+      if (this.responseComplete()) return this.endExchange(END_DONE, this.status, this.status);
+      if (!flowing) this.waitForClient();
       return;
     }
+  }
+
+  /** The client does not take bytes: stop reading the upstream, and the client timeout replaces the server timeout. */
+  private waitForClient(): void {
+    this.up?.pauseReading();
+    if (this.dlKind === DL_REQUEST) this.setDeadline(DL_CLIENT, this.sh.opts.clientIdleTimeoutMs);
   }
 
   private responseComplete(): boolean {
@@ -415,134 +466,134 @@ export class ClientConn implements UpstreamOwner, RequestContext {
       end = from + take;
     } else if (this.respKind === BODY_CHUNKED) {
       const r = this.respChunks.feed(chunk, from, end);
-      if (r === CHUNKED_ERROR) return this.abortExchange();
+      if (r === CHUNKED_ERROR) return this.endExchange(END_CUT, 0, "protocol");
       end = r;
     }
     const flowing = this.write(end === chunk.length && from === 0 ? chunk : chunk.subarray(from, end));
     if (end < chunk.length) return this.upstreamProtocolExtra();
-    if (this.responseComplete()) return this.finish();
-    if (!flowing) this.up?.pauseReading();
+    if (this.responseComplete()) return this.endExchange(END_DONE, this.status, this.status);
+    if (!flowing) this.waitForClient();
   }
 
   /** Bytes after the end of a response: the upstream broke framing; finish this one, never reuse it. */
   private upstreamProtocolExtra(): void {
-    const up = this.up;
-    this.finish();
-    up?.abort();
+    this.resp.keepAlive = false;
+    this.endExchange(END_DONE, this.status, this.status);
   }
 
-  /** The exchange ended with a complete response. */
-  private finish(): void {
-    const sh = this.sh;
-    const up = this.up!;
-    const latency = performance.now() - this.started;
-    sh.stats.response(this.status);
-    sh.stats.latency.recordMs(latency);
-    const es = up.ep.stats;
-    es.response(this.status);
-    es.latency.recordMs(latency);
-    sh.pool.onDone?.(this.ep!, latency, this.status);
+  /**
+   * The one end of a failed attempt: count it on the endpoint, report it to the pool once, drop the upstream
+   * connection (released for reuse only after a complete response on a keep-alive connection).
+   */
+  private endAttempt(outcome: ProxyOutcome | undefined, status: number, reuse: boolean): void {
+    const up = this.up, ep = this.ep;
     this.up = undefined;
-    this.rState = R_NONE;
-    const reusable = this.resp.keepAlive && this.state === ST_AWAIT && up.pending === undefined;
-    if (reusable) sh.upstreams.release(up, sh.clock.now);
-    else up.abort();
-    if (this.state === ST_BODY) this.keepAlive = false; // the rest of the request body cannot be skipped safely
-    this.firstWrite = undefined;
     this.ep = undefined;
-    this.nextExchange(this.keepAlive);
+    if (up !== undefined) {
+      const es = up.ep.stats;
+      if (status !== 0) es.response(status);
+      if (typeof outcome === "string" && outcome !== "client") es.errors++;
+      if (reuse) this.sh.upstreams.release(up, this.sh.clock.now);
+      else {
+        up.owner = undefined;
+        up.abort();
+      }
+    }
+    if (ep !== undefined && outcome !== undefined) this.sh.pool.onDone?.(ep, performance.now() - this.started, outcome);
   }
 
-  /** One exchange is over: close the connection, or go back to reading the next request head. */
-  private nextExchange(keep: boolean): void {
+  /**
+   * The one end of an exchange. `status` is what the client got (0: nothing complete); `outcome` is reported to
+   * the pool for the endpoint in use, if any ("client": the client's doing, not the upstream's).
+   */
+  endExchange(how: number, status: number, outcome: ProxyOutcome | undefined): void {
+    const sh = this.sh;
+    const up = this.up;
+    if (how === END_DONE && up !== undefined) {
+      const latency = performance.now() - this.started;
+      sh.stats.latency.recordMs(latency);
+      up.ep.stats.latency.recordMs(latency);
+    }
+    const reuse = how === END_DONE && up !== undefined && this.resp.keepAlive && this.state === ST_AWAIT && up.pending === undefined;
+    this.endAttempt(outcome, status, reuse);
+    if (status !== 0) sh.stats.response(status);
+    if (how !== END_DONE && how !== END_GONE && typeof outcome === "string") sh.stats.errors++;
+    this.rState = R_NONE;
+    this.respBuf = undefined;
+    this.firstWrite = undefined;
+    this.dlKind = DL_NONE;
+    this.bodyDeadline = 0;
+    if (this.isHeld) {
+      this.isHeld = false;
+      sh.held.delete(this);
+    }
+    if (how === END_GONE || this.state === ST_CLOSED) {
+      this.state = ST_CLOSED;
+      return;
+    }
+    if (how === END_CUT) {
+      this.state = ST_CLOSED;
+      return this.sock.terminate();
+    }
+    // The rest of an unfinished request body cannot be skipped safely: close after answering.
+    const keep = this.keepAlive && this.state !== ST_BODY && this.state !== ST_TUNNEL;
+    if (how === END_REPLY) this.write(refusal(status, keep));
     if (!keep) {
       this.state = ST_CLOSED;
       return this.end();
     }
     this.state = ST_HEAD;
-    this.dlKind = DL_NONE;
     this.resumeClient();
     this.nextRequest();
   }
 
   onUpstreamClose(up: UpstreamConn): void {
     if (up !== this.up) return;
-    this.up = undefined;
-    if (this.state === ST_TUNNEL) return this.end();
+    if (this.state === ST_TUNNEL) return this.endExchange(END_DONE, 0, undefined);
     if (this.rState === R_BODY && this.respKind === BODY_CLOSE) {
-      this.up = up;
       this.keepAlive = false;
-      return this.finish();
+      return this.endExchange(END_DONE, this.status, this.status);
     }
-    const outcome: ProxyOutcome = up.connected ? "reset" : "connect";
-    this.upstreamFailed(up, outcome);
+    this.upstreamFailed(up.connected ? "reset" : "connect");
   }
 
-  private upstreamFailed(up: UpstreamConn, outcome: ProxyOutcome): void {
+  /** No usable response from this attempt: retry it elsewhere, answer 502/504 ourselves, or cut a started response. */
+  private upstreamFailed(outcome: ProxyOutcome): void {
     const sh = this.sh;
-    const latency = performance.now() - this.started;
-    up.ep.stats.errors++;
-    sh.pool.onDone?.(this.ep!, latency, outcome);
-    if (this.respStarted || this.state === ST_CLOSED) {
-      sh.stats.errors++;
-      this.state = ST_CLOSED;
-      return this.sock.terminate();
-    }
+    if (this.respStarted) return this.endExchange(END_CUT, 0, outcome);
     if (this.retryable && outcome !== "timeout" && this.attempt < sh.opts.maxRetries && sh.budget.tryRetry()) {
+      const ep = this.ep;
+      if (this.up !== undefined) this.up.ep.stats.retries++;
+      this.endAttempt(outcome, 0, false);
       this.attempt++;
-      this.previous = this.ep;
+      this.previous = ep;
+      this.respBuf = undefined;
+      this.rState = R_HEAD;
       sh.stats.retries++;
-      up.ep.stats.retries++;
       return this.dispatch();
     }
-    sh.stats.errors++;
-    this.fail(outcome === "timeout" ? 504 : 502, undefined);
+    this.endExchange(END_REPLY, outcome === "timeout" ? 504 : 502, outcome);
   }
 
-  /** Answer the client ourselves (502/503/504) once nothing from an upstream has been sent. */
-  private fail(status: number, _why: string | undefined): void {
-    const sh = this.sh;
-    sh.stats.response(status);
-    this.up = undefined;
-    this.ep = undefined;
-    this.rState = R_NONE;
-    this.firstWrite = undefined;
-    const keep = this.keepAlive && this.state === ST_AWAIT;
-    this.write(refusal(status, keep));
-    this.nextExchange(keep);
-  }
-
+  /** An unparseable or truncated response head: 502, since nothing of it reached the client. */
   private badGateway(): void {
-    const up = this.up;
-    if (up === undefined) return;
-    this.up = undefined;
-    up.abort();
-    up.ep.stats.errors++;
-    this.sh.pool.onDone?.(this.ep!, performance.now() - this.started, "protocol");
-    if (this.respStarted && this.rState === R_BODY) {
-      this.state = ST_CLOSED;
-      return this.sock.terminate();
-    }
-    this.sh.stats.errors++;
-    this.fail(502, undefined);
+    if (this.respStarted) return this.endExchange(END_CUT, 0, "protocol");
+    this.endExchange(END_REPLY, 502, "protocol");
   }
 
-  /** Malformed framing mid-stream: nothing sensible can be said to either side any more. */
+  /** Malformed request framing mid-stream: nothing sensible can be said to either side any more. */
   abortExchange(): void {
-    this.state = ST_CLOSED;
-    this.sh.stats.errors++;
-    const up = this.up;
-    this.up = undefined;
-    if (up !== undefined) {
-      up.owner = undefined;
-      up.abort();
-      if (this.ep) this.sh.pool.onDone?.(this.ep, performance.now() - this.started, "protocol");
-    }
-    this.ep = undefined;
-    this.sock.terminate();
+    this.endExchange(END_CUT, 0, this.ep !== undefined ? "client" : undefined);
   }
 
-  onDeadline(): void {
+  /** Called by the sweep when due(now); must not throw (the sweep still guards it). */
+  onDeadline(now: number): void {
+    if (this.bodyDeadline !== 0 && now >= this.bodyDeadline) {
+      // A request body that has not arrived in time is the client's doing.
+      this.keepAlive = false;
+      if (this.respStarted) return this.endExchange(END_CUT, 0, "client");
+      return this.endExchange(END_REPLY, 408, "client");
+    }
     const kind = this.dlKind;
     this.dlKind = DL_NONE;
     switch (kind) {
@@ -551,43 +602,31 @@ export class ClientConn implements UpstreamOwner, RequestContext {
         return this.end();
       case DL_HEADER:
         return this.refuse(408);
-      case DL_CONNECT: {
-        const up = this.up!;
-        this.up = undefined;
-        up.owner = undefined;
-        up.abort();
-        return this.upstreamFailed(up, "connect");
-      }
-      case DL_REQUEST: {
-        const up = this.up!;
-        this.up = undefined;
-        up.owner = undefined;
-        up.abort();
-        return this.upstreamFailed(up, "timeout");
-      }
+      case DL_CONNECT:
+        if (this.up === undefined) return this.endExchange(END_CUT, 0, undefined);
+        return this.upstreamFailed("connect");
+      case DL_REQUEST:
+        if (this.up === undefined) return this.endExchange(END_CUT, 0, undefined);
+        return this.upstreamFailed("timeout");
+      case DL_CLIENT:
+        return this.endExchange(END_CUT, 0, "client");
       case DL_HOLD:
-        this.sh.held.delete(this);
-        return this.fail(503, undefined);
+        return this.endExchange(END_REPLY, 503, undefined);
     }
   }
 
   /** The pool changed while this request was held: try again (it may be held again, within what is left). */
   wake(): void {
-    if (!this.sh.held.delete(this) || this.state === ST_CLOSED) return;
+    if (!this.isHeld || this.state === ST_CLOSED) return;
+    this.isHeld = false;
+    this.sh.held.delete(this);
     const left = this.deadline - this.sh.clock.now;
     this.dlKind = DL_NONE;
     this.dispatch(Math.max(0, left));
   }
 
   onClose(): void {
-    this.state = ST_CLOSED;
-    this.sh.held.delete(this);
-    const up = this.up;
-    this.up = undefined;
-    if (up !== undefined) {
-      up.owner = undefined;
-      if (this.ep) this.sh.pool.onDone?.(this.ep, performance.now() - this.started, "reset");
-      up.abort();
-    }
+    if (this.state === ST_CLOSED && this.up === undefined && !this.isHeld) return;
+    this.endExchange(END_GONE, 0, this.up !== undefined ? "client" : undefined);
   }
 }

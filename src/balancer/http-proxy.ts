@@ -7,7 +7,7 @@
 
 import type { Socket, TCPSocketListener, TCPSocketListenOptions } from "bun";
 import { createDeadlineClock } from "./deadline-clock.ts";
-import { ClientConn, DL_IDLE, DL_NONE, ST_HEAD, type Shared } from "./http-exchange.ts";
+import { ClientConn, DL_IDLE, DL_NONE, ST_CLOSED, ST_HEAD, type Shared } from "./http-exchange.ts";
 import type { ProxyPool } from "./proxy-pool.ts";
 import { ProxyStats, snapshotAll, type ProxyStatsSnapshot } from "./proxy-stats.ts";
 import { RetryBudget } from "./retry-budget.ts";
@@ -40,7 +40,7 @@ export interface HttpProxyOptions {
   headerTimeoutMs?: number;
   clientIdleTimeoutMs?: number;
   connectTimeoutMs?: number;
-  /** Upstream inactivity limit while an exchange is in flight; 504 if no response byte came yet. */
+  /** Upstream inactivity limit while waiting on it (504 if no response byte came yet), and the bound on receiving a request body (408). */
   requestTimeoutMs?: number;
   maxRetries?: number;
   retryRatio?: number;
@@ -143,7 +143,19 @@ export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
   const tick = Math.max(5, Math.min(250, Math.floor(minTimeout / 4)));
   const sweep = setInterval(function sweepDeadlines() {
     const now = clock.tick();
-    for (const c of sh.conns) if (c.dlKind !== DL_NONE && now >= c.deadline) c.onDeadline();
+    for (const c of sh.conns) {
+      if (!c.due(now)) continue;
+      try {
+        c.onDeadline(now);
+      } catch {
+        // A fault in one connection's end path must not stop the sweep (or the worker): cut that connection.
+        stats.errors++;
+        c.state = ST_CLOSED;
+        c.dlKind = DL_NONE;
+        c.bodyDeadline = 0;
+        c.sock.terminate();
+      }
+    }
     upstreams.sweep(now);
   }, tick);
   sweep.unref?.();

@@ -27,8 +27,11 @@ export interface RequestContext {
   cookie(name: string): string | undefined;
 }
 
-/** Outcome passed to onDone: an HTTP status, or an error kind when no usable response arrived. */
-export type ProxyOutcome = number | "connect" | "reset" | "timeout" | "protocol";
+/**
+ * Outcome passed to onDone: an HTTP status, or an error kind when no usable response arrived. "client": the
+ * client ended the exchange (closed, stopped reading, sent its body too slowly); says nothing about the upstream.
+ */
+export type ProxyOutcome = number | "connect" | "reset" | "timeout" | "protocol" | "client";
 
 export interface ProxyPool<E extends ProxyEndpoint = ProxyEndpoint> {
   pick(ctx: RequestContext): E | undefined;
