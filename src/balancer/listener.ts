@@ -45,7 +45,8 @@ export async function createListener(cfg: BalancerConfig, onEjection: (d: Outlie
   const clock = systemClock;
   const picker = createPicker(cfg.algorithm, { rng: systemRng, clock });
   const hashKey = hashKeyOf(cfg);
-  const pickerPool = createPickerPool(picker, hashKey);
+  const limited = cfg.max_connections_per_endpoint !== undefined;
+  const pickerPool = createPickerPool(picker, hashKey, { admitAttempts: limited ? ADMIT_ATTEMPTS : 0 });
   const outlier = createOutlierDetector({
     consecutive5xx: cfg.outlier.consecutive_5xx,
     consecutiveGatewayFailure: cfg.outlier.consecutive_gateway_failure,
@@ -82,15 +83,6 @@ export async function createListener(cfg: BalancerConfig, onEjection: (d: Outlie
     if (Number.isFinite(view.refreshAt)) refreshTimer = setTimeout(rebuild, Math.max(10, view.refreshAt - now));
   };
 
-  const outlierTick = setInterval(() => {
-    const decisions = outlier.tick(clock.now());
-    if (decisions.length > 0) {
-      for (const d of decisions) onEjection(d, Math.max(0, d.untilMs - clock.now()));
-      rebuild();
-    }
-  }, 1000);
-
-  const limited = cfg.max_connections_per_endpoint !== undefined;
   const pick = (ctx: RequestContext | ConnectionContext): PoolEndpoint | undefined => {
     if (sticky && "cookie" in ctx) {
       const v = ctx.cookie(cfg.sticky!.cookie);
@@ -99,17 +91,13 @@ export async function createListener(cfg: BalancerConfig, onEjection: (d: Outlie
         if (i >= 0 && !(limited && atLimit(eligible[i]!))) return eligible[i] as unknown as PoolEndpoint;
       }
     }
-    for (let attempt = 0; attempt < ADMIT_ATTEMPTS; attempt++) {
-      const ep = pickerPool.pick(ctx);
-      if (!ep) return undefined;
-      if (!limited || !atLimit(ep as unknown as EligibleEndpoint)) return ep;
-    }
-    return undefined;
+    return pickerPool.pick(ctx);
   };
 
   const onDone = (ep: PoolEndpoint, latencyMs: number, outcome: ProxyOutcome) => {
     pickerPool.onDone?.(ep, latencyMs, outcome);
-    if (!cfg.outlier.enabled) return;
+    // A client that left or stalled is no evidence against the endpoint.
+    if (!cfg.outlier.enabled || outcome === "client") return;
     const d = outlier.record(ep.id, outcome === "protocol" ? 502 : outcome === "connect" ? "connect_error" : outcome, clock.now());
     if (d) {
       if (d.action === "eject") ejections.set(d.id, (ejections.get(d.id) ?? 0) + 1);
@@ -158,6 +146,15 @@ export async function createListener(cfg: BalancerConfig, onEjection: (d: Outlie
   } else {
     proxy = await createUdpProxy({ hostname, port, pool, idleTimeoutMs: cfg.udp_idle_timeout });
   }
+
+  // Started only once the proxy is bound: a bind failure above must leave nothing running.
+  const outlierTick = setInterval(() => {
+    const decisions = outlier.tick(clock.now());
+    if (decisions.length > 0) {
+      for (const d of decisions) onEjection(d, Math.max(0, d.untilMs - clock.now()));
+      rebuild();
+    }
+  }, 1000);
 
   return {
     name: cfg.name,

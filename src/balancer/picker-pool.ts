@@ -5,6 +5,7 @@
 // `active` counts, and hashes the policy's key (client IP, a header or a cookie) into ctx.hash.
 
 import type { PickContext, Picker, PoolEndpoint } from "../core/balancing/picker.ts";
+import { atLimit, pickAdmitted } from "../core/balancing/pool.ts";
 import { hashKey } from "../core/hashing/hash.ts";
 import type { ConnectionContext, L4Pool, ProxyOutcome, ProxyPool, RequestContext } from "./proxy-pool.ts";
 
@@ -25,7 +26,16 @@ export interface PickerPool extends Omit<ProxyPool<PoolEndpoint>, "pick">, Omit<
 /** The policies' key hash (core/hashing), so every worker and every path hashes a key the same way. */
 export const hash32 = hashKey;
 
-export function createPickerPool(picker: Picker, key: HashKey = { kind: "none" }): PickerPool {
+export interface PickerPoolOptions {
+  /**
+   * Endpoints have connection limits: each pick goes through the core admission (`pickAdmitted`), which re-picks
+   * up to this many times with a re-hashed key, so keyed policies move off a full endpoint too. 0 = no limits.
+   */
+  admitAttempts?: number;
+}
+
+export function createPickerPool(picker: Picker, key: HashKey = { kind: "none" }, opts: PickerPoolOptions = {}): PickerPool {
+  const admit = opts.admitAttempts ?? 0;
   let endpoints: PoolEndpoint[] = [];
   const index = new Map<PoolEndpoint, number>();
   const ctx: PickContext = { hash: 0 };
@@ -48,14 +58,15 @@ export function createPickerPool(picker: Picker, key: HashKey = { kind: "none" }
     pick: function pickEndpoint(c: RequestContext | ConnectionContext) {
       const k = key.kind === "none" ? undefined : keyOf(c);
       ctx.hash = k === undefined ? 0 : hash32(k);
-      let i = picker.pick(ctx);
+      let i = admit > 0 ? pickAdmitted(picker, ctx, endpoints, admit) : picker.pick(ctx);
       const prev = c.previous;
-      if (prev !== undefined && endpoints.length > 1 && endpoints[i]?.id === prev.id) {
+      if (i >= 0 && prev !== undefined && endpoints.length > 1 && endpoints[i]?.id === prev.id) {
         // A retry must not go back to the endpoint that just failed: a dead one fails fast, so it has the fewest
         // requests in flight and load-aware pickers favour it. Ask once more (random policies move on), then
-        // take the next one (keyed policies answer the same again).
+        // take the next one (keyed policies answer the same again); a full one is no better than the failed one.
         const again = picker.pick(ctx);
-        i = endpoints[again] !== undefined && endpoints[again]!.id !== prev.id ? again : (i + 1) % endpoints.length;
+        const j = endpoints[again] !== undefined && endpoints[again]!.id !== prev.id ? again : (i + 1) % endpoints.length;
+        if (admit === 0 || !atLimit(endpoints[j]!)) i = j;
       }
       return i >= 0 && i < endpoints.length ? endpoints[i] : undefined;
     },
@@ -67,7 +78,8 @@ export function createPickerPool(picker: Picker, key: HashKey = { kind: "none" }
     onDone(ep: PoolEndpoint, latencyMs: number, outcome: ProxyOutcome) {
       if (ep.active > 0) ep.active--;
       const i = index.get(ep);
-      if (i !== undefined) picker.onDone?.(i, latencyMs, typeof outcome === "number" && outcome < 500);
+      // A client that went away says nothing about the endpoint: it counts as a success for load feedback.
+      if (i !== undefined) picker.onDone?.(i, latencyMs, outcome === "client" || (typeof outcome === "number" && outcome < 500));
     },
   };
 }

@@ -18,6 +18,9 @@ export interface UpstreamOwner {
 
 export interface EndpointState {
   readonly endpoint: ProxyEndpoint;
+  /** Where its connections go, copied: `endpoint` may be a live view whose address changes under the same id. */
+  readonly address: string;
+  readonly port: number;
   readonly idle: UpstreamConn[];
   readonly stats: ProxyStats;
 }
@@ -146,9 +149,11 @@ export class UpstreamPool {
 
   state(ep: ProxyEndpoint): EndpointState {
     let st = this.endpoints.get(ep.id);
-    if (st === undefined || st.endpoint.address !== ep.address || st.endpoint.port !== ep.port) {
+    if (st === undefined || st.address !== ep.address || st.port !== ep.port) {
+      // Same id at a new address (a replica restarted on another port): connections to the old one are useless.
+      if (st !== undefined) for (const up of [...st.idle]) up.close();
       const stats = this.stats.get(ep.id) ?? new ProxyStats();
-      st = { endpoint: ep, idle: [], stats };
+      st = { endpoint: ep, address: ep.address, port: ep.port, idle: [], stats };
       this.endpoints.set(ep.id, st);
       this.stats.set(ep.id, stats);
     }

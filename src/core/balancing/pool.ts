@@ -79,6 +79,15 @@ export class EligibleEndpoint implements PoolEndpoint {
   set active(v: number) {
     this.record.active = v;
   }
+  get maxConnections(): number | undefined {
+    return this.record.maxConnections;
+  }
+}
+
+/** What admission reads of an endpoint: its live count and its limit. */
+export interface Admittable {
+  readonly active: number;
+  readonly maxConnections?: number | undefined;
 }
 
 export interface PoolView {
@@ -128,9 +137,9 @@ export function buildPool(records: readonly EndpointRecord[], now: number, opts:
 }
 
 /** True when the endpoint's circuit breaker is open: it already holds its maximum of requests. */
-export function atLimit(e: EligibleEndpoint): boolean {
-  const max = e.record.maxConnections;
-  return max !== undefined && max > 0 && e.record.active >= max;
+export function atLimit(e: Admittable): boolean {
+  const max = e.maxConnections;
+  return max !== undefined && max > 0 && e.active >= max;
 }
 
 /**
@@ -141,7 +150,7 @@ export function atLimit(e: EligibleEndpoint): boolean {
 export function pickAdmitted(
   picker: Picker,
   ctx: PickContext,
-  endpoints: readonly EligibleEndpoint[],
+  endpoints: readonly Admittable[],
   maxAttempts = 3,
 ): number {
   const key = ctx.hash;

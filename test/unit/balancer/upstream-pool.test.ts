@@ -42,4 +42,26 @@ describe("upstream pool", () => {
       }
     });
   }
+
+  test("an endpoint whose address changes under the same id (a live view) gets a new connection, and the old idle one is closed", async () => {
+    const a = countingServer();
+    const b = countingServer();
+    const pool = new UpstreamPool({ maxIdlePerEndpoint: 8, idleTimeoutMs: 60_000 });
+    try {
+      const record = { port: a.port };
+      const ep = { id: "replica-0", address: "127.0.0.1", get port() { return record.port; } };
+      const first = pool.acquire(ep, owner, 0);
+      await waitFor(() => first.connected, { what: "first connection open" });
+      pool.release(first, 0);
+      record.port = b.port;
+      const second = pool.acquire(ep, owner, 0);
+      expect(second).not.toBe(first);
+      await waitFor(() => b.st.open === 1, { what: "a connection to the new address" });
+      await waitFor(() => a.st.open === 0, { what: "the idle connection to the old address closed" });
+    } finally {
+      pool.closeAll();
+      a.stop();
+      b.stop();
+    }
+  });
 });
