@@ -9,6 +9,11 @@ const S_TRAILER = 6, S_TRAILER_LINE = 7, S_TRAILER_LF = 8, S_END_LF = 9, S_DONE 
 
 /** 13 hex digits keep sizes below 2^52, where a double still counts every byte exactly. */
 const MAX_SIZE_DIGITS = 13;
+/**
+ * Chunk extensions are framing metadata nobody we forward to needs in bulk; an unbounded one lets a peer stream
+ * data past every body check (a 50 MiB extension was forwarded before this bound).
+ */
+export const MAX_EXTENSION_BYTES = 4 * 1024;
 /** Trailers are headers too: same bound as the head limit keeps a peer from streaming them forever. */
 const MAX_TRAILER_BYTES = 16 * 1024;
 
@@ -19,13 +24,14 @@ export class ChunkedDecoder {
   private size = 0;
   private digits = 0;
   private trailerBytes = 0;
+  private extBytes = 0;
 
   get done(): boolean {
     return this.state === S_DONE;
   }
 
   reset(): void {
-    this.state = S_SIZE; this.size = 0; this.digits = 0; this.trailerBytes = 0;
+    this.state = S_SIZE; this.size = 0; this.digits = 0; this.trailerBytes = 0; this.extBytes = 0;
   }
 
   /**
@@ -51,12 +57,16 @@ export class ChunkedDecoder {
             if (++this.digits > MAX_SIZE_DIGITS) return this.fail();
             this.size = this.size * 16 + d;
           } else if (this.digits === 0) return this.fail();
-          else if (c === 59) st = S_EXT;
+          else if (c === 59) {
+            st = S_EXT;
+            this.extBytes = 0;
+          }
           else if (c === 13) st = S_SIZE_LF;
           else return this.fail();
           break;
         }
         case S_EXT:
+          if (++this.extBytes > MAX_EXTENSION_BYTES) return this.fail();
           if (c === 13) st = S_SIZE_LF;
           else if (c !== 9 && (c < 32 || c === 127)) return this.fail();
           break;

@@ -3,7 +3,7 @@
 // Kept header lines are copied verbatim in contiguous runs (usually one copy for the whole head);
 // the proxy's own lines are appended. The result is written to the socket in a single write().
 
-import { FIELDS_PER_HEADER as F, type Head } from "./http-parser.ts";
+import { eqLower, FIELDS_PER_HEADER as F, type Head } from "./http-parser.ts";
 
 const CRLF = Buffer.from("\r\n");
 const XFF = Buffer.from("X-Forwarded-For: ");
@@ -62,18 +62,15 @@ export function buildRequestHead(b: Buffer, h: Head, t: ForwardTail, bodyStart: 
   const first = h.targetStart - h.method.length - 1;
   const hdr = h.hdr;
   let len = keptLength(h, first) + XFF.length + t.clientIp.length + 2 + t.tail.length + (bodyEnd - bodyStart);
-  const xo = h.xffIdx * F, ho = h.hostIdx * F;
-  if (h.xffIdx >= 0 && hdr[xo + 3] > hdr[xo + 2]) len += hdr[xo + 3] - hdr[xo + 2] + XFF_SEP.length;
+  const ho = h.hostIdx * F;
+  len += forEachXff(b, h, undefined, 0);
   if (h.hostIdx >= 0) len += XFH.length + hdr[ho + 3] - hdr[ho + 2] + 2;
   if (h.upgrade) len += CONN_UPGRADE.length;
   const out = Buffer.allocUnsafe(len);
   let p = copyKept(b, h, first, out, 0);
   if (h.upgrade) p += CONN_UPGRADE.copy(out, p);
   p += XFF.copy(out, p);
-  if (h.xffIdx >= 0 && hdr[xo + 3] > hdr[xo + 2]) {
-    p += b.copy(out, p, hdr[xo + 2], hdr[xo + 3]);
-    p += XFF_SEP.copy(out, p);
-  }
+  p += forEachXff(b, h, out, p);
   p += t.clientIp.copy(out, p);
   p += CRLF.copy(out, p);
   if (h.hostIdx >= 0) {
@@ -84,6 +81,29 @@ export function buildRequestHead(b: Buffer, h: Head, t: ForwardTail, bodyStart: 
   p += t.tail.copy(out, p);
   if (bodyEnd > bodyStart) b.copy(out, p, bodyStart, bodyEnd);
   return out;
+}
+
+/**
+ * The incoming X-Forwarded-For lists, each followed by ", " (empty values skipped), copied into out at pos when
+ * out is given; returns their length. Several lines are one list in order (RFC 9110 section 5.3).
+ */
+function forEachXff(b: Buffer, h: Head, out: Buffer | undefined, pos: number): number {
+  if (h.xffIdx < 0) return 0;
+  const hdr = h.hdr;
+  let n = 0, seen = 0;
+  for (let k = h.xffIdx; k < h.count && seen < h.xffCount; k++) {
+    const o = k * F;
+    if (k !== h.xffIdx && !(hdr[o + 1] - hdr[o] === 15 && eqLower(b, hdr[o], hdr[o + 1], "x-forwarded-for"))) continue;
+    seen++;
+    const vs = hdr[o + 2], ve = hdr[o + 3];
+    if (ve <= vs) continue;
+    if (out !== undefined) {
+      b.copy(out, pos + n, vs, ve);
+      XFF_SEP.copy(out, pos + n + ve - vs);
+    }
+    n += ve - vs + XFF_SEP.length;
+  }
+  return n;
 }
 
 /** Connection line to add to a rewritten response: none, close, or keep-alive (for HTTP/1.0 clients). */

@@ -33,7 +33,9 @@ export interface Head {
   keepAlive: boolean;
   upgrade: boolean;
   hostIdx: number;
+  /** First X-Forwarded-For line, and how many there are (several lines are one list, RFC 9110 5.3). */
   xffIdx: number;
+  xffCount: number;
   /** True when at least one header is marked dropped (the head cannot be forwarded verbatim). */
   anyDrop: boolean;
 }
@@ -42,7 +44,7 @@ export function createHead(): Head {
   return {
     end: 0, method: "", targetStart: 0, targetEnd: 0, versionMinor: 1, status: 0, count: 0,
     hdr: new Int32Array(MAX_HEADERS * F), drop: new Uint8Array(MAX_HEADERS), bodyKind: BODY_NONE,
-    contentLength: -1, keepAlive: true, upgrade: false, hostIdx: -1, xffIdx: -1, anyDrop: false,
+    contentLength: -1, keepAlive: true, upgrade: false, hostIdx: -1, xffIdx: -1, xffCount: 0, anyDrop: false,
   };
 }
 
@@ -138,7 +140,29 @@ export function parseRequestHead(b: Uint8Array, end: number, h: Head): number {
   if (st !== PARSE_OK) return st;
   if (v === 1 && h.hostIdx < 0) return 400;
   if (h.upgrade && h.bodyKind !== BODY_NONE) return 400;
+  if (!absoluteFormAgrees(b, h)) return 400;
   return PARSE_OK;
+}
+
+/**
+ * An absolute-form target ("http://authority/path") must name the same authority as Host, or an upstream that
+ * routes on one and a filter that checks the other disagree (HAProxy refuses it too); userinfo is refused.
+ */
+function absoluteFormAgrees(b: Uint8Array, h: Head): boolean {
+  const s = h.targetStart, e = h.targetEnd;
+  let a: number;
+  if (e - s >= 7 && eqLower(b, s, s + 7, "http://")) a = s + 7;
+  else if (e - s >= 8 && eqLower(b, s, s + 8, "https://")) a = s + 8;
+  else return true;
+  let ae = a;
+  while (ae < e && b[ae] !== 47 && b[ae] !== 63 && b[ae] !== 35) {
+    if (b[ae] === 64) return false; // "@": userinfo
+    ae++;
+  }
+  if (ae === a) return false;
+  if (h.hostIdx < 0) return true; // HTTP/1.0 without Host: the target is the only authority
+  const o = h.hostIdx * F;
+  return sameLower(b, a, ae, h.hdr[o + 2], h.hdr[o + 3]);
 }
 
 /** Parse a response head in b[0..end). `reqMethod` decides whether a body can follow. */
@@ -172,7 +196,7 @@ function parseFields(b: Uint8Array, i: number, end: number, h: Head, isRequest: 
   const hdr = h.hdr, drop = h.drop;
   let n = 0, cl = -1, te = false, teBad = false, connClose = false, connKeep = false, connUpgrade = false;
   let upgradeHdr = false, connIdx0 = -1, connCount = 0;
-  h.hostIdx = -1; h.xffIdx = -1; h.anyDrop = false;
+  h.hostIdx = -1; h.xffIdx = -1; h.xffCount = 0; h.anyDrop = false;
   while (i < end) {
     if (b[i] === CR) {
       if (b[i + 1] !== LF) return 400;
@@ -226,10 +250,9 @@ function parseFields(b: Uint8Array, i: number, end: number, h: Head, isRequest: 
     } else if (isHopByHop(b, ls, ne, len, c0)) {
       d = 1;
     } else if (isRequest && len === 15 && c0 === 120 && eqLower(b, ls, ne, "x-forwarded-for")) {
-      // Re-emitted by the rewriter with the client address appended; a second line is refused
-      // because two lists would make "the client" ambiguous to the upstream.
-      if (h.xffIdx >= 0) return 400;
-      h.xffIdx = n;
+      // Re-emitted by the rewriter as one line (every line's list in order, then the client address).
+      if (h.xffIdx < 0) h.xffIdx = n;
+      h.xffCount++;
       d = 1;
     } else if (isRequest && len >= 16 && c0 === 120 &&
       (eqLower(b, ls, ne, "x-forwarded-proto") || eqLower(b, ls, ne, "x-forwarded-host"))) {

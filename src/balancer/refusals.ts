@@ -2,6 +2,7 @@
 
 const REASONS: Record<number, string> = {
   400: "Bad Request",
+  405: "Method Not Allowed",
   408: "Request Timeout",
   431: "Request Header Fields Too Large",
   502: "Bad Gateway",
@@ -24,6 +25,8 @@ export function refusal(status: number, keepAlive: boolean): Buffer {
     const body = `${status} ${statusText(status)}\n`;
     b = Buffer.from(
       `HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n` +
+      // 405 is only ever CONNECT without a configured tunnel; RFC 9110 requires Allow with it.
+      (status === 405 ? "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE\r\n" : "") +
       `${keepAlive ? "" : "Connection: close\r\n"}\r\n${body}`,
     );
     cache.set(key, b);

@@ -36,7 +36,12 @@ const cases: [string, string, number][] = [
   ["bare LF line endings", "GET / HTTP/1.1\nHost: a\n\n", 400],
   ["missing Host in HTTP/1.1", "GET / HTTP/1.1\r\nX-A: b\r\n\r\n", 400],
   ["two Host headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400],
-  ["two X-Forwarded-For lines", "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2\r\n\r\n", 400],
+  ["absolute-form target naming another authority than Host", "GET http://evil.example/x HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+  ["absolute-form https target naming another authority", "GET https://evil.example HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+  ["absolute-form target with userinfo", "GET http://a@a/x HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+  ["absolute-form target with an empty authority", "GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+  ["CONNECT with no tunnel configured", "CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n", 405],
+  ["a chunk extension over 4 KiB", `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;x=${"e".repeat(5000)}\r\na\r\n0\r\n\r\n`, 400],
   ["lower-case version", "GET / http/1.1\r\nHost: a\r\n\r\n", 400],
   ["unknown minor version", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 400],
   ["HTTP/2 version on the HTTP/1 port", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505],
@@ -67,6 +72,45 @@ describe("malformed requests are refused and never forwarded", () => {
       await ok.until((x) => x.startsWith("HTTP/1.1 200") && x.endsWith("ok"));
     } finally {
       ok.close();
+    }
+  });
+
+  test("an absolute-form target naming the Host authority is forwarded (contrast)", async () => {
+    const before = upstream.received().length;
+    const c = await rawClient(proxy.port);
+    try {
+      c.send("GET http://A/x HTTP/1.1\r\nHost: a\r\n\r\n");
+      await c.until((x) => x.startsWith("HTTP/1.1 200"));
+      expect(upstream.received().slice(before).startsWith("GET http://A/x HTTP/1.1\r\n")).toBe(true);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("a chunk extension within the bound is forwarded (contrast)", async () => {
+    const before = upstream.received().length;
+    const c = await rawClient(proxy.port);
+    try {
+      c.send(`POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;x=${"e".repeat(100)}\r\na\r\n0\r\n\r\n`);
+      await c.until((x) => x.startsWith("HTTP/1.1 200"));
+      expect(upstream.received().slice(before).endsWith("\r\na\r\n0\r\n\r\n")).toBe(true);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("two X-Forwarded-For lines are forwarded as one list, in order, with the client appended", async () => {
+    const before = upstream.received().length;
+    const c = await rawClient(proxy.port);
+    try {
+      c.send("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.1.1.1\r\nX-A: b\r\nX-Forwarded-For: 2.2.2.2, 3.3.3.3\r\n\r\n");
+      await c.until((x) => x.startsWith("HTTP/1.1 200"));
+      const fwd = upstream.received().slice(before);
+      expect(fwd.split("X-Forwarded-For").length - 1).toBe(1);
+      expect(fwd).toContain("X-Forwarded-For: 1.1.1.1, 2.2.2.2, 3.3.3.3, 127.0.0.1\r\n");
+      expect(fwd).toContain("X-A: b\r\n");
+    } finally {
+      c.close();
     }
   });
 
