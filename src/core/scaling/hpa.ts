@@ -15,12 +15,16 @@
 // request). `current` is the utilization in whole percent (truncated, as Kubernetes does) or
 // the plain average.
 //
+// Upstream rule followed: Kubernetes v1.26 and later (kubernetes/kubernetes#112178, the fix for #111433;
+// unchanged in current releases), pkg/controller/podautoscaler/replica_calculator.go.
+//
 // Replica grouping (Kubernetes groupPods): `stopping` replicas are dropped entirely; `starting`
 // replicas (Pending) are "unready" for every metric; `unready` replicas count as unready only when
 // `ignoreUnready` is set (Kubernetes does this for cpu only); a replica without a usable value
 // (absent, NaN, negative) is "missing". First pass: ratio over the ready readings; with no
 // missing and no unready-on-scale-up replicas, the result is ceil(ratio * readyCount). Otherwise
-// missing replicas count as 100% of their request (utilization) or the target (average) on a
+// missing replicas count as max(100%, target%) of their request (utilization; a 100% fill under a
+// target above 100% would amplify the scale-down it is meant to dampen) or the target (average) on a
 // scale-down and as 0 on a scale-up, unready replicas as 0 on a scale-up, and the ratio is
 // recomputed; if it lands inside tolerance or flips direction nothing changes, else the result is
 // ceil(newRatio * replicasCounted), unless that count moves against the ratio's direction.
@@ -175,7 +179,7 @@ export function computeMetricReplicas(input: MetricComputation): MetricProposal 
   let n = ready;
   if (missing > 0 && usageRatio !== 1) {
     n += missing;
-    if (usageRatio < 1) sumValue += utilization ? missingRequest : missing * spec.target;
+    if (usageRatio < 1) sumValue += utilization ? (missingRequest * Math.max(100, spec.targetPercent)) / 100 : missing * spec.target;
     if (utilization) sumRequest += missingRequest;
   }
   if (rebalanceUnready) {

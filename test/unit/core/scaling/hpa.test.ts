@@ -44,6 +44,8 @@ describe("resource utilization (Kubernetes replica_calculator cases)", () => {
     ["scale down multiplies the ratio by the ready count", 5, [100, 300, 500, 250, 250], 5, ["ready", "ready", "ready", "unready", "unready"], 50, 2, 30],
     ["missing metrics count as 100% of request on a scale down", 4, [400, 95], 4, [], 100, 3, 24],
     ["missing metrics at exactly the target: no change", 2, [1000], 2, [], 100, 2, 100],
+    ["missing metrics count as the target, not 100%, when the target is above 100% (Kubernetes 1.26+)", 4, [400, 400], 4, [], 200, 3, 40],
+    ["missing metrics count as 100%, not the target, when the target is below 100% (contrast)", 4, [100, 100, 100], 4, [], 50, 3, 10],
     ["missing metrics above target flip back: no change", 2, [1900], 2, [], 100, 2, 190],
     ["missing metrics below target flip up: no change", 2, [600], 2, [], 100, 2, 60],
     ["missing plus unready inside tolerance then flipping: no change", 3, [100, 450], 3, ["unready"], 50, 3, 45],
