@@ -1,4 +1,4 @@
-// CLI entry: `polis agent | validate | version | demo-app | help` (client commands talk to the admin API).
+// CLI entry: the command table in src/cli/commands/ (agent, validate, status, scale, ...); see `polis help`.
 import { runCli } from "./cli/run.ts";
 
 const code = await runCli(process.argv.slice(2));

@@ -2,10 +2,13 @@
 import { formatProblems, loadConfigFile, readDotEnv } from "../config/load.ts";
 import { createSupervisor } from "../supervisor/supervisor.ts";
 import { createLogger } from "../telemetry/logger.ts";
-import { flag } from "./run.ts";
 
-export async function runAgent(args: readonly string[]): Promise<number | undefined> {
-  const file = flag(args, "--config") ?? flag(args, "-c") ?? "config/agent.yaml";
+export interface AgentOptions {
+  readonly config: string;
+}
+
+export async function runAgent(opts: AgentOptions): Promise<number | undefined> {
+  const file = opts.config;
   const env = readDotEnv(process.cwd(), process.env);
   const result = loadConfigFile(file, env);
   if (!result.ok) {

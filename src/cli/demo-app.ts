@@ -1,10 +1,10 @@
 // `polis demo-app`: a tiny HTTP app so the bundled demo needs nothing installed (replicas of the binary itself).
-import { flag } from "./run.ts";
 
-export function runDemoApp(args: readonly string[]): number | undefined {
-  const port = Number(flag(args, "--port") ?? process.env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`polis demo-app: invalid port ${flag(args, "--port") ?? process.env.PORT}\n`);
+export function runDemoApp(portText: string | undefined): number | undefined {
+  const raw = portText ?? process.env.PORT ?? "3000";
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port > 65535) {
+    process.stderr.write(`polis demo-app: invalid port "${raw}" (expected 0..65535, from ${portText !== undefined ? "--port" : "PORT"})\n`);
     return 2;
   }
   const id = process.env.POLIS_REPLICA !== undefined ? `${process.env.POLIS_APP ?? "app"}-${process.env.POLIS_REPLICA}` : `pid-${process.pid}`;

@@ -1,83 +1,117 @@
-// Parses the command line and dispatches to a command; returns the exit code (undefined: keep running).
-import { formatProblems, loadConfigFile, readDotEnv } from "../config/load.ts";
+// Dispatches a command line to its command. Exit codes: 0 done, 1 the operation failed (the agent refused or is
+// unreachable, a config is invalid), 2 the command line is wrong (usage on stderr); undefined: keep running.
+import { ApiClientError, type PolisClient } from "../client/client.ts";
 import { VERSION } from "../version.ts";
-import { runAgent } from "./agent.ts";
-import { CLIENT_COMMANDS, runClientCommand } from "./client-commands.ts";
-import { runDemoApp } from "./demo-app.ts";
+import { type CommandDef, parseCommand, synopsis, UsageError, usage } from "./args.ts";
+import { allCommands, findCommand, GROUPS } from "./commands/index.ts";
+import { ConnectError, connect } from "./connect.ts";
+import { createOutput, type Output } from "./output.ts";
 
-export const USAGE = `polis ${VERSION}: keeps a host's services running, healthy, balanced and sized.
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-Usage:
-  polis agent --config FILE     run the agent (default config: ./config/agent.yaml)
-  polis validate FILE           check a config file; prints every problem with its path
-  polis version                 print the version
-  polis demo-app [--port N]     a tiny HTTP app for demos and tests (PORT env var also works)
-  polis help                    this text
+/** `polis help`: every command with its one-line summary, by group. */
+export function mainUsage(): string {
+  const width = Math.max(...allCommands().map((c) => synopsis(c).length)) + 2;
+  const groups = GROUPS.map((g) => `${g.title}:\n${g.commands.map((c) => `  ${synopsis(c).padEnd(width)}${c.summary}`).join("\n")}`);
+  return `polis ${VERSION}: keeps a host's services running, healthy, balanced and sized.
 
-Client commands (talk to a running agent's admin API; add --json for JSON):
-  polis status                  workers, apps and replicas, checks, balancers, recent events
-  polis apps                    every replica with pid, port, state, restarts, cpu, memory
-  polis scale APP N             set an app's replica count
-  polis restart APP [REPLICA]   rolling restart of an app, or restart one replica
-  polis logs APP [-f] [--tail N]
-  polis checks                  health checks and their state
-  polis balancers               balancers and their endpoints
-  polis services [--namespace NS] [--selector SEL]
-  polis resolve NAME [--namespace NS] [--selector SEL] [--all]
-  polis events [--follow] [--type T] [--target X] [--severity S] [--since SEQ]
-  polis scaling [APP]           autoscaling state, or one app's decision history
-  Connection: --url URL (or POLIS_API_URL), --token T (or POLIS_API_TOKEN), --config FILE
-  (default: ./config/agent.yaml, whose api.listen and data_dir/admin.token are used).
+${groups.join("\n\n")}
 
-Environment:
-  POLIS_API_TOKEN               an admin token for the API (in addition to api.tokens)
-  POLIS_<SECTION>_<KEY>         overrides a scalar setting, e.g. POLIS_API_LISTEN=127.0.0.1:9191
-  A .env file in the working directory is read too (existing variables win).
+Run \`polis COMMAND --help\` for a command's arguments and options.
+Client commands find the agent through --url (or POLIS_API_URL), else the api.listen of --config (default
+./config/agent.yaml), and use --token (or POLIS_API_TOKEN), else a token from that config with the role they need.
+Exit codes: 0 done, 1 the operation failed, 2 wrong usage.
 `;
-
-export function flag(args: readonly string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i >= 0) return args[i + 1];
-  const eq = args.find((a) => a.startsWith(`${name}=`));
-  return eq?.slice(name.length + 1);
 }
 
-export async function runCli(argv: readonly string[]): Promise<number | undefined> {
-  const [cmd, ...rest] = argv;
-  switch (cmd) {
-    case undefined:
-    case "help":
-    case "--help":
-    case "-h":
-      process.stdout.write(USAGE);
-      return 0;
-    case "version":
-    case "--version":
-    case "-v":
-      process.stdout.write(`polis ${VERSION}\n`);
-      return 0;
-    case "validate": {
-      const file = rest.find((a) => !a.startsWith("-")) ?? flag(rest, "--config");
-      if (!file) {
-        process.stderr.write("polis validate: give a config file: polis validate FILE\n");
-        return 2;
-      }
-      const result = loadConfigFile(file, readDotEnv(process.cwd(), process.env));
-      if (!result.ok) {
-        process.stderr.write(`polis: invalid config ${result.error.source} (${result.error.problems.length} problem${result.error.problems.length === 1 ? "" : "s"}):\n${formatProblems(result.error.problems)}\n`);
-        return 1;
-      }
-      const c = result.loaded.config;
-      process.stdout.write(`${result.loaded.source}: ok (${c.apps.length} apps, ${c.balancers.length} balancers, ${c.checks.length} checks, ${c.services.length} services)\n`);
-      return 0;
-    }
-    case "agent":
-      return runAgent(rest);
-    case "demo-app":
-      return runDemoApp(rest);
-    default:
-      if (CLIENT_COMMANDS.includes(cmd)) return runClientCommand(cmd, rest);
-      process.stderr.write(`polis: unknown command "${cmd}"\n\n${USAGE}`);
-      return 2;
+function suggest(name: string): string {
+  const near = allCommands()
+    .map((c) => c.name)
+    .filter((n) => n.startsWith(name.slice(0, 2)) || name.startsWith(n));
+  return near.length ? ` (did you mean ${near.join(" or ")}?)` : "";
+}
+
+export async function runCli(argv: readonly string[], out: Output = createOutput()): Promise<number | undefined> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h") {
+    out.write(mainUsage());
+    return EXIT.ok;
   }
+  if (name === "--version" || name === "-v") {
+    out.line(`polis ${VERSION}`);
+    return EXIT.ok;
+  }
+  const def = findCommand(name);
+  if (!def) {
+    out.error(`polis: unknown command "${name}"${suggest(name)}\n\n${mainUsage()}`);
+    return EXIT.usage;
+  }
+  let parsed: ReturnType<typeof parseCommand>;
+  try {
+    parsed = parseCommand(def, rest);
+  } catch (e) {
+    if (e instanceof UsageError) return usageError(def, e, out);
+    throw e;
+  }
+  if (parsed.kind === "help") {
+    out.write(usage(def));
+    return EXIT.ok;
+  }
+  if (def.name === "help") {
+    const topic = parsed.args.command;
+    if (topic === undefined) {
+      out.write(mainUsage());
+      return EXIT.ok;
+    }
+    const target = findCommand(topic);
+    if (!target) {
+      out.error(`polis help: unknown command "${topic}"${suggest(topic)}`);
+      return EXIT.usage;
+    }
+    out.write(usage(target));
+    return EXIT.ok;
+  }
+  const { args, opts } = parsed;
+  let client: PolisClient | undefined;
+  try {
+    return await def.run({
+      args,
+      opts,
+      out,
+      client() {
+        client ??= connect({ command: def.name, role: def.role ?? "read", url: opts.url as string | undefined, token: opts.token as string | undefined, config: opts.config as string | undefined });
+        return client;
+      },
+    });
+  } catch (e) {
+    if (e instanceof UsageError) return usageError(def, e, out);
+    if (e instanceof ConnectError) {
+      out.error(`polis ${def.name}: ${e.message}`);
+      return EXIT.failed;
+    }
+    if (e instanceof ApiClientError) {
+      out.error(`polis ${def.name}: ${apiMessage(def, e)}`);
+      return EXIT.failed;
+    }
+    out.error(`polis ${def.name}: ${(e as Error)?.message ?? String(e)}`);
+    return EXIT.failed;
+  }
+}
+
+function usageError(def: CommandDef, e: UsageError, out: Output): number {
+  out.error(`polis ${def.name}: ${e.message}\n\n${usage(def)}`);
+  return EXIT.usage;
+}
+
+function apiMessage(def: CommandDef, e: ApiClientError): string {
+  const where = e.status ? ` (HTTP ${e.status}, ${e.code})` : "";
+  const problems = (e.details as { problems?: Array<{ path?: string; field?: string; message?: string; value?: unknown }> } | undefined)?.problems;
+  const list = Array.isArray(problems) && problems.length > 0 ? `\n${problems.map((p) => `  ${p.path ?? p.field ?? "(root)"}: ${p.message ?? "invalid"}${p.value !== undefined ? ` (got ${JSON.stringify(p.value)})` : ""}`).join("\n")}` : "";
+  const hint =
+    e.status === 401
+      ? `\n  the agent did not accept the token: pass one with --token TOKEN or POLIS_API_TOKEN (or --config with the agent's config)`
+      : e.status === 403
+        ? `\n  polis ${def.name} needs a token with the ${def.role ?? "read"} role: pass one with --token TOKEN or POLIS_API_TOKEN`
+        : "";
+  return `${e.message}${where}${list}${hint}`;
 }

@@ -1,16 +1,17 @@
-// Plain-text tables for CLI output (columns padded to the widest cell).
+// Plain-text tables for CLI output (columns padded to the widest cell; colour escapes take no width).
+import { visible } from "./output.ts";
 
 export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<unknown>>): string {
   // One line per row: newlines and tabs inside a value would break the columns.
   const cells = rows.map((r) => r.map((v) => (v === undefined || v === null ? "-" : String(v).replace(/[\r\n\t]+/g, " "))));
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? "").length)));
-  const line = (r: readonly string[]) => r.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => visible(r[i] ?? "").length)));
+  const line = (r: readonly string[]) => r.map((v, i) => v + " ".repeat(Math.max(0, widths[i]! - visible(v).length))).join("  ").trimEnd();
   return [line(headers.map((h) => h.toUpperCase())), ...cells.map(line)].join("\n");
 }
 
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return "-";
-  const s = Math.floor(ms / 1000);
+  const s = Math.max(0, Math.floor(ms / 1000));
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`;
   if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;

@@ -41,7 +41,7 @@ export function createClient(opts: ClientOptions) {
     ...extra,
   });
 
-  async function call<T = Json>(method: string, path: string, body?: unknown, query?: Record<string, unknown>): Promise<T> {
+  async function call<T = Json>(method: string, path: string, body?: unknown, query?: Record<string, unknown>, timeoutMs = opts.timeoutMs ?? 10_000): Promise<T> {
     const qs = query
       ? Object.entries(query)
           .filter(([, v]) => v !== undefined && v !== "")
@@ -54,7 +54,7 @@ export function createClient(opts: ClientOptions) {
         method,
         headers: headers(body === undefined ? {} : { "content-type": "application/json" }),
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (e) {
       throw new ApiClientError(0, "unreachable", `cannot reach the agent at ${base}: ${(e as Error).message}`);
@@ -74,16 +74,23 @@ export function createClient(opts: ClientOptions) {
   }
 
   /** Reads a Server-Sent Events stream until `signal` aborts; one callback per event. */
-  async function stream(path: string, query: Record<string, unknown>, onEvent: (name: string, data: string, id?: string) => void, signal?: AbortSignal): Promise<void> {
+  async function stream(path: string, query: Record<string, unknown>, onEvent: (name: string, data: string, id?: string) => void, signal?: AbortSignal, onOpen?: () => void): Promise<void> {
     const qs = Object.entries(query)
       .filter(([, v]) => v !== undefined && v !== "")
       .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
       .join("&");
-    const res = await doFetch(`${base}${path}${qs ? `?${qs}` : ""}`, { headers: headers({ accept: "text/event-stream" }), ...(signal ? { signal } : {}) });
-    if (!res.ok || !res.body) {
-      const env = ((await res.json().catch(() => ({}))) ?? {}) as { code?: string; message?: string };
-      throw new ApiClientError(res.status, env.code ?? "http_error", env.message ?? `HTTP ${res.status}`);
+    let res: Response;
+    try {
+      res = await doFetch(`${base}${path}${qs ? `?${qs}` : ""}`, { headers: headers({ accept: "text/event-stream" }), ...(signal ? { signal } : {}) });
+    } catch (e) {
+      if (signal?.aborted) return;
+      throw new ApiClientError(0, "unreachable", `cannot reach the agent at ${base}: ${(e as Error).message}`);
     }
+    if (!res.ok || !res.body) {
+      const env = ((await res.json().catch(() => ({}))) ?? {}) as { code?: string; message?: string; details?: unknown };
+      throw new ApiClientError(res.status, env.code ?? "http_error", env.message ?? `HTTP ${res.status}`, env.details);
+    }
+    onOpen?.();
     const decoder = new TextDecoder();
     let buf = "";
     try {
@@ -116,13 +123,21 @@ export function createClient(opts: ClientOptions) {
     agentLogs: (tail = 100) => call("GET", "/v1/agent/logs", undefined, { tail }),
     apps: () => call<{ apps: Json[] }>("GET", "/v1/apps"),
     app: (name: string) => call("GET", `/v1/apps/${encodeURIComponent(name)}`),
-    scale: (name: string, replicas: number) => call("POST", `/v1/apps/${encodeURIComponent(name)}/scale`, { replicas }),
-    restart: (name: string) => call("POST", `/v1/apps/${encodeURIComponent(name)}/restart`, {}),
+    /** A replica count (with `for`, how long a manual count holds off the autoscaler, e.g. "30m"), or back to auto. */
+    scale: (name: string, to: number | "auto", hold?: string) =>
+      call("POST", `/v1/apps/${encodeURIComponent(name)}/scale`, to === "auto" ? { auto: true } : { replicas: to, ...(hold ? { for: hold } : {}) }),
+    /** A rolling restart answers when the whole roll is over, which can take as long as every replica's start. */
+    restart: (name: string, timeoutMs = 31 * 60_000) => call("POST", `/v1/apps/${encodeURIComponent(name)}/restart`, {}, undefined, timeoutMs),
+    stop: (name: string) => call("POST", `/v1/apps/${encodeURIComponent(name)}/stop`, {}, undefined, 5 * 60_000),
+    start: (name: string) => call("POST", `/v1/apps/${encodeURIComponent(name)}/start`, {}, undefined, 5 * 60_000),
+    maintenance: (name: string, enable: boolean, reason?: string) => call("PUT", `/v1/apps/${encodeURIComponent(name)}/maintenance`, { enable, ...(reason ? { reason } : {}) }),
+    reload: () => call<{ reloaded: string[] }>("POST", "/v1/reload", {}, undefined, 60_000),
     restartReplica: (name: string, id: string | number) => call("POST", `/v1/apps/${encodeURIComponent(name)}/replicas/${encodeURIComponent(String(id))}/restart`, {}),
     resetCrashLoop: (name: string) => call("POST", `/v1/apps/${encodeURIComponent(name)}/reset`, {}),
-    logs: (name: string, tail = 100) => call<{ lines: Json[] }>("GET", `/v1/apps/${encodeURIComponent(name)}/logs`, undefined, { tail }),
-    followLogs: (name: string, onLine: (line: Json) => void, signal?: AbortSignal) =>
-      stream(`/v1/apps/${encodeURIComponent(name)}/logs/follow`, {}, (_n, data) => onLine(JSON.parse(data)), signal),
+    logs: (name: string, tail = 100, replica?: number) => call<{ lines: Json[] }>("GET", `/v1/apps/${encodeURIComponent(name)}/logs`, undefined, { tail, replica }),
+    /** Log lines as they are written; `onOpen` runs once the agent has subscribed this stream. */
+    followLogs: (name: string, onLine: (line: Json) => void, signal?: AbortSignal, onOpen?: () => void) =>
+      stream(`/v1/apps/${encodeURIComponent(name)}/logs/follow`, {}, (n, data) => n === "log" && onLine(JSON.parse(data)), signal, onOpen),
     checks: () => call<{ checks: Json[] }>("GET", "/v1/checks"),
     check: (id: string) => call("GET", `/v1/checks/${encodeURIComponent(id)}`),
     checkHistory: (id: string) => call("GET", `/v1/checks/${encodeURIComponent(id)}/history`),
@@ -130,7 +145,8 @@ export function createClient(opts: ClientOptions) {
     pushTtl: (id: string, status: "pass" | "warn" | "fail", note?: string) => call("PUT", `/v1/checks/${encodeURIComponent(id)}/${status}`, note === undefined ? {} : { note }),
     balancers: () => call<{ balancers: Json[] }>("GET", "/v1/balancers"),
     balancer: (name: string) => call("GET", `/v1/balancers/${encodeURIComponent(name)}`),
-    drain: (balancer: string, endpoint: string) => call("POST", `/v1/balancers/${encodeURIComponent(balancer)}/endpoints/${encodeURIComponent(endpoint)}/drain`, {}),
+    /** Answers once in-flight requests are done or the balancer's drain_timeout passed. */
+    drain: (balancer: string, endpoint: string) => call("POST", `/v1/balancers/${encodeURIComponent(balancer)}/endpoints/${encodeURIComponent(endpoint)}/drain`, {}, undefined, 10 * 60_000),
     setWeight: (balancer: string, endpoint: string, weight: number) => call("PATCH", `/v1/balancers/${encodeURIComponent(balancer)}/endpoints/${encodeURIComponent(endpoint)}`, { weight }),
     services: (q: { namespace?: string; selector?: string } = {}) => call<{ services: Json[] }>("GET", "/v1/services", undefined, q),
     service: (name: string, namespace = "default") => call("GET", `/v1/services/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`),
@@ -144,8 +160,8 @@ export function createClient(opts: ClientOptions) {
     config: () => call("GET", "/v1/config"),
     patchConfig: (patch: Json) => call("PATCH", "/v1/config", patch),
     events: (q: EventQuery = {}) => call<{ events: AgentEvent[]; gap: boolean; lastSeq: number }>("GET", "/v1/events", undefined, { ...q }),
-    followEvents: (q: EventQuery, onEvent: (e: AgentEvent | Json) => void, signal?: AbortSignal) =>
-      stream("/v1/events", { ...q, since: q.since ?? undefined }, (_name, data) => onEvent(JSON.parse(data)), signal),
+    followEvents: (q: EventQuery, onEvent: (e: AgentEvent | Json) => void, signal?: AbortSignal, onOpen?: () => void) =>
+      stream("/v1/events", { ...q, since: q.since ?? undefined }, (_name, data) => onEvent(JSON.parse(data)), signal, onOpen),
   };
 }
 

@@ -70,6 +70,21 @@ describe("polis client commands against a running agent", () => {
     expect(rows.every((l) => /\sproc\.[a-z]+\s/.test(l))).toBe(true);
   }, 60_000);
 
+  test("polis restart demo --help and polis scale demo 3 -h print usage and change nothing", async () => {
+    const before = await getJson(agent, "/v1/apps/demo");
+    const lastSeq = (await getJson(agent, "/v1/events?limit=1")).lastSeq as number;
+    for (const args of [["restart", "demo", "--help"], ["scale", "demo", "3", "-h"], ["restart", "demo", "0", "-h"]]) {
+      const r = await polis(...args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toStartWith(`Usage: polis ${args[0]}`);
+    }
+    const after = await getJson(agent, "/v1/apps/demo");
+    expect(after.desired).toBe(before.desired);
+    expect((after.replicas as Json[]).map((x) => x.pid)).toEqual((before.replicas as Json[]).map((x) => x.pid));
+    const procEvents = (await getJson(agent, `/v1/events?since=${lastSeq}&type=proc.*`)).events as Json[];
+    expect(procEvents).toEqual([]);
+  }, 60_000);
+
   test("polis scale demo 3 asks for 3 replicas and the agent gets there", async () => {
     const r = await polis("scale", "demo", "3");
     expect(r.code).toBe(0);
