@@ -3,7 +3,9 @@ import { Hono } from "hono";
 import type { WorkerInfo } from "../supervisor/worker-host.ts";
 import { Schema } from "effect";
 import { ApiError } from "./errors.ts";
-import { registry } from "./route.ts";
+import { decodeOrThrow, QueryInt, registry } from "./route.ts";
+
+const LogsQuery = Schema.Struct({ tail: Schema.optionalKey(QueryInt(1, 10_000).annotate({ description: "How many of the newest lines (default 100)" })) });
 
 export interface AgentView {
   name: string;
@@ -29,18 +31,15 @@ export function agentRoutes(deps: AgentRouteDeps): Hono {
   registry.push(
     { method: "get", path: "/v1/agent", summary: "Version, uptime and the state of every worker", response: Schema.Unknown, status: 200, role: "read" },
     { method: "get", path: "/v1/agent/system", summary: "Host view: CPU, memory, disks, load, network", response: Schema.Unknown, status: 200, role: "read" },
-    { method: "get", path: "/v1/agent/logs", summary: "The agent's own recent log lines (?tail=N)", response: Schema.Unknown, status: 200, role: "read" },
+    { method: "get", path: "/v1/agent/logs", summary: "The agent's own recent log lines (?tail=N)", query: LogsQuery, response: Schema.Struct({ lines: Schema.Array(Schema.Record(Schema.String, Schema.Unknown)) }), status: 200, role: "read" },
   );
   app.get("/", (c) => {
     const v = deps.view();
     return c.json({ ...v, uptimeMs: Date.now() - v.startedAt });
   });
   app.get("/logs", (c) => {
-    const tail = Number(c.req.query("tail") ?? 100);
-    if (!Number.isInteger(tail) || tail < 1 || tail > 10_000) {
-      throw new ApiError(400, "invalid_query", "tail must be an integer from 1 to 10000", { field: "tail", value: c.req.query("tail") });
-    }
-    return c.json({ lines: deps.recentLogs(tail).map((l) => JSON.parse(l)) });
+    const { tail } = decodeOrThrow(LogsQuery, c.req.query(), "query");
+    return c.json({ lines: deps.recentLogs(tail ?? 100).map((l) => JSON.parse(l)) });
   });
   app.get("/system", async (c) => {
     if (!deps.system) throw new ApiError(404, "not_found", "no system view");

@@ -6,6 +6,7 @@ import { type Authenticator, requireRole, type TicketStore } from "./auth.ts";
 import { RequestError } from "../protocol/port.ts";
 import { ApiError, envelope } from "./errors.ts";
 import { jsonDepthLimit, MAX_JSON_DEPTH } from "./json-depth.ts";
+import { declaredRole } from "./route.ts";
 
 export interface ApiModule {
   /** Mount path under /v1, e.g. "/agent". */
@@ -38,29 +39,43 @@ export function createApi(opts: ApiOptions): Hono {
       onError: (c) => c.json(envelope("payload_too_large", `request body exceeds ${opts.bodyLimitBytes} bytes`), 413),
     }),
   );
-  app.use("/v1/*", requireRole(opts.auth, undefined, opts.tickets));
+  // A CORS preflight carries no credentials, so answering it 401 only hides the real answer. No cross-origin caller
+  // is allowed (the console is served from this origin), so the preflight gets the route's methods and no
+  // Access-Control-Allow-Origin: the browser then refuses the cross-origin call itself.
+  app.options("/v1/*", (c) => {
+    const allowed = allowedMethods(c.req.path);
+    if (allowed.length === 0) return c.json(envelope("not_found", `no route for ${c.req.path}`), 404);
+    return c.body(null, 204, { Allow: [...allowed, "OPTIONS"].join(", "), Vary: "Origin" });
+  });
+  app.use("/v1/*", requireRole(opts.auth, undefined, opts.tickets, declaredRole));
   app.use("/v1/*", jsonDepthLimit(MAX_JSON_DEPTH));
   for (const m of opts.modules) app.route(`/v1${m.path}`, m.app);
 
-  app.notFound((c) => {
-    const path = c.req.path;
+  /** Methods some route answers on `path` (middleware and preflight handlers aside). */
+  const allowedMethods = (path: string): string[] => {
     const allowed = new Set<string>();
     for (const r of app.routes) {
-      if (r.method === "ALL" || r.method === c.req.method) continue;
+      if (r.method === "ALL" || r.method === "OPTIONS") continue;
       if (routeMatches(r.path, path)) allowed.add(r.method);
     }
-    if (allowed.size > 0) {
-      c.header("Allow", [...allowed].join(", "));
-      return c.json(envelope("method_not_allowed", `${c.req.method} is not allowed on ${path}`, { allowed: [...allowed] }), 405);
+    return [...allowed];
+  };
+
+  app.notFound((c) => {
+    const path = c.req.path;
+    const allowed = allowedMethods(path).filter((m) => m !== c.req.method);
+    if (allowed.length > 0) {
+      c.header("Allow", allowed.join(", "));
+      return c.json(envelope("method_not_allowed", `${c.req.method} is not allowed on ${path}`, { allowed }), 405);
     }
     return c.json(envelope("not_found", `no route for ${c.req.method} ${path}`), 404);
   });
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return c.json(envelope(err.code, err.message, err.details), err.status);
+    if (err instanceof ApiError) return c.json(envelope(err.code, err.message, err.details), err.status, err.headers ? { ...err.headers } : undefined);
     if (err instanceof HTTPException) {
       const status = err.status;
-      return c.json(envelope(status === 401 ? "unauthorized" : "http_error", err.message || `HTTP ${status}`), status);
+      return c.json(envelope(status === 401 ? "unauthorized" : "http_error", err.message || `HTTP ${status}`), status, status === 401 ? { "WWW-Authenticate": 'Bearer realm="polis"' } : undefined);
     }
     if (err instanceof SyntaxError) return c.json(envelope("bad_request", `malformed JSON body: ${err.message}`), 400);
     if (err instanceof RequestError) {
@@ -88,13 +103,4 @@ function routeMatches(pattern: string, path: string): boolean {
   return p.every((seg, i) => seg.startsWith(":") || seg === s[i]);
 }
 
-/** Parse a JSON body, turning malformed JSON into a 400 that says so. */
-export async function jsonBody(c: { req: { text(): Promise<string> } }): Promise<unknown> {
-  const text = await c.req.text();
-  if (text.trim() === "") throw new ApiError(400, "bad_request", "expected a JSON body");
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ApiError(400, "bad_request", `malformed JSON body: ${(e as Error).message}`);
-  }
-}
+export { jsonBody } from "./route.ts";

@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { AppSnapshot, LogLine } from "../protocol/procs.ts";
 import { ApiError } from "./errors.ts";
-import { defineRoute, param, registry } from "./route.ts";
+import { defineRoute, param, QueryInt, registry } from "./route.ts";
 
 const LastExit = Schema.Struct({ code: Schema.NullOr(Schema.Number), signal: Schema.NullOr(Schema.String), reason: Schema.String, at: Schema.Number });
 const Replica = Schema.Struct({
@@ -77,7 +77,7 @@ export function appRoutes(deps: AppRouteDeps): Hono {
     if (!snap) throw new ApiError(404, "not_found", `app ${param(c, "name")} has no state yet`);
     return view(snap, b);
   });
-  defineRoute(app, P, { method: "post", path: "/:name/scale", summary: "Set the replica count (within min/max)", body: Schema.Struct({ replicas: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)) }), response: Schema.Struct({ app: Schema.String, replicas: Schema.Number }), status: 202 }, async (c, { body }) => {
+  defineRoute(app, P, { method: "post", path: "/:name/scale", summary: "Set the replica count (within min/max)", errors: [422], body: Schema.Struct({ replicas: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)) }), response: Schema.Struct({ app: Schema.String, replicas: Schema.Number }), status: 202 }, async (c, { body }) => {
     const name = param(c, "name");
     const { b } = await known(name);
     if (body.replicas < b.min || body.replicas > b.max) {
@@ -106,12 +106,12 @@ export function appRoutes(deps: AppRouteDeps): Hono {
     await deps.reset(name);
     return { app: name };
   });
-  defineRoute(app, P, { method: "get", path: "/:name/logs", summary: "Recent stdout/stderr lines", query: Schema.Struct({ tail: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^\d{1,5}$/, { message: "Expected a number up to 99999" }))), replica: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^\d{1,6}$/, { message: "Expected a replica id" }))) }), response: Schema.Struct({ lines: Schema.Array(LogLineView) }) }, async (c, { query }) => {
+  defineRoute(app, P, { method: "get", path: "/:name/logs", summary: "Recent stdout/stderr lines", query: Schema.Struct({ tail: Schema.optionalKey(QueryInt(1, 10_000)), replica: Schema.optionalKey(QueryInt(0, 999_999)) }), response: Schema.Struct({ lines: Schema.Array(LogLineView) }) }, async (c, { query }) => {
     const name = param(c, "name");
     await known(name);
-    return { lines: await deps.logs(name, query.replica !== undefined ? Number(query.replica) : undefined, Math.min(Number(query.tail ?? 100), 10_000)) };
+    return { lines: await deps.logs(name, query.replica, query.tail ?? 100) };
   });
-  registry.push({ method: "get", path: "/v1/apps/:name/logs/follow", summary: "Follow an app's log lines as Server-Sent Events", response: LogLineView, status: 200, role: "read" });
+  registry.push({ method: "get", path: "/v1/apps/:name/logs/follow", summary: "Follow an app's log lines as Server-Sent Events", sse: { data: LogLineView, events: "log (one line), dropped ({dropped: n} when a slow reader lost n lines)" }, status: 200, role: "read" });
   app.get("/:name/logs/follow", async (c) => {
     const name = param(c, "name");
     await known(name);

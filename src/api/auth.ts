@@ -95,23 +95,32 @@ export function createTicketStore(ttlMs = 30_000, now: () => number = Date.now):
   };
 }
 
-/** Requires a principal of at least `role`; GET/HEAD need read, anything else operator, unless told otherwise. */
-export function requireRole(auth: Authenticator, role?: Role, tickets?: TicketStore): MiddlewareHandler {
+/** RFC 6750: a 401 names the scheme, and says why when a credential was presented but refused. */
+const REALM = 'Bearer realm="polis"';
+function unauthorized(message: string, presented: boolean): ApiError {
+  return new ApiError(401, "unauthorized", message, undefined, { "WWW-Authenticate": presented ? `${REALM}, error="invalid_token"` : REALM });
+}
+
+/** The role a request needs: what `roleOf` says for its route, else read for GET/HEAD and operator for the rest. */
+export type RoleOf = (method: string, path: string) => Role | undefined;
+
+/** Requires a principal of at least `role` (or the route's declared role, or the method's default). */
+export function requireRole(auth: Authenticator, role?: Role, tickets?: TicketStore, roleOf?: RoleOf): MiddlewareHandler {
   return async function authMiddleware(c, next) {
-    const needed: Role = role ?? (c.req.method === "GET" || c.req.method === "HEAD" ? "read" : "operator");
+    const needed: Role = role ?? roleOf?.(c.req.method, c.req.path) ?? (c.req.method === "GET" || c.req.method === "HEAD" ? "read" : "operator");
     const ticket = tickets && c.req.method === "GET" ? c.req.query("ticket") : undefined;
+    let principal: Principal | undefined;
     if (ticket) {
-      const p = tickets!.redeem(ticket);
-      if (!p) throw new ApiError(401, "unauthorized", "invalid or expired ticket");
-      c.set("principal" as never, p as never);
-      return next();
+      principal = tickets!.redeem(ticket);
+      if (!principal) throw unauthorized("invalid or expired ticket", true);
+    } else {
+      const credential = bearerOf(c.req.header("authorization")) ?? subprotocolToken(c.req.header("sec-websocket-protocol"));
+      if (!credential) throw unauthorized("missing bearer token (Authorization: Bearer <token>)", false);
+      principal = await auth.verify(credential);
+      if (!principal) throw unauthorized("invalid token", true);
     }
-    const credential = bearerOf(c.req.header("authorization")) ?? subprotocolToken(c.req.header("sec-websocket-protocol"));
-    if (!credential) throw new ApiError(401, "unauthorized", "missing bearer token (Authorization: Bearer <token>)");
-    const principal = await auth.verify(credential);
-    if (!principal) throw new ApiError(401, "unauthorized", "invalid token");
     if (RANK[principal.role] < RANK[needed]) {
-      throw new ApiError(403, "forbidden", `this route needs the ${needed} role; the token has ${principal.role}`);
+      throw new ApiError(403, "forbidden", `this route needs the ${needed} role; the token has ${principal.role}`, { needed, role: principal.role });
     }
     c.set("principal" as never, principal as never);
     await next();

@@ -7,6 +7,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** Response headers the error needs (WWW-Authenticate on a 401, Allow on a 405). */
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(message);
   }

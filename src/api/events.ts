@@ -7,21 +7,23 @@ import { streamSSE } from "hono/streaming";
 import type { AgentEvent, EventBus, Severity } from "../state/event-bus.ts";
 import type { Principal, TicketStore } from "./auth.ts";
 import { ApiError } from "./errors.ts";
-import { decodeOrThrow, defineRoute, registry } from "./route.ts";
+import { decodeOrThrow, defineRoute, QueryInt, registry } from "./route.ts";
 
 const SEVERITY_RANK: Record<Severity, number> = { debug: 0, info: 1, warning: 2, error: 3, critical: 4 };
 
+/** The most a JSON page holds, and the most a stream's `limit` may ask for. */
+const MAX_LIMIT = 10_000;
+
 export const EventQuery = Schema.Struct({
-  /** Comma-separated types; "health.*" matches a prefix. */
-  type: Schema.optionalKey(Schema.String),
-  source: Schema.optionalKey(Schema.String),
-  target: Schema.optionalKey(Schema.String),
-  /** Minimum severity. */
-  severity: Schema.optionalKey(Schema.Literals(["debug", "info", "warning", "error", "critical"])),
-  /** Resume after this sequence number. */
-  since: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^\d{1,15}$/, { message: "Expected a sequence number" }))),
-  limit: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^\d{1,5}$/, { message: "Expected a number up to 99999" }))),
-  ticket: Schema.optionalKey(Schema.String),
+  type: Schema.optionalKey(Schema.String.annotate({ description: 'Comma-separated event types; "proc.*" matches a prefix, "*" every type' })),
+  source: Schema.optionalKey(Schema.String.annotate({ description: "Only events from this source (supervisor, procs, health, ...)" })),
+  target: Schema.optionalKey(Schema.String.annotate({ description: "Only events about this target (an app, check, endpoint...)" })),
+  severity: Schema.optionalKey(Schema.Literals(["debug", "info", "warning", "error", "critical"]).annotate({ description: "Minimum severity" })),
+  since: Schema.optionalKey(QueryInt(0, Number.MAX_SAFE_INTEGER).annotate({ description: "Resume after this sequence number (streams replay what is still kept, then go live)" })),
+  limit: Schema.optionalKey(
+    QueryInt(1, MAX_LIMIT).annotate({ description: "A JSON page holds at most this many events (default 100); a stream (WebSocket or SSE) ends after sending this many" }),
+  ),
+  ticket: Schema.optionalKey(Schema.String.annotate({ description: "A single-use ticket from POST /v1/events/ticket, instead of a token" })),
 });
 type EventQuery = typeof EventQuery.Type;
 
@@ -77,7 +79,17 @@ export function eventRoutes(deps: EventRouteDeps): Hono {
     return deps.tickets.issue(p);
   });
 
-  registry.push({ method: "get", path: "/v1/events", summary: "Events: a WebSocket (upgrade; token as subprotocol bearer.<token> or ?ticket=), Server-Sent Events (Accept: text/event-stream; resume with Last-Event-ID), or a JSON page; filters type, source, target, severity, since", query: EventQuery, response: Schema.Struct({ events: Schema.Array(EventSchema), gap: Schema.Boolean, lastSeq: Schema.Number }), status: 200, role: "read" });
+  registry.push({
+    method: "get",
+    path: "/v1/events",
+    summary: "Events: a WebSocket (upgrade; token as subprotocol bearer.<token> or ?ticket=), Server-Sent Events (Accept: text/event-stream; resume with Last-Event-ID), or a JSON page; filters type, source, target, severity, since",
+    query: EventQuery,
+    response: Schema.Struct({ events: Schema.Array(EventSchema), gap: Schema.Boolean, lastSeq: Schema.Number }),
+    sse: { data: EventSchema, events: "one per event, named by its type, with id: its sequence number; stream.gap when events asked for are no longer kept; stream.dropped before a too slow consumer is cut off" },
+    websocket: true,
+    status: 200,
+    role: "read",
+  });
   // GET /v1/events: WebSocket when upgrading, SSE when the client accepts text/event-stream, else a JSON page.
   app.get(
     "/",
@@ -86,18 +98,22 @@ export function eventRoutes(deps: EventRouteDeps): Hono {
       c.set("eventQuery" as never, q as never);
       c.set("eventFilter" as never, compileFilter(q) as never);
       if (c.req.header("upgrade")?.toLowerCase() === "websocket") return next();
-      const after = Number(q.since ?? c.req.header("last-event-id") ?? -1);
+      const lastEventId = c.req.header("last-event-id");
+      const after = q.since ?? (lastEventId !== undefined && /^\d{1,16}$/.test(lastEventId) ? Number(lastEventId) : -1);
+      const limit = q.limit;
       const filter = c.get("eventFilter" as never) as EventFilter;
       if (!(c.req.header("accept") ?? "").includes("text/event-stream")) {
-        const limit = Math.min(Number(q.limit ?? 100), 10_000);
-        const { events, gap } = after >= 0 ? deps.bus.since(after) : { events: deps.bus.recent(limit), gap: false };
-        return c.json({ events: events.filter(filter).slice(-limit), gap, lastSeq: deps.bus.lastSeq });
+        const n = limit ?? 100;
+        const { events, gap } = after >= 0 ? deps.bus.since(after) : { events: deps.bus.recent(n), gap: false };
+        return c.json({ events: events.filter(filter).slice(-n), gap, lastSeq: deps.bus.lastSeq });
       }
       return streamSSE(c, async (stream) => {
         let pending = 0;
         let closed = false;
+        let sent = 0;
         const queue: AgentEvent[] = [];
         let wake: (() => void) | undefined;
+        let idle: ReturnType<typeof setTimeout> | undefined;
         const unsubscribe = deps.bus.subscribe((e) => {
           if (closed || !filter(e)) return;
           queue.push(e);
@@ -112,30 +128,37 @@ export function eventRoutes(deps: EventRouteDeps): Hono {
           closed = true;
           wake?.();
         });
+        const write = async (e: AgentEvent) => {
+          await stream.writeSSE({ id: String(e.seq), event: e.type, data: JSON.stringify(e) });
+          // `limit` ends the stream once that many events went out.
+          if (limit !== undefined && ++sent >= limit) closed = true;
+        };
         try {
           if (after >= 0) {
             const { events, gap } = deps.bus.since(after);
             if (gap) await stream.writeSSE({ event: "stream.gap", data: JSON.stringify(gapNotice(after, events[0]?.seq)) });
-            for (const e of events) if (filter(e)) await stream.writeSSE({ id: String(e.seq), event: e.type, data: JSON.stringify(e) });
+            for (const e of events) if (!closed && filter(e)) await write(e);
           }
           while (!closed) {
             while (queue.length > 0 && !closed) {
               const e = queue.shift()!;
               pending--;
               if (after >= 0 && e.seq <= after) continue;
-              await stream.writeSSE({ id: String(e.seq), event: e.type, data: JSON.stringify(e) });
+              await write(e);
             }
             if (closed) break;
             await new Promise<void>((r) => {
               wake = r;
               // A comment every 15 s keeps proxies from closing an idle stream.
-              setTimeout(r, 15_000);
+              idle = setTimeout(r, 15_000);
             });
+            clearTimeout(idle);
             wake = undefined;
             if (queue.length === 0 && !closed) await stream.write(": keep-alive\n\n");
           }
           if (pending > 10_000) await stream.writeSSE({ event: "stream.dropped", data: JSON.stringify({ message: "consumer too slow; reconnect with Last-Event-ID to resume" }) });
         } finally {
+          clearTimeout(idle);
           unsubscribe();
         }
       });
@@ -147,25 +170,35 @@ export function eventRoutes(deps: EventRouteDeps): Hono {
       return {
         onOpen(_evt, ws) {
           const raw = ws.raw as { getBufferedAmount?: () => number } | undefined;
+          let open = true;
+          let sent = 0;
+          const end = (code: number, reason: string) => {
+            open = false;
+            unsubscribe?.();
+            ws.close(code, reason);
+          };
           const send = (payload: unknown) => {
+            if (!open) return;
             if ((raw?.getBufferedAmount?.() ?? 0) > maxBuffered) {
               deps.onDrop?.("websocket consumer too slow");
               ws.send(JSON.stringify({ type: "stream.dropped", message: "consumer too slow; reconnect with ?since=<last seq> to resume" }));
-              unsubscribe?.();
-              ws.close(4008, "consumer too slow");
+              end(4008, "consumer too slow");
               return;
             }
             ws.send(JSON.stringify(payload));
           };
+          // Events count toward `limit`; a gap notice does not. The socket closes normally once the limit is reached.
+          const sendEvent = (e: AgentEvent) => {
+            if (!open || !filter(e)) return;
+            send(e);
+            if (open && q.limit !== undefined && ++sent >= q.limit) end(1000, "limit reached");
+          };
           if (q.since !== undefined) {
-            const after = Number(q.since);
-            const { events, gap } = deps.bus.since(after);
-            if (gap) send(gapNotice(after, events[0]?.seq));
-            for (const e of events) if (filter(e)) send(e);
+            const { events, gap } = deps.bus.since(q.since);
+            if (gap) send(gapNotice(q.since, events[0]?.seq));
+            for (const e of events) sendEvent(e);
           }
-          unsubscribe = deps.bus.subscribe((e) => {
-            if (filter(e)) send(e);
-          });
+          if (open) unsubscribe = deps.bus.subscribe(sendEvent);
         },
         onClose() {
           unsubscribe?.();

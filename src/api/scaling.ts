@@ -6,7 +6,7 @@ import { validatePolicy } from "../core/scaling/policy.ts";
 import type { Decision, MetricForecast, ScalePolicy, SimulationPoint } from "../protocol/scaler.ts";
 import type { ScalingRecord } from "../supervisor/scaler-link.ts";
 import { ApiError } from "./errors.ts";
-import { defineRoute, param } from "./route.ts";
+import { defineRoute, param, QueryInt } from "./route.ts";
 
 export interface ScalingRouteDeps {
   apps: () => Array<{ app: string; min: number; max: number; current: number; policy: ScalePolicy | undefined; scalable: boolean }>;
@@ -43,17 +43,17 @@ export function scalingRoutes(deps: ScalingRouteDeps): Hono {
   defineRoute(app, P, { method: "get", path: "/", summary: "Every app's scaling policy and latest decision", response: Schema.Struct({ apps: Schema.Array(AppScaling) }) }, () => ({
     apps: deps.apps().map((a) => ({ app: a.app, min: a.min, max: a.max, current: a.current, policy: a.policy ?? null, last: summary(deps.latest(a.app)) })),
   }));
-  defineRoute(app, P, { method: "get", path: "/:app/history", summary: "Decisions that acted (persisted), newest last", query: Schema.Struct({ limit: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^\d{1,5}$/, { message: "Expected a number up to 99999" }))) }), response: Schema.Struct({ app: Schema.String, decisions: Schema.Array(Schema.Unknown), latest: Schema.NullOr(Schema.Unknown) }) }, (c, { query }) => {
+  defineRoute(app, P, { method: "get", path: "/:app/history", summary: "Decisions that acted (persisted), newest last", query: Schema.Struct({ limit: Schema.optionalKey(QueryInt(1, 10_000)) }), response: Schema.Struct({ app: Schema.String, decisions: Schema.Array(Schema.Unknown), latest: Schema.NullOr(Schema.Unknown) }) }, (c, { query }) => {
     const name = param(c, "app");
     known(name);
-    return { app: name, decisions: deps.history(name, Math.min(Number(query.limit ?? 100), 10_000)).map((r) => ({ ...summary(r.decision), decision: r.decision })), latest: deps.latest(name) ?? null };
+    return { app: name, decisions: deps.history(name, query.limit ?? 100).map((r) => ({ ...summary(r.decision), decision: r.decision })), latest: deps.latest(name) ?? null };
   });
-  defineRoute(app, P, { method: "get", path: "/:app/forecast", summary: "The forecast per metric with its band and recent error", response: Schema.Struct({ app: Schema.String, forecasts: Schema.Array(Schema.Unknown) }) }, async (c) => {
+  defineRoute(app, P, { method: "get", path: "/:app/forecast", summary: "The forecast per metric with its band and recent error", errors: [409], response: Schema.Struct({ app: Schema.String, forecasts: Schema.Array(Schema.Unknown) }) }, async (c) => {
     const name = param(c, "app");
     if (!known(name).policy) throw new ApiError(409, "no_policy", `${name} has no scaling policy`);
     return { app: name, forecasts: await deps.forecast(name) };
   });
-  defineRoute(app, P, { method: "put", path: "/:app/policy", summary: "Replace an app's policy (validated whole; a bad policy changes nothing)", body: Schema.Record(Schema.String, Schema.Unknown), response: Schema.Struct({ app: Schema.String, policy: Schema.Unknown }) }, (c, { body }) => {
+  defineRoute(app, P, { method: "put", path: "/:app/policy", summary: "Replace an app's policy (validated whole; a bad policy changes nothing)", errors: [409, 422], body: Schema.Record(Schema.String, Schema.Unknown), response: Schema.Struct({ app: Schema.String, policy: Schema.Unknown }) }, (c, { body }) => {
     const name = param(c, "app");
     const a = known(name);
     if (!a.scalable) throw new ApiError(409, "not_scalable", `${name} has a fixed replica count; give it replicas: {min, max} in the config to scale it`);
@@ -69,7 +69,7 @@ export function scalingRoutes(deps: ScalingRouteDeps): Hono {
     return { app: name };
   });
   const Point = Schema.Struct({ at: Schema.Number, totals: Schema.Record(Schema.String, Schema.Number) });
-  defineRoute(app, P, { method: "post", path: "/:app/simulate", summary: "Replay a metric series through a policy (the app's, or one given) and return the decisions", body: Schema.Struct({ policy: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)), series: Schema.Array(Point).check(Schema.isMinLength(1), Schema.isMaxLength(100_000)), initial_replicas: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))) }), response: Schema.Struct({ app: Schema.String, decisions: Schema.Array(Schema.Unknown) }) }, async (c, { body }) => {
+  defineRoute(app, P, { method: "post", path: "/:app/simulate", summary: "Replay a metric series through a policy (the app's, or one given) and return the decisions", errors: [409], body: Schema.Struct({ policy: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)), series: Schema.Array(Point).check(Schema.isMinLength(1), Schema.isMaxLength(100_000)), initial_replicas: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))) }), response: Schema.Struct({ app: Schema.String, decisions: Schema.Array(Schema.Unknown) }) }, async (c, { body }) => {
     const name = param(c, "app");
     const a = known(name);
     const policy = body.policy ? policyOrThrow({ min: a.min, max: a.max, ...body.policy }) : a.policy;

@@ -1,6 +1,7 @@
 // Auth on every route and bad input on every mutating route of the running agent: 401 without a token, 403 for a read
 // token on changes, and a bounded fuzz loop that must only ever get 4xx answers in the {code, message} envelope.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import type { RunningAgent } from "../support/agent.ts";
 import { createSeededRng } from "../support/seeded-rng.ts";
 import { getJson, type Json, send, startDemoAgent } from "./api-support.ts";
@@ -58,6 +59,8 @@ describe("auth, bad input and OpenAPI on a running agent", () => {
     for (const p of ["/v1/apps", "/v1/services", "/v1/checks", "/v1/config", "/v1/balancers", "/v1/scaling", "/v1/services/{namespace}/{name}"]) expect(Object.keys(doc.paths)).toContain(p);
     expect(doc.components.schemas.Error.required).toEqual(expect.arrayContaining(["code", "message"]));
     expect(doc.paths["/v1/services/{namespace}/{name}"].put.requestBody.content["application/json"].schema.properties.endpoints).toBeDefined();
+    // The running agent serves exactly the document checked in as docs/openapi.json (generated offline from the same modules).
+    expect(doc).toEqual(JSON.parse(readFileSync(new URL("../../docs/openapi.json", import.meta.url), "utf8")));
   }, 60_000);
 
   test("every /v1 route answers 401 with the envelope when no token is sent", async () => {
