@@ -32,7 +32,41 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
-export type ApplyResult = { ok: true; reloaded: string[] } | { ok: false; status: 400 | 409; problems: readonly ConfigProblem[]; message: string };
+export type ApplyResult = { ok: true; reloaded: string[] } | { ok: false; status: 400 | 403 | 409; problems: readonly ConfigProblem[]; message: string };
+
+/** A rejected config as the error envelope: the status says why, details.problems says where. */
+export function applyError(result: Extract<ApplyResult, { ok: false }>): ApiError {
+  const code = result.status === 409 ? "restart_required" : result.status === 403 ? "forbidden" : "invalid_config";
+  return new ApiError(result.status, code, result.message, { problems: result.problems });
+}
+
+const Reloaded = Schema.Struct({ reloaded: Schema.Array(Schema.String) });
+
+export interface ReloadRouteDeps {
+  /** Re-read the config file and apply it, exactly as SIGHUP does. */
+  reload: () => Promise<ApplyResult>;
+}
+
+/** POST /v1/reload: SIGHUP over the API, answering what changed or the problems. */
+export function reloadRoutes(deps: ReloadRouteDeps): Hono {
+  const app = new Hono();
+  registry.push({
+    method: "post",
+    path: "/v1/reload",
+    summary: "Re-read the config file and apply it (as SIGHUP does): the sections reloaded, or the config error with every problem",
+    response: Reloaded,
+    status: 200,
+    role: "admin",
+  });
+  app.post("/", async (c) => {
+    const principal = c.get("principal" as never) as { role: string } | undefined;
+    if (principal && principal.role !== "admin") throw new ApiError(403, "forbidden", "reloading the config needs the admin role");
+    const result = await deps.reload();
+    if (!result.ok) throw applyError(result);
+    return c.json({ reloaded: result.reloaded });
+  });
+  return app;
+}
 
 export interface ConfigRouteDeps {
   current: () => { config: Config; raw: unknown; source: string | undefined };
@@ -57,7 +91,7 @@ export function configRoutes(deps: ConfigRouteDeps): Hono {
     if (!patch || typeof patch !== "object" || Array.isArray(patch)) throw new ApiError(400, "invalid_request", "expected a JSON object (a merge patch)");
     const next = mergePatch(deps.current().raw, patch);
     const result = await deps.apply(next, "api");
-    if (!result.ok) throw new ApiError(result.status, result.status === 409 ? "restart_required" : "invalid_config", result.message, { problems: result.problems });
+    if (!result.ok) throw applyError(result);
     return c.json({ reloaded: result.reloaded, persisted: false });
   });
   return app;

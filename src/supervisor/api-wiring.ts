@@ -7,7 +7,7 @@ import { appRoutes } from "../api/apps.ts";
 import type { TicketStore } from "../api/auth.ts";
 import { balancerRoutes } from "../api/balancers.ts";
 import { type CheckView, checkRoutes, healthSummaryRoutes } from "../api/checks.ts";
-import { type ApplyResult, configRoutes } from "../api/config.ts";
+import { type ApplyResult, configRoutes, reloadRoutes } from "../api/config.ts";
 import { eventRoutes } from "../api/events.ts";
 import { metricRoutes, scalingRoutes } from "../api/scaling.ts";
 import { serviceRoutes } from "../api/services.ts";
@@ -35,6 +35,8 @@ export interface ApiWiring {
   configPath: string | undefined;
   current: () => { config: Config; raw: unknown; source: string | undefined };
   apply: (raw: unknown) => Promise<ApplyResult>;
+  /** SIGHUP's reload of the config file. */
+  reload: () => Promise<ApplyResult>;
   apiChecks: Map<string, StandaloneCheckConfig>;
   persistApiChecks: () => void;
 }
@@ -180,6 +182,7 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
     },
     { path: "/metrics", app: metricRoutes({ apps: scalingApps, pushMetric }) },
     { path: "/config", app: configRoutes({ current: w.current, apply: w.apply }) },
+    { path: "/reload", app: reloadRoutes({ reload: w.reload }) },
     { path: "/events", app: eventRoutes({ bus: hub.events, tickets: w.tickets, onDrop: () => hub.telemetry.eventBusDrop(1) }) },
   ];
 }

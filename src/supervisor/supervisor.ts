@@ -47,7 +47,7 @@ export interface Supervisor {
   readonly apiUrl: string;
   start(): Promise<void>;
   /** Re-read the config file and apply it (SIGHUP). */
-  reload(): Promise<{ ok: true; reloaded: string[] } | { ok: false; error: ConfigError | { problems: readonly ConfigProblem[]; message: string } }>;
+  reload(): Promise<{ ok: true; reloaded: string[] } | { ok: false; status: 400 | 403 | 409; error: ConfigError | { problems: readonly ConfigProblem[]; message: string } }>;
   stop(): Promise<void>;
   workers(): WorkerInfo[];
   /** How long stop() may take: the shutdown timeout, or longer when an app's own stop timeout needs it. */
@@ -270,6 +270,10 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
           configPath: opts.configPath,
           current: () => ({ config, raw, source: opts.configPath }),
           apply: (r) => Promise.resolve(configApply.apply(r, "PATCH /v1/config")),
+          reload: async () => {
+            const r = await sup.reload();
+            return r.ok ? r : { ok: false, status: r.status, problems: r.error.problems, message: r.error.message };
+          },
           apiChecks,
           persistApiChecks: () => store.putKv("checks.api", Object.fromEntries(apiChecks)),
         }),
@@ -286,7 +290,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     async reload() {
       if (!opts.configPath) return { ok: true, reloaded: [] };
       const r = configApply.applyFile(opts.configPath, opts.env);
-      if (!r.ok) return { ok: false, error: { problems: r.problems, message: r.message } };
+      if (!r.ok) return { ok: false, status: r.status, error: { problems: r.problems, message: r.message } };
       // Certificates are re-read on every reload even when their paths did not change (renewed in place):
       // new connections get the new certificate, open ones keep theirs.
       for (const b of config.balancers.filter((x) => x.tls)) {

@@ -137,4 +137,34 @@ describe("config API and SIGHUP on a running agent", () => {
       writeFileSync(file, original);
     }
   }, 30_000);
+
+  test("POST /v1/reload re-reads the file as SIGHUP does: what changed, or the config error with its problems", async () => {
+    const file = join(agent.dir, "agent.yaml");
+    const original = readFileSync(file, "utf8");
+    // An earlier test leaves a broken check in the file: start from the file's good checks.
+    const doc = parse(original) as Json;
+    doc.checks = (doc.checks as Json[]).filter((c) => c.name !== "broken");
+    try {
+      writeFileSync(file, stringify(doc));
+      await send(agent, "POST", "/v1/reload");
+      writeFileSync(file, stringify({ ...doc, checks: [...doc.checks, { name: "from-reload", kind: "ttl", ttl: "1h" }] }));
+      const ok = await send(agent, "POST", "/v1/reload");
+      expect(ok.status).toBe(200);
+      expect(ok.body).toEqual({ reloaded: ["checks"] });
+      expect(await checkIds()).toContain("from-reload");
+
+      const before = await config();
+      writeFileSync(file, stringify({ ...doc, checks: [{ name: "broken", kind: "ttl", ttl: "whenever" }] }));
+      const bad = await send(agent, "POST", "/v1/reload");
+      expect(bad.status).toBe(400);
+      expect(bad.body.code).toBe("invalid_config");
+      expect(bad.body.details.problems.map((p: Json) => p.path)).toContain("checks[0].ttl");
+      expect(await config()).toEqual(before);
+
+      const reader = await send(agent, "POST", "/v1/reload", undefined, READER);
+      expect(reader.status).toBe(403);
+    } finally {
+      writeFileSync(file, original);
+    }
+  }, 30_000);
 });
