@@ -61,6 +61,8 @@ export function reloadRoutes(deps: ReloadRouteDeps): Hono {
   app.post("/", async (c) => {
     const principal = c.get("principal" as never) as { role: string } | undefined;
     if (principal && principal.role !== "admin") throw new ApiError(403, "forbidden", "reloading the config needs the admin role");
+    // The file is the only input: a body is a mistake (perhaps meant for PATCH /v1/config), not something to ignore.
+    if ((await c.req.text()).trim() !== "") throw new ApiError(400, "invalid_request", "POST /v1/reload takes no body; it re-reads the config file (to change settings, PATCH /v1/config)");
     const result = await deps.reload();
     if (!result.ok) throw applyError(result);
     return c.json({ reloaded: result.reloaded });
