@@ -40,6 +40,7 @@ export function offlineSpec(): Record<string, unknown> {
     configPath: undefined,
     current: () => ({ config, raw: {}, source: undefined }),
     apply: async () => ({ ok: true, reloaded: [] }),
+    reload: async () => ({ ok: true, reloaded: [] }),
     apiChecks: new Map(),
     persistApiChecks: () => {},
   } satisfies ApiWiring);
