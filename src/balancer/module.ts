@@ -1,14 +1,12 @@
 // The balancer worker's message handling: one Listener per configured balancer, pools pushed by the supervisor,
 // stats sent once a second (wired by workers/balancer.ts).
 import type { BalancerConfig } from "../config/schema.ts";
-import type { BalancerInit, FromBalancer, PoolMember, ToBalancer } from "../protocol/balancer.ts";
-import type { CommonFromWorker, CommonToWorker } from "../protocol/common.ts";
-import type { WorkerPort } from "../protocol/port.ts";
-import type { WorkerModule } from "../runtime/worker.ts";
+import type { BalancerInit, BalancerRequests, FromBalancer, PoolMember, ToBalancer } from "../protocol/balancer.ts";
+import type { ModulePort, WorkerModule } from "../runtime/worker.ts";
 import { createListener, type Listener } from "./listener.ts";
 
-export function createBalancerModule(): WorkerModule<ToBalancer, FromBalancer> {
-  let port: WorkerPort<ToBalancer | CommonToWorker, FromBalancer | CommonFromWorker>;
+export function createBalancerModule(): WorkerModule<ToBalancer, FromBalancer, BalancerRequests> {
+  let port: ModulePort<ToBalancer, FromBalancer, BalancerRequests>;
   let index = 0;
   const listeners = new Map<string, { cfg: string; drainMs: number; listener: Listener }>();
   const members = new Map<string, readonly PoolMember[]>();
@@ -56,24 +54,23 @@ export function createBalancerModule(): WorkerModule<ToBalancer, FromBalancer> {
   return {
     async start(state, p) {
       port = p;
-      await apply((state as { balancer: BalancerInit }).balancer);
+      await apply(state);
       statsTimer = setInterval(sendStats, 1000);
     },
     async reinit(state) {
-      await apply((state as { balancer: BalancerInit }).balancer);
+      await apply(state);
     },
     handle(msg) {
-      switch (msg.t) {
-        case "balancer.pool":
-          members.set(msg.balancer, msg.members);
-          listeners.get(msg.balancer)?.listener.setMembers(msg.members);
-          return;
-        case "balancer.active":
-          return listeners.get(msg.balancer)?.listener.active(msg.endpoint) ?? 0;
-        case "balancer.reload-tls":
-          listeners.get(msg.balancer)?.listener.reloadTls();
-          return { reloaded: msg.balancer };
-      }
+      if (msg.t !== "balancer.pool") return;
+      members.set(msg.balancer, msg.members);
+      listeners.get(msg.balancer)?.listener.setMembers(msg.members);
+    },
+    requests: {
+      "balancer.active": (msg) => listeners.get(msg.balancer)?.listener.active(msg.endpoint) ?? 0,
+      "balancer.reload-tls": (msg) => {
+        listeners.get(msg.balancer)?.listener.reloadTls();
+        return { reloaded: msg.balancer };
+      },
     },
     async stop() {
       if (statsTimer) clearInterval(statsTimer);

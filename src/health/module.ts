@@ -1,13 +1,11 @@
 // The health worker's message handling: a Checker reconciled to the supervisor's desired set (wired by workers/health.ts).
-import type { CommonFromWorker, CommonToWorker } from "../protocol/common.ts";
-import type { FromHealth, HealthInit, ToHealth } from "../protocol/health.ts";
-import type { WorkerPort } from "../protocol/port.ts";
-import type { WorkerModule } from "../runtime/worker.ts";
+import type { FromHealth, HealthRequests, ToHealth } from "../protocol/health.ts";
+import type { ModulePort, WorkerModule } from "../runtime/worker.ts";
 import { type Checker, createChecker } from "./checker.ts";
 import type { CheckSpec } from "./check-spec.ts";
 
-export function createHealthModule(): WorkerModule<ToHealth, FromHealth> {
-  let port: WorkerPort<ToHealth | CommonToWorker, FromHealth | CommonFromWorker>;
+export function createHealthModule(): WorkerModule<ToHealth, FromHealth, HealthRequests> {
+  let port: ModulePort<ToHealth, FromHealth, HealthRequests>;
   let checker: Checker;
   let known = new Set<string>();
 
@@ -33,30 +31,27 @@ export function createHealthModule(): WorkerModule<ToHealth, FromHealth> {
         summaryIntervalMs: 10_000,
         log: (m) => port.send({ t: "log", level: "warn", msg: m }),
       });
-      reconcile((state as { health: HealthInit }).health.checks);
+      reconcile(state.checks);
       checker.start();
     },
     reinit(state) {
-      reconcile((state as { health: HealthInit }).health.checks);
+      reconcile(state.checks);
     },
     handle(msg) {
-      switch (msg.t) {
-        case "health.set":
-          reconcile(msg.checks);
-          return;
-        case "health.ttl": {
-          const r = checker.pushTtl(msg.checkId, msg.status, msg.note);
-          if (!r.ok) throw Object.assign(new Error(r.errors.map((e) => `${e.field}: ${e.message}`).join("; ")), { code: "invalid" });
-          return checker.status(msg.checkId);
-        }
-        case "health.states":
-          return checker.summaries();
-        case "health.history": {
-          const h = checker.history(msg.checkId);
-          if (!h) throw Object.assign(new Error(`no check ${msg.checkId}`), { code: "not_found" });
-          return h;
-        }
-      }
+      if (msg.t === "health.set") reconcile(msg.checks);
+    },
+    requests: {
+      "health.ttl": (msg) => {
+        const r = checker.pushTtl(msg.checkId, msg.status, msg.note);
+        if (!r.ok) throw Object.assign(new Error(r.errors.map((e) => `${e.field}: ${e.message}`).join("; ")), { code: "invalid" });
+        return checker.status(msg.checkId) ?? null;
+      },
+      "health.states": () => checker.summaries(),
+      "health.history": (msg) => {
+        const h = checker.history(msg.checkId);
+        if (!h) throw Object.assign(new Error(`no check ${msg.checkId}`), { code: "not_found" });
+        return h;
+      },
     },
     stop() {
       checker?.stop();

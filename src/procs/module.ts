@@ -1,15 +1,13 @@
 // The procs worker's message handling: a ProcessManager driven by supervisor messages (wired by workers/procs.ts).
-import type { CommonFromWorker, CommonToWorker } from "../protocol/common.ts";
-import type { WorkerPort } from "../protocol/port.ts";
-import type { FromProcs, ProcsInit, ReplicaSnapshot, ToProcs } from "../protocol/procs.ts";
-import type { WorkerModule } from "../runtime/worker.ts";
+import type { FromProcs, ProcsRequests, ReplicaSnapshot, ToProcs } from "../protocol/procs.ts";
+import type { ModulePort, WorkerModule } from "../runtime/worker.ts";
 import { ProcessManager } from "./process-manager.ts";
 
 /** A supervisor that never answers a hook must not hold a replica forever. */
 const HOOK_TIMEOUT_MS = 120_000;
 
-export function createProcsModule(): WorkerModule<ToProcs, FromProcs> {
-  let port: WorkerPort<ToProcs | CommonToWorker, FromProcs | CommonFromWorker>;
+export function createProcsModule(): WorkerModule<ToProcs, FromProcs, ProcsRequests> {
+  let port: ModulePort<ToProcs, FromProcs, ProcsRequests>;
   let manager: ProcessManager;
   const following = new Map<string, () => void>();
   const hooks = new Map<number, { resolve(): void; reject(e: Error): void; timer: ReturnType<typeof setTimeout> }>();
@@ -26,8 +24,6 @@ export function createProcsModule(): WorkerModule<ToProcs, FromProcs> {
       port.send({ t: "procs.hook", hook, kind, replica });
     });
 
-  const stateOf = (state: unknown): ProcsInit => (state as { procs: ProcsInit }).procs;
-
   return {
     async start(state, p) {
       port = p;
@@ -36,40 +32,42 @@ export function createProcsModule(): WorkerModule<ToProcs, FromProcs> {
         onStats: (batch) => port.queue({ t: "procs.stats", batch }),
         beforeStop: (replica) => askSupervisor("drain", replica),
       });
-      const init = stateOf(state);
+      const init = state;
       if (init.adopt.length > 0) manager.adopt(init.adopt);
       // Apply in the background: readiness of every replica can take up to its timeout, and the worker
       // must say ready (and answer messages) long before that.
       void manager.apply(init.apps);
     },
     reinit(state) {
-      void manager.apply(stateOf(state).apps);
+      void manager.apply(state.apps);
     },
-    async handle(msg) {
+    requests: {
+      "procs.scale": async (msg) => {
+        await manager.scale(msg.app, msg.replicas);
+        return { app: msg.app, replicas: msg.replicas };
+      },
+      "procs.restart-replica": async (msg) => {
+        await manager.restartReplica(msg.app, msg.replica);
+        return { app: msg.app, replica: msg.replica };
+      },
+      "procs.rolling-restart": (msg) =>
+        manager.rollingRestart(msg.app, {
+          onReady: (r) => askSupervisor("ready", r),
+          drain: (r) => askSupervisor("drain", r),
+        }),
+      "procs.reset": async (msg) => {
+        await manager.resetCrashLoop(msg.app);
+        return { app: msg.app };
+      },
+      "procs.logs": (msg) => manager.logs(msg.app, msg.replica, msg.tail),
+      "procs.snapshot": () => manager.snapshot(),
+      "procs.release": () => ({ released: manager.release() }),
+    },
+    handle(msg) {
       switch (msg.t) {
         case "procs.apply":
           void manager.apply(msg.apps);
           return;
-        case "procs.scale":
-          await manager.scale(msg.app, msg.replicas);
-          return { app: msg.app, replicas: msg.replicas };
-        case "procs.restart-replica":
-          await manager.restartReplica(msg.app, msg.replica);
-          return { app: msg.app, replica: msg.replica };
-        case "procs.rolling-restart":
-          return manager.rollingRestart(msg.app, {
-            onReady: (r) => askSupervisor("ready", r),
-            drain: (r) => askSupervisor("drain", r),
-          });
-        case "procs.reset":
-          await manager.resetCrashLoop(msg.app);
-          return { app: msg.app };
-        case "procs.logs":
-          return manager.logs(msg.app, msg.replica, msg.tail);
-        case "procs.snapshot":
-          return manager.snapshot();
-        case "procs.release":
-          return { released: manager.release() };
         case "procs.follow": {
           following.get(msg.app)?.();
           following.delete(msg.app);

@@ -1,4 +1,5 @@
 // Messages between the supervisor and the balancer workers (one per core, all serving every listener with SO_REUSEPORT).
+import type { InitMessage } from "./common.ts";
 import type { BalancerConfig } from "../config/schema.ts";
 import type { StatsSnapshot } from "../balancer/proxy-stats.ts";
 
@@ -20,12 +21,18 @@ export interface BalancerInit {
   readonly pools: Readonly<Record<string, readonly PoolMember[]>>;
 }
 
-/** Supervisor -> balancer worker. */
+/** Supervisor -> balancer worker, one-way. */
 export type ToBalancer =
-  | { readonly t: "balancer.pool"; readonly balancer: string; readonly members: readonly PoolMember[] }
+  | InitMessage<BalancerInit>
+  | { readonly t: "balancer.pool"; readonly balancer: string; readonly members: readonly PoolMember[] };
+
+/** Supervisor -> balancer worker requests and their replies. */
+export type BalancerRequests = {
   /** In-flight requests/connections to one endpoint in this worker (for draining). */
-  | { readonly t: "balancer.active"; readonly id: number; readonly balancer: string; readonly endpoint: string }
-  | { readonly t: "balancer.reload-tls"; readonly id: number; readonly balancer: string };
+  readonly "balancer.active": { readonly body: { readonly balancer: string; readonly endpoint: string }; readonly reply: number };
+  /** Re-reads a balancer's certificate files; new connections get the new certificate. */
+  readonly "balancer.reload-tls": { readonly body: { readonly balancer: string }; readonly reply: { readonly reloaded: string } };
+};
 
 export interface EndpointStats extends StatsSnapshot {
   readonly ejections: number;

@@ -1,5 +1,6 @@
 // Messages between the supervisor and the health worker. Check specs and results are declared with the checker
 // (src/health) and re-exported here, so this file stays the one list of what crosses the thread boundary.
+import type { InitMessage } from "./common.ts";
 import type { HistoryEntry, HistorySummary } from "../core/health/history.ts";
 import type { Status } from "../core/health/status.ts";
 import type { CheckSpec } from "../health/check-spec.ts";
@@ -18,13 +19,19 @@ export interface CheckState {
   readonly summary: HistorySummary;
 }
 
-/** Supervisor -> health. */
+/** Supervisor -> health, one-way. */
 export type ToHealth =
+  | InitMessage<HealthInit>
   /** The whole desired set: the worker adds, updates and removes checks to match. */
-  | { readonly t: "health.set"; readonly checks: readonly CheckSpec[] }
-  | { readonly t: "health.ttl"; readonly id: number; readonly checkId: string; readonly status: "pass" | "warn" | "fail"; readonly note?: string }
-  | { readonly t: "health.states"; readonly id: number }
-  | { readonly t: "health.history"; readonly id: number; readonly checkId: string };
+  | { readonly t: "health.set"; readonly checks: readonly CheckSpec[] };
+
+/** Supervisor -> health requests and their replies. */
+export type HealthRequests = {
+  /** A TTL check's heartbeat; the reply is the check's state after it (null for an unknown check). */
+  readonly "health.ttl": { readonly body: { readonly checkId: string; readonly status: "pass" | "warn" | "fail"; readonly note?: string }; readonly reply: CheckState | null };
+  readonly "health.states": { readonly body: object; readonly reply: CheckState[] };
+  readonly "health.history": { readonly body: { readonly checkId: string }; readonly reply: HistoryEntry[] };
+};
 
 /** Health -> supervisor: transitions only (after thresholds and flap damping), plus periodic summaries. */
 export type FromHealth =

@@ -1,5 +1,6 @@
 // Messages between the supervisor and the scaler worker. Policy, sample and decision shapes are declared with the
 // scaler (src/core/scaling, src/scaler) and re-exported here: this file is the one list of what crosses.
+import type { InitMessage } from "./common.ts";
 import type { Decision, MetricForecast } from "../core/scaling/decide.ts";
 import type { ScalePolicy } from "../core/scaling/policy.ts";
 import type { MetricSample, ReplicaInfo } from "../scaler/scaler.ts";
@@ -12,13 +13,19 @@ export interface ScalerInit {
   readonly policies: ReadonlyArray<{ readonly app: string; readonly policy: ScalePolicy }>;
 }
 
-/** Supervisor -> scaler. */
+/** Supervisor -> scaler, one-way. */
 export type ToScaler =
+  | InitMessage<ScalerInit>
   | { readonly t: "scaler.policies"; readonly intervalMs: number; readonly policies: ReadonlyArray<{ readonly app: string; readonly policy: ScalePolicy }> }
   | { readonly t: "scaler.replicas"; readonly app: string; readonly current: number; readonly replicas: readonly ReplicaInfo[] }
-  | { readonly t: "scaler.samples"; readonly samples: readonly MetricSample[] }
-  | { readonly t: "scaler.forecast"; readonly id: number; readonly app: string }
-  | { readonly t: "scaler.simulate"; readonly id: number; readonly policy: ScalePolicy; readonly points: readonly SimulationPoint[]; readonly initialReplicas?: number };
+  | { readonly t: "scaler.samples"; readonly samples: readonly MetricSample[] };
+
+/** Supervisor -> scaler requests and their replies. */
+export type ScalerRequests = {
+  readonly "scaler.forecast": { readonly body: { readonly app: string }; readonly reply: MetricForecast[] };
+  /** Replays a policy over given points without touching any app (what-if). */
+  readonly "scaler.simulate": { readonly body: { readonly policy: ScalePolicy; readonly points: readonly SimulationPoint[]; readonly initialReplicas?: number }; readonly reply: Decision[] };
+};
 
 /** Scaler -> supervisor: every decision that acts, and the latest of each app once per evaluation. */
 export type FromScaler =

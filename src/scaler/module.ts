@@ -1,16 +1,14 @@
 // The scaler worker's message handling: evaluates every app each interval and reports decisions (wired by workers/scaler.ts).
 import { wallClock } from "../core/time.ts";
-import type { CommonFromWorker, CommonToWorker } from "../protocol/common.ts";
-import type { WorkerPort } from "../protocol/port.ts";
-import type { Decision, FromScaler, ScalerInit, ToScaler } from "../protocol/scaler.ts";
-import type { WorkerModule } from "../runtime/worker.ts";
+import type { Decision, FromScaler, ScalerInit, ScalerRequests, ToScaler } from "../protocol/scaler.ts";
+import type { ModulePort, WorkerModule } from "../runtime/worker.ts";
 import { createScaler, type Scaler } from "./scaler.ts";
 
 /** Decisions that do nothing are still sent, but only every this many evaluations per app (the API shows the latest). */
 const LATEST_EVERY = 5;
 
-export function createScalerModule(): WorkerModule<ToScaler, FromScaler> {
-  let port: WorkerPort<ToScaler | CommonToWorker, FromScaler | CommonFromWorker>;
+export function createScalerModule(): WorkerModule<ToScaler, FromScaler, ScalerRequests> {
+  let port: ModulePort<ToScaler, FromScaler, ScalerRequests>;
   let scaler: Scaler;
   let timer: ReturnType<typeof setInterval> | undefined;
   let intervalMs = 1000;
@@ -49,10 +47,10 @@ export function createScalerModule(): WorkerModule<ToScaler, FromScaler> {
     start(state, p) {
       port = p;
       scaler = createScaler({ clock: wallClock });
-      setPolicies((state as { scaler: ScalerInit }).scaler);
+      setPolicies(state);
     },
     reinit(state) {
-      setPolicies((state as { scaler: ScalerInit }).scaler);
+      setPolicies(state);
     },
     handle(msg) {
       switch (msg.t) {
@@ -65,11 +63,11 @@ export function createScalerModule(): WorkerModule<ToScaler, FromScaler> {
         case "scaler.samples":
           scaler.ingest(msg.samples);
           return;
-        case "scaler.forecast":
-          return scaler.forecast(msg.app);
-        case "scaler.simulate":
-          return scaler.simulate(msg.policy, msg.points, msg.initialReplicas !== undefined ? { initialReplicas: msg.initialReplicas } : {});
       }
+    },
+    requests: {
+      "scaler.forecast": (msg) => scaler.forecast(msg.app),
+      "scaler.simulate": (msg) => scaler.simulate(msg.policy, msg.points, msg.initialReplicas !== undefined ? { initialReplicas: msg.initialReplicas } : {}),
     },
     stop() {
       if (timer) clearInterval(timer);

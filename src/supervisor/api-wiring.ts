@@ -13,15 +13,14 @@ import { metricRoutes, scalingRoutes } from "../api/scaling.ts";
 import { serviceRoutes } from "../api/services.ts";
 import { replicaBounds } from "../config/apps.ts";
 import type { Config, StandaloneCheckConfig } from "../config/schema.ts";
-import type { AppSnapshot, LogLine } from "../protocol/procs.ts";
-import type { Decision, MetricForecast, ScalePolicy, SimulationPoint } from "../protocol/scaler.ts";
+import type { ScalePolicy, SimulationPoint } from "../protocol/scaler.ts";
 import { VERSION } from "../version.ts";
 import type { BalancerLink } from "./balancer-link.ts";
 import type { HealthLink } from "./health-link.ts";
-import type { Hub } from "./hub.ts";
+import { type Hub, notRunning } from "./hub.ts";
 import type { ProcsLink } from "./procs-link.ts";
 import type { ScalerLink } from "./scaler-link.ts";
-import type { WorkerHost } from "./worker-host.ts";
+import type { WorkerControl } from "./worker-host.ts";
 
 export interface ApiWiring {
   hub: Hub;
@@ -30,7 +29,7 @@ export interface ApiWiring {
   balancer: BalancerLink;
   scaler: ScalerLink;
   tickets: TicketStore;
-  hosts: () => Array<WorkerHost<unknown>>;
+  hosts: () => WorkerControl[];
   startedAt: number;
   configPath: string | undefined;
   current: () => { config: Config; raw: unknown; source: string | undefined };
@@ -56,11 +55,8 @@ async function systemView() {
 
 export function buildApiModules(w: ApiWiring): ApiModule[] {
   const { hub, procs, health, balancer, scaler } = w;
-  const procsReq = <T>(msg: { t: string } & Record<string, unknown>, timeoutMs = 10_000) => {
-    const h = hub.host("procs");
-    if (!h) return Promise.reject(new Error("procs worker is not running"));
-    return h.request<T>(msg, timeoutMs);
-  };
+  const { hosts } = hub;
+  const procsReq: NonNullable<typeof hosts.procs>["request"] = (msg, timeoutMs = 10_000) => hosts.procs?.request(msg, timeoutMs) ?? notRunning("procs");
   const bounds = (app: string) => {
     const a = hub.config().apps.find((x) => x.name === app);
     return a ? replicaBounds(a, hub.cores) : undefined;
@@ -105,7 +101,7 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
         ...(hub.config().agent.allow_fault_injection
           ? {
               crashWorker: (name: string) => {
-                const h = hub.host(name);
+                const h = w.hosts().find((x) => x.name === name);
                 if (!h) return false;
                 h.send({ t: "crash", reason: "requested through the API" });
                 return true;
@@ -119,7 +115,7 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
     {
       path: "/apps",
       app: appRoutes({
-        snapshot: () => procsReq<AppSnapshot[]>({ t: "procs.snapshot" }),
+        snapshot: () => procsReq({ t: "procs.snapshot" }),
         bounds,
         scale: async (app, n) => {
           procs.setDesired(app, n);
@@ -127,9 +123,9 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
           scaler.replicasChanged(app);
         },
         rollingRestart: (app) => procsReq({ t: "procs.rolling-restart", app }, 30 * 60_000),
-        restartReplica: (app, id) => procsReq({ t: "procs.restart-replica", app, replica: id }, 120_000),
-        reset: (app) => procsReq({ t: "procs.reset", app }),
-        logs: (app, replica, tail) => procsReq<LogLine[]>({ t: "procs.logs", app, ...(replica !== undefined ? { replica } : {}), tail }),
+        restartReplica: async (app, id) => void (await procsReq({ t: "procs.restart-replica", app, replica: id }, 120_000)),
+        reset: async (app) => void (await procsReq({ t: "procs.reset", app })),
+        logs: (app, replica, tail) => procsReq({ t: "procs.logs", app, ...(replica !== undefined ? { replica } : {}), tail }),
         follow: (app, fn) => procs.followLogs(app, fn),
       }),
     },
@@ -137,9 +133,9 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
       path: "/checks",
       app: checkRoutes({
         list: checkList,
-        history: (id) => hub.host("health")!.request({ t: "health.history", checkId: id }),
+        history: (id) => hosts.health?.request({ t: "health.history", checkId: id }) ?? notRunning("health"),
         pushTtl: async (id, status, note) => {
-          await hub.host("health")!.request({ t: "health.ttl", checkId: id, status, ...(note !== undefined ? { note } : {}) });
+          await (hosts.health?.request({ t: "health.ttl", checkId: id, status, ...(note !== undefined ? { note } : {}) }) ?? notRunning("health"));
         },
         create: (check) => {
           w.apiChecks.set(check.name, check);
@@ -173,10 +169,10 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
         apps: scalingApps,
         latest: scaler.latest,
         history: scaler.history,
-        forecast: (app) => hub.host("scaler")!.request<MetricForecast[]>({ t: "scaler.forecast", app }),
+        forecast: (app) => hosts.scaler?.request({ t: "scaler.forecast", app }) ?? notRunning("scaler"),
         setPolicy: (app, policy) => scaler.setOverride(app, policy),
         simulate: (policy: ScalePolicy, points: SimulationPoint[], initialReplicas?: number) =>
-          hub.host("scaler")!.request<Decision[]>({ t: "scaler.simulate", policy, points, ...(initialReplicas !== undefined ? { initialReplicas } : {}) }, 60_000),
+          hosts.scaler?.request({ t: "scaler.simulate", policy, points, ...(initialReplicas !== undefined ? { initialReplicas } : {}) }, 60_000) ?? notRunning("scaler"),
         pushMetric,
       }),
     },

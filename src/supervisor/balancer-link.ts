@@ -9,8 +9,7 @@ import type { Config } from "../config/schema.ts";
 import type { Catalog } from "../state/catalog.ts";
 import type { EventInput } from "../state/event-bus.ts";
 import type { Telemetry } from "../telemetry/metrics.ts";
-import { APP_NAMESPACE } from "./hub.ts";
-import type { WorkerHost } from "./worker-host.ts";
+import { APP_NAMESPACE, type BalancerHost } from "./hub.ts";
 
 type WorkerStats = Extract<FromBalancer, { t: "balancer.stats" }>;
 
@@ -39,7 +38,7 @@ export interface BalancerLinkDeps {
   publish(e: EventInput): void;
   readonly telemetry: Pick<Telemetry, "proxyStats">;
   /** The balancer workers, one per core. */
-  balancerHosts(): ReadonlyArray<Pick<WorkerHost<ToBalancer>, "send" | "request">>;
+  balancerHosts(): ReadonlyArray<Pick<BalancerHost, "send" | "request">>;
 }
 
 export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricSample[]) => void) {
@@ -182,7 +181,7 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
   };
 
   const active = async (balancer: string, endpoint: string): Promise<number> => {
-    const counts = await Promise.all(hub.balancerHosts().map((h) => h.request<number>({ t: "balancer.active", balancer, endpoint }, 2000).catch(() => 0)));
+    const counts = await Promise.all(hub.balancerHosts().map((h) => h.request({ t: "balancer.active", balancer, endpoint }, 2000).catch(() => 0)));
     return counts.reduce((a, b) => a + b, 0);
   };
 

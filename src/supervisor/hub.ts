@@ -1,14 +1,42 @@
 // What the supervisor shares with the API wiring: config, catalog, events, store, telemetry, logger and the worker
-// hosts. Each link (procs, health, balancer, scaler) declares its own narrower dependencies beside it.
+// hosts, each typed by its protocol. Each link (procs, health, balancer, scaler) declares its own narrower
+// dependencies beside it.
 import type { Config } from "../config/schema.ts";
+import type { BalancerRequests, FromBalancer, ToBalancer } from "../protocol/balancer.ts";
+import type { FromHealth, HealthRequests, ToHealth } from "../protocol/health.ts";
+import type { FromProcs, ProcsRequests, ToProcs } from "../protocol/procs.ts";
+import type { FromScaler, ScalerRequests, ToScaler } from "../protocol/scaler.ts";
 import type { Catalog } from "../state/catalog.ts";
 import type { EventBus, EventInput } from "../state/event-bus.ts";
 import type { Store } from "../state/store.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Telemetry } from "../telemetry/metrics.ts";
-import type { WorkerHost } from "./worker-host.ts";
+import type { WorkerControl, WorkerHost } from "./worker-host.ts";
 
 export const APP_NAMESPACE = "default";
+
+export type ProcsHost = WorkerHost<ToProcs, FromProcs, ProcsRequests>;
+export type HealthHost = WorkerHost<ToHealth, FromHealth, HealthRequests>;
+export type ScalerHost = WorkerHost<ToScaler, FromScaler, ScalerRequests>;
+export type BalancerHost = WorkerHost<ToBalancer, FromBalancer, BalancerRequests>;
+
+/** The running worker hosts, filled in at start. */
+export interface WorkerHosts {
+  procs?: ProcsHost;
+  health?: HealthHost;
+  scaler?: ScalerHost;
+  readonly balancers: BalancerHost[];
+}
+
+/** Every host, in start order (procs, health, balancers, scaler). */
+export function allHosts(h: WorkerHosts): WorkerControl[] {
+  return [...(h.procs ? [h.procs] : []), ...(h.health ? [h.health] : []), ...h.balancers, ...(h.scaler ? [h.scaler] : [])];
+}
+
+/** A request to a worker that is not there fails as a request to a stopped worker does. */
+export function notRunning(kind: string): Promise<never> {
+  return Promise.reject(new Error(`${kind} worker is not running`));
+}
 
 export interface Hub {
   config(): Config;
@@ -19,8 +47,7 @@ export interface Hub {
   readonly store: Store;
   readonly log: Logger;
   readonly telemetry: Telemetry;
-  host(name: string): WorkerHost<unknown> | undefined;
-  balancerHosts(): Array<WorkerHost<unknown>>;
+  readonly hosts: WorkerHosts;
 }
 
 /** The endpoint id of an app replica in the catalog. */

@@ -11,7 +11,7 @@ import type { Config, StandaloneCheckConfig } from "../config/schema.ts";
 import { replicaBounds } from "../config/apps.ts";
 import { resolveCount } from "../config/semantics.ts";
 import type { DnsServer } from "../discovery/dns-server.ts";
-import type { CommonFromWorker } from "../protocol/common.ts";
+import type { WorkerLog } from "../protocol/common.ts";
 import { createCatalog } from "../state/catalog.ts";
 import { createEventBus, type EventInput } from "../state/event-bus.ts";
 import { openStore } from "../state/store.ts";
@@ -25,14 +25,14 @@ import { createBalancerLink } from "./balancer-link.ts";
 import { createConfigApplier, type ReloadableSection } from "./config-apply.ts";
 import { startDns } from "./dns-adapter.ts";
 import { createCriticalReaper } from "./endpoint-reaper.ts";
-import { type WorkerKind, workerSpecifier } from "./entrypoints.ts";
+import { workerSpecifier } from "./entrypoints.ts";
 import { catalogChangeEvent, logLevelOf, workerStateEvent } from "./event-translation.ts";
 import { createHealthLink } from "./health-link.ts";
-import type { Hub } from "./hub.ts";
+import { allHosts, type Hub, notRunning, type WorkerHosts } from "./hub.ts";
 import { createJwtCache } from "./jwt-cache.ts";
 import { createProcsLink } from "./procs-link.ts";
 import { createScalerLink } from "./scaler-link.ts";
-import { createWorkerHost, type WorkerHost, type WorkerInfo } from "./worker-host.ts";
+import { createWorkerHost, type WorkerInfo } from "./worker-host.ts";
 
 export interface SupervisorOptions {
   config: Config;
@@ -79,7 +79,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     telemetry.event(e.type);
   });
   const flushTimer = setInterval(() => store.flush(), 250);
-  const hosts = new Map<string, WorkerHost<unknown>>();
+  const hosts: WorkerHosts = { balancers: [] };
   const tickets = createTicketStore();
   const jwt = createJwtCache();
   const apiChecks = new Map<string, StandaloneCheckConfig>(Object.entries(store.getKv<Record<string, StandaloneCheckConfig>>("checks.api") ?? {}));
@@ -93,9 +93,9 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     const ev = events.publish(e);
     log.log(logLevelOf(e.severity), e.message, { event: e.type, target: e.target, seq: ev.seq });
   };
-  const balancerHosts = () => [...hosts.entries()].filter(([n]) => n.startsWith("balancer-")).map(([, h]) => h);
+  const balancerHosts = () => hosts.balancers;
 
-  const hub: Hub = { config: () => config, cores, catalog, events, publish, store, log, telemetry, host: (name) => hosts.get(name), balancerHosts };
+  const hub: Hub = { config: () => config, cores, catalog, events, publish, store, log, telemetry, hosts };
   const procs = createProcsLink({
     config: () => config,
     cores,
@@ -103,7 +103,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     publish,
     store,
     telemetry,
-    send: (msg) => hosts.get("procs")?.send(msg),
+    send: (msg) => hosts.procs?.send(msg),
     drainEndpoint: (ns, service, id) => balancer.drainCatalogEndpoint(ns, service, id),
     healthTargetsChanged: () => health.changed(),
     replicasChanged: (app) => {
@@ -113,7 +113,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       if (a) telemetry.replicas(app, procs.desiredOf(app) ?? replicaBounds(a, cores).initial, ready);
     },
   });
-  const health = createHealthLink({ config: () => config, catalog, publish, telemetry, send: (msg) => hosts.get("health")?.send(msg) }, () => procs.readyReplicas(), () => apiChecks.values());
+  const health = createHealthLink({ config: () => config, catalog, publish, telemetry, send: (msg) => hosts.health?.send(msg) }, () => procs.readyReplicas(), () => apiChecks.values());
   const scaler = createScalerLink(
     {
       config: () => config,
@@ -122,8 +122,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       log,
       store,
       telemetry,
-      send: (msg) => hosts.get("scaler")?.send(msg),
-      scale: (app, replicas) => hosts.get("procs")?.request({ t: "procs.scale", app, replicas }, 120_000) ?? Promise.reject(new Error("procs worker is not running")),
+      send: (msg) => hosts.scaler?.send(msg),
+      scale: (app, replicas) => hosts.procs?.request({ t: "procs.scale", app, replicas }, 120_000) ?? notRunning("procs"),
     },
     procs,
   );
@@ -140,43 +140,27 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       return { ...b, hold_when_empty: scalesToZero ? 30_000 : 0 };
     });
 
-  const workerState = (kind: WorkerKind, index: number) => {
-    switch (kind) {
-      case "procs": return { procs: procs.state() };
-      case "health": return { health: health.state() };
-      case "balancer": return { balancer: { index, balancers: balancerConfigs(), pools: balancer.state() } };
-      case "scaler": return { scaler: scaler.state() };
-    }
-  };
+  const balancerInit = (index: number) => ({ index, balancers: balancerConfigs(), pools: balancer.state() });
 
-  const onWorkerMessage = (name: string) => (msg: CommonFromWorker | { t: string }) => {
-    if (msg.t === "log") {
-      const m = msg as Extract<CommonFromWorker, { t: "log" }>;
-      log.log(m.level, m.msg, { worker: name, ...m.fields });
-      return;
-    }
-    const handled =
-      (name === "procs" && procs.handle(msg as never)) ||
-      (name === "health" && health.handle(msg as never)) ||
-      (name === "scaler" && scaler.handle(msg as never)) ||
-      (name.startsWith("balancer-") && balancer.handle(msg as never));
-    if (!handled) log.debug("unrouted worker message", { worker: name, type: msg.t });
+  const logWorker = (name: string, m: WorkerLog) => log.log(m.level, m.msg, { worker: name, ...m.fields });
+  const onStateChange = (info: WorkerInfo, why: string) => {
+    const e = workerStateEvent(info, why);
+    if (e) publish(e);
   };
-
-  const addHost = (kind: WorkerKind, index = 0) => {
-    const name = kind === "balancer" ? `balancer-${index}` : kind;
-    const host = createWorkerHost<{ t: string }, unknown>({
-      name,
-      specifier: workerSpecifier(kind),
-      state: () => workerState(kind, index),
-      onMessage: onWorkerMessage(name),
-      onStateChange: (info, why) => {
-        const e = workerStateEvent(info, why);
-        if (e) publish(e);
-      },
-    });
-    hosts.set(name, host);
-    return host;
+  /** One host per worker kind, typed by its protocol; each routes its messages to its own link. */
+  const createHosts = () => {
+    const route = <M extends { t: string }>(name: string, handle: (m: M) => boolean) => (m: M | WorkerLog) => {
+      if (m.t === "log") return logWorker(name, m as WorkerLog);
+      if (!handle(m as M)) log.debug("unrouted worker message", { worker: name, type: m.t });
+    };
+    hosts.procs = createWorkerHost({ name: "procs", specifier: workerSpecifier("procs"), state: () => procs.state(), onMessage: route("procs", procs.handle), onStateChange });
+    hosts.health = createWorkerHost({ name: "health", specifier: workerSpecifier("health"), state: () => health.state(), onMessage: route("health", health.handle), onStateChange });
+    const n = resolveCount(config.agent.balancer_workers, cores);
+    for (let i = 0; i < n; i++) {
+      const name = `balancer-${i}`;
+      hosts.balancers.push(createWorkerHost({ name, specifier: workerSpecifier("balancer"), state: () => balancerInit(i), onMessage: route(name, balancer.handle), onStateChange }));
+    }
+    hosts.scaler = createWorkerHost({ name: "scaler", specifier: workerSpecifier("scaler"), state: () => scaler.state(), onMessage: route("scaler", scaler.handle), onStateChange });
   };
 
   /** Static services from the config, replacing what an earlier config put there. */
@@ -224,7 +208,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     if (has("apps") || has("checks")) health.changed();
     if (has("apps")) scaler.reload();
     // Apps matter too: a balancer's defaults (hold_when_empty) follow its app's bounds. Unchanged listeners are kept.
-    if (has("balancers") || has("apps")) for (const h of balancerHosts()) h.send({ t: "init", state: workerState("balancer", Number(h.name.split("-")[1])) });
+    if (has("balancers") || has("apps")) hosts.balancers.forEach((h, i) => h.send({ t: "init", state: balancerInit(i) }));
     balancer.changed();
   };
   const configApply = createConfigApplier({ current: () => config, jwt, commit: commitConfig, publish });
@@ -245,11 +229,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       syncConfigServices();
       restoreRegistrations();
       procs.syncServices();
-      addHost("procs");
-      addHost("health");
-      const n = resolveCount(config.agent.balancer_workers, cores);
-      for (let i = 0; i < n; i++) addHost("balancer", i);
-      addHost("scaler");
+      createHosts();
       jwt.commit(jwt.prepare(config));
       api = startApiServer({
         api: config.api,
@@ -257,7 +237,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
         tokens,
         jwt: jwt.authenticator,
         tickets,
-        ready: () => ready && [...hosts.values()].every((h) => h.info().state === "running"),
+        ready: () => ready && allHosts(hosts).every((h) => h.info().state === "running"),
         modules: buildApiModules({
           hub,
           procs,
@@ -265,7 +245,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
           balancer,
           scaler,
           tickets,
-          hosts: () => [...hosts.values()],
+          hosts: () => allHosts(hosts),
           startedAt,
           configPath: opts.configPath,
           current: () => ({ config, raw, source: opts.configPath }),
@@ -281,11 +261,11 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
         log,
       });
       dns = await startDns(config.dns, catalog, log);
-      await Promise.all([...hosts.values()].map((h) => h.start()));
+      await Promise.all(allHosts(hosts).map((h) => h.start()));
       ready = true;
       reaper.start(REAP_INTERVAL_MS);
       catalog.onChange((c) => publish(catalogChangeEvent(c)));
-      publish({ type: "agent.started", source: "supervisor", target: "agent", severity: "info", message: `agent ${VERSION} started with ${hosts.size} workers`, data: { workers: [...hosts.keys()] } });
+      publish({ type: "agent.started", source: "supervisor", target: "agent", severity: "info", message: `agent ${VERSION} started with ${allHosts(hosts).length} workers`, data: { workers: allHosts(hosts).map((h) => h.name) } });
     },
     async reload() {
       if (!opts.configPath) return { ok: true, reloaded: [] };
@@ -294,7 +274,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       // Certificates are re-read on every reload even when their paths did not change (renewed in place):
       // new connections get the new certificate, open ones keep theirs.
       for (const b of config.balancers.filter((x) => x.tls)) {
-        for (const h of balancerHosts()) h.request({ t: "balancer.reload-tls", balancer: b.name }).catch((e) => log.warn("TLS reload failed", { balancer: b.name, error: e }));
+        for (const h of hosts.balancers) h.request({ t: "balancer.reload-tls", balancer: b.name }).catch((e) => log.warn("TLS reload failed", { balancer: b.name, error: e }));
       }
       return r;
     },
@@ -309,13 +289,13 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       balancer.stop();
       // The procs worker must outlive every replica's stop timeout, or a replica that ignores SIGTERM would be
       // orphaned when the worker is terminated before it sends SIGKILL.
-      await Promise.all([...hosts.values()].map((h) => h.stop(h.name === "procs" ? sup.stopBoundMs() : config.agent.shutdown_timeout)));
+      await Promise.all(allHosts(hosts).map((h) => h.stop(h.name === "procs" ? sup.stopBoundMs() : config.agent.shutdown_timeout)));
       publish({ type: "agent.stopped", source: "supervisor", target: "agent", severity: "info", message: "agent stopped" });
       await telemetry.shutdown().catch(() => {});
       clearInterval(flushTimer);
       store.close();
     },
-    workers: () => [...hosts.values()].map((h) => h.info()),
+    workers: () => allHosts(hosts).map((h) => h.info()),
     stopBoundMs: () => Math.max(config.agent.shutdown_timeout, ...config.apps.map((a) => a.stop.timeout + 2000)),
   };
   return sup;
