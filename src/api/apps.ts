@@ -6,6 +6,7 @@ import { streamSSE } from "hono/streaming";
 import type { AppSnapshot, LogLine } from "../protocol/procs.ts";
 import { ApiError } from "./errors.ts";
 import { defineRoute, param, QueryInt, registry } from "./route.ts";
+import { SSE_KEEPALIVE_MS } from "./sse.ts";
 
 const LastExit = Schema.Struct({ code: Schema.NullOr(Schema.Number), signal: Schema.NullOr(Schema.String), reason: Schema.String, at: Schema.Number });
 const Replica = Schema.Struct({
@@ -131,6 +132,9 @@ export function appRoutes(deps: AppRouteDeps): Hono {
         wake?.();
       });
       try {
+        // An SSE comment right away: a client learns the subscription is live before the first line (fetch resolves
+        // only once body bytes arrive), so it can then read the recent lines without missing one in between.
+        await stream.write(": following\n\n");
         while (!closed) {
           while (queue.length > 0) await stream.writeSSE({ event: "log", data: JSON.stringify(queue.shift()) });
           if (dropped > 0) {
@@ -139,9 +143,10 @@ export function appRoutes(deps: AppRouteDeps): Hono {
           }
           await new Promise<void>((r) => {
             wake = r;
-            setTimeout(r, 15_000);
+            setTimeout(r, SSE_KEEPALIVE_MS);
           });
           wake = undefined;
+          if (queue.length === 0 && !closed) await stream.write(": keep-alive\n\n");
         }
       } finally {
         off();

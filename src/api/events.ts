@@ -8,6 +8,7 @@ import type { AgentEvent, EventBus, Severity } from "../state/event-bus.ts";
 import type { Principal, TicketStore } from "./auth.ts";
 import { ApiError } from "./errors.ts";
 import { decodeOrThrow, defineRoute, QueryInt, registry } from "./route.ts";
+import { SSE_KEEPALIVE_MS } from "./sse.ts";
 
 const SEVERITY_RANK: Record<Severity, number> = { debug: 0, info: 1, warning: 2, error: 3, critical: 4 };
 
@@ -149,8 +150,8 @@ export function eventRoutes(deps: EventRouteDeps): Hono {
             if (closed) break;
             await new Promise<void>((r) => {
               wake = r;
-              // A comment every 15 s keeps proxies from closing an idle stream.
-              idle = setTimeout(r, 15_000);
+              // A comment keeps the server (Bun.serve's 10 s idle timeout) and proxies from closing an idle stream.
+              idle = setTimeout(r, SSE_KEEPALIVE_MS);
             });
             clearTimeout(idle);
             wake = undefined;
