@@ -141,10 +141,12 @@ export function appRoutes(deps: AppRouteDeps): Hono {
             await stream.writeSSE({ event: "dropped", data: JSON.stringify({ dropped }) });
             dropped = 0;
           }
+          let idle: ReturnType<typeof setTimeout> | undefined;
           await new Promise<void>((r) => {
             wake = r;
-            setTimeout(r, SSE_KEEPALIVE_MS);
+            idle = setTimeout(r, SSE_KEEPALIVE_MS);
           });
+          clearTimeout(idle);
           wake = undefined;
           if (queue.length === 0 && !closed) await stream.write(": keep-alive\n\n");
         }
