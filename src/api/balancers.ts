@@ -1,11 +1,11 @@
-// /v1/balancers: listeners with their endpoints, health, weights and merged per-second stats; drain and re-weight.
+// /v1/balancers: listeners with their endpoints, health, weights, lifetime totals and windowed rates; drain and re-weight.
 import { Schema } from "effect";
 import { Hono } from "hono";
 import type { BalancerView } from "../supervisor/balancer-link.ts";
 import { ApiError } from "./errors.ts";
 import { defineRoute, param } from "./route.ts";
 
-const Stats = Schema.Struct({
+const Counts = Schema.Struct({
   requests: Schema.Number,
   responses: Schema.Struct({ "1xx": Schema.Number, "2xx": Schema.Number, "3xx": Schema.Number, "4xx": Schema.Number, "5xx": Schema.Number }),
   errors: Schema.Number,
@@ -13,7 +13,14 @@ const Stats = Schema.Struct({
   ejections: Schema.Number,
   bytesIn: Schema.Number,
   bytesOut: Schema.Number,
+});
+/** Lifetime totals (since totalsSince) and per-second rates over the last rateWindowSeconds; 5xx include the proxy's own 502/503/504. */
+const Stats = Schema.Struct({
   active: Schema.Number,
+  totals: Counts,
+  totalsSince: Schema.String,
+  ratesPerSecond: Counts,
+  rateWindowSeconds: Schema.Number,
   latency: Schema.Struct({ count: Schema.Number, meanMs: Schema.Number, p50Ms: Schema.Number, p95Ms: Schema.Number, p99Ms: Schema.Number }),
 });
 const Endpoint = Schema.Struct({
@@ -45,13 +52,6 @@ export interface BalancerRouteDeps {
   setWeight: (balancer: string, endpoint: string, weight: number) => void;
 }
 
-/** Counts the API reports per second; the fine histogram stays internal. */
-const publicStats = (s: BalancerView["stats"]) => {
-  const { buckets: _b, sumUs: _s, ...rest } = s;
-  return rest;
-};
-const publicView = (v: BalancerView) => ({ ...v, stats: publicStats(v.stats), endpoints: v.endpoints.map((e) => ({ ...e, stats: publicStats(e.stats) })) });
-
 export function balancerRoutes(deps: BalancerRouteDeps): Hono {
   const app = new Hono();
   const P = "/balancers";
@@ -61,8 +61,8 @@ export function balancerRoutes(deps: BalancerRouteDeps): Hono {
     if (endpoint !== undefined && !v.endpoints.some((e) => e.id === endpoint)) throw new ApiError(404, "not_found", `balancer ${name} has no endpoint ${endpoint}`);
     return v;
   };
-  defineRoute(app, P, { method: "get", path: "/", summary: "Every balancer with its endpoints and last-second stats", response: Schema.Struct({ balancers: Schema.Array(BalancerSchema) }) }, () => ({ balancers: deps.views().map(publicView) }));
-  defineRoute(app, P, { method: "get", path: "/:name", summary: "One balancer", response: BalancerSchema }, (c) => publicView(find(param(c, "name"))));
+  defineRoute(app, P, { method: "get", path: "/", summary: "Every balancer with its endpoints, lifetime totals and rates over the last seconds", response: Schema.Struct({ balancers: Schema.Array(BalancerSchema) }) }, () => ({ balancers: deps.views() }));
+  defineRoute(app, P, { method: "get", path: "/:name", summary: "One balancer", response: BalancerSchema }, (c) => find(param(c, "name")));
   defineRoute(app, P, { method: "post", path: "/:name/endpoints/:id/drain", summary: "Stop new traffic to an endpoint and wait (up to drain_timeout) for in-flight requests", response: Schema.Struct({ balancer: Schema.String, endpoint: Schema.String, drained: Schema.Boolean, inFlight: Schema.Number }) }, async (c) => {
     const name = param(c, "name");
     const id = param(c, "id");

@@ -4,7 +4,7 @@ import type { BalancerConfig } from "../config/schema.ts";
 import { splitListen } from "../config/units.ts";
 import type { FromBalancer, PoolMember, ToBalancer } from "../protocol/balancer.ts";
 import type { MetricSample } from "../protocol/scaler.ts";
-import { type MergedStats, merge, toExportHistogram } from "./balancer-stats.ts";
+import { merge, StatsHistory, type StatsView, toExportHistogram } from "./balancer-stats.ts";
 import type { Config } from "../config/schema.ts";
 import type { Catalog } from "../state/catalog.ts";
 import type { EventInput } from "../state/event-bus.ts";
@@ -19,8 +19,8 @@ export interface BalancerView {
   protocol: string;
   algorithm: string;
   panic: boolean;
-  stats: MergedStats;
-  endpoints: Array<PoolMember & { source: string; ejected: boolean; ejectedUntil: number; stats: MergedStats }>;
+  stats: StatsView;
+  endpoints: Array<PoolMember & { source: string; ejected: boolean; ejectedUntil: number; stats: StatsView }>;
 }
 
 /** Where a balancer's endpoints come from: an app's service, a discovered service, static endpoints. */
@@ -48,6 +48,13 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
   /** The last second's reports per balancer (one per worker). */
   const latest = new Map<string, WorkerStats[]>();
   const ejectedUntil = new Map<string, number>();
+  /** Lifetime totals and the recent window, per balancer ("name") and per endpoint ("name/endpoint"). */
+  const histories = new Map<string, StatsHistory>();
+  const historyOf = (key: string): StatsHistory => {
+    let h = histories.get(key);
+    if (!h) histories.set(key, (h = new StatsHistory(Date.now())));
+    return h;
+  };
   let scheduled = false;
 
   const members = (b: BalancerConfig): PoolMember[] => {
@@ -122,40 +129,53 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
     }
     const at = Date.now();
     const samples: MetricSample[] = [];
+    const live = new Set<string>();
     for (const b of hub.config().balancers) {
       const reports = byBalancer.get(b.name) ?? [];
       latest.set(b.name, reports);
+      live.add(b.name);
+      historyOf(b.name).add(merge(reports.map((w) => w.listener)));
       const held = reports.reduce((n, r) => n + r.held, 0);
       if (held > 0 && b.backends.app) {
         // Requests waiting for a replica are demand the scaler must see even with no replica to report it.
         samples.push({ app: b.backends.app, metric: "rps_per_replica", value: held, at });
         samples.push({ app: b.backends.app, metric: "inflight_per_replica", value: held, at });
       }
-      const view = viewOf(b);
-      for (const ep of view.endpoints) {
+      for (const m of members(b)) {
+        // This round's counts (deltas) feed the exporters and the scaler; the history keeps totals for the API.
+        const round = merge(reports.flatMap((w) => (w.endpoints[m.id] ? [w.endpoints[m.id]!] : [])));
+        const key = `${b.name}/${m.id}`;
+        live.add(key);
+        historyOf(key).add(round);
         hub.telemetry.proxyStats({
           balancer: b.name,
-          endpoint: ep.id,
+          endpoint: m.id,
           protocol: b.protocol,
-          requests: ep.stats.requests,
-          responses: ep.stats.responses,
-          errors: ep.stats.errors,
-          retries: ep.stats.retries,
-          ejections: ep.stats.ejections,
-          bytesIn: ep.stats.bytesIn,
-          bytesOut: ep.stats.bytesOut,
-          active: ep.stats.active,
-          latency: toExportHistogram(ep.stats),
+          requests: round.requests,
+          responses: round.responses,
+          errors: round.errors,
+          retries: round.retries,
+          ejections: round.ejections,
+          bytesIn: round.bytesIn,
+          bytesOut: round.bytesOut,
+          active: round.active,
+          latency: toExportHistogram(round),
         });
-        if (b.backends.app && ep.source === "app") {
-          samples.push({ app: b.backends.app, replica: ep.id, metric: "rps_per_replica", value: ep.stats.requests, at });
-          samples.push({ app: b.backends.app, replica: ep.id, metric: "inflight_per_replica", value: ep.stats.active, at });
-          if (ep.stats.latency.count > 0) samples.push({ app: b.backends.app, replica: ep.id, metric: "latency_p95_ms", value: ep.stats.latency.p95Ms, at });
+        if (b.backends.app && sourceOf(b, m.id) === "app") {
+          samples.push({ app: b.backends.app, replica: m.id, metric: "rps_per_replica", value: round.requests, at });
+          samples.push({ app: b.backends.app, replica: m.id, metric: "inflight_per_replica", value: round.active, at });
+          if (round.latency.count > 0) samples.push({ app: b.backends.app, replica: m.id, metric: "latency_p95_ms", value: round.latency.p95Ms, at });
         }
       }
     }
+    // Endpoints and balancers that are gone take their history with them.
+    for (const key of histories.keys()) if (!live.has(key)) histories.delete(key);
     if (samples.length > 0) onSamples(samples);
   };
+
+  const sourceOf = (b: BalancerConfig, id: string): string =>
+    b.backends.endpoints.some((e) => e.address === id) ? "static" : b.backends.app ? "app" : "service";
+  const statsOf = (key: string): StatsView => (histories.get(key) ?? new StatsHistory(Date.now())).view();
 
   const viewOf = (b: BalancerConfig): BalancerView => {
     const perWorker = latest.get(b.name) ?? [];
@@ -166,15 +186,15 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
       protocol: b.protocol,
       algorithm: b.algorithm,
       panic: perWorker.some((w) => w.panic),
-      stats: merge(perWorker.map((w) => w.listener)),
+      stats: statsOf(b.name),
       endpoints: members(b).map((m) => {
         const until = ejectedUntil.get(`${b.name}/${m.id}`) ?? 0;
         return {
           ...m,
-          source: b.backends.endpoints.some((e) => e.address === m.id) ? "static" : b.backends.app ? "app" : "service",
+          source: sourceOf(b, m.id),
           ejected: until > now,
           ejectedUntil: until,
-          stats: merge(perWorker.flatMap((w) => (w.endpoints[m.id] ? [w.endpoints[m.id]!] : []))),
+          stats: statsOf(`${b.name}/${m.id}`),
         };
       }),
     };

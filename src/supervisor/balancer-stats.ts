@@ -73,3 +73,89 @@ export function toExportHistogram(m: MergedStats): { bounds: number[]; counts: n
   }
   return { bounds: EXPORT_BOUNDS_MS, counts, sum: m.sumUs / 1000, count: m.latency.count };
 }
+
+/** Counters of a stats view: requests, responses by class, errors, retries, ejections, bytes. */
+export interface StatsCounts {
+  requests: number;
+  responses: { "1xx": number; "2xx": number; "3xx": number; "4xx": number; "5xx": number };
+  errors: number;
+  retries: number;
+  ejections: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** What the API shows for a balancer or an endpoint: lifetime totals and rates over a recent window, each named so. */
+export interface StatsView {
+  /** Open connections now (a gauge). */
+  active: number;
+  /** Counted since `totalsSince` (when this agent first saw the balancer or endpoint). */
+  totals: StatsCounts;
+  totalsSince: string;
+  /** Per second, averaged over the last `rateWindowSeconds` reporting rounds. */
+  ratesPerSecond: StatsCounts;
+  rateWindowSeconds: number;
+  /** Latency of the requests completed in the same window. */
+  latency: MergedStats["latency"];
+}
+
+/** Reporting rounds (one a second) the rates and latency are taken over. */
+export const RATE_WINDOW_ROUNDS = 10;
+
+function zeroCounts(): StatsCounts {
+  return { requests: 0, responses: { "1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0 }, errors: 0, retries: 0, ejections: 0, bytesIn: 0, bytesOut: 0 };
+}
+
+function addCounts(into: StatsCounts, m: StatsCounts, scale = 1): void {
+  into.requests += m.requests * scale;
+  for (const k of ["1xx", "2xx", "3xx", "4xx", "5xx"] as const) into.responses[k] += m.responses[k] * scale;
+  into.errors += m.errors * scale;
+  into.retries += m.retries * scale;
+  into.ejections += m.ejections * scale;
+  into.bytesIn += m.bytesIn * scale;
+  into.bytesOut += m.bytesOut * scale;
+}
+
+/** One balancer's or endpoint's history: lifetime totals plus the last RATE_WINDOW_ROUNDS merged rounds. */
+export class StatsHistory {
+  readonly totals = zeroCounts();
+  readonly since: string;
+  private readonly rounds: MergedStats[] = [];
+  private active = 0;
+
+  constructor(now: number) {
+    this.since = new Date(now).toISOString();
+  }
+
+  /** One reporting round (every worker's counts for one second, merged). */
+  add(m: MergedStats): void {
+    addCounts(this.totals, m);
+    this.active = m.active;
+    this.rounds.push(m);
+    if (this.rounds.length > RATE_WINDOW_ROUNDS) this.rounds.shift();
+  }
+
+  view(): StatsView {
+    const n = this.rounds.length;
+    const rates = zeroCounts();
+    for (const r of this.rounds) addCounts(rates, r, n > 0 ? 1 / n : 0);
+    const window = merge(this.rounds.map(asSnapshot));
+    return {
+      active: this.active,
+      totals: structuredClone(this.totals),
+      totalsSince: this.since,
+      ratesPerSecond: rates,
+      rateWindowSeconds: n,
+      latency: window.latency,
+    };
+  }
+}
+
+/** A merged round seen again as one snapshot, so rounds merge with the same code as workers. */
+function asSnapshot(m: MergedStats): StatsSnapshot {
+  const r = m.responses;
+  return {
+    requests: m.requests, responses: [0, r["1xx"], r["2xx"], r["3xx"], r["4xx"], r["5xx"]], errors: m.errors, retries: m.retries,
+    bytesIn: m.bytesIn, bytesOut: m.bytesOut, active: m.active, latency: m.latency, buckets: m.buckets, sumUs: m.sumUs,
+  };
+}

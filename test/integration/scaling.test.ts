@@ -63,9 +63,9 @@ async function explain(agent: RunningAgent, e: unknown): Promise<never> {
   console.log(`history: ${JSON.stringify(h.decisions.map((d) => [d.at, d.action, d.current, d.desired, d.reason, d.dryRun]))}`);
   console.log(`latest: ${JSON.stringify(h.latest)}`);
   console.log(`apps: ${JSON.stringify(await (await agent.api("/v1/apps/demo")).json())}`);
-  const web = (await (await agent.api("/v1/balancers/web")).json()) as { stats: { requests: number }; endpoints: Array<{ id: string; health: string; source: string; stats: { requests: number } }> };
+  const web = (await (await agent.api("/v1/balancers/web")).json()) as { stats: { ratesPerSecond: { requests: number } }; endpoints: Array<{ id: string; health: string; source: string; stats: { ratesPerSecond: { requests: number } } }> };
   console.log(`listener problems: ${JSON.stringify(agent.lines.filter((l) => JSON.stringify(l).includes("listen-failed")))}`);
-  console.log(`balancer: ${web.stats.requests} req/s; ${JSON.stringify(web.endpoints.map((e) => [e.id, e.health, e.source, e.stats.requests]))}`);
+  console.log(`balancer: ${web.stats.ratesPerSecond.requests} req/s; ${JSON.stringify(web.endpoints.map((e) => [e.id, e.health, e.source, e.stats.ratesPerSecond.requests]))}`);
   throw e;
 }
 

@@ -148,7 +148,7 @@ export const balancers: CommandDef = {
       ctx.out.line(
         table(
           ["endpoint", "address", "health", "weight", "active", "requests", "5xx", "p99 ms", "state"],
-          (b.endpoints as Json[]).map((e) => [e.id, `${e.address}:${e.port}`, s.state(String(e.health)), e.weight, e.stats?.active, e.stats?.requests, e.stats?.responses?.["5xx"], e.stats?.latency?.p99Ms?.toFixed?.(1), s.state(e.draining ? "draining" : e.ejected ? "ejected" : "active")]),
+          (b.endpoints as Json[]).map((e) => [e.id, `${e.address}:${e.port}`, s.state(String(e.health)), e.weight, e.stats?.active, e.stats?.totals?.requests, e.stats?.totals?.responses?.["5xx"], e.stats?.latency?.p99Ms?.toFixed?.(1), s.state(e.draining ? "draining" : e.ejected ? "ejected" : "active")]),
         ),
       );
       ctx.out.line("");

@@ -15,13 +15,13 @@ interface Traffic {
   active: number;
 }
 
-/** Per replica endpoint: requests in the last second summed over balancers, the worst p99, connections in flight. */
+/** Per replica endpoint: requests per second (over the API's rate window) summed over balancers, the worst p99, connections in flight. */
 function trafficByEndpoint(balancers: readonly Json[]): Map<string, Traffic> {
   const out = new Map<string, Traffic>();
   for (const b of balancers) {
     for (const e of (b.endpoints as Json[]) ?? []) {
       const t = out.get(e.id) ?? { rps: 0, p99: undefined, active: 0 };
-      t.rps += Number(e.stats?.requests ?? 0);
+      t.rps += Number(e.stats?.ratesPerSecond?.requests ?? 0);
       t.active += Number(e.stats?.active ?? 0);
       const p99 = e.stats?.latency?.count > 0 ? Number(e.stats.latency.p99Ms) : undefined;
       if (p99 !== undefined && (t.p99 === undefined || p99 > t.p99)) t.p99 = p99;

@@ -86,4 +86,33 @@ describe("balancer link", () => {
     expect(s.samples.filter((x) => x.metric === "rps_per_replica")).toEqual([expect.objectContaining({ app: "web", value: 4 })]);
     s.link.stop();
   });
+
+  test("the view shows lifetime totals across every round, and per-second rates over the last window, named so", () => {
+    const s = setup();
+    const round = (requests: number, fiveXx: number) => ({
+      requests, responses: [0, 0, requests - fiveXx, 0, 0, fiveXx], errors: 0, retries: 0, bytesIn: 10 * requests, bytesOut: 0, active: 1,
+      latency: { count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0 }, buckets: [], sumUs: 0,
+    });
+    // 30 rounds from both workers: 20 of 100 requests per worker, then 10 of 10.
+    for (let r = 0; r < 30; r++) {
+      const n = r < 20 ? 100 : 10;
+      for (const worker of [0, 1]) {
+        for (const balancer of ["front", "static"]) {
+          const ep = { ...round(n, 1), ejections: 0, ejectedForMs: 0 };
+          s.link.handle({ t: "balancer.stats", worker, balancer, listener: round(n, 1) as never, endpoints: balancer === "static" ? { "127.0.0.1:9001": ep as never } : {}, panic: false, held: 0 });
+        }
+      }
+    }
+    const v = s.link.view("static")!;
+    expect(v.stats.totals.requests).toBe(2 * (20 * 100 + 10 * 10));
+    expect(v.stats.totals.responses["5xx"]).toBe(60);
+    expect(v.stats.rateWindowSeconds).toBe(10);
+    expect(v.stats.ratesPerSecond.requests).toBe(20);
+    expect(v.stats.ratesPerSecond.bytesIn).toBe(200);
+    const ep = v.endpoints.find((e) => e.id === "127.0.0.1:9001")!;
+    expect(ep.stats.totals.requests).toBe(2 * (20 * 100 + 10 * 10));
+    expect(ep.stats.ratesPerSecond.requests).toBe(20);
+    expect(Date.parse(ep.stats.totalsSince)).toBeGreaterThan(0);
+    s.link.stop();
+  });
 });
