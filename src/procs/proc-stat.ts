@@ -34,6 +34,26 @@ export function readProcStat(pid: number): ProcStat | null {
   };
 }
 
+let bootTimeMs: number | null | undefined;
+
+/** Wall-clock ms of boot (`btime` in /proc/stat, whole seconds); null when unreadable. Read once. */
+export function bootTime(): number | null {
+  if (bootTimeMs !== undefined) return bootTimeMs;
+  try {
+    const m = /^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"));
+    bootTimeMs = m ? Number(m[1]) * 1000 : null;
+  } catch {
+    bootTimeMs = null;
+  }
+  return bootTimeMs;
+}
+
+/** Wall-clock ms a process started, from its start time in clock ticks after boot (precision: 1 s of btime). */
+export function startedAtWall(startTime: number): number | null {
+  const boot = bootTime();
+  return boot === null ? null : boot + (startTime * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
 /** VmRSS from /proc/PID/status in bytes (0 for zombies and kernel threads, null when gone). */
 export function readRssBytes(pid: number): number | null {
   let text: string;

@@ -13,7 +13,7 @@ import { isTripped } from "../core/supervision/crash-loop.ts";
 import { Reason, type KillCause, type RestartEvent } from "../core/supervision/restart-policy.ts";
 import { busyPorts, pickFreePort } from "./listening-ports.ts";
 import { FileTail, type OutputTails, type Stream, openOutputFiles, outputPaths, sizeOf } from "./output-tail.ts";
-import { readProcStat } from "./proc-stat.ts";
+import { readProcStat, startedAtWall } from "./proc-stat.ts";
 import { groupAlive, settlesWithin, signalGroup, signalPid, waitGone } from "./process-group.ts";
 import { waitForPort } from "./readiness.ts";
 import { type App, type Replica, type Run, deferred } from "./replica.ts";
@@ -40,12 +40,16 @@ export class ReplicaLifecycle {
   constructor(private readonly ctx: LifecycleContext) {}
 
   newRun(pid: number, proc: Run["proc"], startTime: number | null): Run {
+    const now = Date.now();
+    // An adopted process started before us: its age (for uptime, and for whether it ran stably before an exit)
+    // comes from /proc, not from the moment we found it.
+    const since = proc === null && startTime !== null ? Math.min(now, startedAtWall(startTime) ?? now) : now;
     return {
       pid,
       proc,
       startTime,
-      startedAtWall: Date.now(),
-      startedAtMono: this.ctx.clock.now(),
+      startedAtWall: since,
+      startedAtMono: this.ctx.clock.now() - (now - since),
       ended: deferred<void>(),
       ready: deferred(),
       output: null,

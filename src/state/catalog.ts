@@ -1,6 +1,9 @@
 // The service catalog owned by the supervisor: services, their endpoints and each endpoint's health.
 // Sources: apps (kept in step with their replicas), static config, and API registrations (persisted).
 // Every change bumps `version` (the DNS answer cache keys on it) and is published as an event.
+// Operator overrides (endpoint drain and weight, service maintenance) are kept apart from the endpoints: they
+// outlive an endpoint's removal (a replica restarting in its slot comes back drained), are handed to `persist`
+// before they take effect, and are restored from `overrides` when the catalog is created.
 
 export type EndpointHealth = "passing" | "warning" | "critical";
 export type EndpointProtocol = "http" | "https" | "tcp" | "udp" | "grpc";
@@ -22,6 +25,21 @@ export interface CatalogEndpoint {
   readonly draining: boolean;
 }
 
+/** Consul's maintenance mode: while set, the service's endpoints are in no balancer's pool. */
+export interface Maintenance {
+  readonly reason?: string;
+  /** Wall-clock ms. */
+  readonly since: number;
+}
+
+export interface EndpointOverride {
+  readonly draining?: boolean;
+  readonly weight?: number;
+}
+
+/** Every operator override, as persisted: keyed by "namespace/name", then by endpoint id. */
+export type CatalogOverrides = Record<string, { maintenance?: Maintenance; endpoints?: Record<string, EndpointOverride> }>;
+
 export interface CatalogService {
   readonly name: string;
   readonly namespace: string;
@@ -30,13 +48,14 @@ export interface CatalogService {
   readonly annotations: Readonly<Record<string, string>>;
   readonly source: ServiceSource;
   readonly endpoints: readonly CatalogEndpoint[];
+  readonly maintenance?: Maintenance;
 }
 
 export type EndpointInput = Omit<CatalogEndpoint, "health" | "healthSince" | "draining" | "output"> & {
   health?: EndpointHealth;
   draining?: boolean;
 };
-export type ServiceInput = Omit<CatalogService, "endpoints" | "source"> & { endpoints?: readonly EndpointInput[] };
+export type ServiceInput = Omit<CatalogService, "endpoints" | "source" | "maintenance"> & { endpoints?: readonly EndpointInput[] };
 
 export type CatalogChange =
   | { kind: "service.registered" | "service.deregistered" | "service.updated"; service: CatalogService }
@@ -58,8 +77,15 @@ export interface Catalog {
   upsertEndpoint(namespace: string, name: string, ep: EndpointInput): CatalogEndpoint | undefined;
   removeEndpoint(namespace: string, name: string, id: string): boolean;
   setHealth(namespace: string, name: string, id: string, health: EndpointHealth, output?: string): boolean;
+  /** A drain the agent itself does (rolling restart, scale-down): not an override, gone with the endpoint. */
   setDraining(namespace: string, name: string, id: string, draining: boolean): boolean;
   setWeight(namespace: string, name: string, id: string, weight: number): boolean;
+  /** An operator's drain or weight: persisted first, kept across the endpoint's removal and re-adding. */
+  setEndpointOverride(namespace: string, name: string, id: string, o: EndpointOverride): void;
+  /** Maintenance on (a value) or off (null): persisted first, then the service's change is published. */
+  setMaintenance(namespace: string, name: string, m: Maintenance | null): void;
+  maintenance(namespace: string, name: string): Maintenance | undefined;
+  overrides(): CatalogOverrides;
   get(namespace: string, name: string): CatalogService | undefined;
   list(filter?: { namespace?: string; selector?: LabelSelector }): CatalogService[];
   /** Endpoints of a service that answer traffic; undefined when the service is unknown. */
@@ -112,9 +138,23 @@ interface MutableService {
 
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
 
-export function createCatalog(opts: { now?: () => number } = {}): Catalog {
+export interface CatalogOptions {
+  now?: () => number;
+  /** Overrides persisted by an earlier run. */
+  overrides?: CatalogOverrides;
+  /** Stores the whole set of overrides; a throw refuses the change (nothing is changed). */
+  persist?: (o: CatalogOverrides) => void;
+}
+
+export function createCatalog(opts: CatalogOptions = {}): Catalog {
   const now = opts.now ?? Date.now;
   const services = new Map<string, MutableService>();
+  let overrides: CatalogOverrides = structuredClone(opts.overrides ?? {});
+  const commit = (next: CatalogOverrides) => {
+    opts.persist?.(next);
+    overrides = next;
+  };
+  const endpointOverride = (k: string, id: string): EndpointOverride | undefined => overrides[k]?.endpoints?.[id];
   const listeners = new Set<(c: CatalogChange) => void>();
   let version = 0;
 
@@ -126,6 +166,7 @@ export function createCatalog(opts: { now?: () => number } = {}): Catalog {
     annotations: s.annotations,
     source: s.source,
     endpoints: [...s.endpoints.values()],
+    ...(overrides[key(s.namespace, s.name)]?.maintenance ? { maintenance: overrides[key(s.namespace, s.name)]!.maintenance! } : {}),
   });
   const emit = (c: CatalogChange) => {
     version++;
@@ -137,18 +178,21 @@ export function createCatalog(opts: { now?: () => number } = {}): Catalog {
       }
     }
   };
-  const makeEndpoint = (ep: EndpointInput, prev?: CatalogEndpoint): CatalogEndpoint => ({
-    id: ep.id,
-    address: ep.address,
-    port: ep.port,
-    protocol: ep.protocol,
-    weight: ep.weight,
-    metadata: { ...ep.metadata },
-    health: ep.health ?? prev?.health ?? "passing",
-    healthSince: prev && (ep.health === undefined || ep.health === prev.health) ? prev.healthSince : now(),
-    draining: ep.draining ?? prev?.draining ?? false,
-    ...(prev?.output !== undefined ? { output: prev.output } : {}),
-  });
+  const makeEndpoint = (k: string, ep: EndpointInput, prev?: CatalogEndpoint): CatalogEndpoint => {
+    const o = endpointOverride(k, ep.id);
+    return {
+      id: ep.id,
+      address: ep.address,
+      port: ep.port,
+      protocol: ep.protocol,
+      weight: o?.weight ?? ep.weight,
+      metadata: { ...ep.metadata },
+      health: ep.health ?? prev?.health ?? "passing",
+      healthSince: prev && (ep.health === undefined || ep.health === prev.health) ? prev.healthSince : now(),
+      draining: o?.draining || (ep.draining ?? prev?.draining ?? false),
+      ...(prev?.output !== undefined ? { output: prev.output } : {}),
+    };
+  };
   const withEndpoint = (namespace: string, name: string, id: string, f: (s: MutableService, e: CatalogEndpoint) => CatalogEndpoint | undefined, kind: "endpoint.updated" | "endpoint.health") => {
     const s = services.get(key(namespace, name));
     const e = s?.endpoints.get(id);
@@ -189,7 +233,7 @@ export function createCatalog(opts: { now?: () => number } = {}): Catalog {
         }
         for (const ep of input.endpoints) {
           const before = s.endpoints.get(ep.id);
-          const next = makeEndpoint(ep, before);
+          const next = makeEndpoint(k, ep, before);
           s.endpoints.set(ep.id, next);
           if (!before) emit({ kind: "endpoint.added", service: view(s), endpoint: next });
           else if (JSON.stringify(before) !== JSON.stringify(next)) emit({ kind: "endpoint.updated", service: view(s), endpoint: next });
@@ -205,10 +249,11 @@ export function createCatalog(opts: { now?: () => number } = {}): Catalog {
       return true;
     },
     upsertEndpoint(namespace, name, ep) {
-      const s = services.get(key(namespace, name));
+      const k = key(namespace, name);
+      const s = services.get(k);
       if (!s) return undefined;
       const before = s.endpoints.get(ep.id);
-      const next = makeEndpoint(ep, before);
+      const next = makeEndpoint(k, ep, before);
       s.endpoints.set(ep.id, next);
       emit({ kind: before ? "endpoint.updated" : "endpoint.added", service: view(s), endpoint: next });
       return next;
@@ -233,6 +278,28 @@ export function createCatalog(opts: { now?: () => number } = {}): Catalog {
     setWeight(namespace, name, id, weight) {
       return withEndpoint(namespace, name, id, (_s, e) => (e.weight === weight ? undefined : { ...e, weight }), "endpoint.updated");
     },
+    setEndpointOverride(namespace, name, id, o) {
+      const k = key(namespace, name);
+      const entry = overrides[k] ?? {};
+      commit({ ...overrides, [k]: { ...entry, endpoints: { ...entry.endpoints, [id]: { ...entry.endpoints?.[id], ...o } } } });
+      const s = services.get(k);
+      const e = s?.endpoints.get(id);
+      if (!s || !e) return;
+      const merged = endpointOverride(k, id)!;
+      const next = { ...e, ...(merged.weight !== undefined ? { weight: merged.weight } : {}), ...(merged.draining !== undefined ? { draining: merged.draining } : {}) };
+      if (next.weight === e.weight && next.draining === e.draining) return;
+      s.endpoints.set(id, next);
+      emit({ kind: "endpoint.updated", service: view(s), endpoint: next });
+    },
+    setMaintenance(namespace, name, m) {
+      const k = key(namespace, name);
+      const { maintenance: _old, ...rest } = overrides[k] ?? {};
+      commit({ ...overrides, [k]: m ? { ...rest, maintenance: m } : rest });
+      const s = services.get(k);
+      if (s) emit({ kind: "service.updated", service: view(s) });
+    },
+    maintenance: (namespace, name) => overrides[key(namespace, name)]?.maintenance,
+    overrides: () => structuredClone(overrides),
     get(namespace, name) {
       const s = services.get(key(namespace, name));
       return s ? view(s) : undefined;
@@ -250,6 +317,7 @@ export function createCatalog(opts: { now?: () => number } = {}): Catalog {
       const s = services.get(key(namespace, name));
       if (!s || !matchesSelector(s.labels, o.selector)) return s && !o.selector ? [] : undefined;
       const out: CatalogEndpoint[] = [];
+      if (overrides[key(namespace, name)]?.maintenance && !o.all) return out;
       for (const e of s.endpoints.values()) {
         if (o.all) out.push(e);
         else if (e.health === "passing" || (!o.onlyPassing && e.health === "warning")) out.push(e);

@@ -15,6 +15,7 @@ import { replicaBounds } from "../config/apps.ts";
 import type { Config, StandaloneCheckConfig } from "../config/schema.ts";
 import type { ScalePolicy, SimulationPoint } from "../protocol/scaler.ts";
 import { VERSION } from "../version.ts";
+import { createAppControl } from "./app-control.ts";
 import type { BalancerLink } from "./balancer-link.ts";
 import type { HealthLink } from "./health-link.ts";
 import { type Hub, notRunning } from "./hub.ts";
@@ -117,11 +118,9 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
       app: appRoutes({
         snapshot: () => procsReq({ t: "procs.snapshot" }),
         bounds,
-        scale: async (app, n) => {
-          procs.setDesired(app, n);
+        control: createAppControl(hub, procs, scaler, async (app, n) => {
           await procsReq({ t: "procs.scale", app, replicas: n }, 120_000);
-          scaler.replicasChanged(app);
-        },
+        }),
         rollingRestart: (app) => procsReq({ t: "procs.rolling-restart", app }, 30 * 60_000),
         restartReplica: async (app, id) => void (await procsReq({ t: "procs.restart-replica", app, replica: id }, 120_000)),
         reset: async (app) => void (await procsReq({ t: "procs.reset", app })),

@@ -34,11 +34,16 @@ function sources(b: BalancerConfig): Array<{ namespace: string; service: string 
 /** What the balancer link needs from the supervisor. */
 export interface BalancerLinkDeps {
   config(): Config;
-  readonly catalog: Pick<Catalog, "get" | "onChange" | "setDraining" | "setWeight">;
+  readonly catalog: Pick<Catalog, "get" | "onChange" | "setDraining" | "setEndpointOverride">;
   publish(e: EventInput): void;
   readonly telemetry: Pick<Telemetry, "proxyStats">;
   /** The balancer workers, one per core. */
   balancerHosts(): ReadonlyArray<Pick<BalancerHost, "send" | "request">>;
+}
+
+/** The balancer's catalog sources that hold this endpoint now (an override is recorded only where it applies). */
+function holdersOf(hub: BalancerLinkDeps, b: BalancerConfig, endpoint: string) {
+  return sources(b).filter(({ namespace, service }) => hub.catalog.get(namespace, service)?.endpoints.some((e) => e.id === endpoint));
 }
 
 export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricSample[]) => void) {
@@ -57,10 +62,13 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
   };
   let scheduled = false;
 
+  const holders = (b: BalancerConfig, endpoint: string) => holdersOf(hub, b, endpoint);
   const members = (b: BalancerConfig): PoolMember[] => {
     const out: PoolMember[] = [];
     for (const { namespace, service } of sources(b)) {
       const s = hub.catalog.get(namespace, service);
+      // A service in maintenance is in no pool (Consul's maintenance mode); its endpoints come back when it ends.
+      if (s?.maintenance) continue;
       for (const e of s?.endpoints ?? []) out.push({ id: e.id, address: e.address, port: e.port, weight: e.weight, health: e.health, draining: e.draining });
     }
     for (const e of b.backends.endpoints) {
@@ -260,7 +268,7 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
         staticDrain.add(`${b.name}/${endpoint}`);
         changed();
       } else {
-        for (const { namespace, service } of sources(b)) hub.catalog.setDraining(namespace, service, endpoint, true);
+        for (const { namespace, service } of holders(b, endpoint)) hub.catalog.setEndpointOverride(namespace, service, endpoint, { draining: true });
       }
       return { inFlight: await waitIdle([b], endpoint) };
     },
@@ -271,7 +279,7 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
         changed();
         return;
       }
-      for (const { namespace, service } of sources(b)) hub.catalog.setWeight(namespace, service, endpoint, weight);
+      for (const { namespace, service } of holders(b, endpoint)) hub.catalog.setEndpointOverride(namespace, service, endpoint, { weight });
     },
     /** For the hub: drain a catalog endpoint from every balancer that routes to its service. */
     async drainCatalogEndpoint(namespace: string, service: string, endpoint: string) {

@@ -3,9 +3,10 @@
 import { toAppSpec } from "../config/apps.ts";
 import type { FromProcs, LogLine, ProcsEvent, ReplicaSnapshot, ReplicaStats, ToProcs } from "../protocol/procs.ts";
 import type { Severity } from "../state/event-bus.ts";
-import type { Config } from "../config/schema.ts";
+import type { AppConfig, Config } from "../config/schema.ts";
 import type { Catalog } from "../state/catalog.ts";
 import type { EventInput } from "../state/event-bus.ts";
+import { type ScalerDecisionRecord, createIntentStore } from "../state/intent.ts";
 import type { Store } from "../state/store.ts";
 import type { Telemetry } from "../telemetry/metrics.ts";
 import { APP_NAMESPACE, replicaEndpointId } from "./hub.ts";
@@ -55,7 +56,7 @@ export interface ProcsLinkDeps {
   readonly cores: number;
   readonly catalog: Pick<Catalog, "list" | "upsertService" | "removeService" | "upsertEndpoint" | "removeEndpoint">;
   publish(e: EventInput): void;
-  readonly store: Pick<Store, "putReplica" | "deleteReplica" | "replicas">;
+  readonly store: Pick<Store, "putReplica" | "deleteReplica" | "replicas" | "getKv" | "putKv">;
   readonly telemetry: Pick<Telemetry, "event" | "restart" | "forget" | "procStats">;
   /** To the procs worker (dropped while it is not running). */
   send(msg: ToProcs): void;
@@ -70,11 +71,18 @@ export interface ProcsLinkDeps {
 export function createProcsLink(hub: ProcsLinkDeps) {
   const replicas = new Map<string, { app: string; id: number; port: number | null; pid: number | null; startTime: number | null; ready: boolean }>();
   const logFollowers = new Map<string, Set<(l: LogLine) => void>>();
-  /** Replica counts set at run time (API or autoscaler); they survive config reloads, within the new bounds. */
-  const desired = new Map<string, number>();
+  /** Run-time desired state (counts set by the API or the autoscaler, stops): persisted, so it survives a crash and config reloads. */
+  const intents = createIntentStore(hub.store);
   const send = hub.send;
 
   const appConfig = (name: string) => hub.config().apps.find((a) => a.name === name);
+
+  /** The spec procs runs: the config's, with the run-time count (within bounds), or none at all while stopped. */
+  const specFor = (a: AppConfig, cfg: Config) => {
+    const i = intents.get(a.name);
+    const spec = toAppSpec(a, cfg, hub.cores, i.replicas);
+    return i.stopped ? { ...spec, replicas: 0 } : spec;
+  };
 
   /** App services (one per app with a port) exist as soon as the config names the app. */
   const syncServices = () => {
@@ -207,7 +215,7 @@ export function createProcsLink(hub: ProcsLinkDeps) {
       const cfg = hub.config();
       const records = hub.store.replicas();
       return {
-        apps: cfg.apps.map((a) => toAppSpec(a, cfg, hub.cores, desired.get(a.name))),
+        apps: cfg.apps.map((a) => specFor(a, cfg)),
         adopt: records.map((r) => ({ app: r.app, id: Number(r.id), pid: r.pid, startTime: r.startTime, port: r.port || null })),
       };
     },
@@ -233,14 +241,19 @@ export function createProcsLink(hub: ProcsLinkDeps) {
     apply() {
       syncServices();
       const cfg = hub.config();
-      send({ t: "procs.apply", apps: cfg.apps.map((a) => toAppSpec(a, cfg, hub.cores, desired.get(a.name))) });
+      send({ t: "procs.apply", apps: cfg.apps.map((a) => specFor(a, cfg)) });
     },
     syncServices,
-    /** Replica counts set at run time (API or autoscaler), which survive config reloads. */
-    setDesired(app: string, n: number) {
-      desired.set(app, n);
+    intents,
+    /** A replica count set at run time (API or autoscaler): persisted before procs is told (throws if it cannot be). */
+    setDesired(app: string, n: number, by: "operator" | "scaler" = "operator", decision?: ScalerDecisionRecord) {
+      intents.update(app, (i) => ({ ...i, replicas: n, setBy: by, ...(decision ? { lastDecision: decision } : {}) }));
     },
-    desiredOf: (app: string) => desired.get(app),
+    /** The count set at run time (0 while stopped), or undefined when the config decides. */
+    desiredOf: (app: string) => {
+      const i = intents.get(app);
+      return i.stopped ? 0 : i.replicas;
+    },
     readyReplicas(app?: string): ReplicaView[] {
       return [...replicas.values()].filter((r) => r.ready && (app === undefined || r.app === app)).map((r) => ({ app: r.app, id: r.id, port: r.port, ready: r.ready }));
     },

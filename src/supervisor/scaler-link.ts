@@ -7,6 +7,7 @@ import type { ReplicaStats } from "../protocol/procs.ts";
 import type { Decision, FromScaler, MetricSample, ReplicaInfo, ToScaler } from "../protocol/scaler.ts";
 import type { Config } from "../config/schema.ts";
 import type { EventInput } from "../state/event-bus.ts";
+import { autoscalingMode } from "../state/intent.ts";
 import type { Store } from "../state/store.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Telemetry } from "../telemetry/metrics.ts";
@@ -38,7 +39,7 @@ export interface ScalerLinkDeps {
   scale(app: string, replicas: number): Promise<unknown>;
 }
 
-export function createScalerLink(hub: ScalerLinkDeps, procs: Pick<ProcsLink, "desiredOf" | "readyReplicas" | "setDesired" | "onStats">) {
+export function createScalerLink(hub: ScalerLinkDeps, procs: Pick<ProcsLink, "desiredOf" | "readyReplicas" | "setDesired" | "onStats" | "intents">) {
   const overrides = new Map<string, ScalePolicy>(Object.entries(hub.store.getKv<Record<string, ScalePolicy>>("scaling.overrides") ?? {}));
   const latest = new Map<string, Decision>();
   const send = hub.send;
@@ -100,8 +101,23 @@ export function createScalerLink(hub: ScalerLinkDeps, procs: Pick<ProcsLink, "de
     ingest(samples);
   });
 
+  /** Whether a decision may be carried out now: not while the operator paused autoscaling or stopped the app. */
+  const holdReason = (app: string): string | undefined => {
+    const i = procs.intents.get(app);
+    if (i.stopped) return "the app is stopped";
+    if (i.pausedUntil === undefined) return undefined;
+    const now = Date.now();
+    if (autoscalingMode(i, true, now).mode === "paused") return `autoscaling is paused until ${new Date(i.pausedUntil).toISOString()}`;
+    // The pause window is over: say so once, and let this decision through.
+    const { pausedUntil: _p, ...rest } = i;
+    procs.intents.update(app, () => rest);
+    hub.publish({ type: "scaling.resumed", source: "scaler", target: app, severity: "info", message: `${app}: the manual-scale pause ended; autoscaling is in control again` });
+    return undefined;
+  };
+
   const onDecision = (d: Decision) => {
     latest.set(d.app, d);
+    const held = d.dryRun || d.action === "none" ? undefined : holdReason(d.app);
     const record: ScalingRecord = { app: d.app, at: d.at, current: d.current, desired: d.desired, action: d.action, reason: d.reason, rule: String(d.rule), dryRun: d.dryRun, decision: d };
     hub.store.appendScaling(d.app, d.at, record);
     hub.telemetry.scalingDecision(d.app, d.action, d.current, d.desired);
@@ -110,11 +126,17 @@ export function createScalerLink(hub: ScalerLinkDeps, procs: Pick<ProcsLink, "de
       source: "scaler",
       target: d.app,
       severity: "info",
-      message: `${d.app}: ${d.action} ${d.current} -> ${d.desired}${d.dryRun ? " (dry run, not applied)" : ""}: ${d.reason}`,
-      data: { current: d.current, desired: d.desired, action: d.action, rule: d.rule, dryRun: d.dryRun },
+      message: `${d.app}: ${d.action} ${d.current} -> ${d.desired}${d.dryRun ? " (dry run, not applied)" : held ? ` (not applied: ${held})` : ""}: ${d.reason}`,
+      data: { current: d.current, desired: d.desired, action: d.action, rule: d.rule, dryRun: d.dryRun, ...(held ? { held } : {}) },
     });
-    if (d.dryRun || d.action === "none") return;
-    procs.setDesired(d.app, d.desired);
+    if (d.dryRun || d.action === "none" || held) return;
+    try {
+      procs.setDesired(d.app, d.desired, "scaler", { replicas: d.desired, at: d.at, reason: d.reason });
+    } catch (e) {
+      // Desired state that cannot be persisted is not acted on (a restart would undo it).
+      hub.log.error("scale decision not applied: it could not be persisted", { app: d.app, error: e });
+      return;
+    }
     hub.scale(d.app, d.desired).catch((e) => hub.log.error("scale failed", { app: d.app, error: e }));
     replicasChanged(d.app);
   };

@@ -12,7 +12,7 @@ import { replicaBounds } from "../config/apps.ts";
 import { resolveCount } from "../config/semantics.ts";
 import type { DnsServer } from "../discovery/dns-server.ts";
 import type { WorkerLog } from "../protocol/common.ts";
-import { createCatalog } from "../state/catalog.ts";
+import { type CatalogOverrides, createCatalog } from "../state/catalog.ts";
 import { createEventBus, type EventInput } from "../state/event-bus.ts";
 import { openStore } from "../state/store.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -65,7 +65,10 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   const cores = navigator.hardwareConcurrency || 1;
   const store = openStore(config.agent.data_dir);
   const events = createEventBus({ startSeq: store.lastEventSeq() });
-  const catalog = createCatalog();
+  const catalog = createCatalog({
+    overrides: store.getKv<CatalogOverrides>("catalog.overrides") ?? {},
+    persist: (o) => store.putKv("catalog.overrides", o),
+  });
   const telemetry = createTelemetry({
     serviceName: "polis",
     serviceVersion: VERSION,

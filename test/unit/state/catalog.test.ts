@@ -66,3 +66,48 @@ describe("service catalog", () => {
     expect(() => parseSelector("!app=web")).toThrow(/invalid label selector/);
   });
 });
+
+describe("operator overrides in the catalog", () => {
+  test("a drain and a weight set by the operator outlive the endpoint's removal and come back with it", () => {
+    const saved: unknown[] = [];
+    const c = createCatalog({ persist: (o) => void saved.push(o) });
+    c.upsertService({ name: "web", namespace: "default", labels: {}, annotations: {} }, "app");
+    c.upsertEndpoint("default", "web", ep("web-0", 9000));
+    c.setEndpointOverride("default", "web", "web-0", { draining: true });
+    c.setEndpointOverride("default", "web", "web-0", { weight: 7 });
+    expect(c.get("default", "web")?.endpoints[0]).toMatchObject({ draining: true, weight: 7 });
+    c.removeEndpoint("default", "web", "web-0");
+    c.upsertEndpoint("default", "web", ep("web-0", 9001));
+    expect(c.get("default", "web")?.endpoints[0]).toMatchObject({ port: 9001, draining: true, weight: 7 });
+    expect(saved.at(-1)).toEqual({ "default/web": { endpoints: { "web-0": { draining: true, weight: 7 } } } });
+  });
+
+  test("overrides handed to a new catalog apply to endpoints as they appear (a restarted agent)", () => {
+    const c = createCatalog({ overrides: { "default/web": { endpoints: { "web-1": { weight: 3 } }, maintenance: { since: 5, reason: "r" } } } });
+    c.upsertService({ name: "web", namespace: "default", labels: {}, annotations: {}, endpoints: [ep("web-1", 9000)] }, "app");
+    expect(c.get("default", "web")?.endpoints[0]?.weight).toBe(3);
+    expect(c.get("default", "web")?.maintenance).toEqual({ since: 5, reason: "r" });
+    expect(c.resolve("web", "default")).toEqual([]);
+    expect(c.resolve("web", "default", { all: true })?.length).toBe(1);
+  });
+
+  test("contrast: a drain the agent does itself (rolling restart) is gone once the endpoint is", () => {
+    const c = createCatalog();
+    c.upsertService({ name: "web", namespace: "default", labels: {}, annotations: {} }, "app");
+    c.upsertEndpoint("default", "web", ep("web-0", 9000));
+    c.setDraining("default", "web", "web-0", true);
+    c.removeEndpoint("default", "web", "web-0");
+    c.upsertEndpoint("default", "web", ep("web-0", 9000));
+    expect(c.get("default", "web")?.endpoints[0]?.draining).toBe(false);
+  });
+
+  test("an override that cannot be persisted changes nothing", () => {
+    const c = createCatalog({ persist: () => { throw new Error("disk full"); } });
+    c.upsertService({ name: "web", namespace: "default", labels: {}, annotations: {} }, "app");
+    c.upsertEndpoint("default", "web", ep("web-0", 9000));
+    expect(() => c.setEndpointOverride("default", "web", "web-0", { weight: 9 })).toThrow("disk full");
+    expect(() => c.setMaintenance("default", "web", { since: 1 })).toThrow("disk full");
+    expect(c.get("default", "web")?.endpoints[0]?.weight).toBe(1);
+    expect(c.maintenance("default", "web")).toBeUndefined();
+  });
+});

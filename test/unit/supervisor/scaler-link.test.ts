@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { Decision, ToScaler } from "../../../src/protocol/scaler.ts";
 import { createScalerLink } from "../../../src/supervisor/scaler-link.ts";
 import type { ReplicaView } from "../../../src/supervisor/procs-link.ts";
+import { createIntentStore } from "../../../src/state/intent.ts";
 import { configOf, memoryStore, recordingEvents, recordingTelemetry } from "./link-fakes.ts";
 
 const RAW = {
@@ -25,12 +26,13 @@ function setup() {
     setDesired: (app: string, n: number) => void desired.set(app, n),
     readyReplicas: (app?: string) => ready.filter((r) => app === undefined || r.app === app),
     onStats: () => () => true,
+    intents: createIntentStore(store),
   };
   const link = createScalerLink(
     { config: () => config, cores: 2, publish, log: { error: () => {} }, store, telemetry, send: (m) => void sent.push(m), scale: async (app, n) => void scaled.push([app, n]) },
     procs,
   );
-  return { link, sent, scaled, events, store, desired };
+  return { link, sent, scaled, events, store, desired, procs };
 }
 
 const decision = (over: Partial<Decision>): Decision =>
@@ -69,5 +71,31 @@ describe("scaler link", () => {
     expect(s.link.policies().map((p) => p.app)).toEqual(["web", "fixed"]);
     expect(Object.keys(s.store.getKv<Record<string, unknown>>("scaling.overrides")!)).toEqual(["fixed"]);
     expect(s.sent.some((m) => m.t === "scaler.policies" && m.policies.length === 2)).toBe(true);
+  });
+
+  test("a decision while the operator paused autoscaling is recorded with the reason it was held, and not applied", () => {
+    const s = setup();
+    s.procs.intents.update("web", () => ({ replicas: 2, setBy: "operator", pausedUntil: Date.now() + 60_000 }));
+    s.link.handle({ t: "scaler.decision", decision: decision({}) });
+    expect(s.scaled).toEqual([]);
+    expect(s.desired.get("web")).toBeUndefined();
+    const ev = s.events.find((e) => e.type === "scale.decision")!;
+    expect(ev.message).toContain("not applied: autoscaling is paused until");
+  });
+
+  test("a decision for a stopped app is not applied", () => {
+    const s = setup();
+    s.procs.intents.update("web", () => ({ stopped: { at: 1, previous: 2 } }));
+    s.link.handle({ t: "scaler.decision", decision: decision({}) });
+    expect(s.scaled).toEqual([]);
+  });
+
+  test("once the pause window is over the next decision is applied and the end of the pause is announced", () => {
+    const s = setup();
+    s.procs.intents.update("web", () => ({ replicas: 2, setBy: "operator", pausedUntil: Date.now() - 1 }));
+    s.link.handle({ t: "scaler.decision", decision: decision({}) });
+    expect(s.scaled).toEqual([["web", 3]]);
+    expect(s.events.map((e) => e.type)).toContain("scaling.resumed");
+    expect(s.procs.intents.get("web").pausedUntil).toBeUndefined();
   });
 });
