@@ -1,10 +1,17 @@
 // `polis agent`: load the config (every problem at once, exit 1), start the supervisor, handle signals.
 import { formatProblems, loadConfigFile, readDotEnv } from "../config/load.ts";
+import { parseDuration } from "../config/units.ts";
 import { createSupervisor } from "../supervisor/supervisor.ts";
+import { beginAgent } from "../supervisor/takeover-agent.ts";
+import type { Incumbent } from "../supervisor/takeover.ts";
 import { createLogger } from "../telemetry/logger.ts";
 
 export interface AgentOptions {
   readonly config: string;
+  /** Take over from the agent running on the same data dir (takeover.ts). */
+  readonly takeover?: boolean;
+  /** A duration such as "30s": how long a takeover may take before everything is handed back. */
+  readonly takeoverTimeout?: string;
 }
 
 export async function runAgent(opts: AgentOptions): Promise<number | undefined> {
@@ -17,7 +24,23 @@ export async function runAgent(opts: AgentOptions): Promise<number | undefined> 
   }
   const config = result.loaded.config;
   const logger = createLogger({ level: config.agent.log_level });
+  const timeoutFlag = opts.takeoverTimeout;
+  let takeover: Awaited<ReturnType<typeof beginAgent>>;
+  try {
+    let timeoutMs: number | undefined;
+    try {
+      timeoutMs = timeoutFlag === undefined ? undefined : parseDuration(timeoutFlag);
+    } catch {
+      throw new Error(`--takeover-timeout: "${timeoutFlag}" is not a duration (write 30s, 2m)`);
+    }
+    takeover = await beginAgent({ dataDir: config.agent.data_dir, takeover: opts.takeover === true, ...(timeoutMs !== undefined ? { timeoutMs } : {}), log: logger });
+  } catch (e) {
+    process.stderr.write(`polis: ${(e as Error).message}\n`);
+    return 1;
+  }
   const sup = createSupervisor({ config, raw: result.loaded.raw, configPath: result.loaded.source, logger, env });
+  takeover.seed(sup);
+  let control: Incumbent | undefined;
 
   // The supervisor must outlive a bug in one handler: a stray rejection or exception is logged loudly, and the
   // agent keeps supervising (its workers and replicas are independent of the failed call).
@@ -28,6 +51,7 @@ export async function runAgent(opts: AgentOptions): Promise<number | undefined> 
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    control?.close();
     logger.info("shutting down", { signal });
     // A hard bound on the whole shutdown: workers get shutdown_timeout, and then some for the store.
     const hard = setTimeout(() => {
@@ -47,6 +71,11 @@ export async function runAgent(opts: AgentOptions): Promise<number | undefined> 
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  // Hitless restart: start this same binary (whatever the file at its path is now) as a successor that takes over.
+  process.on("SIGUSR2", () => {
+    if (control && !stopping) control.upgrade(process.execPath);
+    else logger.warn("SIGUSR2 ignored: no control socket, or shutting down");
+  });
   process.on("SIGHUP", () => {
     void sup.reload().then((r) => {
       if (!r.ok) logger.error("config reload rejected; the running config is unchanged", { problems: r.error.problems });
@@ -58,9 +87,15 @@ export async function runAgent(opts: AgentOptions): Promise<number | undefined> 
     await sup.start();
   } catch (e) {
     logger.error("agent failed to start", { error: e });
-    await sup.stop().catch(() => {});
+    await takeover.giveBack(sup, `the new agent failed to start: ${(e as Error).message}`);
     return 1;
   }
-  logger.info("agent ready", { api: sup.apiUrl, workers: sup.workers().map((w) => w.name) });
+  try {
+    control = await takeover.complete(sup, { configPath: result.loaded.source, retire: () => shutdown("takeover") });
+  } catch (e) {
+    process.stderr.write(`polis: ${(e as Error).message}\n`);
+    return 1;
+  }
+  logger.info("agent ready", { api: sup.apiUrl, pid: process.pid, workers: sup.workers().map((w) => w.name) });
   return undefined;
 }

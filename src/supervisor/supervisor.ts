@@ -32,6 +32,8 @@ import { allHosts, type Hub, notRunning, type WorkerHosts } from "./hub.ts";
 import { createJwtCache } from "./jwt-cache.ts";
 import { createProcsLink } from "./procs-link.ts";
 import { createScalerLink } from "./scaler-link.ts";
+import type { Handover } from "./takeover.ts";
+import { createHandover } from "./takeover-handover.ts";
 import { createWorkerHost, type WorkerInfo } from "./worker-host.ts";
 
 export interface SupervisorOptions {
@@ -52,6 +54,8 @@ export interface Supervisor {
   workers(): WorkerInfo[];
   /** How long stop() may take: the shutdown timeout, or longer when an app's own stop timeout needs it. */
   stopBoundMs(): number;
+  /** What a takeover gives up and takes back (takeover.ts). */
+  readonly handover: Handover;
 }
 
 /** How often API-registered endpoints are checked against discovery.deregister_critical_after. */
@@ -77,8 +81,10 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     ...(config.telemetry.otlp ? { otlp: { endpoint: config.telemetry.otlp.endpoint, intervalMs: config.telemetry.otlp.interval, headers: config.telemetry.otlp.headers } } : {}),
     env: opts.env ?? process.env,
   });
+  // Off while a successor agent takes over: it numbers events on from the last one written.
+  let persistEvents = true;
   events.subscribe((e) => {
-    store.appendEvent(e);
+    if (persistEvents) store.appendEvent(e);
     telemetry.event(e.type);
   });
   const flushTimer = setInterval(() => store.flush(), 250);
@@ -216,6 +222,62 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   };
   const configApply = createConfigApplier({ current: () => config, jwt, commit: commitConfig, publish });
 
+  const bootApi = () =>
+    startApiServer({
+      api: config.api,
+      prometheus: config.telemetry.prometheus,
+      tokens,
+      jwt: jwt.authenticator,
+      tickets,
+      ready: () => ready && allHosts(hosts).every((h) => h.info().state === "running"),
+      modules: buildApiModules({
+        hub,
+        procs,
+        health,
+        balancer,
+        scaler,
+        tickets,
+        hosts: () => allHosts(hosts),
+        startedAt,
+        configPath: opts.configPath,
+        current: () => ({ config, raw, source: opts.configPath }),
+        apply: (r) => Promise.resolve(configApply.apply(r, "PATCH /v1/config")),
+        reload: async () => {
+          const r = await sup.reload();
+          return r.ok ? r : { ok: false, status: r.status, problems: r.error.problems, message: r.error.message };
+        },
+        apiChecks,
+        persistApiChecks: () => store.putKv("checks.api", Object.fromEntries(apiChecks)),
+      }),
+      prometheusText: () => telemetry.prometheusText(),
+      log,
+    });
+
+  const handover = createHandover({
+    procs: () => hosts.procs,
+    scaler: () => hosts.scaler,
+    apps: () => config.apps.map((a) => a.name),
+    desiredOf: (app) => procs.desiredOf(app),
+    setDesired: (app, n) => procs.setDesired(app, n),
+    pools: () => balancer.state(),
+    subscribe: (fn) => events.subscribe(fn),
+    closeListeners: async () => {
+      api?.stop();
+      api = undefined;
+      await dns?.stop();
+      dns = undefined;
+    },
+    openListeners: async () => {
+      api = bootApi();
+      dns = await startDns(config.dns, catalog, log);
+    },
+    persistEvents: (on) => {
+      if (!on) store.flush();
+      persistEvents = on;
+    },
+    stopTimeoutMs: () => config.agent.shutdown_timeout,
+  });
+
   const sup: Supervisor = {
     get config() {
       return config;
@@ -234,35 +296,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       procs.syncServices();
       createHosts();
       jwt.commit(jwt.prepare(config));
-      api = startApiServer({
-        api: config.api,
-        prometheus: config.telemetry.prometheus,
-        tokens,
-        jwt: jwt.authenticator,
-        tickets,
-        ready: () => ready && allHosts(hosts).every((h) => h.info().state === "running"),
-        modules: buildApiModules({
-          hub,
-          procs,
-          health,
-          balancer,
-          scaler,
-          tickets,
-          hosts: () => allHosts(hosts),
-          startedAt,
-          configPath: opts.configPath,
-          current: () => ({ config, raw, source: opts.configPath }),
-          apply: (r) => Promise.resolve(configApply.apply(r, "PATCH /v1/config")),
-          reload: async () => {
-            const r = await sup.reload();
-            return r.ok ? r : { ok: false, status: r.status, problems: r.error.problems, message: r.error.message };
-          },
-          apiChecks,
-          persistApiChecks: () => store.putKv("checks.api", Object.fromEntries(apiChecks)),
-        }),
-        prometheusText: () => telemetry.prometheusText(),
-        log,
-      });
+      api = bootApi();
       dns = await startDns(config.dns, catalog, log);
       await Promise.all(allHosts(hosts).map((h) => h.start()));
       ready = true;
@@ -300,6 +334,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     },
     workers: () => allHosts(hosts).map((h) => h.info()),
     stopBoundMs: () => Math.max(config.agent.shutdown_timeout, ...config.apps.map((a) => a.stop.timeout + 2000)),
+    handover,
   };
   return sup;
 }

@@ -32,11 +32,15 @@ export interface StartOptions {
   binary?: string;
   cwd?: string;
   readyTimeoutMs?: number;
+  /** Run on the config and data dir of an agent started before (e.g. a successor taking over from it). */
+  sameDirAs?: RunningAgent;
+  /** Extra arguments after `agent --config FILE` (e.g. --takeover). */
+  args?: string[];
 }
 
 export async function startAgent(opts: StartOptions = {}): Promise<RunningAgent> {
   const binary = opts.binary ?? requireBinary();
-  const dir = mkdtempSync(join(tmpdir(), "polis-it-"));
+  const dir = opts.sameDirAs?.dir ?? mkdtempSync(join(tmpdir(), "polis-it-"));
   const user = opts.config ?? {};
   const config = {
     ...user,
@@ -45,8 +49,8 @@ export async function startAgent(opts: StartOptions = {}): Promise<RunningAgent>
     dns: { listen: "127.0.0.1:0", ...(user.dns as object) },
   };
   const configPath = join(dir, "agent.yaml");
-  writeFileSync(configPath, stringify(config));
-  const proc = Bun.spawn([binary, "agent", "--config", configPath], {
+  if (!opts.sameDirAs) writeFileSync(configPath, stringify(config));
+  const proc = Bun.spawn([binary, "agent", "--config", configPath, ...(opts.args ?? [])], {
     cwd: opts.cwd ?? dir,
     env: { ...process.env, ...opts.env },
     stdin: "ignore",

@@ -3,7 +3,7 @@
 import type { CommandDef } from "../args.ts";
 import { completionScript, SHELLS, type Shell } from "../completion.ts";
 import { drain, restart, scale } from "./control.ts";
-import { agent, demoApp, init, service, validate, version } from "./local.ts";
+import { agent, demoApp, init, service, upgrade, validate, version } from "./local.ts";
 import { apps, balancers, checks, describe, resolve, scaling, services, status } from "./observe.ts";
 import { events, logs } from "./streams.ts";
 import { top } from "./top.ts";
@@ -32,7 +32,7 @@ const help: CommandDef = {
 };
 
 export const GROUPS: readonly CommandGroup[] = [
-  { title: "Run and set up", commands: [agent, validate, init, service, completion, version, help, demoApp] },
+  { title: "Run and set up", commands: [agent, upgrade, validate, init, service, completion, version, help, demoApp] },
   { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling] },
   { title: "Change (operator role)", commands: [scale, restart, drain] },
 ];

@@ -6,6 +6,7 @@ import { runAgent } from "../agent.ts";
 import { type CommandDef, UsageError } from "../args.ts";
 import { DEFAULT_CONFIG } from "../connect.ts";
 import { runDemoApp } from "../demo-app.ts";
+import { runUpgrade } from "../upgrade.ts";
 import { STARTER_CONFIG, writeNewFile } from "../init.ts";
 import type { Output } from "../output.ts";
 import { renderUnit } from "../service.ts";
@@ -20,10 +21,29 @@ function check(file: string, out: Output) {
 export const agent: CommandDef = {
   name: "agent",
   summary: "run the agent in the foreground",
-  details: "Loads the config (every problem is printed at once and the agent does not start), then supervises apps, probes, balances and scales until SIGTERM or SIGINT. SIGHUP re-reads the config.",
-  options: [{ name: "config", short: "c", type: "string", value: "FILE", description: `config file (default: ./${DEFAULT_CONFIG})` }],
-  examples: ["polis agent --config /etc/polis/agent.yaml"],
-  run: ({ opts }) => runAgent({ config: (opts.config as string | undefined) ?? DEFAULT_CONFIG }),
+  details: "Loads the config (every problem is printed at once and the agent does not start), then supervises apps, probes, balances and scales until SIGTERM or SIGINT. SIGHUP re-reads the config. SIGUSR2 restarts it without downtime (a successor from the same binary path takes over, as with `polis upgrade`). A second agent on the same data dir refuses to start unless it takes over with --takeover: it adopts the replicas, listens beside the running agent, and once it serves as many passing endpoints, the running one drains and exits (docs/reliability.md).",
+  options: [
+    { name: "config", short: "c", type: "string", value: "FILE", description: `config file (default: ./${DEFAULT_CONFIG})` },
+    { name: "takeover", type: "boolean", description: "take the replicas and listeners over from the agent running on the same data dir" },
+    { name: "takeover-timeout", type: "string", value: "DURATION", description: "with --takeover: give up and hand everything back when not caught up by then (default: 60s)" },
+  ],
+  examples: ["polis agent --config /etc/polis/agent.yaml", "polis agent --config /etc/polis/agent.yaml --takeover"],
+  run: ({ opts }) =>
+    runAgent({
+      config: (opts.config as string | undefined) ?? DEFAULT_CONFIG,
+      takeover: opts.takeover === true,
+      ...(typeof opts["takeover-timeout"] === "string" ? { takeoverTimeout: opts["takeover-timeout"] } : {}),
+    }),
+};
+
+export const upgrade: CommandDef = {
+  name: "upgrade",
+  summary: "hitless upgrade: the running agent starts BINARY, which takes over",
+  details: "Asks the agent running with the config's data dir (through <data_dir>/agent.sock) to check the config with `BINARY validate`, then start `BINARY agent --takeover` with its own config, environment and output. Prints the new agent's pid once it serves; the old one drains and exits, and the replicas keep running. Exit 1 (nothing changed) when the binary is missing, rejects the config, or fails to take over.",
+  args: [{ name: "binary", description: "the new polis binary" }],
+  options: [{ name: "config", short: "c", type: "string", value: "FILE", description: `the running agent's config (default: ./${DEFAULT_CONFIG})` }],
+  examples: ["polis upgrade /usr/local/bin/polis-0.2.0 --config /etc/polis/agent.yaml"],
+  run: ({ args, opts }) => runUpgrade(args.binary!, (opts.config as string | undefined) ?? DEFAULT_CONFIG),
 };
 
 export const validate: CommandDef = {

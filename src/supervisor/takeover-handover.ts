@@ -1,0 +1,86 @@
+// The supervisor's side of a takeover (see takeover.ts): what is given up at release and taken back at resume.
+//
+//   released:  scaler worker stopped (no decision in flight), procs worker released (replicas keep running, their
+//              records stay in the store), admin API and DNS closed (their ports free for the successor), events no
+//              longer written to the store (the successor numbers them from where we stopped).
+//   kept:      balancer workers keep serving beside the successor's, with health still probed and pushed, until retire.
+import type { AgentEvent } from "../state/event-bus.ts";
+import type { PoolMember } from "../protocol/balancer.ts";
+import type { Handover } from "./takeover.ts";
+import type { ProcsHost } from "./hub.ts";
+import type { WorkerControl } from "./worker-host.ts";
+
+export interface HandoverDeps {
+  procs(): ProcsHost | undefined;
+  scaler(): WorkerControl | undefined;
+  apps(): readonly string[];
+  desiredOf(app: string): number | undefined;
+  setDesired(app: string, n: number): void;
+  pools(): Readonly<Record<string, readonly PoolMember[]>>;
+  subscribe(fn: (e: AgentEvent) => void): () => void;
+  /** Close the admin API and DNS listeners; open them again. */
+  closeListeners(): Promise<void>;
+  openListeners(): Promise<void>;
+  /** Write events to the store, or stop (flushing what is pending). */
+  persistEvents(on: boolean): void;
+  stopTimeoutMs(): number;
+}
+
+/** The procs worker answers a release at once; a worker that does not is restarting and holds nothing to release. */
+const RELEASE_REQUEST_MS = 10_000;
+
+export function createHandover(deps: HandoverDeps): Handover {
+  const failures = new Set<string>();
+  deps.subscribe((e) => {
+    if (e.type === "balancer.listen-failed") failures.add(e.target);
+  });
+  let scalerStopped = false;
+  let procsReleased = false;
+  let listenersClosed = false;
+  let persisting = true;
+
+  return {
+    async release() {
+      scalerStopped = true;
+      await deps.scaler()?.stop(deps.stopTimeoutMs());
+      procsReleased = true;
+      await deps.procs()?.request({ t: "procs.release" }, RELEASE_REQUEST_MS);
+      listenersClosed = true;
+      await deps.closeListeners();
+      persisting = false;
+      deps.persistEvents(false);
+      const desired: Record<string, number> = {};
+      for (const app of deps.apps()) {
+        const n = deps.desiredOf(app);
+        if (n !== undefined) desired[app] = n;
+      }
+      return { desired, passing: countPassing(deps.pools()) };
+    },
+    async resume() {
+      if (!persisting) deps.persistEvents(true);
+      persisting = true;
+      if (listenersClosed) await deps.openListeners();
+      listenersClosed = false;
+      if (procsReleased) {
+        // A fresh procs worker adopts every replica from the store records, as after an agent crash.
+        const procs = deps.procs();
+        await procs?.stop(deps.stopTimeoutMs());
+        await procs?.start();
+      }
+      procsReleased = false;
+      if (scalerStopped) await deps.scaler()?.start();
+      scalerStopped = false;
+    },
+    passing: () => countPassing(deps.pools()),
+    listenFailures: () => [...failures],
+    seedDesired(desired) {
+      for (const [app, n] of Object.entries(desired)) if (Number.isInteger(n) && n >= 0) deps.setDesired(app, n);
+    },
+  };
+}
+
+function countPassing(pools: Readonly<Record<string, readonly PoolMember[]>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, members] of Object.entries(pools)) out[name] = members.filter((m) => m.health === "passing" && !m.draining).length;
+  return out;
+}
