@@ -6,9 +6,8 @@ import { atLimit, buildPool, type EligibleEndpoint, type EndpointRecord } from "
 import { createStickySessions } from "../core/balancing/sticky.ts";
 import type { PoolEndpoint } from "../core/balancing/picker.ts";
 import { systemClock, systemRng } from "../core/time.ts";
-import type { BalancerConfig } from "../config/schema.ts";
 import { splitListen } from "../config/units.ts";
-import type { EndpointStats, PoolMember } from "../protocol/balancer.ts";
+import type { BalancerSpec, EndpointStats, PoolMember } from "../protocol/balancer.ts";
 import { createHttpProxy, type HttpProxy } from "./http-proxy.ts";
 import { createPickerPool, type HashKey } from "./picker-pool.ts";
 import type { ConnectionContext, ProxyOutcome, ProxyPool, RequestContext } from "./proxy-pool.ts";
@@ -28,7 +27,7 @@ export interface Listener {
   close(graceMs: number): Promise<void>;
 }
 
-function hashKeyOf(cfg: BalancerConfig): HashKey {
+function hashKeyOf(cfg: BalancerSpec): HashKey {
   if (!["ip_hash", "consistent_hash", "maglev"].includes(cfg.algorithm)) return { kind: "none" };
   switch (cfg.hash_key.source) {
     case "header": return { kind: "header", name: cfg.hash_key.name!.toLowerCase() };
@@ -41,7 +40,7 @@ function hashKeyOf(cfg: BalancerConfig): HashKey {
 /** How many re-picks a request gets when the picked endpoint is at its connection limit. */
 const ADMIT_ATTEMPTS = 3;
 
-export async function createListener(cfg: BalancerConfig, onEjection: (d: OutlierDecision, forMs: number) => void): Promise<Listener> {
+export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierDecision, forMs: number) => void): Promise<Listener> {
   const clock = systemClock;
   const picker = createPicker(cfg.algorithm, { rng: systemRng, clock });
   const hashKey = hashKeyOf(cfg);

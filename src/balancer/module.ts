@@ -1,6 +1,5 @@
 // The balancer worker's message handling: one Listener per configured balancer, pools pushed by the supervisor,
 // stats sent once a second (wired by workers/balancer.ts).
-import type { BalancerConfig } from "../config/schema.ts";
 import type { BalancerInit, BalancerRequests, FromBalancer, PoolMember, ToBalancer } from "../protocol/balancer.ts";
 import type { ModulePort, WorkerModule } from "../runtime/worker.ts";
 import { createListener, type Listener } from "./listener.ts";

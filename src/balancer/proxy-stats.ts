@@ -1,23 +1,9 @@
 // Counters for one listener or one endpoint: plain numbers bumped on the hot path, read as snapshots.
 
+import type { StatsSnapshot } from "../protocol/balancer.ts";
 import { LatencyHistogram } from "./latency-histogram.ts";
 
-export interface StatsSnapshot {
-  requests: number;
-  /** Responses by class: index 1 = 1xx ... 5 = 5xx (index 0 unused). */
-  responses: [number, number, number, number, number, number];
-  errors: number;
-  retries: number;
-  bytesIn: number;
-  bytesOut: number;
-  /** Gauge: open connections (client side for listeners, upstream side for endpoints). */
-  active: number;
-  latency: { count: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number };
-  /** Non-empty buckets of the fine histogram as [bucket, count, bucket, count, ...], so workers' stats merge exactly. */
-  buckets: number[];
-  /** Sum of latencies in µs (with buckets: the mean after merging). */
-  sumUs: number;
-}
+export type { StatsSnapshot };
 
 export class ProxyStats {
   requests = 0;

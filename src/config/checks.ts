@@ -1,6 +1,6 @@
 // Maps config checks onto the health checker's specs: app checks once per replica (target = the replica's port),
 // standalone checks as written.
-import type { CheckSpec } from "../health/check-spec.ts";
+import type { CheckSpec } from "../protocol/health.ts";
 import type { AppCheckConfig, StandaloneCheckConfig } from "./schema.ts";
 
 type AnyCheck = AppCheckConfig | StandaloneCheckConfig;

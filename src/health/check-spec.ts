@@ -1,25 +1,8 @@
 // What one check is, and the validation that names every bad field before anything is scheduled.
-import type { FlapOptions } from "../core/health/flapping.ts";
-import type { ThresholdOptions } from "../core/health/thresholds.ts";
+import type { CheckSpec } from "../protocol/health.ts";
 import { PROBE_KINDS } from "./registry.ts";
 
-export interface CheckSpec {
-  id: string;
-  kind: string;
-  /** URL or host:port for network kinds, command line for "command", path for "file", ignored for "ttl". */
-  target: string;
-  intervalMs: number;
-  /** Must be below intervalMs so that one run always ends before the next is due. */
-  timeoutMs: number;
-  /** Delay before the first run; without it the first run is staggered over the interval by the id's hash. */
-  initialDelayMs?: number;
-  /** Interval after a non-passing run (default intervalMs). */
-  unhealthyIntervalMs?: number;
-  thresholds?: ThresholdOptions;
-  flapping?: FlapOptions;
-  /** Kind-specific options (see src/health/probes/<kind>.ts). */
-  options?: Record<string, unknown>;
-}
+export type { CheckSpec };
 
 export interface FieldError {
   field: string;

@@ -1,9 +1,60 @@
-// Messages between the supervisor and the balancer workers (one per core, all serving every listener with SO_REUSEPORT).
+// Messages between the supervisor and the balancer workers (one per core, all serving every listener with
+// SO_REUSEPORT), and the specs and stats they carry. This file is the one list of what crosses the thread boundary:
+// the config is mapped onto BalancerSpec in src/config/balancers.ts, so renaming a config key leaves the wire alone.
+import type { Algorithm } from "../core/balancing/index.ts";
 import type { InitMessage } from "./common.ts";
-import type { BalancerConfig } from "../config/schema.ts";
-import type { StatsSnapshot } from "../balancer/proxy-stats.ts";
 
-export type { StatsSnapshot };
+/** Counters of one listener or one endpoint over the last second, as the balancer worker reports them. */
+export interface StatsSnapshot {
+  requests: number;
+  /** Responses by class: index 1 = 1xx ... 5 = 5xx (index 0 unused). */
+  responses: [number, number, number, number, number, number];
+  errors: number;
+  retries: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Gauge: open connections (client side for listeners, upstream side for endpoints). */
+  active: number;
+  latency: { count: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number };
+  /** Non-empty buckets of the fine histogram as [bucket, count, bucket, count, ...], so workers' stats merge exactly. */
+  buckets: number[];
+  /** Sum of latencies in µs (with buckets: the mean after merging). */
+  sumUs: number;
+}
+
+/**
+ * One balancer as a worker runs it: every default resolved, durations in milliseconds. The keys follow the config's
+ * for readability, but this is its own shape: where the endpoints come from (backends) stays with the supervisor.
+ */
+export interface BalancerSpec {
+  readonly name: string;
+  /** host:port */
+  readonly listen: string;
+  readonly protocol: "http" | "tcp" | "udp";
+  readonly algorithm: Algorithm;
+  readonly hash_key: { readonly source: "ip" | "header" | "cookie" | "path"; readonly name?: string };
+  readonly timeouts: { readonly connect: number; readonly request: number; readonly idle: number; readonly header: number };
+  readonly retries: { readonly max: number; readonly budget_percent: number; readonly min_per_second: number };
+  readonly outlier: {
+    readonly enabled: boolean;
+    readonly consecutive_5xx: number;
+    readonly consecutive_gateway_failure: number;
+    readonly base_ejection_time: number;
+    readonly max_ejection_time: number;
+    readonly max_ejection_percent: number;
+  };
+  readonly slow_start: { readonly window: number; readonly min_weight_percent: number; readonly aggression: number };
+  readonly max_connections_per_endpoint?: number;
+  readonly sticky?: { readonly cookie: string; readonly ttl?: number };
+  readonly drain_timeout: number;
+  /** With no endpoint at all, hold requests this long for one to appear (0: answer 503 at once). */
+  readonly hold_when_empty: number;
+  readonly panic_threshold: number;
+  readonly warning_weight: number;
+  readonly udp_idle_timeout: number;
+  readonly tls?: { readonly cert_file: string; readonly key_file: string };
+  readonly upstream_tls?: { readonly verify: boolean; readonly ca_file?: string; readonly servername?: string };
+}
 
 /** One endpoint as the supervisor sees it; the worker adds live counts, ejection and slow start. */
 export interface PoolMember {
@@ -17,7 +68,7 @@ export interface PoolMember {
 
 export interface BalancerInit {
   readonly index: number;
-  readonly balancers: readonly BalancerConfig[];
+  readonly balancers: readonly BalancerSpec[];
   readonly pools: Readonly<Record<string, readonly PoolMember[]>>;
 }
 

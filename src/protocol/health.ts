@@ -1,11 +1,31 @@
-// Messages between the supervisor and the health worker. Check specs and results are declared with the checker
-// (src/health) and re-exported here, so this file stays the one list of what crosses the thread boundary.
-import type { InitMessage } from "./common.ts";
+// Messages between the supervisor and the health worker, and the check spec they carry. This file is the one list
+// of what crosses the thread boundary; the checker (src/health) validates specs and reports with these shapes.
+import type { FlapOptions } from "../core/health/flapping.ts";
 import type { HistoryEntry, HistorySummary } from "../core/health/history.ts";
 import type { Status } from "../core/health/status.ts";
-import type { CheckSpec } from "../health/check-spec.ts";
+import type { ThresholdOptions } from "../core/health/thresholds.ts";
+import type { InitMessage } from "./common.ts";
 
-export type { CheckSpec, HistoryEntry, HistorySummary, Status };
+export type { HistoryEntry, HistorySummary, Status };
+
+/** One check as the health worker runs it: what to probe, how often, and how results become a status. */
+export interface CheckSpec {
+  id: string;
+  kind: string;
+  /** URL or host:port for network kinds, command line for "command", path for "file", ignored for "ttl". */
+  target: string;
+  intervalMs: number;
+  /** Must be below intervalMs so that one run always ends before the next is due. */
+  timeoutMs: number;
+  /** Delay before the first run; without it the first run is staggered over the interval by the id's hash. */
+  initialDelayMs?: number;
+  /** Interval after a non-passing run (default intervalMs). */
+  unhealthyIntervalMs?: number;
+  thresholds?: ThresholdOptions;
+  flapping?: FlapOptions;
+  /** Kind-specific options (see src/health/probes/<kind>.ts). */
+  options?: Record<string, unknown>;
+}
 
 export interface HealthInit {
   readonly checks: readonly CheckSpec[];

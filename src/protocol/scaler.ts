@@ -1,12 +1,35 @@
-// Messages between the supervisor and the scaler worker. Policy, sample and decision shapes are declared with the
-// scaler (src/core/scaling, src/scaler) and re-exported here: this file is the one list of what crosses.
-import type { InitMessage } from "./common.ts";
+// Messages between the supervisor and the scaler worker, and the samples, replica sets and series they carry.
+// Policy, decision and forecast shapes come from the pure scaling core (src/core/scaling), below every subsystem.
 import type { Decision, MetricForecast } from "../core/scaling/decide.ts";
-import type { ScalePolicy } from "../core/scaling/policy.ts";
-import type { MetricSample, ReplicaInfo } from "../scaler/scaler.ts";
-import type { SimulationPoint } from "../scaler/simulate.ts";
+import type { ReplicaPhase } from "../core/scaling/hpa.ts";
+import type { MetricName, ScalePolicy } from "../core/scaling/policy.ts";
+import type { InitMessage } from "./common.ts";
 
-export type { Decision, MetricForecast, MetricSample, ReplicaInfo, ScalePolicy, SimulationPoint };
+export type { Decision, MetricForecast, ScalePolicy };
+
+export interface MetricSample {
+  readonly app: string;
+  /** Absent: app-level demand rather than one replica's reading. */
+  readonly replica?: string;
+  readonly metric: string;
+  readonly value: number;
+  readonly at: number;
+}
+
+export interface ReplicaInfo {
+  readonly id: string;
+  readonly phase: ReplicaPhase;
+  /** Requests for utilization metrics, in the unit the cpu / memory samples use. */
+  readonly cpuRequest?: number;
+  readonly memoryRequest?: number;
+}
+
+/** One point of an app-level series to replay: totals per metric at a time. */
+export interface SimulationPoint {
+  /** Milliseconds, increasing. */
+  readonly at: number;
+  readonly totals: Readonly<Partial<Record<MetricName, number>>>;
+}
 
 export interface ScalerInit {
   readonly intervalMs: number;

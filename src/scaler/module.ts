@@ -3,6 +3,7 @@ import { wallClock } from "../core/time.ts";
 import type { Decision, FromScaler, ScalerInit, ScalerRequests, ToScaler } from "../protocol/scaler.ts";
 import type { ModulePort, WorkerModule } from "../runtime/worker.ts";
 import { createScaler, type Scaler } from "./scaler.ts";
+import { simulate } from "./simulate.ts";
 
 /** Decisions that do nothing are still sent, but only every this many evaluations per app (the API shows the latest). */
 const LATEST_EVERY = 5;
@@ -67,7 +68,7 @@ export function createScalerModule(): WorkerModule<ToScaler, FromScaler, ScalerR
     },
     requests: {
       "scaler.forecast": (msg) => scaler.forecast(msg.app),
-      "scaler.simulate": (msg) => scaler.simulate(msg.policy, msg.points, msg.initialReplicas !== undefined ? { initialReplicas: msg.initialReplicas } : {}),
+      "scaler.simulate": (msg) => simulate(msg.policy, msg.points, msg.initialReplicas !== undefined ? { initialReplicas: msg.initialReplicas } : {}),
     },
     stop() {
       if (timer) clearInterval(timer);

@@ -1,4 +1,4 @@
-// The scaler's state: per-app metric series, policies and behavior; evaluates every app per tick and replays series.
+// The scaler's state: per-app metric series, policies and behavior; evaluates every app per tick (src/scaler/simulate.ts replays series through it).
 //
 // Contract: `ingest` takes per-second samples (`at` in ms on the same clock as `evaluate`);
 // replica samples feed a per-replica ring (averaged over the policy's metric window) and the
@@ -15,24 +15,9 @@ import { isMetricName, type MetricName, type ScalePolicy } from "../core/scaling
 import type { Clock } from "../core/time.ts";
 import { type BucketSeries, createBucketSeries } from "./bucket-series.ts";
 import { createSecondRing, type SecondRing } from "./second-ring.ts";
-import { replay, type SimulationOptions, type SimulationPoint } from "./simulate.ts";
+import type { MetricSample, ReplicaInfo } from "../protocol/scaler.ts";
 
-export interface MetricSample {
-  readonly app: string;
-  /** Absent: app-level demand rather than one replica's reading. */
-  readonly replica?: string;
-  readonly metric: string;
-  readonly value: number;
-  readonly at: number;
-}
-
-export interface ReplicaInfo {
-  readonly id: string;
-  readonly phase: ReplicaPhase;
-  /** Requests for utilization metrics, in the unit the cpu / memory samples use. */
-  readonly cpuRequest?: number;
-  readonly memoryRequest?: number;
-}
+export type { MetricSample, ReplicaInfo };
 
 export interface IngestReport {
   readonly accepted: number;
@@ -53,7 +38,6 @@ export interface Scaler {
   evaluate(now?: number): Decision[];
   forecast(app: string, now?: number): MetricForecast[];
   /** Replays a series through `policy` in a fresh scaler; this scaler's state is untouched. */
-  simulate(policy: ScalePolicy, points: readonly SimulationPoint[], options?: SimulationOptions): Decision[];
   apps(): string[];
 }
 
@@ -185,7 +169,6 @@ export function createScaler(options: ScalerOptions): Scaler {
 
   return {
     apps: () => [...apps.keys()],
-    simulate: (policy, points, simulation) => replay(createScaler, policy, points, simulation),
     setPolicy: function setPolicy(name, policy) {
       const a = app(name);
       const before = a.policy;

@@ -7,13 +7,10 @@
 // what the policy would do).
 import type { Decision } from "../core/scaling/decide.ts";
 import type { MetricName, ScalePolicy } from "../core/scaling/policy.ts";
-import type { MetricSample, Scaler, ScalerOptions } from "./scaler.ts";
+import type { MetricSample, SimulationPoint } from "../protocol/scaler.ts";
+import { createScaler } from "./scaler.ts";
 
-export interface SimulationPoint {
-  /** Milliseconds, increasing. */
-  readonly at: number;
-  readonly totals: Readonly<Partial<Record<MetricName, number>>>;
-}
+export type { SimulationPoint };
 
 export interface SimulationOptions {
   readonly initialReplicas?: number;
@@ -22,14 +19,13 @@ export interface SimulationOptions {
 const REQUEST = 1000;
 const APP = "simulated";
 
-export function replay(
-  makeScaler: (options: ScalerOptions) => Scaler,
+export function simulate(
   policy: ScalePolicy,
   points: readonly SimulationPoint[],
   options: SimulationOptions = {},
 ): Decision[] {
   let now = points.length > 0 ? points[0].at : 0;
-  const scaler = makeScaler({ clock: { now: () => now }, forecastRefitsPerTick: 1 });
+  const scaler = createScaler({ clock: { now: () => now }, forecastRefitsPerTick: 1 });
   scaler.setPolicy(APP, { ...policy, dryRun: false });
   let current = options.initialReplicas ?? Math.max(policy.min, 1);
   const decisions: Decision[] = [];

@@ -9,6 +9,7 @@ import { registrationInput, type ServiceBody } from "../api/services.ts";
 import type { ConfigError, ConfigProblem } from "../config/load.ts";
 import type { Config, StandaloneCheckConfig } from "../config/schema.ts";
 import { replicaBounds } from "../config/apps.ts";
+import { toBalancerSpec } from "../config/balancers.ts";
 import { resolveCount } from "../config/semantics.ts";
 import type { DnsServer } from "../discovery/dns-server.ts";
 import type { WorkerLog } from "../protocol/common.ts";
@@ -139,17 +140,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   const balancer = createBalancerLink({ config: () => config, catalog, publish, telemetry, balancerHosts }, (s) => scaler.ingest(s));
   const reaper = createCriticalReaper({ catalog, publish, afterMs: () => config.discovery.deregister_critical_after });
 
-  /** Balancer configs as workers get them: defaults that depend on other sections resolved here. */
-  const balancerConfigs = () =>
-    config.balancers.map((b) => {
-      if (b.hold_when_empty !== undefined) return b;
-      const app = b.backends.app ? config.apps.find((a) => a.name === b.backends.app) : undefined;
-      const scalesToZero = app !== undefined && typeof app.replicas === "object" && resolveCount(app.replicas.min, cores) === 0;
-      // An app that scales to zero gets its first request held until a replica is ready (Knative's activator does this).
-      return { ...b, hold_when_empty: scalesToZero ? 30_000 : 0 };
-    });
-
-  const balancerInit = (index: number) => ({ index, balancers: balancerConfigs(), pools: balancer.state() });
+  const balancerInit = (index: number) => ({ index, balancers: config.balancers.map((b) => toBalancerSpec(b, config, cores)), pools: balancer.state() });
 
   const logWorker = (name: string, m: WorkerLog) => log.log(m.level, m.msg, { worker: name, ...m.fields });
   const onStateChange = (info: WorkerInfo, why: string) => {

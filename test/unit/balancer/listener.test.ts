@@ -3,7 +3,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { createListener } from "../../../src/balancer/listener.ts";
 import { decodeConfig } from "../../../src/config/load.ts";
-import type { BalancerConfig } from "../../../src/config/schema.ts";
+import { toBalancerSpec } from "../../../src/config/balancers.ts";
+import type { BalancerSpec } from "../../../src/protocol/balancer.ts";
 import { waitFor } from "../../support/wait-for.ts";
 import { rawClient, rawUpstream } from "./support.ts";
 
@@ -12,10 +13,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function balancer(extra: Record<string, unknown>): BalancerConfig {
+function balancer(extra: Record<string, unknown>): BalancerSpec {
   const r = decodeConfig({ balancers: [{ name: "b", listen: "127.0.0.1:0", protocol: "http", ...extra }] }, "test.yaml");
   if (!r.ok) throw new Error(String(r.error.message));
-  return r.config.balancers[0]!;
+  return toBalancerSpec(r.config.balancers[0]!, r.config, 1);
 }
 
 describe("listener admission", () => {

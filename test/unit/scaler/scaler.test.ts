@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { type ScalePolicy, validatePolicy } from "../../../src/core/scaling/policy.ts";
 import { createScaler, type MetricSample, type ReplicaInfo } from "../../../src/scaler/scaler.ts";
-import type { SimulationPoint } from "../../../src/scaler/simulate.ts";
+import { type SimulationPoint, simulate } from "../../../src/scaler/simulate.ts";
 import { createFakeClock } from "../../support/fake-clock.ts";
 
 function policy(raw: Record<string, unknown>): ScalePolicy {
@@ -149,7 +149,7 @@ describe("forecast and simulate", () => {
     const p = policy({ metrics: [{ name: "rps_per_replica", target: 100 }] });
     const points: SimulationPoint[] = [];
     for (let s = 0; s < 1000; s++) points.push({ at: s * 1000, totals: { rps_per_replica: s >= 100 && s < 400 ? 800 : 100 } });
-    const decisions = scaler.simulate(p, points, { initialReplicas: 1 });
+    const decisions = simulate(p, points, { initialReplicas: 1 });
     const at = (s: number) => decisions[s].desired;
     expect(at(99)).toBe(1);
     // Default scale-up rate: +4 pods per 15 s from the period's start.
@@ -166,10 +166,10 @@ describe("forecast and simulate", () => {
     const predicted = policy({ metrics: [{ name: "rps_per_replica", target: 100 }], predictive });
     const points: SimulationPoint[] = [];
     for (let s = 0; s < 4 * SEASON; s++) points.push({ at: s * 1000, totals: { rps_per_replica: load(s) } });
-    const lastSeason = (ds: ReturnType<typeof scaler.simulate>) => ds.slice(3 * SEASON);
-    const sum = (ds: ReturnType<typeof scaler.simulate>) => lastSeason(ds).reduce((t, d) => t + d.desired, 0);
-    const withForecast = scaler.simulate(predicted, points);
-    const without = scaler.simulate(reactive, points);
+    const lastSeason = (ds: ReturnType<typeof simulate>) => ds.slice(3 * SEASON);
+    const sum = (ds: ReturnType<typeof simulate>) => lastSeason(ds).reduce((t, d) => t + d.desired, 0);
+    const withForecast = simulate(predicted, points);
+    const without = simulate(reactive, points);
     expect(sum(withForecast)).toBeGreaterThan(sum(without));
     expect(lastSeason(withForecast).some((d) => d.rule === "forecast")).toBe(true);
     // Never below what the reactive rules alone would ask at the same moment.
