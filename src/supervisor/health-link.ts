@@ -1,23 +1,40 @@
 // Supervisor side of the health worker: computes the desired checks (app checks per ready replica + standalone
-// checks), and turns transitions into catalog health, events and metrics.
+// checks), and turns transitions into events and metrics. An endpoint's health in the catalog is derived from its
+// checks and their statuses, recomputed whenever either changes (a reload that drops a check recomputes too).
 import { appCheckSpec, standaloneCheckSpec } from "../config/checks.ts";
 import type { StandaloneCheckConfig } from "../config/schema.ts";
 import type { CheckSpec, CheckState, FromHealth, Status, ToHealth } from "../protocol/health.ts";
-import type { Config } from "../config/schema.ts";
-import type { Catalog } from "../state/catalog.ts";
+import type { AppConfig, Config } from "../config/schema.ts";
+import type { Catalog, EndpointHealth } from "../state/catalog.ts";
 import type { EventInput } from "../state/event-bus.ts";
 import type { Telemetry } from "../telemetry/metrics.ts";
-import { APP_NAMESPACE, replicaEndpointId } from "./hub.ts";
+import { type EndpointRef, endpointOf } from "./hub.ts";
 import type { ReplicaView } from "./procs-link.ts";
 
 interface CheckMeta {
   readonly spec: CheckSpec;
   /** The catalog endpoint this check decides for (app replicas). */
-  readonly endpoint?: { namespace: string; service: string; id: string };
+  readonly endpoint?: EndpointRef;
   readonly app?: string;
 }
 
 const RANK: Record<Status, number> = { passing: 0, warning: 1, critical: 2 };
+
+/** An app replica waits for its checks when its readiness is "check": critical until one has passed. */
+export const gatedOnChecks = (app: Pick<AppConfig, "readiness" | "checks">) => app.readiness.kind === "check" && app.checks.length > 0;
+
+/**
+ * An endpoint's health from its checks: the worst status among those that have run (Consul's rule); with none run
+ * yet, critical when the endpoint waits for its checks, else passing (an endpoint with no checks is passing).
+ */
+export function deriveHealth(statuses: ReadonlyArray<{ readonly status: Status; readonly output: string }>, waiting: boolean): { health: EndpointHealth; output: string } {
+  let worst: { status: Status; output: string } | undefined;
+  for (const s of statuses) if (worst === undefined || RANK[s.status] > RANK[worst.status]) worst = s;
+  if (worst) return { health: worst.status, output: worst.output };
+  return waiting ? { health: "critical", output: "waiting for the first check" } : { health: "passing", output: "" };
+}
+
+const refKey = (e: EndpointRef) => `${e.namespace}/${e.service}/${e.id}`;
 
 /** What the health link needs from the supervisor. */
 export interface HealthLinkDeps {
@@ -44,37 +61,35 @@ export function createHealthLink(hub: HealthLinkDeps, replicas: () => ReplicaVie
     for (const r of replicas()) {
       const app = cfg.apps.find((a) => a.name === r.app);
       if (!app) continue;
-      const shared = "shared" in app.port;
+      const endpoint = r.port !== null ? endpointOf(app, r.id) : undefined;
       for (const c of app.checks) {
         const spec = appCheckSpec(r.app, r.id, r.port, c);
-        out.set(spec.id, {
-          spec,
-          app: r.app,
-          ...(r.port !== null && !("none" in app.port) ? { endpoint: { namespace: APP_NAMESPACE, service: r.app, id: shared ? `${r.app}-shared` : replicaEndpointId(r.app, r.id) } } : {}),
-        });
+        out.set(spec.id, { spec, app: r.app, ...(endpoint ? { endpoint } : {}) });
       }
     }
     return out;
   };
 
-  /** An endpoint's health is the worst of its checks' (Consul's rule); checks not yet run do not count. */
-  const applyEndpointHealth = (endpoint: { namespace: string; service: string; id: string }) => {
-    let worst: Status | undefined;
-    let output = "";
+  /** The derived health of one endpoint from the current checks and statuses. */
+  const healthOf = (endpoint: EndpointRef) => {
+    const statuses: Array<{ status: Status; output: string }> = [];
+    const key = refKey(endpoint);
     for (const [id, meta] of checks) {
-      if (meta.endpoint?.id !== endpoint.id || meta.endpoint.service !== endpoint.service) continue;
+      if (!meta.endpoint || refKey(meta.endpoint) !== key) continue;
       const s = status.get(id);
-      if (!s) continue;
-      if (worst === undefined || RANK[s.status] > RANK[worst]) {
-        worst = s.status;
-        output = s.output;
-      }
+      if (s) statuses.push(s);
     }
-    if (worst !== undefined) hub.catalog.setHealth(endpoint.namespace, endpoint.service, endpoint.id, worst, output);
+    const app = hub.config().apps.find((a) => a.name === endpoint.service);
+    return deriveHealth(statuses, app !== undefined && gatedOnChecks(app));
+  };
+  const refresh = (endpoint: EndpointRef) => {
+    const d = healthOf(endpoint);
+    hub.catalog.setHealth(endpoint.namespace, endpoint.service, endpoint.id, d.health, d.output);
   };
 
-  const push = () => {
-    scheduled = false;
+  /** Recomputes the desired checks from replicas and config, and the health of every endpoint they touch(ed). */
+  const recompute = () => {
+    const before = checks;
     checks = compute();
     for (const id of [...status.keys()]) {
       if (!checks.has(id)) {
@@ -82,12 +97,20 @@ export function createHealthLink(hub: HealthLinkDeps, replicas: () => ReplicaVie
         hub.telemetry.forget("check", id);
       }
     }
+    // Every endpoint whose set of checks may have changed gets its health recomputed, including one left with none.
+    const touched = new Map<string, EndpointRef>();
+    for (const m of [...before.values(), ...checks.values()]) if (m.endpoint) touched.set(refKey(m.endpoint), m.endpoint);
+    for (const e of touched.values()) refresh(e);
+  };
+  const push = () => {
+    scheduled = false;
+    recompute();
     send({ t: "health.set", checks: [...checks.values()].map((m) => m.spec) });
   };
 
   return {
     state: () => {
-      checks = compute();
+      recompute();
       return { checks: [...checks.values()].map((m) => m.spec) };
     },
     /** Coalesces bursts of replica changes into one push. */
@@ -115,7 +138,7 @@ export function createHealthLink(hub: HealthLinkDeps, replicas: () => ReplicaVie
             message: `check ${msg.checkId} ${msg.from ?? "new"} -> ${msg.to}${msg.flapping ? " (flapping)" : ""}: ${msg.output.slice(0, 200)}`,
             data: { from: msg.from, to: msg.to, flapping: msg.flapping, latencyMs: msg.latencyMs, ...(meta?.app ? { app: meta.app } : {}) },
           });
-          if (meta?.endpoint) applyEndpointHealth(meta.endpoint);
+          if (meta?.endpoint) refresh(meta.endpoint);
           return true;
         }
         case "health.result": {
@@ -134,6 +157,8 @@ export function createHealthLink(hub: HealthLinkDeps, replicas: () => ReplicaVie
       }
     },
     checks: () => checks,
+    /** The health an endpoint has by its checks now (what a newly added endpoint starts with). */
+    healthOf,
     statusOf: (id: string) => status.get(id),
     summaries: () => latest,
   };

@@ -1,7 +1,7 @@
 // What the supervisor shares with the API wiring: config, catalog, events, store, telemetry, logger and the worker
 // hosts, each typed by its protocol. Each link (procs, health, balancer, scaler) declares its own narrower
 // dependencies beside it.
-import type { Config } from "../config/schema.ts";
+import type { AppConfig, Config } from "../config/schema.ts";
 import type { BalancerRequests, FromBalancer, ToBalancer } from "../protocol/balancer.ts";
 import type { FromHealth, HealthRequests, ToHealth } from "../protocol/health.ts";
 import type { FromProcs, ProcsRequests, ToProcs } from "../protocol/procs.ts";
@@ -50,5 +50,18 @@ export interface Hub {
   readonly hosts: WorkerHosts;
 }
 
-/** The endpoint id of an app replica in the catalog. */
-export const replicaEndpointId = (app: string, replica: number) => `${app}-${replica}`;
+/** Where a catalog endpoint lives. */
+export interface EndpointRef {
+  readonly namespace: string;
+  readonly service: string;
+  readonly id: string;
+}
+
+/**
+ * The catalog endpoint of an app replica (the one rule, used by every link): one per replica, one for all the
+ * replicas sharing a port (the kernel spreads connections among them), none for an app without a port.
+ */
+export function endpointOf(app: Pick<AppConfig, "name" | "port">, replica: number): EndpointRef | undefined {
+  if ("none" in app.port) return undefined;
+  return { namespace: APP_NAMESPACE, service: app.name, id: "shared" in app.port ? `${app.name}-shared` : `${app.name}-${replica}` };
+}

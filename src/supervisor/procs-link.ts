@@ -9,7 +9,8 @@ import type { EventInput } from "../state/event-bus.ts";
 import { type ScalerDecisionRecord, createIntentStore } from "../state/intent.ts";
 import type { Store } from "../state/store.ts";
 import type { Telemetry } from "../telemetry/metrics.ts";
-import { APP_NAMESPACE, replicaEndpointId } from "./hub.ts";
+import { APP_NAMESPACE, type EndpointRef, endpointOf } from "./hub.ts";
+import type { EndpointHealth } from "../state/catalog.ts";
 
 export interface ReplicaView {
   readonly app: string;
@@ -64,6 +65,8 @@ export interface ProcsLinkDeps {
   drainEndpoint(namespace: string, service: string, endpointId: string): Promise<void>;
   /** Health checks need recomputing (replicas changed). */
   healthTargetsChanged(): void;
+  /** The health an endpoint has by its checks (derived by the health link); a new endpoint starts with it. */
+  endpointHealth(e: EndpointRef): { health: EndpointHealth; output: string };
   /** Per-replica readiness changed: the scaler needs the new replica set. */
   replicasChanged(app: string): void;
 }
@@ -97,31 +100,26 @@ export function createProcsLink(hub: ProcsLinkDeps) {
 
   const addEndpoint = (app: string, id: number, port: number | null) => {
     const cfg = appConfig(app);
-    if (!cfg || port === null || "none" in cfg.port) return;
-    const shared = "shared" in cfg.port;
-    // Replicas sharing one port are one endpoint to a balancer: the kernel spreads connections among them.
-    const epId = shared ? `${app}-shared` : replicaEndpointId(app, id);
-    const waitForCheck = cfg.readiness.kind === "check" && cfg.checks.length > 0;
-    hub.catalog.upsertEndpoint(APP_NAMESPACE, app, {
-      id: epId,
+    const ref = cfg && port !== null ? endpointOf(cfg, id) : undefined;
+    if (!cfg || !ref || port === null) return;
+    hub.catalog.upsertEndpoint(ref.namespace, ref.service, {
+      id: ref.id,
       address: "127.0.0.1",
       port,
       protocol: cfg.checks.some((c) => c.kind === "grpc") ? "grpc" : "http",
       weight: 1,
       metadata: { app, replica: String(id) },
-      ...(waitForCheck ? { health: "critical" as const } : { health: "passing" as const }),
+      health: hub.endpointHealth(ref).health,
     });
   };
 
   const removeEndpoint = (app: string, id: number) => {
     const cfg = appConfig(app);
-    if (cfg && "shared" in cfg.port) {
-      const stillReady = [...replicas.values()].some((r) => r.app === app && r.ready && r.id !== id);
-      if (stillReady) return;
-      hub.catalog.removeEndpoint(APP_NAMESPACE, app, `${app}-shared`);
-      return;
-    }
-    hub.catalog.removeEndpoint(APP_NAMESPACE, app, replicaEndpointId(app, id));
+    // An app no longer in the config has lost its service already; a replica of one is only found by its id rule.
+    const ref = cfg ? endpointOf(cfg, id) : { namespace: APP_NAMESPACE, service: app, id: `${app}-${id}` };
+    if (!ref) return;
+    if (cfg && "shared" in cfg.port && [...replicas.values()].some((r) => r.app === app && r.ready && r.id !== id)) return;
+    hub.catalog.removeEndpoint(ref.namespace, ref.service, ref.id);
   };
 
   const onEvent = (e: ProcsEvent) => {
@@ -198,9 +196,9 @@ export function createProcsLink(hub: ProcsLinkDeps) {
     try {
       if (kind === "drain") {
         const cfg = appConfig(replica.app);
-        if (cfg && !("none" in cfg.port) && !("shared" in cfg.port)) {
-          await hub.drainEndpoint(APP_NAMESPACE, replica.app, replicaEndpointId(replica.app, replica.id));
-        }
+        // A shared-port endpoint stands for every replica: draining it would stop traffic to the ones staying.
+        const ref = cfg && !("shared" in cfg.port) ? endpointOf(cfg, replica.id) : undefined;
+        if (ref) await hub.drainEndpoint(ref.namespace, ref.service, ref.id);
       } else if (replica.port !== null) {
         addEndpoint(replica.app, replica.id, replica.port);
       }

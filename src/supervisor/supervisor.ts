@@ -116,6 +116,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     send: (msg) => hosts.procs?.send(msg),
     drainEndpoint: (ns, service, id) => balancer.drainCatalogEndpoint(ns, service, id),
     healthTargetsChanged: () => health.changed(),
+    endpointHealth: (e) => health.healthOf(e),
     replicasChanged: (app) => {
       scaler.replicasChanged(app);
       const ready = procs.readyReplicas(app).length;

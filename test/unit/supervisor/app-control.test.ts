@@ -43,6 +43,7 @@ function rig(store: Store = openStore(":memory:")) {
     send: () => {},
     drainEndpoint: async () => {},
     healthTargetsChanged: () => {},
+    endpointHealth: () => ({ health: "passing" as const, output: "" }),
     replicasChanged: () => {},
   };
   const procs = createProcsLink(hub);

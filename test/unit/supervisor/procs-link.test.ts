@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { ProcsEvent, ProcsEventInput } from "../../../src/procs/types.ts";
 import type { ToProcs } from "../../../src/protocol/procs.ts";
 import { createCatalog } from "../../../src/state/catalog.ts";
+import { createHealthLink } from "../../../src/supervisor/health-link.ts";
 import { createProcsLink } from "../../../src/supervisor/procs-link.ts";
 import { waitFor } from "../../support/wait-for.ts";
 import { configOf, memoryStore, recordingEvents, recordingTelemetry } from "./link-fakes.ts";
@@ -33,8 +34,10 @@ function setup(raw: unknown = APPS) {
     send: (m) => void sent.push(m),
     drainEndpoint: async (ns, svc, id) => void drained.push(`${ns}/${svc}/${id}`),
     healthTargetsChanged: () => void calls.health++,
+    endpointHealth: (e) => health.healthOf(e),
     replicasChanged: (app) => void calls.replicas.push(app),
   });
+  const health = createHealthLink({ config: () => config, catalog, publish, telemetry, send: () => {} }, () => link.readyReplicas());
   link.syncServices();
   const event = (e: ProcsEventInput) => link.handle({ t: "procs.event", event: { at: 0, ...e } as ProcsEvent });
   return { link, catalog, sent, drained, calls, events, store, event };
