@@ -24,10 +24,35 @@ export interface ApiOptions {
   /** Routes served at the root without auth (e.g. /metrics). */
   open?: readonly ApiModule[];
   onError?: (err: unknown) => void;
+  /** Told about every request once answered: `route` is the matched pattern ("unmatched" for a 404 without one). */
+  onRequest?: (method: string, route: string, status: number, scheme: "http" | "https", seconds: number) => void;
+  scheme?: "http" | "https";
+}
+
+/** The pattern of the handler that answered (not a middleware), so metrics carry /v1/apps/:name, never raw paths. */
+function answeringRoute(c: { req: { matchedRoutes: ReadonlyArray<{ method: string; path: string }> } }): string {
+  const routes = c.req.matchedRoutes;
+  for (let i = routes.length - 1; i >= 0; i--) {
+    const r = routes[i]!;
+    if (r.method !== "ALL") return r.path;
+  }
+  return "unmatched";
 }
 
 export function createApi(opts: ApiOptions): Hono {
   const app = new Hono();
+  if (opts.onRequest) {
+    const onRequest = opts.onRequest;
+    const scheme = opts.scheme ?? "http";
+    app.use("*", async function measureRequest(c, next) {
+      const started = performance.now();
+      try {
+        await next();
+      } finally {
+        onRequest(c.req.method, answeringRoute(c), c.res.status, scheme, (performance.now() - started) / 1000);
+      }
+    });
+  }
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", (c) => (opts.ready() ? c.json({ status: "ready" }) : c.json(envelope("not_ready", "workers are starting"), 503)));
   for (const m of opts.open ?? []) app.route(m.path, m.app);

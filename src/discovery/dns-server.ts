@@ -5,6 +5,7 @@
 // name, TCP is bound to the UDP's port (a truncated UDP answer makes clients retry over TCP on
 // the same port), falling back to any port if that one is taken.
 import type { CatalogView } from "./catalog-view.ts";
+import { type DnsAnswerObserver, observeResponder } from "./dns-observe.ts";
 import { createDnsResponder } from "./dns-responder.ts";
 import { listenDnsTcp, type DnsTcpListener } from "./dns-tcp.ts";
 import { listenDnsUdp, type DnsUdpListener } from "./dns-udp.ts";
@@ -27,6 +28,8 @@ export interface DnsServerOptions {
   tcpIdleTimeoutSeconds?: number;
   /** Default 256. */
   maxTcpConnections?: number;
+  /** Told about every answer (question type, rcode, transport), for metrics. */
+  onAnswer?: DnsAnswerObserver;
 }
 
 export interface DnsServer {
@@ -40,7 +43,8 @@ export interface DnsServer {
 const SAME_PORT_ATTEMPTS = 5;
 
 export async function createDnsServer(options: DnsServerOptions): Promise<DnsServer> {
-  const responder = createDnsResponder(options);
+  const plain = createDnsResponder(options);
+  const responder = options.onAnswer ? observeResponder(plain, options.onAnswer) : plain;
   const tcpOptions = (port: number) => ({
     hostname: options.tcp.hostname,
     port,

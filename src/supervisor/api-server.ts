@@ -14,6 +14,8 @@ import type { Logger } from "../telemetry/logger.ts";
 export interface ApiServerDeps {
   readonly api: Config["api"];
   readonly prometheus: boolean;
+  /** Told about every request once answered, for the admin API metrics. */
+  onRequest?(method: string, route: string, status: number, scheme: "http" | "https", seconds: number): void;
   /** Read at every request, so tokens from a reloaded config apply at once. */
   tokens(): TokenEntry[];
   readonly jwt: Authenticator;
@@ -42,6 +44,8 @@ export function startApiServer(deps: ApiServerDeps): ApiServer {
     modules: deps.modules,
     open: [...(deps.prometheus ? [{ path: "/metrics", app: metrics }] : []), { path: "/openapi.json", app: openApiRoutes() }],
     onError: (err) => deps.log.error("api handler failed", { error: err }),
+    ...(deps.onRequest ? { onRequest: deps.onRequest } : {}),
+    scheme: deps.api.tls ? "https" : "http",
   });
   const server = Bun.serve({
     hostname,

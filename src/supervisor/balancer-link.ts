@@ -36,7 +36,7 @@ export interface BalancerLinkDeps {
   config(): Config;
   readonly catalog: Pick<Catalog, "get" | "onChange" | "setDraining" | "setEndpointOverride">;
   publish(e: EventInput): void;
-  readonly telemetry: Pick<Telemetry, "proxyStats">;
+  readonly telemetry: Pick<Telemetry, "proxyStats" | "retainEndpoints" | "forget">;
   /** The balancer workers, one per core. */
   balancerHosts(): ReadonlyArray<Pick<BalancerHost, "send" | "request">>;
 }
@@ -97,6 +97,8 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
 
   /** Reports received since the last flush; each is one worker's counts for its last second. */
   let pending: WorkerStats[] = [];
+  /** Balancers whose series were exported at the last flush, so a balancer removed by a reload can be forgotten. */
+  let reportedBalancers = new Set<string>();
   let fallback: ReturnType<typeof setTimeout> | undefined;
   /**
    * Workers report once a second on their own timers. A round is flushed as soon as every worker has reported
@@ -149,7 +151,9 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
         samples.push({ app: b.backends.app, metric: "rps_per_replica", value: held, at });
         samples.push({ app: b.backends.app, metric: "inflight_per_replica", value: held, at });
       }
+      const ids = new Set<string>();
       for (const m of members(b)) {
+        ids.add(m.id);
         // This round's counts (deltas) feed the exporters and the scaler; the history keeps totals for the API.
         const round = merge(reports.flatMap((w) => (w.endpoints[m.id] ? [w.endpoints[m.id]!] : [])));
         const key = `${b.name}/${m.id}`;
@@ -175,9 +179,14 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
           if (round.latency.count > 0) samples.push({ app: b.backends.app, replica: m.id, metric: "latency_p95_ms", value: round.latency.p95Ms, at });
         }
       }
+      // An endpoint gone from the pool (replica stopped, service deregistered) takes its series with it, gauges included.
+      hub.telemetry.retainEndpoints(b.name, ids);
     }
     // Endpoints and balancers that are gone take their history with them.
     for (const key of histories.keys()) if (!live.has(key)) histories.delete(key);
+    const configured = new Set(hub.config().balancers.map((b) => b.name));
+    for (const name of reportedBalancers) if (!configured.has(name)) hub.telemetry.forget("balancer", name);
+    reportedBalancers = configured;
     if (samples.length > 0) onSamples(samples);
   };
 

@@ -20,7 +20,12 @@ export function catalogDnsView(catalog: Pick<Catalog, "version" | "list">): Cata
 }
 
 /** Starts DNS when enabled; undefined when it is not. */
-export async function startDns(dnsConfig: Config["dns"], catalog: Pick<Catalog, "version" | "list">, log: Logger): Promise<DnsServer | undefined> {
+export async function startDns(
+  dnsConfig: Config["dns"],
+  catalog: Pick<Catalog, "version" | "list">,
+  log: Logger,
+  onAnswer?: (type: string, rcode: string, transport: "udp" | "tcp") => void,
+): Promise<DnsServer | undefined> {
   if (!dnsConfig.enabled) return undefined;
   const { hostname, port } = splitListen(dnsConfig.listen);
   const dns = await createDnsServer({
@@ -29,6 +34,7 @@ export async function startDns(dnsConfig: Config["dns"], catalog: Pick<Catalog, 
     domain: dnsConfig.domain,
     ttl: Math.max(0, Math.round(dnsConfig.ttl / 1000)),
     view: catalogDnsView(catalog),
+    ...(onAnswer ? { onAnswer } : {}),
   });
   log.info("DNS listening", { udp: `${hostname}:${dns.udpPort}`, tcp: `${hostname}:${dns.tcpPort}`, domain: dnsConfig.domain });
   return dns;

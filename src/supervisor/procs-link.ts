@@ -58,7 +58,7 @@ export interface ProcsLinkDeps {
   readonly catalog: Pick<Catalog, "list" | "upsertService" | "removeService" | "upsertEndpoint" | "removeEndpoint">;
   publish(e: EventInput): void;
   readonly store: Pick<Store, "putReplica" | "deleteReplica" | "replicas" | "getKv" | "putKv">;
-  readonly telemetry: Pick<Telemetry, "event" | "restart" | "forget" | "procStats">;
+  readonly telemetry: Pick<Telemetry, "event" | "restart" | "plannedStop" | "forget" | "procStats">;
   /** To the procs worker (dropped while it is not running). */
   send(msg: ToProcs): void;
   /** Stop routing new traffic to an endpoint and wait (bounded) until its in-flight requests finish. */
@@ -122,6 +122,8 @@ export function createProcsLink(hub: ProcsLinkDeps) {
     hub.catalog.removeEndpoint(ref.namespace, ref.service, ref.id);
   };
 
+  /** A "stopping" with one of these reasons is the agent killing a replica for a limit: unplanned, and followed by a restart. */
+  const KILL_CAUSES: ReadonlySet<string> = new Set(["memory-limit", "watchdog-timeout", "readiness-timeout", "vanished"]);
   const onEvent = (e: ProcsEvent) => {
     // An exit we asked for (stop, scale-down, shutdown) is routine; any other exit is worth a warning.
     const requested = e.type === "exited" && /stop|shutdown|scale|restart-requested|operator/.test(e.reason);
@@ -167,7 +169,11 @@ export function createProcsLink(hub: ProcsLinkDeps) {
           hub.healthTargetsChanged();
           hub.replicasChanged(e.app);
         }
-        if (e.type === "exited") hub.telemetry.restart(e.app, e.reason);
+        // Planned stops are counted at "stopping" (with why); unplanned restarts at "restarting".
+        if (e.type === "stopping" && !KILL_CAUSES.has(e.reason)) hub.telemetry.plannedStop(e.app, e.reason);
+        break;
+      case "restarting":
+        hub.telemetry.restart(e.app, e.reason);
         break;
       case "stopped":
         r.ready = false;

@@ -81,6 +81,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     prometheus: config.telemetry.prometheus,
     ...(config.telemetry.otlp ? { otlp: { endpoint: config.telemetry.otlp.endpoint, intervalMs: config.telemetry.otlp.interval, headers: config.telemetry.otlp.headers } } : {}),
     env: opts.env ?? process.env,
+    log,
   });
   // Off while a successor agent takes over: it numbers events on from the last one written.
   let persistEvents = true;
@@ -218,6 +219,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     startApiServer({
       api: config.api,
       prometheus: config.telemetry.prometheus,
+      onRequest: telemetry.apiRequest,
       tokens,
       jwt: jwt.authenticator,
       tickets,
@@ -261,7 +263,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     },
     openListeners: async () => {
       api = bootApi();
-      dns = await startDns(config.dns, catalog, log);
+      dns = await startDns(config.dns, catalog, log, telemetry.dnsQuery);
     },
     persistEvents: (on) => {
       if (!on) store.flush();
@@ -289,7 +291,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       createHosts();
       jwt.commit(jwt.prepare(config));
       api = bootApi();
-      dns = await startDns(config.dns, catalog, log);
+      dns = await startDns(config.dns, catalog, log, telemetry.dnsQuery);
       await Promise.all(allHosts(hosts).map((h) => h.start()));
       ready = true;
       reaper.start(REAP_INTERVAL_MS);

@@ -28,26 +28,42 @@ export const METRICS = {
   processMemory: m("process.memory.usage", "By", "gauge", "Resident set size of a replica (or the agent)."),
   replicasDesired: m("polis.replicas.desired", "{replica}", "gauge", "Replicas an app should have."),
   replicasReady: m("polis.replicas.ready", "{replica}", "gauge", "Replicas of an app that are ready."),
-  restarts: m("polis.restarts", "{restart}", "counter", "Replica restarts by reason."),
+  restarts: m("polis.restarts", "{restart}", "counter", "Unplanned replica restarts (the replica ended on its own, or was killed for memory, watchdog or readiness), by why it ended."),
+  plannedStops: m("polis.planned_stops", "{stop}", "counter", "Planned replica stops (rolling restart, scale-down, operator restart, shutdown), by reason; not restarts."),
   healthResults: m("polis.health.check.results", "{result}", "counter", "Health check results by status."),
   healthDuration: m("polis.health.check.duration", "s", "histogram", "Health check latency."),
-  healthStatus: m("polis.health.status", "1", "gauge", "Current health status: 0 passing, 1 warning, 2 critical."),
+  healthStatus: m("polis.health.status", "{status}", "gauge", "Current health status: 0 passing, 1 warning, 2 critical."),
   scalingDecisions: m("polis.scaling.decisions", "{decision}", "counter", "Scaling decisions by action."),
   scalingDesired: m("polis.scaling.desired_replicas", "{replica}", "gauge", "Replica count the last scaling decision asked for."),
   events: m("polis.events", "{event}", "counter", "Events published on the agent's event bus, by type."),
   eventsDropped: m("polis.events.dropped", "{event}", "counter", "Events dropped because a subscriber was too slow."),
+  apiRequests: m("polis.api.requests", "{request}", "counter", "Admin API requests by route and status."),
+  apiDuration: m("polis.api.request.duration", "s", "histogram", "Admin API request duration by route and status."),
+  dnsQueries: m("polis.dns.queries", "{query}", "counter", "DNS queries answered, by question type, response code and transport."),
+  otlpExportFailures: m("polis.telemetry.export.failures", "{export}", "counter", "OTLP metric pushes that failed."),
   systemCpu: m("system.cpu.utilization", "1", "gauge", "Host CPU busy fraction (1 - idle)."),
   systemMemoryUsage: m("system.memory.usage", "By", "gauge", "Host memory by state (used, free, cached)."),
   systemMemoryUtilization: m("system.memory.utilization", "1", "gauge", "Host memory by state as a fraction of the total."),
 } as const;
 
+/** OpenTelemetry unit -> Prometheus unit suffix (the OTel-to-Prometheus compatibility rules); "{...}" annotations get none. */
+const UNIT_SUFFIX: Readonly<Record<string, string>> = { s: "seconds", ms: "milliseconds", By: "bytes", "1": "ratio" };
+
 /**
- * The name a metric has in the /metrics text: dots become underscores and monotonic counters get "_total".
- * @opentelemetry/exporter-prometheus 0.223 adds NO unit suffix (no "_seconds", "_bytes"), so neither do we;
- * a histogram additionally appears as NAME_bucket, NAME_sum and NAME_count.
+ * The name a metric has in the /metrics text, before the exporter adds "_total" to a monotonic sum: dots become
+ * underscores and the unit becomes a suffix (seconds, bytes; "1" is "ratio" for gauges) unless the name ends with it.
+ * @opentelemetry/exporter-prometheus 0.223 adds no unit suffix itself, so the exposition renames with this.
  */
+export function prometheusBaseName(otel: string, unit: string, gauge: boolean): string {
+  let base = otel.replace(/[^a-zA-Z0-9_:]/g, "_").replace(/_+/g, "_");
+  const suffix = UNIT_SUFFIX[unit];
+  if (suffix !== undefined && (suffix !== "ratio" || gauge) && !base.endsWith(`_${suffix}`)) base = `${base}_${suffix}`;
+  return base;
+}
+
+/** The full exposition name: the base name, with "_total" for counters; a histogram also has _bucket, _sum, _count. */
 export function prometheusName(metric: MetricName): string {
-  const base = metric.otel.replace(/[^a-zA-Z0-9_:]/g, "_").replace(/_+/g, "_");
+  const base = prometheusBaseName(metric.otel, metric.unit, metric.kind === "gauge");
   return metric.kind === "counter" && !base.endsWith("_total") ? `${base}_total` : base;
 }
 

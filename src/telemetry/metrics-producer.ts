@@ -92,6 +92,7 @@ export function buildStoreMetrics(store: MetricStore, nowMs: number): MetricData
     desired: [] as NumberPoint[],
     ready: [] as NumberPoint[],
     restarts: [] as NumberPoint[],
+    plannedStops: [] as NumberPoint[],
     decisions: [] as NumberPoint[],
     scalingDesired: [] as NumberPoint[],
     results: [] as NumberPoint[],
@@ -121,6 +122,7 @@ export function buildStoreMetrics(store: MetricStore, nowMs: number): MetricData
     if (a.ready !== undefined) p.ready.push(point(a.attrs, a.startMs, end, a.ready));
     if (a.scalingDesired !== undefined) p.scalingDesired.push(point(a.attrs, a.startMs, end, a.scalingDesired));
     cells(p.restarts, a.restarts.values(), end);
+    cells(p.plannedStops, a.plannedStops.values(), end);
     cells(p.decisions, a.decisions.values(), end);
   }
   for (const c of store.checks.values()) {
@@ -145,6 +147,7 @@ export function buildStoreMetrics(store: MetricStore, nowMs: number): MetricData
     gauge(METRICS.replicasDesired, p.desired),
     gauge(METRICS.replicasReady, p.ready),
     sum(METRICS.restarts, p.restarts, ValueType.INT),
+    sum(METRICS.plannedStops, p.plannedStops, ValueType.INT),
     sum(METRICS.healthResults, p.results, ValueType.INT),
     histogram(METRICS.healthDuration, health),
     gauge(METRICS.healthStatus, p.status, ValueType.INT),

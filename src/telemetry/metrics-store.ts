@@ -52,6 +52,7 @@ export interface AppEntity {
   ready: number | undefined;
   scalingDesired: number | undefined;
   readonly restarts: Map<string, Cell>;
+  readonly plannedStops: Map<string, Cell>;
   readonly decisions: Map<string, Cell>;
 }
 
@@ -87,6 +88,9 @@ export interface MetricStore {
   procStats(s: ProcStats): void;
   replicaCounts(app: string, desired: number, ready: number): void;
   restart(app: string, reason: string): void;
+  plannedStop(app: string, reason: string): void;
+  /** Drops `balancer`'s endpoints that are not in `live`; returns how many went. */
+  retainEndpoints(balancer: string, live: ReadonlySet<string>): number;
   healthResult(check: string, target: string, status: HealthStatus, latencyMs: number): void;
   scalingDecision(app: string, action: string, desired: number): void;
   forget(kind: EntityKind, key: string | Attrs): number;
@@ -155,6 +159,7 @@ export function createMetricStore(opts: MetricStoreOptions): MetricStore {
         ready: undefined,
         scalingDesired: undefined,
         restarts: new Map(),
+        plannedStops: new Map(),
         decisions: new Map(),
       };
       apps.set(app, a);
@@ -222,6 +227,22 @@ export function createMetricStore(opts: MetricStoreOptions): MetricStore {
     restart: function restart(app, reason) {
       const a = appEntity(app, opts.now());
       bumpCell(a.restarts, a.attrs, "reason", reason, a.seenMs);
+    },
+
+    plannedStop: function plannedStop(app, reason) {
+      const a = appEntity(app, opts.now());
+      bumpCell(a.plannedStops, a.attrs, "reason", reason, a.seenMs);
+    },
+
+    retainEndpoints: function retainEndpoints(balancer, live) {
+      let dropped = 0;
+      for (const [k, e] of endpoints) {
+        if (e.attrs.balancer === balancer && !live.has(e.attrs.endpoint!)) {
+          endpoints.delete(k);
+          dropped++;
+        }
+      }
+      return dropped;
     },
 
     healthResult: function healthResult(check, target, status, latencyMs) {

@@ -8,7 +8,8 @@
 // below. Entity-keyed metrics (endpoints, replicas, apps, checks) live in a MetricStore exported through a
 // MetricProducer, so gone entities can be forgotten or expire; see metrics-store.ts for why not instruments.
 // Events and host gauges are ordinary SDK instruments (bounded attribute sets, nothing to forget).
-import { type Counter, ValueType } from "@opentelemetry/api";
+import { type Attributes, type Counter, type Histogram, ValueType } from "@opentelemetry/api";
+import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_NETWORK_TRANSPORT, ATTR_URL_SCHEME } from "@opentelemetry/semantic-conventions";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
@@ -16,6 +17,7 @@ import { AggregationTemporality, type IMetricReader, MeterProvider, PeriodicExpo
 import { availableParallelism } from "node:os";
 import { type Clock, wallClock } from "../core/time.ts";
 import { resolveTelemetryConfig, type TelemetryOptions } from "./metrics-config.ts";
+import { observeExporter, withPrometheusNames } from "./metrics-export.ts";
 import { createHostSampler, createSelfSampler, type HostSampleFn, sampleHost } from "./metrics-host.ts";
 import { METRICS } from "./metrics-names.ts";
 import { createStoreProducer } from "./metrics-producer.ts";
@@ -33,6 +35,8 @@ export interface CreateTelemetryOptions extends TelemetryOptions {
   readonly hostSample?: HostSampleFn | false;
   /** Defaults to os.availableParallelism(). */
   readonly cpuCount?: number;
+  /** Where the OTLP pipeline says it is on, and reports failed pushes (at most once a minute). */
+  readonly log?: { info(msg: string, fields?: Record<string, unknown>): void; warn(msg: string, fields?: Record<string, unknown>): void };
 }
 
 export interface Telemetry {
@@ -41,7 +45,16 @@ export interface Telemetry {
   proxyStats(s: ProxyStats): void;
   procStats(s: ProcStats): void;
   replicas(app: string, desired: number, ready: number): void;
+  /** An unplanned restart: the replica ended on its own or was killed for a limit; `reason` says which. */
   restart(app: string, reason: string): void;
+  /** A stop the agent planned (rolling restart, scale-down, operator restart, shutdown): counted apart from restarts. */
+  plannedStop(app: string, reason: string): void;
+  /** Drops the series of `balancer`'s endpoints that are not in `live` (removed from its pool). */
+  retainEndpoints(balancer: string, live: ReadonlySet<string>): number;
+  /** One admin API request: `route` is the matched pattern (e.g. /v1/apps/:name), never the raw path. */
+  apiRequest(method: string, route: string, status: number, scheme: "http" | "https", seconds: number): void;
+  /** One DNS query answered: question type (A, AAAA, SRV, ...), response code (NOERROR, NXDOMAIN, ...), transport. */
+  dnsQuery(type: string, rcode: string, transport: "udp" | "tcp"): void;
   healthResult(check: string, target: string, status: HealthStatus, latencyMs: number): void;
   scalingDecision(app: string, action: string, current: number, desired: number): void;
   eventBusDrop(n: number): void;
@@ -64,6 +77,13 @@ const SCOPE = "polis";
 /** How long shutdown waits for the final OTLP export before letting the agent exit anyway. */
 const SHUTDOWN_GRACE_MS = 2000;
 const MEMORY_STATES = ["used", "free", "cached"] as const;
+/** Seconds; admin API answers are mostly sub-millisecond reads, with rolling restarts at the far end. */
+const API_DURATION_BOUNDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60];
+/** A collector that is down fails every push: say so once a minute, with how many failed, not once per push. */
+const EXPORT_FAILURE_REPORT_MS = 60_000;
+/** Label values that come from the network are capped to a known set, so a client cannot mint series. */
+const DNS_TYPES = new Set(["A", "AAAA", "SRV", "ANY", "CNAME", "TXT", "NS", "SOA", "PTR", "MX"]);
+const DNS_RCODES = new Set(["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"]);
 
 export function createTelemetry(opts: CreateTelemetryOptions): Telemetry {
   const clock = opts.clock ?? wallClock;
@@ -92,14 +112,23 @@ export function createTelemetry(opts: CreateTelemetryOptions): Telemetry {
   if (prometheus) readers.push(prometheus);
   // Same settings as the exporter's own: no scope labels, target_info kept.
   const serializer = new PrometheusSerializer(undefined, false, undefined, false, true);
+  let countExportFailure = () => {};
   if (config.otlp) {
-    const exporter = new OTLPMetricExporter({
+    const otlpExporter = new OTLPMetricExporter({
       url: config.otlp.url,
       headers: config.otlp.headers,
       timeoutMillis: config.otlp.timeoutMs,
       // The store is cumulative; keep the SDK instruments consistent with it.
       temporalityPreference: AggregationTemporality.CUMULATIVE,
     });
+    const url = config.otlp.url;
+    const exporter = observeExporter(otlpExporter, {
+      onFailure: () => countExportFailure(),
+      report: (r) => opts.log?.warn("OTLP metrics push failed", { endpoint: url, failures: r.failures, error: r.error, reportEveryMs: EXPORT_FAILURE_REPORT_MS }),
+      reportEveryMs: EXPORT_FAILURE_REPORT_MS,
+      now,
+    });
+    opts.log?.info("OTLP metrics push on", { endpoint: url, intervalMs: config.otlp.intervalMs });
     readers.push(
       new PeriodicExportingMetricReader({
         exporter,
@@ -117,6 +146,31 @@ export function createTelemetry(opts: CreateTelemetryOptions): Telemetry {
     unit: METRICS.eventsDropped.unit,
     description: METRICS.eventsDropped.description,
   });
+  // Exported at 0 from the start: a board or alert on them should see 0, not "no data", until the first one.
+  dropped.add(0);
+  const exportFailures: Counter = meter.createCounter(METRICS.otlpExportFailures.otel, { unit: METRICS.otlpExportFailures.unit, description: METRICS.otlpExportFailures.description });
+  if (config.otlp) {
+    exportFailures.add(0);
+    countExportFailure = () => exportFailures.add(1);
+  }
+  const apiRequests: Counter = meter.createCounter(METRICS.apiRequests.otel, { unit: METRICS.apiRequests.unit, description: METRICS.apiRequests.description });
+  const apiDuration: Histogram = meter.createHistogram(METRICS.apiDuration.otel, {
+    unit: METRICS.apiDuration.unit,
+    description: METRICS.apiDuration.description,
+    advice: { explicitBucketBoundaries: API_DURATION_BOUNDS },
+  });
+  const dnsQueries: Counter = meter.createCounter(METRICS.dnsQueries.otel, { unit: METRICS.dnsQueries.unit, description: METRICS.dnsQueries.description });
+  // Attribute objects are cached per distinct label set (bounded: routes, methods, statuses, DNS types), so a request allocates none.
+  const attrCache = new Map<string, Attributes>();
+  const cachedAttrs = (key: string, make: () => Attributes): Attributes => {
+    let a = attrCache.get(key);
+    if (a === undefined) {
+      a = make();
+      attrCache.set(key, a);
+    }
+    return a;
+  };
+
   // Event types are a closed set in code; attribute objects are reused so event() allocates nothing.
   const eventAttrs = new Map<string, { type: string }>();
 
@@ -150,7 +204,7 @@ export function createTelemetry(opts: CreateTelemetryOptions): Telemetry {
     prometheusText: async function prometheusText() {
       if (!prometheus || stopped) return "";
       const { resourceMetrics } = await prometheus.collect();
-      return serializer.serialize(resourceMetrics);
+      return serializer.serialize(withPrometheusNames(resourceMetrics));
     },
 
     proxyStats: function proxyStats(s) {
@@ -164,6 +218,29 @@ export function createTelemetry(opts: CreateTelemetryOptions): Telemetry {
     },
     restart: function restart(app, reason) {
       if (!stopped) store.restart(app, reason);
+    },
+    plannedStop: function plannedStop(app, reason) {
+      if (!stopped) store.plannedStop(app, reason);
+    },
+    retainEndpoints: function retainEndpoints(balancer, live) {
+      return store.retainEndpoints(balancer, live);
+    },
+    apiRequest: function apiRequest(method, route, status, scheme, seconds) {
+      if (stopped) return;
+      const attrs = cachedAttrs(`${method} ${route} ${status} ${scheme}`, () => ({
+        [ATTR_HTTP_REQUEST_METHOD]: method,
+        [ATTR_HTTP_ROUTE]: route,
+        [ATTR_HTTP_RESPONSE_STATUS_CODE]: status,
+        [ATTR_URL_SCHEME]: scheme,
+      }));
+      apiRequests.add(1, attrs);
+      if (Number.isFinite(seconds) && seconds >= 0) apiDuration.record(seconds, attrs);
+    },
+    dnsQuery: function dnsQuery(type, rcode, transport) {
+      if (stopped) return;
+      const t = DNS_TYPES.has(type) ? type : "other";
+      const r = DNS_RCODES.has(rcode) ? rcode : "other";
+      dnsQueries.add(1, cachedAttrs(`dns ${t} ${r} ${transport}`, () => ({ "dns.question.type": t, "dns.response.code": r, [ATTR_NETWORK_TRANSPORT]: transport })));
     },
     healthResult: function healthResult(check, target, status, latencyMs) {
       if (!stopped) store.healthResult(check, target, status, latencyMs);

@@ -27,10 +27,13 @@ describe("metrics of a running agent", () => {
       expect(res.status).toBe(200);
       const t = await res.text();
       // Balancer stats arrive once a second; wait until the proxied requests are counted.
-      return /^http_server_request_duration_bucket\{.*\} [1-9]/m.test(t) && t.includes("polis_health_check_results_total") ? t : undefined;
+      return /^http_server_request_duration_seconds_bucket\{.*\} [1-9]/m.test(t) && t.includes("polis_health_check_results_total") ? t : undefined;
     }, { what: "balancer and health series in /metrics", timeoutMs: 15_000, intervalMs: 200 });
     expect(text).toMatch(/^polis_replicas_ready\{[^}]*app="demo"[^}]*\} 2$/m);
-    expect(text).toMatch(/^# TYPE http_server_request_duration histogram$/m);
+    // Counters present at 0 before anything happened, and the admin API's own requests by route pattern.
+    expect(text).toMatch(/^polis_events_dropped_total(\{[^}]*\})? 0$/m);
+    expect(text).toMatch(/^polis_api_requests_total\{[^}]*http_route="\/metrics"[^}]*http_response_status_code="200"[^}]*\} [1-9]/m);
+    expect(text).toMatch(/^# TYPE http_server_request_duration_seconds histogram$/m);
 
     if (!existsSync(PROMTOOL)) {
       console.warn(`skipping the promtool check: ${PROMTOOL} is missing (apt-get install prometheus)`);

@@ -153,3 +153,32 @@ describe("WebSocket event stream", () => {
     c.ws.close();
   });
 });
+
+describe("admin API metrics hook", () => {
+  test("each request is reported once with its route pattern, status and scheme; an unknown path is 'unmatched'", async () => {
+    const seen: Array<[string, string, number, string]> = [];
+    const bus = createEventBus();
+    const tickets = createTicketStore();
+    const app = createApi({
+      auth: createTokenAuthenticator(() => [{ name: "r", token: READ, role: "read" }]),
+      tickets,
+      bodyLimitBytes: 1024,
+      ready: () => true,
+      modules: [{ path: "/events", app: eventRoutes({ bus, tickets }) }],
+      onRequest: (method, route, status, scheme, seconds) => {
+        expect(seconds).toBeGreaterThanOrEqual(0);
+        seen.push([method, route, status, scheme]);
+      },
+    });
+    await app.request("/v1/events?limit=1", { headers: bearer(READ) });
+    await app.request("/v1/events");
+    await app.request("/v1/nowhere/abc", { headers: bearer(READ) });
+    await app.request("/healthz");
+    expect(seen).toEqual([
+      ["GET", "/v1/events", 200, "http"],
+      ["GET", "/v1/events", 401, "http"],
+      ["GET", "unmatched", 404, "http"],
+      ["GET", "/healthz", 200, "http"],
+    ]);
+  });
+});

@@ -40,6 +40,11 @@ export function feedAll(t: Telemetry): void {
   t.restart("api", "crashed");
   t.restart("api", "crashed");
   t.restart("api", "unhealthy");
+  t.plannedStop("api", "rolling-restart");
+  t.apiRequest("GET", "/v1/apps/:name", 200, "http", 0.002);
+  t.apiRequest("POST", "/v1/apps/:name/scale", 422, "http", 0.004);
+  t.dnsQuery("SRV", "NOERROR", "udp");
+  t.dnsQuery("A", "NXDOMAIN", "tcp");
   t.healthResult("api-http", "api-1", "passing", 3);
   t.healthResult("api-http", "api-1", "critical", 700);
   t.scalingDecision("api", "scale_up", 2, 3);

@@ -46,10 +46,10 @@ describe("Prometheus exposition", () => {
     feedAll(t);
     const s = parseExposition(await t.prometheusText());
     const ep = { balancer: "web", endpoint: "10.0.0.1:8080" };
-    const bucket = (le: string) => value(s, "http_server_request_duration_bucket", { ...ep, le });
+    const bucket = (le: string) => value(s, "http_server_request_duration_seconds_bucket", { ...ep, le });
     expect([bucket("0.005"), bucket("0.01"), bucket("0.05"), bucket("0.1"), bucket("+Inf")]).toEqual([8, 14, 18, 20, 20]);
-    expect(value(s, "http_server_request_duration_count", ep)).toBe(20);
-    expect(value(s, "http_server_request_duration_sum", ep)).toBeCloseTo(0.3, 9);
+    expect(value(s, "http_server_request_duration_seconds_count", ep)).toBe(20);
+    expect(value(s, "http_server_request_duration_seconds_sum", ep)).toBeCloseTo(0.3, 9);
   });
 
   test("balancer counters, responses by class, bytes by direction and active connections carry balancer and endpoint", async () => {
@@ -74,19 +74,19 @@ describe("Prometheus exposition", () => {
     feedAll(t);
     const s = parseExposition(await t.prometheusText());
     const db = { balancer: "db", endpoint: "10.0.0.2:5432" };
-    expect(value(s, "polis_balancer_session_duration_count", db)).toBe(10);
+    expect(value(s, "polis_balancer_session_duration_seconds_count", db)).toBe(10);
     expect(value(s, "polis_balancer_requests_total", db)).toBe(10);
     expect(find(s, "polis_balancer_responses_total", db)).toEqual([]);
-    expect(find(s, "http_server_request_duration_count", db)).toEqual([]);
+    expect(find(s, "http_server_request_duration_seconds_count", db)).toEqual([]);
   });
 
   test("process, replica, restart, health, scaling, event and host metrics appear with their labels and values", async () => {
     const t = make();
     feedAll(t);
     const s = parseExposition(await t.prometheusText());
-    expect(value(s, "process_cpu_utilization", { app: "api", replica: "api-1" })).toBe(0.25);
-    expect(value(s, "process_memory_usage", { app: "api", replica: "api-1" })).toBe(123_456_789);
-    expect(find(s, "process_memory_usage", { app: "polis", replica: "host-a" })).toHaveLength(1);
+    expect(value(s, "process_cpu_utilization_ratio", { app: "api", replica: "api-1" })).toBe(0.25);
+    expect(value(s, "process_memory_usage_bytes", { app: "api", replica: "api-1" })).toBe(123_456_789);
+    expect(find(s, "process_memory_usage_bytes", { app: "polis", replica: "host-a" })).toHaveLength(1);
     expect(value(s, "polis_replicas_desired", { app: "api" })).toBe(3);
     expect(value(s, "polis_replicas_ready", { app: "api" })).toBe(2);
     expect(value(s, "polis_restarts_total", { app: "api", reason: "crashed" })).toBe(2);
@@ -96,16 +96,16 @@ describe("Prometheus exposition", () => {
     expect(value(s, "polis_health_check_results_total", { ...chk, status: "critical" })).toBe(1);
     expect(value(s, "polis_health_check_results_total", { ...chk, status: "warning" })).toBe(0);
     expect(value(s, "polis_health_status", chk)).toBe(2);
-    expect(value(s, "polis_health_check_duration_bucket", { ...chk, le: "0.005" })).toBe(1);
-    expect(value(s, "polis_health_check_duration_bucket", { ...chk, le: "0.5" })).toBe(1);
-    expect(value(s, "polis_health_check_duration_bucket", { ...chk, le: "1" })).toBe(2);
+    expect(value(s, "polis_health_check_duration_seconds_bucket", { ...chk, le: "0.005" })).toBe(1);
+    expect(value(s, "polis_health_check_duration_seconds_bucket", { ...chk, le: "0.5" })).toBe(1);
+    expect(value(s, "polis_health_check_duration_seconds_bucket", { ...chk, le: "1" })).toBe(2);
     expect(value(s, "polis_scaling_decisions_total", { app: "api", action: "scale_up" })).toBe(1);
     expect(value(s, "polis_scaling_desired_replicas", { app: "api" })).toBe(3);
     expect(value(s, "polis_events_total", { type: "proc.started" })).toBe(2);
     expect(value(s, "polis_events_dropped_total")).toBe(4);
-    expect(value(s, "system_cpu_utilization")).toBe(0.25);
-    expect(value(s, "system_memory_usage", { system_memory_state: "used" })).toBe(600);
-    expect(value(s, "system_memory_utilization", { system_memory_state: "cached" })).toBe(0.1);
+    expect(value(s, "system_cpu_utilization_ratio")).toBe(0.25);
+    expect(value(s, "system_memory_usage_bytes", { system_memory_state: "used" })).toBe(600);
+    expect(value(s, "system_memory_utilization_ratio", { system_memory_state: "cached" })).toBe(0.1);
     expect(find(s, "target_info", { service_name: "polis", service_version: "1.2.3", service_instance_id: "host-a" })).toHaveLength(1);
   });
 
@@ -122,9 +122,9 @@ describe("series of gone entities", () => {
     feedAll(t);
     expect(t.forget("replica", { app: "api", replica: "api-1" })).toBe(1);
     const s = parseExposition(await t.prometheusText());
-    expect(find(s, "process_memory_usage", { replica: "api-1" })).toEqual([]);
-    expect(find(s, "process_cpu_utilization", { replica: "api-1" })).toEqual([]);
-    expect(find(s, "process_memory_usage", { replica: "api-2" })).toHaveLength(1);
+    expect(find(s, "process_memory_usage_bytes", { replica: "api-1" })).toEqual([]);
+    expect(find(s, "process_cpu_utilization_ratio", { replica: "api-1" })).toEqual([]);
+    expect(find(s, "process_memory_usage_bytes", { replica: "api-2" })).toHaveLength(1);
   });
 
   test("forgetting an endpoint drops every balancer series of it, histogram included", async () => {
@@ -161,8 +161,8 @@ describe("series of gone entities", () => {
     t.procStats({ app: "api", replica: "alive", pid: 2, cpuPercent: 1, rssBytes: 1 });
     clock.advance(20_000);
     const s = parseExposition(await t.prometheusText());
-    expect(find(s, "process_memory_usage", { replica: "gone" })).toEqual([]);
-    expect(find(s, "process_memory_usage", { replica: "alive" })).toHaveLength(1);
+    expect(find(s, "process_memory_usage_bytes", { replica: "gone" })).toEqual([]);
+    expect(find(s, "process_memory_usage_bytes", { replica: "alive" })).toHaveLength(1);
   });
 
   test("with expiry off a silent entity is kept until forgotten", async () => {
@@ -171,7 +171,7 @@ describe("series of gone entities", () => {
     t.procStats({ app: "api", replica: "quiet", pid: 1, cpuPercent: 1, rssBytes: 1 });
     clock.advance(24 * 3600_000);
     const s = parseExposition(await t.prometheusText());
-    expect(find(s, "process_memory_usage", { replica: "quiet" })).toHaveLength(1);
+    expect(find(s, "process_memory_usage_bytes", { replica: "quiet" })).toHaveLength(1);
   });
 });
 
