@@ -32,7 +32,7 @@ export interface ScalerLinkDeps {
   publish(e: EventInput): void;
   readonly log: Pick<Logger, "error">;
   readonly store: Pick<Store, "getKv" | "putKv" | "appendScaling" | "scalingHistory">;
-  readonly telemetry: Pick<Telemetry, "scalingDecision">;
+  readonly telemetry: Pick<Telemetry, "scalingDecision" | "scalingEvaluated">;
   /** To the scaler worker (dropped while it is not running). */
   send(msg: ToScaler): void;
   /** Asks the procs worker for a replica count. */
@@ -149,7 +149,10 @@ export function createScalerLink(hub: ScalerLinkDeps, procs: Pick<ProcsLink, "de
         return true;
       }
       if (msg.t === "scaler.latest") {
-        for (const d of msg.decisions) latest.set(d.app, d);
+        for (const d of msg.decisions) {
+          latest.set(d.app, d);
+          hub.telemetry.scalingEvaluated(d.app, d.desired);
+        }
         return true;
       }
       return false;

@@ -46,6 +46,16 @@ export const METRICS = {
   systemMemoryUtilization: m("system.memory.utilization", "1", "gauge", "Host memory by state as a fraction of the total."),
 } as const;
 
+/**
+ * The reasons polis.restarts and polis.planned_stops can carry, exported at 0 for every app from its first report
+ * so a board or an alert sees 0 rather than "no data" until the first one (the restart policy's and the process
+ * manager's reason constants; one outside these lists still counts, it is just not there from the start).
+ */
+export const RESTART_REASONS = ["exit-failure", "killed-by-signal", "spawn-failed", "memory-limit", "watchdog-timeout", "readiness-timeout", "vanished", "restart-always"] as const;
+/** Actions polis.scaling.decisions counts ("none" is an evaluation, not a decision), at 0 from an app's first evaluation. */
+export const SCALING_ACTIONS = ["scale-up", "scale-down"] as const;
+export const PLANNED_STOP_REASONS = ["rolling-restart", "rolling-restart-aborted", "scale-down", "operator-restart", "shutdown"] as const;
+
 /** OpenTelemetry unit -> Prometheus unit suffix (the OTel-to-Prometheus compatibility rules); "{...}" annotations get none. */
 const UNIT_SUFFIX: Readonly<Record<string, string>> = { s: "seconds", ms: "milliseconds", By: "bytes", "1": "ratio" };
 

@@ -5,6 +5,7 @@
 // would be exported forever. Here each entity is one object; dropping it drops all its series at once.
 // Ingest is O(fields + buckets): one Map lookup per call, then plain additions.
 import { addBuckets, type BucketHistogram, createBucketHistogram, observe, sameBounds, validBounds } from "./metrics-histogram.ts";
+import { PLANNED_STOP_REASONS, RESTART_REASONS, SCALING_ACTIONS } from "./metrics-names.ts";
 import { HEALTH_STATUSES, type HealthStatus, type ProcStats, type ProxyStats, STATUS_CLASSES } from "./metrics-input.ts";
 
 export type { HealthStatus, ProcStats, ProxyStats, StatusClass } from "./metrics-input.ts";
@@ -93,6 +94,8 @@ export interface MetricStore {
   retainEndpoints(balancer: string, live: ReadonlySet<string>): number;
   healthResult(check: string, target: string, status: HealthStatus, latencyMs: number): void;
   scalingDecision(app: string, action: string, desired: number): void;
+  /** The scaler's latest evaluation of an app (acted on or not): its desired count, and the decision counters at 0. */
+  scalingEvaluated(app: string, desired: number): void;
   forget(kind: EntityKind, key: string | Attrs): number;
   /** Drops entities idle for longer than expireAfterMs; returns how many went. */
   expire(): number;
@@ -162,6 +165,8 @@ export function createMetricStore(opts: MetricStoreOptions): MetricStore {
         plannedStops: new Map(),
         decisions: new Map(),
       };
+      for (const r of RESTART_REASONS) a.restarts.set(r, cell({ app, reason: r }, now));
+      for (const r of PLANNED_STOP_REASONS) a.plannedStops.set(r, cell({ app, reason: r }, now));
       apps.set(app, a);
     }
     a.seenMs = now;
@@ -273,6 +278,12 @@ export function createMetricStore(opts: MetricStoreOptions): MetricStore {
       const a = appEntity(app, opts.now());
       a.scalingDesired = nz(desired);
       bumpCell(a.decisions, a.attrs, "action", action, a.seenMs);
+    },
+
+    scalingEvaluated: function scalingEvaluated(app, desired) {
+      const a = appEntity(app, opts.now());
+      a.scalingDesired = nz(desired);
+      for (const action of SCALING_ACTIONS) if (!a.decisions.has(action)) a.decisions.set(action, cell({ app, action }, a.seenMs));
     },
 
     forget: function forget(kind, key) {

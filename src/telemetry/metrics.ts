@@ -57,6 +57,8 @@ export interface Telemetry {
   dnsQuery(type: string, rcode: string, transport: "udp" | "tcp"): void;
   healthResult(check: string, target: string, status: HealthStatus, latencyMs: number): void;
   scalingDecision(app: string, action: string, current: number, desired: number): void;
+  /** The scaler's latest evaluation of an app, whether or not it acted. */
+  scalingEvaluated(app: string, desired: number): void;
   eventBusDrop(n: number): void;
   event(type: string): void;
   /**
@@ -247,6 +249,9 @@ export function createTelemetry(opts: CreateTelemetryOptions): Telemetry {
     },
     scalingDecision: function scalingDecision(app, action, _current, desired) {
       if (!stopped) store.scalingDecision(app, action, desired);
+    },
+    scalingEvaluated: function scalingEvaluated(app, desired) {
+      if (!stopped) store.scalingEvaluated(app, desired);
     },
     eventBusDrop: function eventBusDrop(n) {
       if (!stopped && n > 0) dropped.add(n);

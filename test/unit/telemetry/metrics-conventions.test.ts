@@ -91,6 +91,25 @@ describe("labels and counters", () => {
     expect(value(s, "polis_dns_queries_total", { dns_question_type: "other" })).toBe(1);
   });
 
+  test("an app's restart and planned-stop counters are exported at 0 from its first report", async () => {
+    const s = await withTelemetry(async (t) => {
+      t.replicas("web", 2, 2);
+      return parseExposition(await t.prometheusText());
+    });
+    expect(value(s, "polis_restarts_total", { app: "web", reason: "exit-failure" })).toBe(0);
+    expect(value(s, "polis_planned_stops_total", { app: "web", reason: "rolling-restart" })).toBe(0);
+  });
+
+  test("the scaler's latest evaluation sets the desired gauge and exports the decision counters at 0 before any decision", async () => {
+    const s = await withTelemetry(async (t) => {
+      t.scalingEvaluated("web", 3);
+      return parseExposition(await t.prometheusText());
+    });
+    expect(value(s, "polis_scaling_desired_replicas", { app: "web" })).toBe(3);
+    expect(value(s, "polis_scaling_decisions_total", { app: "web", action: "scale-up" })).toBe(0);
+    expect(value(s, "polis_scaling_decisions_total", { app: "web", action: "scale-down" })).toBe(0);
+  });
+
   test("polis_events_dropped_total is exported at 0 before any drop", async () => {
     const s = await withTelemetry(async (t) => parseExposition(await t.prometheusText()));
     expect(value(s, "polis_events_dropped_total")).toBe(0);
@@ -103,7 +122,8 @@ describe("labels and counters", () => {
       t.restart("web", "exit-failure");
       return parseExposition(await t.prometheusText());
     });
-    expect(find(s, "polis_restarts_total", { app: "web" }).map((x) => x.labels.reason)).toEqual(["exit-failure"]);
+    expect(find(s, "polis_restarts_total", { app: "web" }).filter((x) => x.value > 0).map((x) => x.labels.reason)).toEqual(["exit-failure"]);
+    expect(value(s, "polis_restarts_total", { app: "web", reason: "killed-by-signal" })).toBe(0);
     expect(value(s, "polis_planned_stops_total", { app: "web", reason: "rolling-restart" })).toBe(1);
     expect(value(s, "polis_planned_stops_total", { app: "web", reason: "scale-down" })).toBe(1);
   });
