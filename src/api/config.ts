@@ -3,7 +3,7 @@
 import { Schema } from "effect";
 import { Hono } from "hono";
 import type { ConfigProblem } from "../config/load.ts";
-import type { Config } from "../config/schema.ts";
+import { Config } from "../config/schema.ts";
 import { jsonBody } from "./app.ts";
 import { ApiError } from "./errors.ts";
 import { registry } from "./route.ts";
@@ -42,6 +42,12 @@ export function applyError(result: Extract<ApplyResult, { ok: false }>): ApiErro
 
 const Reloaded = Schema.Struct({ reloaded: Schema.Array(Schema.String) });
 
+/** GET /v1/config: the decoded config (durations in ms, sizes in bytes); secret-bearing fields read "[redacted]". */
+const ConfigView = Schema.Struct({
+  source: Schema.NullOr(Schema.String).annotate({ description: "The config file the agent runs (null when started without one)" }),
+  config: Schema.toType(Config).annotate({ description: 'Every section with defaults applied; token, secret, password and header values are the string "[redacted]"' }),
+});
+
 export interface ReloadRouteDeps {
   /** Re-read the config file and apply it, exactly as SIGHUP does. */
   reload: () => Promise<ApplyResult>;
@@ -57,6 +63,7 @@ export function reloadRoutes(deps: ReloadRouteDeps): Hono {
     response: Reloaded,
     status: 200,
     role: "admin",
+    errors: [409],
   });
   app.post("/", async (c) => {
     const principal = c.get("principal" as never) as { role: string } | undefined;
@@ -79,8 +86,8 @@ export interface ConfigRouteDeps {
 export function configRoutes(deps: ConfigRouteDeps): Hono {
   const app = new Hono();
   registry.push(
-    { method: "get", path: "/v1/config", summary: "The running config (defaults applied, secrets redacted)", response: Schema.Unknown, status: 200, role: "read" },
-    { method: "patch", path: "/v1/config", summary: "Apply a JSON merge patch to the running config, atomically", body: Schema.Record(Schema.String, Schema.Unknown), response: Schema.Struct({ reloaded: Schema.Array(Schema.String) }), status: 200, role: "admin" },
+    { method: "get", path: "/v1/config", summary: "The running config (defaults applied, secrets redacted)", response: ConfigView, status: 200, role: "read" },
+    { method: "patch", path: "/v1/config", summary: "Apply a JSON merge patch to the running config, atomically", body: Schema.Record(Schema.String, Schema.Unknown), response: Schema.Struct({ reloaded: Schema.Array(Schema.String), persisted: Schema.Boolean }), status: 200, role: "admin", errors: [409] },
   );
   app.get("/", (c) => {
     const cur = deps.current();

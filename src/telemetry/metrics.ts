@@ -173,6 +173,8 @@ export function createTelemetry(opts: CreateTelemetryOptions): Telemetry {
     return a;
   };
 
+  const dnsAttrs = new Map<string, Map<string, { udp: Attributes; tcp: Attributes }>>();
+
   // Event types are a closed set in code; attribute objects are reused so event() allocates nothing.
   const eventAttrs = new Map<string, { type: string }>();
 
@@ -242,7 +244,15 @@ export function createTelemetry(opts: CreateTelemetryOptions): Telemetry {
       if (stopped) return;
       const t = DNS_TYPES.has(type) ? type : "other";
       const r = DNS_RCODES.has(rcode) ? rcode : "other";
-      dnsQueries.add(1, cachedAttrs(`dns ${t} ${r} ${transport}`, () => ({ "dns.question.type": t, "dns.response.code": r, [ATTR_NETWORK_TRANSPORT]: transport })));
+      // Per message: nested lookups on the (bounded) label values, no key string built.
+      let byRcode = dnsAttrs.get(t);
+      if (byRcode === undefined) dnsAttrs.set(t, (byRcode = new Map()));
+      let pair = byRcode.get(r);
+      if (pair === undefined) {
+        const make = (tr: "udp" | "tcp"): Attributes => ({ "dns.question.type": t, "dns.response.code": r, [ATTR_NETWORK_TRANSPORT]: tr });
+        byRcode.set(r, (pair = { udp: make("udp"), tcp: make("tcp") }));
+      }
+      dnsQueries.add(1, pair[transport]);
     },
     healthResult: function healthResult(check, target, status, latencyMs) {
       if (!stopped) store.healthResult(check, target, status, latencyMs);

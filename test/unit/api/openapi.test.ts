@@ -90,6 +90,12 @@ describe("OpenAPI document", () => {
     expect(events["101"]).toBeDefined();
   });
 
+  test("GET /v1/config documents the config itself, section by section, not an empty schema", () => {
+    const schema = spec.paths["/v1/config"].get.responses["200"].content["application/json"].schema;
+    expect(Object.keys(schema.properties.config.properties)).toEqual(expect.arrayContaining(["agent", "api", "apps", "balancers", "dns", "telemetry"]));
+    expect(schema.properties.config.properties.apps.type).toBe("array");
+  });
+
   test("401 responses document the WWW-Authenticate header", () => {
     expect(spec.components.responses.Unauthorized.headers["WWW-Authenticate"]).toBeDefined();
   });
