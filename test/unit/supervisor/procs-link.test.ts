@@ -22,7 +22,7 @@ function setup(raw: unknown = APPS) {
   const drained: string[] = [];
   const calls = { health: 0, replicas: [] as string[] };
   const { events, publish } = recordingEvents();
-  const { telemetry } = recordingTelemetry();
+  const { telemetry, calls: metrics } = recordingTelemetry();
   const store = memoryStore();
   const link = createProcsLink({
     config: () => config,
@@ -40,7 +40,7 @@ function setup(raw: unknown = APPS) {
   const health = createHealthLink({ config: () => config, catalog, publish, telemetry, send: () => {} }, () => link.readyReplicas());
   link.syncServices();
   const event = (e: ProcsEventInput) => link.handle({ t: "procs.event", event: { at: 0, ...e } as ProcsEvent });
-  return { link, catalog, sent, drained, calls, events, store, event };
+  return { link, catalog, sent, drained, calls, events, store, event, metrics };
 }
 
 describe("procs link", () => {
@@ -98,5 +98,25 @@ describe("procs link", () => {
   test("a message for another worker is not handled", () => {
     const s = setup();
     expect(s.link.handle({ t: "health.summary" } as never)).toBe(false);
+  });
+
+  test("restarts count only unplanned ones (at restarting, with why it ended); planned stops are counted apart", () => {
+    const s = setup();
+    const counted = () => s.metrics.filter(([m]) => m === "restart" || m === "plannedStop");
+    // A rolling restart and a scale-down: planned stops, then exits the agent asked for, never restarts.
+    s.event({ type: "stopping", app: "web", id: 0, pid: 11, signal: "SIGTERM", reason: "rolling-restart" });
+    s.event({ type: "exited", app: "web", id: 0, pid: 11, code: 0, signal: "SIGTERM", reason: "stop-requested", upMs: 10 });
+    s.event({ type: "stopping", app: "web", id: 1, pid: 12, signal: "SIGTERM", reason: "scale-down" });
+    // A crash: the exit and the restart decision; and a kill for the memory limit, which is unplanned.
+    s.event({ type: "exited", app: "web", id: 2, pid: 13, code: 1, signal: null, reason: "exit-failure", upMs: 10 });
+    s.event({ type: "restarting", app: "web", id: 2, delayMs: 100, reason: "exit-failure" });
+    s.event({ type: "stopping", app: "web", id: 3, pid: 14, signal: "SIGTERM", reason: "memory-limit" });
+    s.event({ type: "restarting", app: "web", id: 3, delayMs: 100, reason: "memory-limit" });
+    expect(counted()).toEqual([
+      ["plannedStop", "web", "rolling-restart"],
+      ["plannedStop", "web", "scale-down"],
+      ["restart", "web", "exit-failure"],
+      ["restart", "web", "memory-limit"],
+    ]);
   });
 });
