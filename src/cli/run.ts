@@ -105,8 +105,12 @@ function usageError(def: CommandDef, e: UsageError, out: Output): number {
 
 function apiMessage(def: CommandDef, e: ApiClientError): string {
   const where = e.status ? ` (HTTP ${e.status}, ${e.code})` : "";
-  const problems = (e.details as { problems?: Array<{ path?: string; field?: string; message?: string; value?: unknown }> } | undefined)?.problems;
-  const list = Array.isArray(problems) && problems.length > 0 ? `\n${problems.map((p) => `  ${p.path ?? p.field ?? "(root)"}: ${p.message ?? "invalid"}${p.value !== undefined ? ` (got ${JSON.stringify(p.value)})` : ""}`).join("\n")}` : "";
+  const problems = (e.details as { problems?: Array<{ path?: string; field?: string; message?: string; value?: unknown; line?: number; column?: number }> } | undefined)?.problems;
+  // Config problems (path, message, value as text, line and column) print as `polis validate` prints them.
+  const list =
+    Array.isArray(problems) && problems.length > 0
+      ? `\n${problems.map((p) => `  - ${p.path ?? p.field ?? "(root)"}: ${p.message ?? "invalid"}${p.value !== undefined ? ` (got ${typeof p.value === "string" ? p.value : JSON.stringify(p.value)})` : ""}${p.line !== undefined ? ` at line ${p.line}, column ${p.column ?? 1}` : ""}`).join("\n")}`
+      : "";
   const hint =
     e.status === 401
       ? `\n  the agent did not accept the token: pass one with --token TOKEN or POLIS_API_TOKEN (or --config with the agent's config)`

@@ -19,10 +19,15 @@ export function appState(a: Json): string {
   return "ok";
 }
 
+/** A time from the API: epoch milliseconds or an ISO 8601 string. */
+export function timeOf(v: unknown): number | null {
+  const t = typeof v === "string" ? Date.parse(v) : v;
+  return typeof t === "number" && Number.isFinite(t) ? t : null;
+}
+
 /** When the replica's process started (for an adopted replica: the process's own start, not the adoption). */
 export function replicaStart(r: Json): number | null {
-  const v = r.started_at ?? r.startedAt;
-  return typeof v === "number" && Number.isFinite(v) ? v : null;
+  return timeOf(r.started_at) ?? timeOf(r.startedAt);
 }
 
 export function uptime(r: Json, now: number): string {
@@ -30,12 +35,16 @@ export function uptime(r: Json, now: number): string {
   return start === null || r.pid === null || r.pid === undefined ? "-" : duration(now - start);
 }
 
-/** "paused until 14:32 (manual scale)" / "auto" / "manual" from an app's or a scale reply's autoscaling object. */
+/** "paused until 14:32 (9m59s left)" / "auto" / "manual" from an app's intent or a scale reply's autoscaling object. */
 export function autoscalingText(s: Json | undefined, now: number): string | undefined {
   if (!s || typeof s !== "object") return undefined;
-  if (s.mode === "paused") return `paused${typeof s.paused_until === "number" ? ` until ${formatTime(s.paused_until, now)} (${duration(s.paused_until - now)} left)` : ""}`;
+  const until = timeOf(s.paused_until);
+  if (s.mode === "paused") return `paused${until !== null ? ` until ${formatTime(until, now)} (${duration(until - now)} left)` : ""}`;
   return typeof s.mode === "string" ? s.mode : undefined;
 }
+
+/** An app view's autoscaling object (under `intent` since the agent reports operator intent). */
+export const autoscalingOf = (a: Json): Json | undefined => a.intent?.autoscaling ?? a.autoscaling;
 
 export function eventRow(e: Json, now: number, style: Style): unknown[] {
   const sev = String(e.severity ?? "");

@@ -131,7 +131,8 @@ export function createClient(opts: ClientOptions) {
     stop: (name: string) => call("POST", `/v1/apps/${encodeURIComponent(name)}/stop`, {}, undefined, 5 * 60_000),
     start: (name: string) => call("POST", `/v1/apps/${encodeURIComponent(name)}/start`, {}, undefined, 5 * 60_000),
     maintenance: (name: string, enable: boolean, reason?: string) => call("PUT", `/v1/apps/${encodeURIComponent(name)}/maintenance`, { enable, ...(reason ? { reason } : {}) }),
-    reload: () => call<{ reloaded: string[] }>("POST", "/v1/reload", {}, undefined, 60_000),
+    /** Re-reads the agent's config file (as SIGHUP does); takes no body. */
+    reload: () => call<{ reloaded: string[] }>("POST", "/v1/reload", undefined, undefined, 60_000),
     restartReplica: (name: string, id: string | number) => call("POST", `/v1/apps/${encodeURIComponent(name)}/replicas/${encodeURIComponent(String(id))}/restart`, {}),
     resetCrashLoop: (name: string) => call("POST", `/v1/apps/${encodeURIComponent(name)}/reset`, {}),
     logs: (name: string, tail = 100, replica?: number) => call<{ lines: Json[] }>("GET", `/v1/apps/${encodeURIComponent(name)}/logs`, undefined, { tail, replica }),

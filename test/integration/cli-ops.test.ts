@@ -29,6 +29,8 @@ describe("polis operator commands", () => {
           { name: "chatty", command: "/bin/sh", args: ["-c", "echo chatty-out; echo chatty-err >&2; exec sleep 600"], readiness: { kind: "stdout", pattern: "chatty-out", timeout: "10s" }, stop: { timeout: "2s" } },
           // Fails at once and waits 10 minutes before its next try: it sits in backoff for the whole run.
           { name: "flaky", command: "/bin/sh", args: ["-c", "exit 3"], restart: { immediate_first: false, initial_delay: "10m", max_delay: "10m" } },
+          // Autoscaled on CPU; it idles, so the autoscaler would keep it at 1 unless paused.
+          { name: "auto", command: "/bin/sh", args: ["-c", "echo up; exec sleep 600"], replicas: { min: 1, max: 3 }, readiness: { kind: "stdout", pattern: "up", timeout: "10s" }, stop: { timeout: "2s" }, scaling: { metrics: [{ name: "cpu", target: 60 }] } },
           // Fails at once, again and again: a crash loop after two restarts.
           { name: "doomed", command: "/bin/sh", args: ["-c", "exit 4"], restart: { initial_delay: "10ms", max_delay: "10ms", crash_loop: { max_restarts: 2, window: "60s", cooldown: "10m" } } },
         ],
@@ -204,6 +206,73 @@ describe("polis operator commands", () => {
     expect(r.stdout).not.toContain("\r");
     expect(r.stdout.trim().split("\n").at(-1)).toBe(`demo: rolling restart done, ${before.length} of ${before.length} replicas replaced`);
   }, 120_000);
+
+  test("scale of an autoscaled app says autoscaling is paused and until when; scale APP auto hands it back", async () => {
+    const r = await polis(["scale", "auto", "2", "--for", "1.5h"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^auto: scaling to 2 replicas; autoscaling is paused until (\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d \(1h(29|30)m\), then it takes over again\n  to hand control back now: polis scale auto auto\n$/);
+    const pausedUntil = Date.parse((await getJson(agent, "/v1/apps/auto")).intent.autoscaling.paused_until);
+    expect(Math.round((pausedUntil - Date.now()) / 60_000)).toBe(90);
+    const status = await polis(["status"]);
+    expect(row(status.stdout, "auto")).toMatch(/^auto\s+\S+\s+\d\s+2\s+paused until /);
+    const back = await polis(["scale", "auto", "auto"]);
+    expect(back.code).toBe(0);
+    expect(back.stdout).toMatch(/^auto: autoscaling is back in control \(now \d replicas?\); it sets the replica count from here on\n$/);
+    expect(row((await polis(["status"])).stdout, "auto")).toMatch(/^auto\s+\S+\s+\d\s+\d\s+auto$/);
+    const plain = await polis(["scale", "demo", "2"]);
+    expect(plain.stdout).toBe("demo: scaling to 2 replicas (it has no autoscaling: the count stays until changed)\n");
+  }, 60_000);
+
+  test("stop takes an app to zero and status says stopped; start brings its replicas back", async () => {
+    const r = await polis(["stop", "chatty"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("chatty: stopping every replica; it stays stopped (also across agent restarts) until: polis start chatty\n");
+    await waitFor(async () => (await getJson(agent, "/v1/apps/chatty")).replicas.length === 0, { what: "chatty without replicas", timeoutMs: 20_000 });
+    expect(row((await polis(["status"])).stdout, "chatty")).toMatch(/^chatty\s+stopped\s+0\s+0/);
+    expect((await polis(["describe", "chatty"])).stdout).toContain("(had 1; polis start chatty brings them back)");
+    const s = await polis(["start", "chatty"]);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toBe("chatty: starting 1 replica\n");
+    await waitFor(async () => (await getJson(agent, "/v1/apps/chatty")).ready === 1, { what: "chatty ready again", timeoutMs: 20_000 });
+    expect(row((await polis(["status"])).stdout, "chatty")).toMatch(/^chatty\s+ok\s+1\s+1/);
+  }, 60_000);
+
+  test("maint puts an app in maintenance with its reason, shown by status and describe; --off ends it", async () => {
+    const r = await polis(["maint", "chatty", "--reason", "disk swap"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("chatty: in maintenance (disk swap); its endpoints get no traffic until: polis maint chatty --off\n");
+    expect(row((await polis(["status"])).stdout, "chatty")).toMatch(/^chatty\s+maintenance\s/);
+    expect((await polis(["describe", "chatty"])).stdout).toMatch(/^maintenance since \S+( \S+)?: disk swap \(polis maint chatty --off ends it\)$/m);
+    const off = await polis(["maint", "chatty", "--off"]);
+    expect(off.code).toBe(0);
+    expect(row((await polis(["status"])).stdout, "chatty")).toMatch(/^chatty\s+ok\s/);
+    const both = await polis(["maint", "chatty", "--off", "--reason", "x"]);
+    expect(both.code).toBe(2);
+  }, 60_000);
+
+  test("reload needs the admin role, prints what changed, and prints every problem of a bad file (exit 1, nothing changed)", async () => {
+    const denied = await polis(["reload"]);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain("polis reload needs a token with the admin role");
+    const original = await Bun.file(configPath).text();
+    const admin = ["--token", agent.token];
+    try {
+      await Bun.write(configPath, `${original}services:\n  - {name: extra, endpoints: [{id: extra-1, address: 127.0.0.1, port: 9}]}\n`);
+      const ok = await polis(["reload", ...admin]);
+      expect(ok.stderr).toBe("");
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/^config reloaded; changed: .*services/);
+      await Bun.write(configPath, `${original}services:\n  - {name: extra, endpoints: [{id: extra-1, address: 127.0.0.1, port: 99999}]}\n`);
+      const bad = await polis(["reload", ...admin]);
+      expect(bad.code).toBe(1);
+      expect(bad.stdout).toBe("");
+      expect(bad.stderr).toMatch(/  - services\[0\]\.endpoints\[0\]\.port: .*99999.* at line \d+, column \d+/);
+      expect(((await getJson(agent, "/v1/services/default/extra")).endpoints as Json[]).map((e) => e.port)).toEqual([9]);
+    } finally {
+      await Bun.write(configPath, original);
+    }
+  }, 60_000);
 
   test("drain stops new traffic to an endpoint in every balancer that has it; an unknown endpoint is exit 1", async () => {
     const id = `demo-${((await getJson(agent, "/v1/apps/demo")).replicas as Json[])[0]!.id}`;

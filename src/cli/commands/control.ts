@@ -3,13 +3,19 @@ import type { Json, PolisClient } from "../../client/client.ts";
 import { type CommandContext, type CommandDef, parseDuration, UsageError } from "../args.ts";
 import { formatTime } from "../output.ts";
 import { duration } from "../table.ts";
-import { autoscalingText } from "../view.ts";
+import { timeOf } from "../view.ts";
+
+/** The agent takes whole numbers of one unit: 1.5h is sent as 90m. */
+function durationText(ms: number): string {
+  for (const [unit, size] of [["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
 
 export const scale: CommandDef = {
   name: "scale",
   summary: "set an app's replica count, or hand it back to the autoscaler",
   details:
-    "On an autoscaled app a manual count pauses autoscaling for a while (the agent's default is 10m; --for sets it), after which the autoscaler takes over again; `polis scale APP auto` hands control back at once. The command prints what the agent will do.",
+    "On an autoscaled app a manual count pauses autoscaling for a while (the config's scaling.manual_pause, 10m by default; --for sets it), after which the autoscaler takes over again; `polis scale APP auto` hands control back at once. The pause is shown by status and describe. The command prints what the agent will do.",
   args: [
     { name: "app", description: "the app's name" },
     { name: "replicas", description: "a replica count, or auto" },
@@ -21,26 +27,97 @@ export const scale: CommandDef = {
     const app = ctx.args.app!;
     const to = ctx.args.replicas!;
     if (to !== "auto" && !/^\d{1,6}$/.test(to)) throw new UsageError(`REPLICAS must be a whole number or auto; got "${to}"`);
-    const hold = ctx.opts.for as string | undefined;
-    if (hold !== undefined) {
+    const holdText = ctx.opts.for as string | undefined;
+    let hold: string | undefined;
+    if (holdText !== undefined) {
       if (to === "auto") throw new UsageError("--for applies to a replica count, not to auto");
-      if (parseDuration(hold, "--for") <= 0) throw new UsageError(`--for must be longer than 0; got "${hold}"`);
+      const ms = parseDuration(holdText, "--for");
+      if (ms <= 0) throw new UsageError(`--for must be longer than 0; got "${holdText}"`);
+      hold = durationText(ms);
     }
     const r = await ctx.client().scale(app, to === "auto" ? "auto" : Number(to), hold);
     if (ctx.opts.json) return ctx.out.line(JSON.stringify(r, null, 2)), 0;
     const now = Date.now();
-    const mode = (r.autoscaling as Json | undefined)?.mode;
+    const auto = r.autoscaling as Json | undefined;
+    const count = `${r.replicas} replica${r.replicas === 1 ? "" : "s"}`;
     if (to === "auto") {
-      ctx.out.line(`${app}: autoscaling is back in control${typeof r.replicas === "number" ? ` (now ${r.replicas} replicas)` : ""}; it sets the replica count from now on`);
+      ctx.out.line(`${app}: autoscaling is back in control (now ${count}); it sets the replica count from here on`);
       return 0;
     }
-    const what = `${app}: scaling to ${to} replica${to === "1" ? "" : "s"}`;
-    if (mode === "paused") {
-      const until = (r.autoscaling as Json).paused_until;
-      ctx.out.line(`${what}; autoscaling is paused${typeof until === "number" ? ` until ${formatTime(until, now)} (${duration(until - now)})` : ""}, then it takes over again`);
+    if (auto?.mode === "paused") {
+      const until = timeOf(auto.paused_until);
+      ctx.out.line(`${app}: scaling to ${count}; autoscaling is paused${until !== null ? ` until ${formatTime(until, now)} (${duration(until - now)})` : ""}, then it takes over again`);
       ctx.out.line(`  to hand control back now: polis scale ${app} auto`);
-    } else if (mode === "manual") ctx.out.line(`${what} (${app} has no autoscaling: the count stays until changed)`);
-    else ctx.out.line(`${what}${autoscalingText(r.autoscaling as Json | undefined, now) ? ` (autoscaling: ${autoscalingText(r.autoscaling as Json, now)})` : ""}`);
+    } else ctx.out.line(`${app}: scaling to ${count}${auto?.mode === "manual" ? " (it has no autoscaling: the count stays until changed)" : ""}`);
+    return 0;
+  },
+};
+
+export const stop: CommandDef = {
+  name: "stop",
+  summary: "stop every replica of an app (scale to zero), until polis start",
+  details: "No config edit: the agent remembers it, also across its own restarts, and takes the app out of autoscaling until `polis start APP`.",
+  args: [{ name: "app", description: "the app's name" }],
+  role: "operator",
+  examples: ["polis stop demo"],
+  async run(ctx) {
+    const app = ctx.args.app!;
+    const r = await ctx.client().stop(app);
+    if (ctx.opts.json) return ctx.out.line(JSON.stringify(r, null, 2)), 0;
+    ctx.out.line(`${app}: stopping every replica; it stays stopped (also across agent restarts) until: polis start ${app}`);
+    return 0;
+  },
+};
+
+export const start: CommandDef = {
+  name: "start",
+  summary: "start a stopped app again, with the replica count it had",
+  args: [{ name: "app", description: "the app's name" }],
+  role: "operator",
+  examples: ["polis start demo"],
+  async run(ctx) {
+    const app = ctx.args.app!;
+    const r = await ctx.client().start(app);
+    if (ctx.opts.json) return ctx.out.line(JSON.stringify(r, null, 2)), 0;
+    const mode = (r.autoscaling as Json | undefined)?.mode;
+    ctx.out.line(`${app}: starting ${r.replicas} replica${r.replicas === 1 ? "" : "s"}${mode === "auto" ? "; autoscaling is back in control" : ""}`);
+    return 0;
+  },
+};
+
+export const maint: CommandDef = {
+  name: "maint",
+  summary: "put an app in maintenance mode (its endpoints leave every balancer), or take it out",
+  details: "As Consul's maintenance mode: the replicas keep running, but no balancer sends them traffic until maintenance is turned off. Remembered across agent restarts; shown by status and describe.",
+  args: [{ name: "app", description: "the app's name" }],
+  options: [
+    { name: "reason", type: "string", value: "TEXT", description: "why (shown by status and describe)" },
+    { name: "off", type: "boolean", description: "end maintenance" },
+  ],
+  role: "operator",
+  examples: ['polis maint demo --reason "disk swap"', "polis maint demo --off"],
+  async run(ctx) {
+    const app = ctx.args.app!;
+    const off = ctx.opts.off === true;
+    const reason = ctx.opts.reason as string | undefined;
+    if (off && reason !== undefined) throw new UsageError("--reason goes with turning maintenance on, not with --off");
+    const r = await ctx.client().maintenance(app, !off, reason);
+    if (ctx.opts.json) return ctx.out.line(JSON.stringify(r, null, 2)), 0;
+    ctx.out.line(r.maintenance ? `${app}: in maintenance${r.reason ? ` (${r.reason})` : ""}; its endpoints get no traffic until: polis maint ${app} --off` : `${app}: maintenance off; its endpoints take traffic again as their checks pass`);
+    return 0;
+  },
+};
+
+export const reload: CommandDef = {
+  name: "reload",
+  summary: "make the agent re-read its config file (as SIGHUP does)",
+  details: "Prints the sections that changed, or every problem of the file (with its path, field and value) and exits 1; a rejected file changes nothing.",
+  role: "admin",
+  examples: ["polis reload"],
+  async run(ctx) {
+    const r = await ctx.client().reload();
+    if (ctx.opts.json) return ctx.out.line(JSON.stringify(r, null, 2)), 0;
+    ctx.out.line(r.reloaded.length > 0 ? `config reloaded; changed: ${r.reloaded.join(", ")}` : "config reloaded; nothing changed");
     return 0;
   },
 };

@@ -2,7 +2,7 @@
 // its definition here; parsing, --help, completion and docs/cli.md follow from it.
 import type { CommandDef } from "../args.ts";
 import { completionScript, SHELLS, type Shell } from "../completion.ts";
-import { drain, restart, scale } from "./control.ts";
+import { drain, maint, reload, restart, scale, start, stop } from "./control.ts";
 import { agent, demoApp, init, service, upgrade, validate, version } from "./local.ts";
 import { apps, balancers, checks, describe, resolve, scaling, services, status } from "./observe.ts";
 import { events, logs } from "./streams.ts";
@@ -34,7 +34,7 @@ const help: CommandDef = {
 export const GROUPS: readonly CommandGroup[] = [
   { title: "Run and set up", commands: [agent, upgrade, validate, init, service, completion, version, help, demoApp] },
   { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling] },
-  { title: "Change (operator role)", commands: [scale, restart, drain] },
+  { title: "Change (operator role; reload: admin)", commands: [scale, restart, stop, start, maint, drain, reload] },
 ];
 
 export function allCommands(): CommandDef[] {

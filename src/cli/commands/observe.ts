@@ -3,7 +3,7 @@ import type { Json } from "../../client/client.ts";
 import { type CommandContext, type CommandDef, parseCount } from "../args.ts";
 import { formatTime } from "../output.ts";
 import { bytes, duration, table } from "../table.ts";
-import { appState, autoscalingText, EVENT_HEADERS, eventRow, isAppEndpoint, uptime } from "../view.ts";
+import { appState, autoscalingOf, autoscalingText, EVENT_HEADERS, eventRow, isAppEndpoint, timeOf, uptime } from "../view.ts";
 
 const json = (ctx: CommandContext, v: unknown) => {
   ctx.out.line(JSON.stringify(v, null, 2));
@@ -45,7 +45,7 @@ export const status: CommandDef = {
     const out = ctx.out.line;
     out(`agent ${s.bold(String(agent.name))} ${agent.version}  pid ${agent.pid}  up ${duration(agent.uptimeMs)}`);
     out(`\nWorkers\n${table(["name", "state", "restarts", "last error"], (agent.workers as Json[]).map((w) => [w.name, s.state(String(w.state)), w.restarts, w.lastError]))}`);
-    out(`\nApps\n${table(["app", "state", "ready", "desired", "autoscaling"], apps.apps.map((a) => [a.name, s.state(appState(a)), a.ready, a.desired, autoscalingText(a.autoscaling, now) ?? "-"]))}`);
+    out(`\nApps\n${table(["app", "state", "ready", "desired", "autoscaling"], apps.apps.map((a) => [a.name, s.state(appState(a)), a.ready, a.desired, autoscalingText(autoscalingOf(a), now) ?? "-"]))}`);
     out(`\nChecks\n${table(["check", "target", "status"], checks.checks.map((k) => [k.id, k.target, s.state(k.flapping ? `${k.status} (flapping)` : String(k.status))]))}`);
     out(`\nBalancers\n${table(["balancer", "listen", "protocol", "endpoints", "healthy"], balancers.balancers.map((b) => [b.name, b.listen, b.protocol, b.endpoints?.length ?? 0, b.endpoints?.filter((e: Json) => e.health === "passing").length ?? 0]))}`);
     out(`\nRecent events\n${table(EVENT_HEADERS, (recent.events as Json[]).map((e) => eventRow(e, now, s)))}`);
@@ -99,10 +99,12 @@ export const describe: CommandDef = {
     const out = ctx.out.line;
     out(`${s.bold(name)}  ${s.state(appState(a))}  ${a.ready}/${a.desired} ready  (min ${a.min}, max ${a.max})`);
     if (a.revision !== undefined) out(`revision   ${a.revision}`);
-    const auto = autoscalingText(a.autoscaling, now);
+    const auto = autoscalingText(autoscalingOf(a), now);
     if (auto) out(`autoscaling ${s.state(auto)}`);
-    if (a.maintenance) out(`maintenance ${s.state("maintenance")}${a.maintenance.reason ? `: ${a.maintenance.reason}` : ""}`);
-    if (a.intent && typeof a.intent === "object") out(`intent     ${Object.entries(a.intent as Json).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join("  ")}`);
+    const intent = (a.intent ?? {}) as Json;
+    if (typeof intent.replicas === "number") out(`replicas   ${intent.replicas} (set by an operator)`);
+    if (intent.stopped) out(`stopped    since ${formatTime(timeOf(intent.stopped.since), now)} (had ${intent.stopped.previous}; polis start ${name} brings them back)`);
+    if (intent.maintenance) out(`maintenance since ${formatTime(timeOf(intent.maintenance.since), now)}${intent.maintenance.reason ? `: ${intent.maintenance.reason}` : ""} (polis maint ${name} --off ends it)`);
     if (spec) {
       out(`command    ${[spec.command, ...((spec.args as string[]) ?? [])].join(" ")}`);
       if (spec.port) out(`port       ${JSON.stringify(spec.port)}`);
