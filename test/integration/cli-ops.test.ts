@@ -23,6 +23,7 @@ describe("polis operator commands", () => {
       // The read-only token comes first: a command that changes something must not pick it.
       env: { POLIS_API_TOKEN: "admin-token-for-the-test-0123456789" },
       config: {
+        agent: { allow_fault_injection: true },
         api: { tokens: [{ name: "viewer", token: READ, role: "read" }, { name: "ops", token: OPS, role: "operator" }] },
         apps: [
           // Writes one line to each stream, then idles: logs filters have both kinds to choose from.
@@ -285,6 +286,29 @@ describe("polis operator commands", () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("no balancer has an endpoint nosuch-0 (endpoints: ");
   }, 60_000);
+
+  test("adopted replicas show their uptime since the process started, not since the adoption", async () => {
+    // Replicas at least 3 s old, then the procs worker dies and its successor adopts them.
+    await waitFor(async () => ((await getJson(agent, "/v1/apps/demo")).replicas as Json[]).every((r) => r.uptimeMs >= 3000), { what: "demo replicas 3 s old", timeoutMs: 20_000 });
+    const before = ((await getJson(agent, "/v1/apps/demo")).replicas as Json[]).map((r) => r.pid);
+    expect((await agent.api("/v1/agent/workers/procs/crash", { method: "POST" })).status).toBe(202);
+    await waitFor(async () => {
+      const rs = (await getJson(agent, "/v1/apps/demo")).replicas as Json[];
+      return rs.length === before.length && rs.every((r) => r.adopted && r.state === "ready" && before.includes(r.pid));
+    }, { what: "the replicas adopted", timeoutMs: 30_000 });
+    const r = await polis(["apps"]);
+    expect(r.code).toBe(0);
+    const rows = r.stdout.split("\n").filter((l) => l.startsWith("demo "));
+    expect(rows.length).toBe(before.length);
+    for (const l of rows) {
+      const [, , pid, , , , uptime, adopted] = l.split(/\s+/);
+      expect(before).toContain(Number(pid));
+      expect(adopted).toBe("yes");
+      const m = /^(?:(\d+)m)?(\d+)s$/.exec(uptime!);
+      expect(m).not.toBeNull();
+      expect(Number(m![1] ?? 0) * 60 + Number(m![2])).toBeGreaterThanOrEqual(3);
+    }
+  }, 90_000);
 });
 
 test("a config whose tokens are all read-only: a restart says which role it needs, exits 1 and calls nothing", async () => {
