@@ -56,6 +56,8 @@ describe("polis operator commands", () => {
     clearTimeout(timer);
     return { stdout, stderr, code };
   }
+  /** script(1) runs the command on a pseudo-terminal. */
+  const onTty = (cmd: string[]) => ["script", "-qec", cmd.map((w) => `'${w}'`).join(" "), "/dev/null"];
   const row = (text: string, first: string) => text.split("\n").find((l) => l.split(/\s+/)[0] === first);
 
   test("status shows each app's state as it is: ok, backoff, crash-loop (not ok)", async () => {
@@ -74,8 +76,6 @@ describe("polis operator commands", () => {
     const plain = await polis(["status"]);
     expect(plain.stdout).not.toContain("\x1b[");
     expect(plain.stdout).not.toContain("✓");
-    // script(1) runs the command on a pseudo-terminal.
-    const onTty = (cmd: string[]) => ["script", "-qec", cmd.map((w) => `'${w}'`).join(" "), "/dev/null"];
     const tty = await polis(["status"], {}, onTty);
     expect(tty.stdout).toContain("\x1b[32m✓ ok");
     expect(tty.stdout).toContain("✗ crash-loop");
@@ -152,6 +152,15 @@ describe("polis operator commands", () => {
       await reader.catch(() => {});
     }
   }, 60_000);
+
+  test("on a terminal, restart rewrites one live line per step and keeps a line per replaced replica", async () => {
+    const n = ((await getJson(agent, "/v1/apps/demo")).replicas as Json[]).length;
+    const r = await polis(["restart", "demo"], {}, onTty);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\r\x1b\[2K\[1\/\d\] demo-\d+ starting/);
+    expect(r.stdout.split(/\r?\n/).filter((l) => / demo-\d+ replaced$/.test(l)).length).toBe(n);
+    expect(r.stdout).toContain(`demo: rolling restart done, ${n} of ${n} replicas replaced`);
+  }, 120_000);
 
   test("logs and events follows stay open while idle, past the server's 10 s idle timeout", async () => {
     // Three keep-alive comments on a raw stream are more than 10 s of silence; the CLI followers started at the same
