@@ -38,7 +38,7 @@ export function toAppSpec(app: AppConfig, config: Config, cores: number, replica
     restart: {
       mode: app.restart.policy,
       backoff: { initialMs: app.restart.initial_delay, capMs: app.restart.max_delay, factor: app.restart.factor, stableMs: app.restart.stable_after, immediateFirst: app.restart.immediate_first },
-      crashLoop: { maxRestarts: app.restart.crash_loop.max_restarts, windowMs: app.restart.crash_loop.window, cooldownMs: app.restart.crash_loop.cooldown },
+      crashLoop: { maxRestarts: app.restart.crash_loop.max_restarts, windowMs: app.restart.crash_loop.window, cooldownMs: app.restart.crash_loop.cooldown, minUptimeMs: app.restart.crash_loop.min_uptime },
     },
     stop: { signal: app.stop.signal, timeoutMs: app.stop.timeout },
     ...(app.max_memory !== undefined ? { maxMemoryBytes: app.max_memory } : {}),

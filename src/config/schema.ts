@@ -117,6 +117,8 @@ const Restart = Schema.Struct({
       max_restarts: def(PositiveInt, 10),
       window: def(Duration, "60s"),
       cooldown: def(Duration, "5m"),
+      /** A run that was ready and lasted this long is stable: its restart does not count (PM2's min_uptime). */
+      min_uptime: def(Duration, "1s"),
     }),
     {},
   ),

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Clock, type Rng, systemClock, systemRng } from "../core/time.ts";
-import { INITIAL_CRASH_LOOP, isTripped } from "../core/supervision/crash-loop.ts";
+import { appInCrashLoop } from "../core/supervision/crash-loop.ts";
 import { Reason, type RestartEvent, decide, initialRestartState } from "../core/supervision/restart-policy.ts";
 import { OutputTails } from "./output-tail.ts";
 import { readProcStat } from "./proc-stat.ts";
@@ -152,7 +152,13 @@ export class ProcessManager {
   async resetCrashLoop(appName: string): Promise<void> {
     const app = this.apps.get(appName);
     if (!app) return this.error(`reset: unknown app ${appName}`);
-    await this.enqueue(app, async () => this.clearCrashLoop(app, Reason.OPERATOR_RESET));
+    await this.enqueue(app, async () => {
+      for (const r of app.replicas.values()) {
+        if (r.state === "crash-loop") this.clearSlot(app, r, Reason.OPERATOR_RESET);
+        else if (app.spec) r.restart = decide({ ...r.restart, policy: app.spec.restart }, { type: "reset" }, this.clock.now(), this.rng).next;
+      }
+      this.updateVerdict(app, Reason.OPERATOR_RESET);
+    });
   }
 
   /** Last `tail` lines of one replica, or of all the app's replicas merged by time. */
@@ -177,7 +183,7 @@ export class ProcessManager {
     return [...this.apps.entries()].map(([name, app]) => ({
       name,
       desired: app.spec?.replicas ?? app.replicas.size,
-      crashLoop: isTripped(app.crashLoop),
+      crashLoop: app.inCrashLoop,
       replicas: [...app.replicas.values()].sort((a, b) => a.id - b.id).map((r) => r.snapshot()),
     }));
   }
@@ -189,7 +195,6 @@ export class ProcessManager {
     this.ticker = null;
     const work: Promise<void>[] = [];
     for (const app of this.apps.values()) {
-      if (app.cooldownTimer) clearTimeout(app.cooldownTimer);
       for (const r of app.replicas.values()) work.push(this.stop(app, r, "shutdown"));
     }
     await Promise.all(work);
@@ -275,7 +280,7 @@ export class ProcessManager {
 
   // ── decisions after an end of life ───────────────────────────────────────────────────────
 
-  /** Ask the pure policy what follows an end of life, and do it. */
+  /** Ask the pure policy what follows an end of life, and do it. The app's current policy is the one in force. */
   private afterEnd(app: App, r: Replica, event: RestartEvent): void {
     if (this.closed) return;
     if (!app.spec) {
@@ -284,10 +289,9 @@ export class ProcessManager {
       app.replicas.delete(r.id);
       return;
     }
-    const wasTripped = isTripped(app.crashLoop);
-    const d = decide({ ...r.restart, crashLoop: app.crashLoop }, event, this.clock.now(), this.rng);
+    const policy = app.spec.restart;
+    const d = decide({ ...r.restart, policy }, event, this.clock.now(), this.rng);
     r.restart = d.next;
-    app.crashLoop = d.next.crashLoop;
     switch (d.action) {
       case "restart":
         r.state = "backoff";
@@ -303,18 +307,16 @@ export class ProcessManager {
         return;
       case "crash-loop": {
         r.state = "crash-loop";
-        if (!wasTripped) {
-          const opts = app.spec.restart.crashLoop;
-          this.emit({
-            type: "crash-loop",
-            app: r.app,
-            restarts: app.crashLoop.restarts.length,
-            windowMs: opts.windowMs,
-            cooldownMs: opts.cooldownMs,
-            reason: d.reason,
-          });
-          this.armCooldown(app, d.delayMs);
+        if (d.reason === Reason.CRASH_LOOP || !r.timer) {
+          const opts = policy.crashLoop;
+          this.emit({ type: "replica-crash-loop", app: r.app, id: r.id, restarts: r.restart.crashLoop.restarts.length, windowMs: opts.windowMs, cooldownMs: opts.cooldownMs, reason: d.reason });
+          r.clearTimer();
+          r.timer = setTimeout(() => {
+            r.timer = null;
+            void this.enqueue(app, async () => this.clearSlot(app, r, Reason.COOLDOWN_ELAPSED));
+          }, d.delayMs);
         }
+        this.updateVerdict(app, d.reason);
         return;
       }
       case "stop":
@@ -326,25 +328,28 @@ export class ProcessManager {
     }
   }
 
-  private armCooldown(app: App, delayMs: number): void {
-    if (app.cooldownTimer) clearTimeout(app.cooldownTimer);
-    app.cooldownTimer = setTimeout(() => {
-      app.cooldownTimer = null;
-      void this.enqueue(app, async () => this.clearCrashLoop(app, Reason.COOLDOWN_ELAPSED));
-    }, delayMs);
+  /** A looping slot's cooldown is over (or an operator reset it): a fresh budget and a new process. */
+  private clearSlot(app: App, r: Replica, reason: string): void {
+    if (app.replicas.get(r.id) !== r || r.state !== "crash-loop" || !app.spec) return;
+    r.clearTimer();
+    r.restart = decide({ ...r.restart, policy: app.spec.restart }, { type: "reset" }, this.clock.now(), this.rng).next;
+    this.life.launch(app, r);
+    this.updateVerdict(app, reason);
   }
 
-  private clearCrashLoop(app: App, reason: string): void {
-    if (app.cooldownTimer) clearTimeout(app.cooldownTimer);
-    app.cooldownTimer = null;
-    const wasTripped = isTripped(app.crashLoop);
-    app.crashLoop = INITIAL_CRASH_LOOP;
-    if (wasTripped && app.spec) this.emit({ type: "crash-loop-cleared", app: app.spec.name, reason });
-    for (const r of app.replicas.values()) {
-      if (r.state !== "crash-loop") continue;
-      r.restart = decide({ ...r.restart, crashLoop: INITIAL_CRASH_LOOP }, { type: "reset" }, this.clock.now(), this.rng).next;
-      this.life.launch(app, r);
-    }
+  /** The app-level verdict follows its slots: reported once when most are looping, and once when that ends. */
+  private updateVerdict(app: App, reason: string): void {
+    const spec = app.spec;
+    if (!spec) return;
+    let looping = 0;
+    for (const r of app.replicas.values()) if (r.state === "crash-loop") looping++;
+    const verdict = appInCrashLoop(looping, spec.replicas);
+    if (verdict === app.inCrashLoop) return;
+    app.inCrashLoop = verdict;
+    if (verdict) {
+      const opts = spec.restart.crashLoop;
+      this.emit({ type: "crash-loop", app: spec.name, looping, slots: spec.replicas, restarts: opts.maxRestarts + 1, windowMs: opts.windowMs, cooldownMs: opts.cooldownMs, reason });
+    } else this.emit({ type: "crash-loop-cleared", app: spec.name, reason });
   }
 
   // ── scaling and rolling ──────────────────────────────────────────────────────────────────
@@ -367,6 +372,8 @@ export class ProcessManager {
         app.replicas.delete(r.id);
       }),
     );
+    // Fewer slots wanted: the verdict is over fewer of them.
+    this.updateVerdict(app, "scaled");
   }
 
   private createReplica(app: App, spec: ResolvedSpec): Replica {
@@ -450,7 +457,7 @@ export class ProcessManager {
   private appFor(name: string): App {
     let app = this.apps.get(name);
     if (!app) {
-      app = { spec: null, replicas: new Map(), crashLoop: INITIAL_CRASH_LOOP, cooldownTimer: null, queue: Promise.resolve(), followers: new Set() };
+      app = { spec: null, replicas: new Map(), inCrashLoop: false, queue: Promise.resolve(), followers: new Set() };
       this.apps.set(name, app);
     }
     return app;

@@ -67,7 +67,7 @@ export class ReplicaLifecycle {
     r.clearTimer();
     const spec = app.spec;
     if (this.ctx.closed() || !spec) return;
-    if (isTripped(app.crashLoop)) {
+    if (isTripped(r.restart.crashLoop)) {
       r.state = "crash-loop";
       return;
     }
@@ -248,7 +248,7 @@ export class ReplicaLifecycle {
       if (!run.stopping) signalGroup(run.pid, "SIGKILL");
       this.finishOutput(run);
       const upMs = Math.max(0, this.ctx.clock.now() - run.startedAtMono);
-      const event: RestartEvent = { type: "exited", code, signal, upMs, ...(run.cause ? { cause: run.cause } : {}) };
+      const event: RestartEvent = { type: "exited", code, signal, upMs, wasReady: run.isReady, ...(run.cause ? { cause: run.cause } : {}) };
       const reason = run.cause ?? (signal ? Reason.KILLED_BY_SIGNAL : code === 0 ? Reason.CLEAN_EXIT : Reason.EXIT_FAILURE);
       r.lastExit = { code, signal, reason: run.stopping ? Reason.STOP_REQUESTED : reason, at: Date.now() };
       r.cpuPercent = 0;

@@ -11,7 +11,6 @@ import type { KillCause } from "../core/supervision/restart-policy.ts";
 import { LogSink } from "./log-sink.ts";
 import type { FileTail } from "./output-tail.ts";
 import type { ResolvedSpec } from "./spec.ts";
-import type { CrashLoopState } from "../core/supervision/crash-loop.ts";
 import type { LastExit, LogLine, ReplicaSnapshot, ReplicaState } from "./types.ts";
 
 export interface Deferred<T> {
@@ -60,6 +59,7 @@ export class Replica {
   lastExit: LastExit | null = null;
   cpuPercent = 0;
   rssBytes = 0;
+  /** The pending restart (backoff), or the end of this slot's crash-loop cooldown. */
   timer: ReturnType<typeof setTimeout> | null = null;
   adopted = false;
   /** The last process in this slot was ready on `port`: its replacement may take the port back without a scan. */
@@ -108,9 +108,8 @@ export class Replica {
 export interface App {
   spec: ResolvedSpec | null;
   readonly replicas: Map<number, Replica>;
-  /** Shared by the app's replicas (see crash-loop.ts for why the budget is per app). */
-  crashLoop: CrashLoopState;
-  cooldownTimer: ReturnType<typeof setTimeout> | null;
+  /** The app-level verdict as last reported: most slots are looping (each slot has its own budget; see crash-loop.ts). */
+  inCrashLoop: boolean;
   /** Tail of the per-app operation queue. */
   queue: Promise<unknown>;
   readonly followers: Set<(line: LogLine) => void>;

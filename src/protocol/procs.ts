@@ -136,7 +136,10 @@ export type ProcsEvent =
   | (OfReplica & { readonly type: "stopped"; readonly pid: number | null; readonly forced: boolean; readonly reason: string })
   | (OfReplica & { readonly type: "adopted"; readonly pid: number; readonly port: number | null })
   | (OfReplica & { readonly type: "adopt-rejected"; readonly pid: number; readonly reason: "gone" | "pid-reused" | "unknown-app" | "duplicate"; readonly killed: boolean })
-  | (Base & { readonly type: "crash-loop"; readonly restarts: number; readonly windowMs: number; readonly cooldownMs: number; readonly reason: string })
+  /** One slot used up its budget: its restarts pause for the cooldown; its siblings go on. */
+  | (OfReplica & { readonly type: "replica-crash-loop"; readonly restarts: number; readonly windowMs: number; readonly cooldownMs: number; readonly reason: string })
+  /** The app-level verdict: `looping` of its `slots` are in crash-loop (a strict majority), each after `restarts` unstable restarts in the window. */
+  | (Base & { readonly type: "crash-loop"; readonly looping: number; readonly slots: number; readonly restarts: number; readonly windowMs: number; readonly cooldownMs: number; readonly reason: string })
   | (Base & { readonly type: "crash-loop-cleared"; readonly reason: string })
   | (Base & { readonly type: "rolling-restart"; readonly status: "done" | "aborted"; readonly replaced: number; readonly reason: string })
   | (Base & { readonly type: "error"; readonly message: string });

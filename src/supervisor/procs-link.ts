@@ -24,6 +24,7 @@ const SEVERITY: Partial<Record<ProcsEvent["type"], Severity>> = {
   "not-ready": "warning",
   exited: "warning",
   "crash-loop": "critical",
+  "replica-crash-loop": "error",
   "adopt-rejected": "warning",
   error: "error",
   starting: "debug",
@@ -44,7 +45,8 @@ function describe(e: ProcsEvent): string {
     case "stopped": return `${who} stopped${e.forced ? " (killed after the stop timeout)" : ""}: ${e.reason}`;
     case "adopted": return `${who} adopted (pid ${e.pid} was still running)`;
     case "adopt-rejected": return `${who} not adopted (pid ${e.pid}: ${e.reason})${e.killed ? "; stopped it" : ""}`;
-    case "crash-loop": return `${who} is in a crash loop (${e.restarts} restarts in ${Math.round(e.windowMs / 1000)} s); restarts paused for ${Math.round(e.cooldownMs / 1000)} s`;
+    case "replica-crash-loop": return `${who} is in a crash loop (${e.restarts} unstable restarts in ${Math.round(e.windowMs / 1000)} s); its restarts paused for ${Math.round(e.cooldownMs / 1000)} s`;
+    case "crash-loop": return `${who} is in a crash loop: ${e.looping} of ${e.slots} replicas are looping`;
     case "crash-loop-cleared": return `${who} crash loop cleared: ${e.reason}`;
     case "rolling-restart": return `${who} rolling restart ${e.status} (${e.replaced} replaced): ${e.reason}`;
     case "error": return `${who}: ${e.message}`;

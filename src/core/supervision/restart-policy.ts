@@ -6,7 +6,10 @@
 // 2. While the app is in crash-loop nothing restarts until the cooldown passes or an operator resets.
 // 3. Mode `never` never restarts; `on-failure` restarts unless the exit was code 0; `always` restarts.
 //    A kill by signal, a failed spawn, and our own kills (memory, watchdog, readiness) are failures.
-// 4. Every restart is counted against the crash-loop budget, then delayed by the backoff.
+// 4. An unstable restart (the run never became ready, or ended within min uptime) is counted against the slot's
+//    crash-loop budget; every restart is delayed by the backoff.
+// The policy in the state is the one in force: the caller puts the app's current policy there before deciding
+// (a reload or an adoption must not leave a slot on an older one).
 import type { Rng } from "../time.ts";
 import {
   type BackoffOptions,
@@ -25,6 +28,7 @@ import {
   cooldownRemaining,
   isTripped,
   recordRestart,
+  unstableRun,
 } from "./crash-loop.ts";
 
 export type RestartMode = "always" | "on-failure" | "never";
@@ -53,7 +57,7 @@ export type Reason = (typeof Reason)[keyof typeof Reason];
 export type KillCause = "memory-limit" | "watchdog-timeout" | "readiness-timeout" | "vanished";
 
 export type RestartEvent =
-  | { readonly type: "exited"; readonly code: number | null; readonly signal: string | null; readonly upMs: number; readonly cause?: KillCause }
+  | { readonly type: "exited"; readonly code: number | null; readonly signal: string | null; readonly upMs: number; readonly cause?: KillCause; readonly wasReady?: boolean }
   | { readonly type: "spawn-failed"; readonly message: string }
   | { readonly type: "stop-requested" }
   | { readonly type: "cooldown-check" }
@@ -75,7 +79,7 @@ export interface RestartState {
   readonly policy: RestartPolicy;
   /** Per replica. */
   readonly backoff: BackoffState;
-  /** Per app: the manager shares one across the app's replicas. */
+  /** This slot's budget. */
   readonly crashLoop: CrashLoopState;
   readonly stopRequested: boolean;
 }
@@ -148,7 +152,8 @@ export function decide(state: RestartState, event: RestartEvent, now: number, rn
       if (policy.mode === "never") return out("stop", 0, Reason.MODE_NEVER);
       if (policy.mode === "on-failure" && !failed) return out("stop", 0, Reason.CLEAN_EXIT);
       const upMs = event.type === "exited" ? event.upMs : 0;
-      const crashLoop = recordRestart(policy.crashLoop, state.crashLoop, now);
+      const wasReady = event.type === "exited" && event.wasReady === true;
+      const crashLoop = unstableRun(policy.crashLoop, wasReady, upMs) ? recordRestart(policy.crashLoop, state.crashLoop, now) : state.crashLoop;
       const settled = settleBackoff(policy.backoff, state.backoff, upMs);
       if (isTripped(crashLoop)) {
         return out("crash-loop", policy.crashLoop.cooldownMs, Reason.CRASH_LOOP, { ...state, crashLoop, backoff: settled });

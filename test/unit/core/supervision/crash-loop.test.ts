@@ -9,7 +9,7 @@ import {
   recordRestart,
 } from "../../../../src/core/supervision/crash-loop.ts";
 
-const opts = { maxRestarts: 3, windowMs: 1_000, cooldownMs: 5_000 };
+const opts = { maxRestarts: 3, windowMs: 1_000, cooldownMs: 5_000, minUptimeMs: 1_000 };
 
 function replay(times: number[]) {
   return times.reduce((s, t) => recordRestart(opts, s, t), INITIAL_CRASH_LOOP);
@@ -39,7 +39,7 @@ describe("crash-loop budget", () => {
     expect(s.restarts.length).toBe(opts.maxRestarts + 1);
   });
 
-  test("defaults are 10 restarts in 60 s with a 5 minute cooldown", () => {
-    expect(DEFAULT_CRASH_LOOP).toEqual({ maxRestarts: 10, windowMs: 60_000, cooldownMs: 300_000 });
+  test("defaults are 10 unstable restarts in 60 s, a 5 minute cooldown and 1 s of min uptime", () => {
+    expect(DEFAULT_CRASH_LOOP).toEqual({ maxRestarts: 10, windowMs: 60_000, cooldownMs: 300_000, minUptimeMs: 1_000 });
   });
 });

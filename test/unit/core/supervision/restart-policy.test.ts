@@ -60,7 +60,7 @@ describe("restart policy", () => {
     const policy = {
       mode: "always" as const,
       backoff: { ...DEFAULT_BACKOFF, jitter: "none" as const },
-      crashLoop: { maxRestarts: 5, windowMs: 60_000, cooldownMs: 300_000 },
+      crashLoop: { maxRestarts: 5, windowMs: 60_000, cooldownMs: 300_000, minUptimeMs: 1_000 },
     };
     let s = initialRestartState(policy);
     let now = 0;
@@ -97,7 +97,7 @@ describe("restart policy", () => {
 
   test("in crash-loop, exits wait for the cooldown; after it a check restarts with a fresh budget", () => {
     const rng = createSeededRng(3);
-    const policy = { ...DEFAULT_RESTART_POLICY, crashLoop: { maxRestarts: 1, windowMs: 1_000, cooldownMs: 5_000 } };
+    const policy = { ...DEFAULT_RESTART_POLICY, crashLoop: { maxRestarts: 1, windowMs: 1_000, cooldownMs: 5_000, minUptimeMs: 1_000 } };
     let s = initialRestartState(policy);
     s = decide(s, exit(1), 0, rng).next;
     const tripped = decide(s, exit(1), 10, rng);
@@ -112,7 +112,7 @@ describe("restart policy", () => {
 
   test("an operator reset clears the crash loop and restarts at once", () => {
     const rng = createSeededRng(3);
-    const policy = { ...DEFAULT_RESTART_POLICY, crashLoop: { maxRestarts: 0, windowMs: 1_000, cooldownMs: 5_000 } };
+    const policy = { ...DEFAULT_RESTART_POLICY, crashLoop: { maxRestarts: 0, windowMs: 1_000, cooldownMs: 5_000, minUptimeMs: 1_000 } };
     const tripped = decide(initialRestartState(policy), exit(1), 0, rng).next;
     const d = decide(tripped, { type: "reset" }, 1, rng);
     expect(d).toMatchObject({ action: "restart", delayMs: 0, reason: Reason.OPERATOR_RESET });
