@@ -216,9 +216,8 @@ export class ProcessManager {
     this.ticker = null;
     let running = 0;
     for (const app of this.apps.values()) {
-      if (app.cooldownTimer) clearTimeout(app.cooldownTimer);
-      app.cooldownTimer = null;
       for (const r of app.replicas.values()) {
+        // Also ends a looping slot's cooldown timer.
         r.clearTimer();
         if (r.run && !r.run.stopping) running++;
       }
