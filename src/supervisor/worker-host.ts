@@ -24,7 +24,8 @@ export interface WorkerInfo {
 
 /** A worker's restart schedule: a worker that keeps dying is a crash loop, restarted only after a cooldown. */
 export const WORKER_BACKOFF: BackoffOptions = { initialMs: 100, factor: 2, capMs: 5000, jitter: "decorrelated", stableMs: 30_000, immediateFirst: false };
-export const WORKER_CRASH_LOOP: CrashLoopOptions = { maxRestarts: 10, windowMs: 60_000, cooldownMs: 60_000 };
+// No readiness is reported with a worker exit, so every restart of a worker counts (min uptime does not apply).
+export const WORKER_CRASH_LOOP: CrashLoopOptions = { maxRestarts: 10, windowMs: 60_000, cooldownMs: 60_000, minUptimeMs: 0 };
 
 export interface WorkerHostOptions<ToWorker extends { readonly t: string }, FromWorker> {
   name: string;
