@@ -7,7 +7,8 @@
 // 3. Mode `never` never restarts; `on-failure` restarts unless the exit was code 0; `always` restarts.
 //    A kill by signal, a failed spawn, and our own kills (memory, watchdog, readiness) are failures.
 // 4. An unstable restart (the run never became ready, or ended within min uptime) is counted against the slot's
-//    crash-loop budget; every restart is delayed by the backoff.
+//    crash-loop budget; every restart is delayed by the backoff, which starts over after a stable run that was
+//    killed from outside (a signal we did not send).
 // The policy in the state is the one in force: the caller puts the app's current policy there before deciding
 // (a reload or an adoption must not leave a slot on an older one).
 import type { Rng } from "../time.ts";
@@ -153,8 +154,12 @@ export function decide(state: RestartState, event: RestartEvent, now: number, rn
       if (policy.mode === "on-failure" && !failed) return out("stop", 0, Reason.CLEAN_EXIT);
       const upMs = event.type === "exited" ? event.upMs : 0;
       const wasReady = event.type === "exited" && event.wasReady === true;
-      const crashLoop = unstableRun(policy.crashLoop, wasReady, upMs) ? recordRestart(policy.crashLoop, state.crashLoop, now) : state.crashLoop;
-      const settled = settleBackoff(policy.backoff, state.backoff, upMs);
+      const unstable = unstableRun(policy.crashLoop, wasReady, upMs);
+      const crashLoop = unstable ? recordRestart(policy.crashLoop, state.crashLoop, now) : state.crashLoop;
+      // Killed from outside (a signal we did not send) after a stable run: nothing about the replica is wrong, so
+      // its backoff starts over instead of growing with every kill (a chaos monkey must not starve the pool).
+      const externalKill = event.type === "exited" && event.signal !== null && event.cause === undefined;
+      const settled = !unstable && externalKill ? INITIAL_BACKOFF : settleBackoff(policy.backoff, state.backoff, upMs);
       if (isTripped(crashLoop)) {
         return out("crash-loop", policy.crashLoop.cooldownMs, Reason.CRASH_LOOP, { ...state, crashLoop, backoff: settled });
       }

@@ -78,6 +78,33 @@ describe("restart policy", () => {
     expect(last).toBe("crash-loop/crash-loop");
   });
 
+  const stableRuns: Array<[string, RestartEvent, number[], boolean]> = [
+    // what, the exit of a run that lasted 5 s, the delays of 6 such exits in a row, crash-loop reached
+    ["killed from outside after being ready", { type: "exited", code: null, signal: "SIGKILL", upMs: 5_000, wasReady: true }, [100, 100, 100, 100, 100, 100], false],
+    ["exiting with an error after being ready", { type: "exited", code: 1, signal: null, upMs: 5_000, wasReady: true }, [100, 200, 400, 800, 1600, 3200], false],
+    ["killed from outside before it was ready", { type: "exited", code: null, signal: "SIGKILL", upMs: 5_000, wasReady: false }, [100, 200, 400], true],
+    ["killed from outside within min uptime", { type: "exited", code: null, signal: "SIGKILL", upMs: 500, wasReady: true }, [100, 200, 400], true],
+    ["killed by us (memory limit) after being ready", { type: "exited", code: null, signal: "SIGTERM", upMs: 5_000, wasReady: true, cause: "memory-limit" }, [100, 200, 400, 800, 1600, 3200], false],
+  ];
+  test.each(stableRuns)("a run %s: delays %j, crash-loop %p", (_what, event, delays, loops) => {
+    const rng = createSeededRng(1);
+    const policy = { mode: "always" as const, backoff: { ...DEFAULT_BACKOFF, jitter: "none" as const }, crashLoop: { maxRestarts: 3, windowMs: 60_000, cooldownMs: 300_000, minUptimeMs: 1_000 } };
+    let s = initialRestartState(policy);
+    const seen: number[] = [];
+    let looped = false;
+    for (let i = 0; i < 6; i++) {
+      const d = decide(s, event, i * 6_000, rng);
+      s = d.next;
+      if (d.action === "crash-loop") {
+        looped = true;
+        break;
+      }
+      seen.push(d.delayMs);
+    }
+    expect(seen).toEqual(delays);
+    expect(looped).toBe(loops);
+  });
+
   test("with a seeded rng the jittered schedule is the same list every run", () => {
     const run = () => {
       const rng = createSeededRng(99);
