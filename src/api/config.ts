@@ -1,7 +1,10 @@
-// /v1/config: the running config with secrets redacted, and PATCH (JSON merge patch) applied atomically through the
-// same path as a SIGHUP reload: validated whole, then applied, or rejected with every problem and nothing changed.
+// /v1/config: the running config with secrets redacted and the overlay's part named; PATCH (a merge patch, named list
+// entries merged by name) applied atomically through the same path as a SIGHUP reload and kept in the overlay;
+// DELETE /v1/config/overlay back to the file; POST /v1/reload re-reads the file. A rejected change changes nothing.
 import { Schema } from "effect";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { overlayPaths } from "../config/overlay.ts";
+import { bearerOf, subprotocolToken } from "./auth.ts";
 import type { ConfigProblem } from "../config/load.ts";
 import { Config } from "../config/schema.ts";
 import { jsonBody } from "./app.ts";
@@ -21,22 +24,11 @@ export function redactConfig(value: unknown, key = ""): unknown {
   return value;
 }
 
-/** RFC 7386 JSON merge patch: objects merge, null deletes, anything else replaces. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target && typeof target === "object" && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
-}
-
-export type ApplyResult = { ok: true; reloaded: string[] } | { ok: false; status: 400 | 403 | 409; problems: readonly ConfigProblem[]; message: string };
+export type ApplyResult = { ok: true; reloaded: string[] } | { ok: false; status: 400 | 403 | 409 | 503; problems: readonly ConfigProblem[]; message: string };
 
 /** A rejected config as the error envelope: the status says why, details.problems says where. */
 export function applyError(result: Extract<ApplyResult, { ok: false }>): ApiError {
-  const code = result.status === 409 ? "restart_required" : result.status === 403 ? "forbidden" : "invalid_config";
+  const code = result.status === 409 ? "restart_required" : result.status === 403 ? "forbidden" : result.status === 503 ? "unavailable" : "invalid_config";
   return new ApiError(result.status, code, result.message, { problems: result.problems });
 }
 
@@ -46,6 +38,11 @@ const Reloaded = Schema.Struct({ reloaded: Schema.Array(Schema.String) });
 const ConfigView = Schema.Struct({
   source: Schema.NullOr(Schema.String).annotate({ description: "The config file the agent runs (null when started without one)" }),
   config: Schema.toType(Config).annotate({ description: 'Every section with defaults applied; token, secret, password and header values are the string "[redacted]"' }),
+  overlay: Schema.Struct({
+    file: Schema.NullOr(Schema.String).annotate({ description: "Where accepted PATCHes are kept (<data_dir>/config-overlay.json)" }),
+    paths: Schema.Array(Schema.String).annotate({ description: 'Settings whose running value comes from the overlay, e.g. "apps[0].replicas"' }),
+    patch: Schema.Unknown.annotate({ description: "The overlay's composed merge patch (secrets redacted), or null" }),
+  }),
 });
 
 export interface ReloadRouteDeps {
@@ -77,31 +74,77 @@ export function reloadRoutes(deps: ReloadRouteDeps): Hono {
   return app;
 }
 
-export interface ConfigRouteDeps {
-  current: () => { config: Config; raw: unknown; source: string | undefined };
-  /** Validate and apply a whole raw document; must leave everything unchanged when it fails. */
-  apply: (raw: unknown, origin: "api") => Promise<ApplyResult>;
+export interface ConfigCaller {
+  readonly name: string;
+  readonly role: string;
+  readonly credential?: string;
 }
+
+export interface ConfigRouteDeps {
+  current: () => { config: Config; raw: unknown; base?: unknown; overlay?: unknown; overlayFile?: string; source: string | undefined };
+  /** Merge a patch over the running document, validate whole and apply (persisting it in the overlay), or change nothing. */
+  patch: (patch: unknown, caller: ConfigCaller | undefined) => Promise<ApplyResult>;
+  /** Drop the overlay and go back to the file alone, or change nothing. */
+  dropOverlay: (caller: ConfigCaller | undefined) => Promise<ApplyResult & { removed?: boolean }>;
+}
+
+const callerOf = (c: Context): ConfigCaller | undefined => {
+  const p = c.get("principal" as never) as { name: string; role: string } | undefined;
+  if (!p) return undefined;
+  const credential = bearerOf(c.req.header("authorization")) ?? subprotocolToken(c.req.header("sec-websocket-protocol"));
+  return { name: p.name, role: p.role, ...(credential ? { credential } : {}) };
+};
 
 export function configRoutes(deps: ConfigRouteDeps): Hono {
   const app = new Hono();
   registry.push(
-    { method: "get", path: "/v1/config", summary: "The running config (defaults applied, secrets redacted)", response: ConfigView, status: 200, role: "read" },
-    { method: "patch", path: "/v1/config", summary: "Apply a JSON merge patch to the running config, atomically", body: Schema.Record(Schema.String, Schema.Unknown), response: Schema.Struct({ reloaded: Schema.Array(Schema.String), persisted: Schema.Boolean }), status: 200, role: "admin", errors: [409] },
+    { method: "get", path: "/v1/config", summary: "The running config (defaults applied, secrets redacted), and which values come from the overlay", response: ConfigView, status: 200, role: "read" },
+    {
+      method: "patch",
+      path: "/v1/config",
+      summary: "Apply a merge patch to the running config, atomically, and keep it in the overlay (lists of named entries merge by name)",
+      body: Schema.Record(Schema.String, Schema.Unknown),
+      response: Schema.Struct({ reloaded: Schema.Array(Schema.String), persisted: Schema.Boolean }),
+      status: 200,
+      role: "admin",
+      errors: [409, 503],
+    },
+    {
+      method: "delete",
+      path: "/v1/config/overlay",
+      summary: "Drop the overlay: the running config goes back to the file alone",
+      response: Schema.Struct({ reloaded: Schema.Array(Schema.String), removed: Schema.Literal(true) }),
+      status: 200,
+      role: "admin",
+      errors: [409, 503],
+    },
   );
   app.get("/", (c) => {
     const cur = deps.current();
-    return c.json({ source: cur.source ?? null, config: redactConfig(cur.config) });
+    const paths = cur.overlay === undefined ? [] : overlayPaths(cur.base ?? cur.raw, cur.raw);
+    return c.json({
+      source: cur.source ?? null,
+      config: redactConfig(cur.config),
+      overlay: { file: cur.overlayFile ?? null, paths, patch: cur.overlay === undefined ? null : redactConfig(cur.overlay) },
+    });
   });
-  app.patch("/", async (c) => {
+  const admin = (c: Context, what: string) => {
     const principal = c.get("principal" as never) as { role: string } | undefined;
-    if (principal && principal.role !== "admin") throw new ApiError(403, "forbidden", "changing the config needs the admin role");
+    if (principal && principal.role !== "admin") throw new ApiError(403, "forbidden", `${what} needs the admin role`);
+  };
+  app.patch("/", async (c) => {
+    admin(c, "changing the config");
     const patch = await jsonBody(c);
     if (!patch || typeof patch !== "object" || Array.isArray(patch)) throw new ApiError(400, "invalid_request", "expected a JSON object (a merge patch)");
-    const next = mergePatch(deps.current().raw, patch);
-    const result = await deps.apply(next, "api");
+    const result = await deps.patch(patch, callerOf(c));
     if (!result.ok) throw applyError(result);
-    return c.json({ reloaded: result.reloaded, persisted: false });
+    return c.json({ reloaded: result.reloaded, persisted: deps.current().overlayFile !== undefined });
+  });
+  app.delete("/overlay", async (c) => {
+    admin(c, "dropping the config overlay");
+    const result = await deps.dropOverlay(callerOf(c));
+    if (!result.ok) throw applyError(result);
+    return c.json({ reloaded: result.reloaded, removed: result.removed ?? false });
   });
   return app;
 }

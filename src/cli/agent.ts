@@ -17,7 +17,7 @@ export interface AgentOptions {
 export async function runAgent(opts: AgentOptions): Promise<number | undefined> {
   const file = opts.config;
   const env = readDotEnv(process.cwd(), process.env);
-  const result = loadConfigFile(file, env);
+  const result = loadConfigFile(file, env, { overlay: true });
   if (!result.ok) {
     process.stderr.write(`polis: invalid config ${result.error.source} (${result.error.problems.length} problem${result.error.problems.length === 1 ? "" : "s"}):\n${formatProblems(result.error.problems)}\n`);
     return 1;
@@ -38,7 +38,7 @@ export async function runAgent(opts: AgentOptions): Promise<number | undefined> 
     process.stderr.write(`polis: ${(e as Error).message}\n`);
     return 1;
   }
-  const sup = createSupervisor({ config, raw: result.loaded.raw, configPath: result.loaded.source, logger, env });
+  const sup = createSupervisor({ config, raw: result.loaded.raw, base: result.loaded.base, overlay: result.loaded.overlay?.patch, configPath: result.loaded.source, logger, env });
   takeover.seed(sup);
   let control: Incumbent | undefined;
 

@@ -2,8 +2,9 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { decodeConfig } from "./decode.ts";
-import { ConfigError } from "./problems.ts";
-import { parseConfigText } from "./parse.ts";
+import { overlayAt, overlayPaths, strategicMerge } from "./overlay.ts";
+import { ConfigError, pathString } from "./problems.ts";
+import { type Located, parseConfigText } from "./parse.ts";
 import type { Config } from "./schema.ts";
 
 export { type ConfigProblem, ConfigError, formatProblems } from "./problems.ts";
@@ -28,14 +29,33 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[]]> 
   ["POLIS_TELEMETRY_PROMETHEUS", ["telemetry", "prometheus"]],
 ];
 
+/** agent.data_dir's default (the schema says the same). */
+const DEFAULT_DATA_DIR = "./data";
+
 /** POLIS_API_TOKEN adds an admin token without writing it into the file. */
 export const ENV_TOKEN = "POLIS_API_TOKEN";
 
 export interface LoadedConfig {
   readonly config: Config;
   readonly source: string;
-  /** The decoded input before defaults (used to show the running config and to diff reloads). */
+  /** The document decoded: the file, with environment overrides, with the overlay on top (before defaults). */
   readonly raw: unknown;
+  /** The file with environment overrides, without the overlay. */
+  readonly base: unknown;
+  /** The overlay applied, when there was one. */
+  readonly overlay?: { readonly file: string; readonly patch: unknown };
+}
+
+export interface LoadOptions {
+  /** Apply <data_dir>/config-overlay.json (accepted PATCH /v1/config changes) on top of the file: the agent does. */
+  readonly overlay?: boolean;
+}
+
+/** agent.data_dir as the document says it (defaults are not applied yet). */
+function dataDirOf(doc: unknown): string {
+  const agent = doc && typeof doc === "object" ? (doc as { agent?: unknown }).agent : undefined;
+  const dir = agent && typeof agent === "object" ? (agent as { data_dir?: unknown }).data_dir : undefined;
+  return typeof dir === "string" && dir !== "" ? dir : DEFAULT_DATA_DIR;
 }
 
 function coerceScalar(v: string): unknown {
@@ -72,6 +92,7 @@ export function applyEnv(input: unknown, env: Record<string, string | undefined>
 export function loadConfigFile(
   file: string,
   env: Record<string, string | undefined> = process.env,
+  options: LoadOptions = {},
 ): { ok: true; loaded: LoadedConfig } | { ok: false; error: ConfigError } {
   const source = resolve(file);
   let text: string;
@@ -82,13 +103,14 @@ export function loadConfigFile(
     const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : String(e);
     return { ok: false, error: new ConfigError(source, [{ path: "", message: `cannot read the config file: ${why}` }]) };
   }
-  return loadConfigText(text, source, env);
+  return loadConfigText(text, source, env, options);
 }
 
 export function loadConfigText(
   text: string,
   source: string,
   env: Record<string, string | undefined> = {},
+  options: LoadOptions = {},
 ): { ok: true; loaded: LoadedConfig } | { ok: false; error: ConfigError } {
   if (text.trim() === "") {
     return { ok: false, error: new ConfigError(source, [{ path: "", message: "the config file is empty; expected a mapping of sections (agent, api, apps, ...)" }]) };
@@ -96,7 +118,28 @@ export function loadConfigText(
   const parsed = parseConfigText(text, source);
   if (!parsed.ok) return parsed;
   const { value, envPaths } = applyEnv(parsed.parsed.value, env);
-  const decoded = decodeConfig(value, source, { envPaths, locate: parsed.parsed.locate });
-  if (!decoded.ok) return decoded;
-  return { ok: true, loaded: { config: decoded.config, source, raw: value } };
+  let raw = value;
+  let overlay: LoadedConfig["overlay"];
+  if (options.overlay) {
+    const o = overlayAt(dataDirOf(value));
+    const read = o.read();
+    if (!read.ok) return { ok: false, error: new ConfigError(source, [read.problem]) };
+    if (read.patch !== undefined) {
+      raw = strategicMerge(value, read.patch);
+      overlay = { file: o.file, patch: read.patch };
+    }
+  }
+  const fromOverlay = overlay ? new Set(overlayPaths(value, raw)) : undefined;
+  // A value the overlay set is not where the file says: name the overlay instead of a line.
+  const locate: Located = (path, key) => {
+    if (fromOverlay && [...fromOverlay].some((p) => pathString(path).startsWith(p))) return undefined;
+    return parsed.parsed.locate(path, key);
+  };
+  const decoded = decodeConfig(raw, source, { envPaths, locate });
+  if (!decoded.ok) {
+    if (!overlay) return decoded;
+    const problems = decoded.error.problems.map((p) => ([...fromOverlay!].some((o) => p.path.startsWith(o)) ? { ...p, message: `${p.message} (set by the overlay ${overlay!.file}; DELETE /v1/config/overlay or remove the file to drop it)` } : p));
+    return { ok: false, error: new ConfigError(source, problems) };
+  }
+  return { ok: true, loaded: { config: decoded.config, source, raw, base: value, ...(overlay ? { overlay } : {}) } };
 }

@@ -35,5 +35,6 @@ export function observeResponder(responder: DnsResponder, observe: DnsAnswerObse
       if (out !== undefined) observe(questionType(out), responseCode(out), udp ? "udp" : "tcp");
       return out;
     },
+    setTtl: (ttl, negativeTtl) => responder.setTtl(ttl, negativeTtl),
   };
 }

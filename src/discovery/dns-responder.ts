@@ -33,6 +33,8 @@ export interface DnsResponder {
   /** Response for one query, or undefined to send nothing. `udp` enables truncation. */
   respond(query: Uint8Array, udp: boolean): Uint8Array | undefined;
   readonly cacheSize: number;
+  /** New TTLs for every answer from now on; cached answers carry the old ones, so the cache is dropped. */
+  setTtl(ttl: number, negativeTtl: number): void;
 }
 
 interface CachedAnswer {
@@ -64,7 +66,7 @@ export function createDnsResponder(options: DnsResponderOptions): DnsResponder {
   const view = options.view;
   const maxUdp = Math.max(CLASSIC_UDP_LIMIT, options.maxUdpSize ?? DEFAULT_MAX_UDP);
   const maxEntries = options.maxCacheEntries ?? DEFAULT_MAX_CACHE;
-  const recordOpts: RecordOptions = {
+  let recordOpts: RecordOptions = {
     domain,
     ttl: options.ttl,
     negativeTtl: options.negativeTtl ?? options.ttl,
@@ -186,6 +188,11 @@ export function createDnsResponder(options: DnsResponderOptions): DnsResponder {
     },
     get cacheSize() {
       return entries;
+    },
+    setTtl(ttl, negativeTtl) {
+      recordOpts = { ...recordOpts, ttl, negativeTtl };
+      cache.clear();
+      entries = 0;
     },
   };
 }

@@ -37,6 +37,8 @@ export interface DnsServer {
   readonly tcpPort: number;
   /** Entries in the encoded-answer cache (for metrics). */
   readonly cacheSize: number;
+  /** Answer with a new TTL from now on (a config reload); the negative TTL follows unless it was set apart. */
+  setTtl(seconds: number): void;
   stop(): void;
 }
 
@@ -82,6 +84,7 @@ export async function createDnsServer(options: DnsServerOptions): Promise<DnsSer
     get cacheSize() {
       return responder.cacheSize;
     },
+    setTtl: (seconds) => responder.setTtl(seconds, options.negativeTtl ?? seconds),
     stop: function stopDnsServer() {
       if (stopped) return;
       stopped = true;

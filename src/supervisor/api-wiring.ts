@@ -7,7 +7,7 @@ import { appRoutes } from "../api/apps.ts";
 import type { TicketStore } from "../api/auth.ts";
 import { balancerRoutes } from "../api/balancers.ts";
 import { type CheckView, checkRoutes, healthSummaryRoutes } from "../api/checks.ts";
-import { type ApplyResult, configRoutes, reloadRoutes } from "../api/config.ts";
+import { type ApplyResult, type ConfigRouteDeps, configRoutes, reloadRoutes } from "../api/config.ts";
 import { eventRoutes } from "../api/events.ts";
 import { metricRoutes, scalingRoutes } from "../api/scaling.ts";
 import { serviceRoutes } from "../api/services.ts";
@@ -33,8 +33,9 @@ export interface ApiWiring {
   hosts: () => WorkerControl[];
   startedAt: number;
   configPath: string | undefined;
-  current: () => { config: Config; raw: unknown; source: string | undefined };
-  apply: (raw: unknown) => Promise<ApplyResult>;
+  current: ConfigRouteDeps["current"];
+  patch: ConfigRouteDeps["patch"];
+  dropOverlay: ConfigRouteDeps["dropOverlay"];
   /** SIGHUP's reload of the config file. */
   reload: () => Promise<ApplyResult>;
   apiChecks: Map<string, StandaloneCheckConfig>;
@@ -176,7 +177,7 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
       }),
     },
     { path: "/metrics", app: metricRoutes({ apps: scalingApps, pushMetric }) },
-    { path: "/config", app: configRoutes({ current: w.current, apply: w.apply }) },
+    { path: "/config", app: configRoutes({ current: w.current, patch: w.patch, dropOverlay: w.dropOverlay }) },
     { path: "/reload", app: reloadRoutes({ reload: w.reload }) },
     { path: "/events", app: eventRoutes({ bus: hub.events, tickets: w.tickets, onDrop: () => hub.telemetry.eventBusDrop(1) }) },
   ];

@@ -19,6 +19,9 @@ export function catalogDnsView(catalog: Pick<Catalog, "version" | "list">): Cata
   };
 }
 
+/** dns.ttl (milliseconds) as the whole seconds DNS answers carry. */
+export const dnsTtlSeconds = (dnsConfig: Config["dns"]) => Math.max(0, Math.round(dnsConfig.ttl / 1000));
+
 /** Starts DNS when enabled; undefined when it is not. */
 export async function startDns(
   dnsConfig: Config["dns"],
@@ -32,7 +35,7 @@ export async function startDns(
     udp: { hostname, port },
     tcp: { hostname, port },
     domain: dnsConfig.domain,
-    ttl: Math.max(0, Math.round(dnsConfig.ttl / 1000)),
+    ttl: dnsTtlSeconds(dnsConfig),
     view: catalogDnsView(catalog),
     ...(onAnswer ? { onAnswer } : {}),
   });

@@ -24,7 +24,8 @@ import { type ApiServer, startApiServer } from "./api-server.ts";
 import { buildApiModules } from "./api-wiring.ts";
 import { createBalancerLink } from "./balancer-link.ts";
 import { createConfigApplier, type ReloadableSection } from "./config-apply.ts";
-import { startDns } from "./dns-adapter.ts";
+import { dnsTtlSeconds, startDns } from "./dns-adapter.ts";
+import { overlayAt } from "../config/overlay.ts";
 import { createCriticalReaper } from "./endpoint-reaper.ts";
 import { workerSpecifier } from "./entrypoints.ts";
 import { catalogChangeEvent, logLevelOf, workerStateEvent } from "./event-translation.ts";
@@ -40,6 +41,10 @@ import { createWorkerHost, type WorkerInfo } from "./worker-host.ts";
 export interface SupervisorOptions {
   config: Config;
   raw?: unknown;
+  /** The file with environment overrides, without the overlay (default: raw). */
+  base?: unknown;
+  /** The overlay the config was loaded with. */
+  overlay?: unknown;
   configPath?: string;
   logger: Logger;
   env?: Record<string, string | undefined>;
@@ -50,7 +55,7 @@ export interface Supervisor {
   readonly apiUrl: string;
   start(): Promise<void>;
   /** Re-read the config file and apply it (SIGHUP). */
-  reload(): Promise<{ ok: true; reloaded: string[] } | { ok: false; status: 400 | 403 | 409; error: ConfigError | { problems: readonly ConfigProblem[]; message: string } }>;
+  reload(): Promise<{ ok: true; reloaded: string[] } | { ok: false; status: 400 | 403 | 409 | 503; error: ConfigError | { problems: readonly ConfigProblem[]; message: string } }>;
   stop(): Promise<void>;
   workers(): WorkerInfo[];
   /** How long stop() may take: the shutdown timeout, or longer when an app's own stop timeout needs it. */
@@ -208,12 +213,18 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     if (has("services")) syncConfigServices();
     if (has("apps")) procs.apply();
     if (has("apps") || has("checks")) health.changed();
-    if (has("apps")) scaler.reload();
+    // agent.scaler_interval travels with the scaler's policies.
+    if (has("apps") || has("agent")) scaler.reload();
+    if (has("dns")) dns?.setTtl(dnsTtlSeconds(config.dns));
     // Apps matter too: a balancer's defaults (hold_when_empty) follow its app's bounds. Unchanged listeners are kept.
     if (has("balancers") || has("apps")) hosts.balancers.forEach((h, i) => h.send({ t: "init", state: balancerInit(i) }));
     balancer.changed();
   };
-  const configApply = createConfigApplier({ current: () => config, jwt, commit: commitConfig, publish });
+  const overlay = overlayAt(config.agent.data_dir);
+  const configApply = createConfigApplier(
+    { current: () => config, jwt, commit: commitConfig, publish, overlay, extraTokens: () => (adminToken ? [{ token: adminToken, role: "admin" }] : []) },
+    { raw, base: opts.base ?? raw, overlay: opts.overlay },
+  );
 
   const bootApi = () =>
     startApiServer({
@@ -234,8 +245,12 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
         hosts: () => allHosts(hosts),
         startedAt,
         configPath: opts.configPath,
-        current: () => ({ config, raw, source: opts.configPath }),
-        apply: (r) => Promise.resolve(configApply.apply(r, "PATCH /v1/config")),
+        current: () => {
+          const d = configApply.documents();
+          return { config, raw: d.raw, base: d.base, overlay: d.overlay, overlayFile: overlay.file, source: opts.configPath };
+        },
+        patch: async (p, caller) => configApply.patch(p, caller),
+        dropOverlay: async (caller) => configApply.dropOverlay(caller),
         reload: async () => {
           const r = await sup.reload();
           return r.ok ? r : { ok: false, status: r.status, problems: r.error.problems, message: r.error.message };

@@ -64,7 +64,8 @@ describe("config API and SIGHUP on a running agent", () => {
   test("an invalid PATCH is a 400 naming the field, and GET /v1/config is unchanged", async () => {
     const before = await config();
     const cases: Array<[unknown, string]> = [
-      [{ checks: [{ name: "bad", kind: "ttl", ttl: "soon" }] }, "checks[0].ttl"],
+      // Named list entries merge by name: "bad" is added after the two checks already there.
+      [{ checks: [{ name: "bad", kind: "ttl", ttl: "soon" }] }, "checks[2].ttl"],
       [{ apps: [{ name: "x", comand: "y" }] }, "apps[0].comand"],
       [{ agent: { log_level: 7 } }, "agent.log_level"],
     ];
@@ -100,8 +101,8 @@ describe("config API and SIGHUP on a running agent", () => {
     agent.proc.kill("SIGHUP");
     await agent.waitForLine((l) => l.msg === "config reloaded" && agent.lines.indexOf(l) >= linesBefore);
     await waitFor(async () => (await checkIds()).includes("from-sighup"), { what: "check from the reloaded file" });
-    // The file replaced what PATCH had added: the file is the source of truth on SIGHUP.
-    expect(await checkIds()).not.toContain("patched");
+    // What PATCH added lives in the overlay, which every load applies on top of the file.
+    expect(await checkIds()).toContain("patched");
 
     const before = await config();
     const ids = await checkIds();

@@ -22,7 +22,7 @@ function api() {
     ready: () => true,
     modules: [
       { path: "/things", app: echo },
-      { path: "/config", app: configRoutes({ current: () => ({ config: loaded.ok ? loaded.loaded.config : ({} as never), raw: {}, source: undefined }), apply: async () => ({ ok: true, reloaded: [] }) }) },
+      { path: "/config", app: configRoutes({ current: () => ({ config: loaded.ok ? loaded.loaded.config : ({} as never), raw: {}, source: undefined }), patch: async () => ({ ok: true, reloaded: [] }), dropOverlay: async () => ({ ok: true, reloaded: [] }) }) },
     ],
   });
 }

@@ -7,6 +7,7 @@ import type { Config } from "../../../src/config/schema.ts";
 import { createConfigApplier, type ReloadableSection } from "../../../src/supervisor/config-apply.ts";
 import { createJwtCache } from "../../../src/supervisor/jwt-cache.ts";
 import type { EventInput } from "../../../src/state/event-bus.ts";
+import { type Overlay, overlayAt } from "../../../src/config/overlay.ts";
 
 const decode = (raw: unknown): Config => {
   const r = decodeConfig(raw, "test");
@@ -14,20 +15,24 @@ const decode = (raw: unknown): Config => {
   return r.config;
 };
 
-function harness(initial: unknown = {}) {
+function harness(initial: unknown = {}, overlay?: Overlay) {
   let config = decode(initial);
   const events: EventInput[] = [];
   const commits: Array<{ changed: readonly ReloadableSection[]; raw: unknown }> = [];
   const jwt = createJwtCache();
-  const applier = createConfigApplier({
-    current: () => config,
-    jwt,
-    commit: (next, raw, changed) => {
-      config = next;
-      commits.push({ changed, raw });
+  const applier = createConfigApplier(
+    {
+      current: () => config,
+      jwt,
+      commit: (next, raw, changed) => {
+        config = next;
+        commits.push({ changed, raw });
+      },
+      publish: (e) => events.push(e),
+      ...(overlay ? { overlay } : {}),
     },
-    publish: (e) => events.push(e),
-  });
+    { raw: initial },
+  );
   return { applier, events, commits, jwt, current: () => config };
 }
 
@@ -108,6 +113,61 @@ describe("config apply", () => {
       writeFileSync(file, "checks:\n  - {name: beat, kind: ttl, ttl: 1m}\n");
       expect(h.applier.applyFile(file, {})).toEqual({ ok: true, reloaded: ["checks"] });
       expect(h.commits[0]!.raw).toEqual({ checks: [{ name: "beat", kind: "ttl", ttl: "1m" }] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const ADMIN = { name: "ops", token: "admin-token-0123456789", role: "admin" };
+  const VIEW = { name: "view", token: "read-token-01234567890", role: "read" };
+  const caller = { name: "ops", role: "admin", credential: ADMIN.token };
+  const lockouts: Array<[string, unknown]> = [
+    ["revokes every token, the caller's included", { api: { tokens: null } }],
+    ["removes the caller's token by name", { api: { tokens: [{ name: "ops", $patch: "delete" }] } }],
+    ["makes the caller's token read-only", { api: { tokens: [{ name: "ops", role: "read" }] } }],
+  ];
+  test.each(lockouts)("a PATCH that %s is refused with 403 naming the token; nothing changes", (_what, patch) => {
+    const h = harness({ api: { tokens: [ADMIN, VIEW] } });
+    const r = h.applier.patch(patch, caller);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.status).toBe(403);
+    expect(r.problems[0]!.path).toBe("api.tokens");
+    expect(r.problems[0]!.message).toContain("(ops)");
+    expect(h.commits).toEqual([]);
+  });
+
+  test("contrast: removing another token, or the same change from the file, is accepted", () => {
+    const h = harness({ api: { tokens: [ADMIN, VIEW] } });
+    expect(h.applier.patch({ api: { tokens: [{ name: "view", $patch: "delete" }] } }, caller)).toEqual({ ok: true, reloaded: ["api"] });
+    expect(h.current().api.tokens.map((t) => t.name)).toEqual(["ops"]);
+    expect(harness({ api: { tokens: [ADMIN, VIEW] } }).applier.apply({ api: { tokens: [VIEW] } }, "SIGHUP").ok).toBe(true);
+  });
+
+  test("a JWT caller may not change api.jwt through the API", () => {
+    const jwt = { secret: "s".repeat(40) };
+    const h = harness({ api: { jwt } });
+    const r = h.applier.patch({ api: { jwt: { secret: "t".repeat(40) } } }, { name: "jwt:alice", role: "admin" });
+    expect(r.ok ? 0 : r.status).toBe(403);
+  });
+
+  test("an accepted PATCH is written to the overlay before it is committed; DELETE of the overlay goes back to the file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "polis-apply-"));
+    try {
+      const overlay = overlayAt(dir);
+      const h = harness({ checks: [{ name: "a", kind: "ttl", ttl: "1m" }] }, overlay);
+      expect(h.applier.patch({ checks: [{ name: "b", kind: "ttl", ttl: "1m" }] })).toEqual({ ok: true, reloaded: ["checks"] });
+      expect(h.applier.patch({ agent: { log_level: "debug" } })).toEqual({ ok: true, reloaded: ["agent"] });
+      expect(overlay.read()).toEqual({ ok: true, patch: { checks: [{ name: "b", kind: "ttl", ttl: "1m" }], agent: { log_level: "debug" } } });
+      expect(h.current().checks.map((c) => c.name)).toEqual(["a", "b"]);
+      const bad = h.applier.patch({ checks: [{ name: "c", kind: "ttl", ttl: "never" }] });
+      expect(bad.ok).toBe(false);
+      expect(overlay.read()).toEqual({ ok: true, patch: { checks: [{ name: "b", kind: "ttl", ttl: "1m" }], agent: { log_level: "debug" } } });
+      const dropped = h.applier.dropOverlay();
+      expect(dropped).toEqual({ ok: true, reloaded: ["agent", "checks"], removed: true });
+      expect(h.current().checks.map((c) => c.name)).toEqual(["a"]);
+      expect(overlay.read()).toEqual({ ok: true, patch: undefined });
+      expect(h.applier.dropOverlay()).toEqual({ ok: true, reloaded: [], removed: false });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
