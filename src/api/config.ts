@@ -142,9 +142,11 @@ export function configRoutes(deps: ConfigRouteDeps): Hono {
   });
   app.delete("/overlay", async (c) => {
     admin(c, "dropping the config overlay");
+    if ((await c.req.text()).trim() !== "") throw new ApiError(400, "invalid_request", "DELETE /v1/config/overlay takes no body");
     const result = await deps.dropOverlay(callerOf(c));
     if (!result.ok) throw applyError(result);
-    return c.json({ reloaded: result.reloaded, removed: result.removed ?? false });
+    if (!result.removed) throw new ApiError(404, "not_found", "there is no config overlay: the running config is the file's");
+    return c.json({ reloaded: result.reloaded, removed: true });
   });
   return app;
 }

@@ -40,6 +40,7 @@ describe("live config on a running agent", () => {
     expect(dropped).toEqual({ status: 200, body: { reloaded: ["dns"], removed: true } });
     expect(await ttl()).toBe(5);
     expect((await getJson(agent, "/v1/config")).overlay.paths).toEqual([]);
+    expect((await send(agent, "DELETE", "/v1/config/overlay")).status).toBe(404);
   }, 60_000);
 
   test("a PATCH survives an agent restart: the overlay under data_dir is applied on top of the file at start", async () => {
