@@ -128,6 +128,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       const ready = procs.readyReplicas(app).length;
       const a = config.apps.find((x) => x.name === app);
       if (a) telemetry.replicas(app, procs.desiredOf(app) ?? replicaBounds(a, cores).initial, ready);
+      // An app a reload removed: its last replica is gone, so are its series (gauges, restarts, replicas).
+      else if (ready === 0) telemetry.forget("app", app);
     },
   });
   const health = createHealthLink({ config: () => config, catalog, publish, telemetry, send: (msg) => hosts.health?.send(msg) }, () => procs.readyReplicas(), () => apiChecks.values());

@@ -1,7 +1,9 @@
 // Metrics on the compiled binary: /metrics (no auth) after balancer traffic passes promtool and carries the core series;
 // OTLP push reaches a local receiver; a down OTLP endpoint does not hold the agent's exit.
 import { describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
 import { startAgent } from "../support/agent.ts";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { waitFor } from "../support/wait-for.ts";
@@ -43,6 +45,25 @@ describe("metrics of a running agent", () => {
     const check = Bun.spawnSync([PROMTOOL, "check", "metrics"], { stdin: new TextEncoder().encode(text) });
     const report = check.stdout.toString() + check.stderr.toString();
     expect({ code: check.exitCode, report }).toEqual({ code: 0, report: "" });
+  }, 60_000);
+
+  test("an app removed by a reload takes its series with it (gauges and counters); the remaining app keeps its own", async () => {
+    // Its own ports: above the demo app's (10000-31999) and below the ephemeral range (32768+).
+    const base = 32_000 + Math.floor(Math.random() * 70) * 10;
+    const extra = { name: "extra", command: "@self", args: ["demo-app"], replicas: 1, port: { range: [base, base + 9] }, readiness: { kind: "port", timeout: "10s" }, stop: { timeout: "3s" } };
+    await using agent = await startDemoAgent({ replicas: { min: 1, max: 2 }, config: { apps: [extra] } });
+    const scrape = async () => (await fetch(`${agent.url}/metrics`)).text();
+    await waitFor(async () => /^polis_replicas_ready\{[^}]*app="extra"[^}]*\} 1$/m.test(await scrape()), { what: "extra's ready gauge at 1", timeoutMs: 20_000, intervalMs: 200 });
+    const file = join(agent.dir, "agent.yaml");
+    const doc = parse(readFileSync(file, "utf8")) as { apps: Array<{ name: string }> };
+    doc.apps = doc.apps.filter((a) => a.name !== "extra");
+    writeFileSync(file, stringify(doc));
+    agent.proc.kill("SIGHUP");
+    const text = await waitFor(async () => {
+      const t = await scrape();
+      return /app="extra"/.test(t) ? undefined : t;
+    }, { what: "no series of the removed app", timeoutMs: 20_000, intervalMs: 200 });
+    expect(text).toMatch(/^polis_replicas_ready\{[^}]*app="demo"[^}]*\} 1$/m);
   }, 60_000);
 
   test("with telemetry.otlp.endpoint set, metrics arrive at a local OTLP receiver", async () => {
