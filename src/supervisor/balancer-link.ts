@@ -152,6 +152,8 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
         samples.push({ app: b.backends.app, metric: "inflight_per_replica", value: held, at });
       }
       const ids = new Set<string>();
+      const { hostname, port } = splitListen(b.listen);
+      const listen = { address: hostname, port };
       for (const m of members(b)) {
         ids.add(m.id);
         // This round's counts (deltas) feed the exporters and the scaler; the history keeps totals for the API.
@@ -163,6 +165,8 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
           balancer: b.name,
           endpoint: m.id,
           protocol: b.protocol,
+          listen,
+          scheme: b.tls ? "https" : "http",
           requests: round.requests,
           responses: round.responses,
           errors: round.errors,

@@ -21,6 +21,10 @@ export interface ProxyStats {
   readonly active: number;
   /** Picker choices; defaults to requests + retries. */
   readonly picks?: number;
+  /** The listener clients reached (semantic conventions' server.address / server.port); fixed per balancer. */
+  readonly listen?: { readonly address: string; readonly port: number };
+  /** What clients spoke to the listener: http or https (url.scheme); TCP and UDP balancers carry network.transport instead. */
+  readonly scheme?: "http" | "https";
   readonly latency: {
     /** Upper bounds in milliseconds, strictly increasing. */
     readonly bounds: readonly number[];

@@ -5,6 +5,7 @@
 // would be exported forever. Here each entity is one object; dropping it drops all its series at once.
 // Ingest is O(fields + buckets): one Map lookup per call, then plain additions.
 import { addBuckets, type BucketHistogram, createBucketHistogram, observe, sameBounds, validBounds } from "./metrics-histogram.ts";
+import { ATTR_NETWORK_TRANSPORT, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_URL_SCHEME } from "@opentelemetry/semantic-conventions";
 import { PLANNED_STOP_REASONS, RESTART_REASONS, SCALING_ACTIONS } from "./metrics-names.ts";
 import { HEALTH_STATUSES, type HealthStatus, type ProcStats, type ProxyStats, STATUS_CLASSES } from "./metrics-input.ts";
 
@@ -129,7 +130,14 @@ export function createMetricStore(opts: MetricStoreOptions): MetricStore {
     const key = s.balancer + SEP + s.endpoint;
     let e = endpoints.get(key);
     if (e === undefined || e.protocol !== s.protocol) {
-      const attrs = { balancer: s.balancer, endpoint: s.endpoint };
+      // Semantic-convention attributes beside our own: the listener (server.*) and the protocol clients spoke.
+      const attrs: Record<string, string> = { balancer: s.balancer, endpoint: s.endpoint };
+      if (s.listen) {
+        attrs[ATTR_SERVER_ADDRESS] = s.listen.address;
+        attrs[ATTR_SERVER_PORT] = String(s.listen.port);
+      }
+      if (s.protocol === "http") attrs[ATTR_URL_SCHEME] = s.scheme ?? "http";
+      else attrs[ATTR_NETWORK_TRANSPORT] = s.protocol;
       e = {
         attrs,
         protocol: s.protocol,

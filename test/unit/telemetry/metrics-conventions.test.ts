@@ -81,6 +81,17 @@ describe("labels and counters", () => {
     expect(value(s, "polis_api_request_duration_seconds_count", labels)).toBe(2);
   });
 
+  test("balancer series carry the listener as server.address / server.port and url.scheme (HTTP) or network.transport (TCP)", async () => {
+    const s = await withTelemetry(async (t) => {
+      t.proxyStats({ ...httpStats("a:1"), listen: { address: "127.0.0.1", port: 8443 }, scheme: "https" });
+      t.proxyStats({ ...httpStats("db:1"), balancer: "db", protocol: "tcp", listen: { address: "127.0.0.1", port: 5432 } });
+      return parseExposition(await t.prometheusText());
+    });
+    expect(value(s, "http_server_request_duration_seconds_count", { balancer: "web", server_address: "127.0.0.1", server_port: "8443", url_scheme: "https" })).toBe(10);
+    expect(value(s, "polis_balancer_requests_total", { balancer: "db", server_port: "5432", network_transport: "tcp" })).toBe(10);
+    expect(find(s, "polis_balancer_requests_total", { balancer: "db" })[0]!.labels.url_scheme).toBeUndefined();
+  });
+
   test("DNS queries count by type, rcode and transport; a type outside the known set is 'other'", async () => {
     const s = await withTelemetry(async (t) => {
       t.dnsQuery("SRV", "NOERROR", "udp");
