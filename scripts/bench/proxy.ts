@@ -1,75 +1,53 @@
-// Proxy benchmark: wrk keep-alive through Polis vs HAProxy (HTTP and TCP modes), alternated in one run, as ratios.
+// Proxy benchmark on real upstreams: the agent's balancer vs HAProxy 2.6 and nginx, alternated in one run, as ratios.
 //
-// Usage: bun scripts/bench/proxy.ts [--duration 10] [--rounds 2] [--connections 50] [--only http|tcp]
-//          [--warmup 0] [--setups polis,haproxy]  (substrings of setup names; default all)
-//          [--baseline DIR]  also runs "polis-base" setups from another checkout (DIR/scripts/bench/proxy/polis-proxy.ts),
-//                            alternated with the others, for before/after figures from one run
-// --warmup S runs an unmeasured wrk of S seconds against every setup (HAProxy too) right before its measured run.
-// Installs haproxy and wrk with apt-get only when missing. Everything it starts is stopped at the end.
+// Upstreams: two nginx processes (one worker each) serving static files of 1 KiB and 16 KiB, so the proxy's own
+// cost shows (a Bun upstream costs more CPU per request than the proxies do). wrk -t2 keep-alive.
+// Scenarios: HTTP 1 KiB and 16 KiB at 50 and 400 connections, TLS-terminated HTTP (every proxy with the same
+// certificate), TCP; and one balancer thread against HAProxy with one thread. Proxy CPU per request is the
+// proxy processes' utime+stime (/proc/PID/stat) over the run divided by the requests served. With --strace,
+// `strace -c -f` is attached to Polis and HAProxy for one extra run and prints syscalls per request.
+//
+// Usage: bun scripts/bench/proxy.ts [--duration 8] [--rounds 3] [--warmup 1] [--strace]
+//          [--scenarios http-1k-c50,...]  (substrings; default all)   [--setups haproxy,nginx,polis] (substrings)
+//          [--baseline PATH]  also runs the agent binary at PATH ("polis-base"), alternated, for before/after figures
+//          [--json FILE]      writes every measurement as JSON
+// Needs haproxy, nginx (with libnginx-mod-stream for TCP), wrk, openssl; strace for --strace. Installs the
+// missing ones with apt-get. Every server listens on 127.0.0.1; everything it starts is stopped at the end.
 
 import { spawn, type Subprocess } from "bun";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string): string => {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
+  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 };
-const DURATION = Number(arg("duration", "10"));
-const ROUNDS = Number(arg("rounds", "2"));
-const CONNS = Number(arg("connections", "50"));
-const ONLY = arg("only", "");
-const WARMUP = Number(arg("warmup", "0"));
+const DURATION = Number(arg("duration", "8"));
+const ROUNDS = Number(arg("rounds", "3"));
+const WARMUP = Number(arg("warmup", "1"));
+const STRACE = args.includes("--strace");
 const BASELINE = arg("baseline", "");
-const SETUPS = arg("setups", "").split(",").filter((x) => x !== "");
-const wanted = (name: string): boolean => SETUPS.length === 0 || SETUPS.some((x) => name.includes(x));
+const JSON_OUT = arg("json", "");
+const list = (s: string) => s.split(",").filter((x) => x !== "");
+const SCENARIOS = list(arg("scenarios", ""));
+const SETUPS = list(arg("setups", ""));
 const here = import.meta.dir;
-const bun = process.execPath;
-
-function which(cmd: string): boolean {
-  return ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"].some((d) => existsSync(join(d, cmd)));
-}
-
-async function ensureTools(): Promise<void> {
-  if (which("haproxy") && which("wrk")) return;
-  console.log("installing haproxy and wrk (apt-get)");
-  const p = spawn(["sh", "-c", "apt-get update -qq && apt-get install -y -qq haproxy wrk"], { stdout: "inherit", stderr: "inherit" });
-  if ((await p.exited) !== 0) throw new Error("apt-get install haproxy wrk failed");
-}
+const STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so";
 
 const started: Subprocess[] = [];
 
-interface Ready { proc: Subprocess; port: number; rest: () => Promise<string> }
-
-async function startReady(cmd: string[]): Promise<Ready> {
-  const proc = spawn(cmd, { stdout: "pipe", stderr: "inherit" });
-  started.push(proc);
-  const reader = proc.stdout.getReader();
-  let text = "";
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const r = await Promise.race([reader.read(), Bun.sleep(10_000).then(() => ({ done: true, value: undefined }))]);
-    if (r.done) break;
-    text += new TextDecoder().decode(r.value);
-    const m = /ready (\d+)/.exec(text);
-    if (m) {
-      // What the process prints after "ready", up to its exit (bounded).
-      const rest = async (): Promise<string> => {
-        let out = "";
-        const until = Date.now() + 5_000;
-        while (Date.now() < until) {
-          const r = await Promise.race([reader.read(), Bun.sleep(5_000).then(() => ({ done: true, value: undefined }))]);
-          if (r.done) break;
-          out += new TextDecoder().decode(r.value);
-        }
-        return out;
-      };
-      return { proc, port: Number(m[1]), rest };
-    }
+async function ensureTools(): Promise<void> {
+  const missing: string[] = [];
+  for (const [cmd, pkg] of [["haproxy", "haproxy"], ["nginx", "nginx"], ["wrk", "wrk"], ["openssl", "openssl"], ...(STRACE ? [["strace", "strace"]] : [])] as const) {
+    if (!Bun.which(cmd) && !existsSync(`/usr/sbin/${cmd}`)) missing.push(pkg);
   }
-  throw new Error(`${cmd.join(" ")} did not become ready: ${text}`);
+  if (!existsSync(STREAM_MODULE)) missing.push("libnginx-mod-stream");
+  if (missing.length === 0) return;
+  console.log(`installing ${missing.join(" ")} (apt-get)`);
+  const p = spawn(["sh", "-c", `apt-get update -qq && apt-get install -y -qq ${missing.join(" ")}`], { stdout: "inherit", stderr: "inherit" });
+  if ((await p.exited) !== 0) throw new Error(`apt-get install ${missing.join(" ")} failed`);
 }
 
 async function freePort(): Promise<number> {
@@ -79,20 +57,33 @@ async function freePort(): Promise<number> {
   return p;
 }
 
-async function waitAccepting(port: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
+async function waitAccepting(port: number, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    try {
-      const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-      s.end();
-      return;
-    } catch {
-      await Bun.sleep(20);
-    }
+    const ok = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }).then((s) => (s.end(), true), () => false);
+    if (ok) return;
+    await Bun.sleep(20);
   }
-  throw new Error(`port ${port} never accepted`);
+  throw new Error(`${what}: port ${port} never accepted`);
 }
 
+/** A process and its descendants (nginx masters fork their workers). */
+function treePids(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const t of readdirSync(`/proc/${out[i]}/task`)) {
+        const kids = readFileSync(`/proc/${out[i]}/task/${t}/children`, "utf8").trim();
+        if (kids) out.push(...kids.split(/\s+/).map(Number));
+      }
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** utime + stime of the processes, in clock ticks (USER_HZ = 100); a process's figure covers all its threads. */
 function cpuTicks(pids: number[]): number {
   let t = 0;
   for (const pid of pids) {
@@ -101,205 +92,291 @@ function cpuTicks(pids: number[]): number {
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       t += Number(f[11]) + Number(f[12]);
     } catch {
-      // process gone: counts as zero
+      // gone: counts as zero
     }
   }
-  return t; // clock ticks (USER_HZ = 100)
+  return t;
 }
 
-interface Result { name: string; rps: number; p99ms: number; cpuUsPerReq: number; upCpuUsPerReq: number; load: number }
-let upstreamPids: number[] = [];
+// ---------------------------------------------------------------- upstreams, certificate
+function makeCert(dir: string): { cert: string; key: string; pem: string } {
+  const cert = join(dir, "cert.pem"), key = join(dir, "key.pem"), pem = join(dir, "combined.pem");
+  const r = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"], { stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`openssl: ${r.stderr.toString()}`);
+  writeFileSync(pem, readFileSync(cert, "utf8") + readFileSync(key, "utf8"));
+  return { cert, key, pem };
+}
+
+interface Proc { name: string; proc: Subprocess; pids: () => number[] }
+
+function nginxPrefix(dir: string, name: string): string {
+  const p = join(dir, name);
+  mkdirSync(join(p, "logs"), { recursive: true });
+  return p;
+}
+
+async function startNginx(dir: string, name: string, conf: string, ports: number[]): Promise<Proc> {
+  const prefix = nginxPrefix(dir, name);
+  const file = join(prefix, "nginx.conf");
+  writeFileSync(file, `daemon off;\npid ${join(prefix, "nginx.pid")};\nerror_log ${join(prefix, "logs/error.log")} warn;\n${conf}`);
+  const proc = spawn(["nginx", "-c", file, "-p", prefix, "-e", join(prefix, "logs/error.log")], { stdout: "ignore", stderr: "inherit" });
+  started.push(proc);
+  for (const p of ports) await waitAccepting(p, name);
+  return { name, proc, pids: () => treePids(proc.pid) };
+}
+
+const TEMP_PATHS = (prefix: string) =>
+  ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((k) => `  ${k}_temp_path ${join(prefix, k)};`).join("\n");
+
+async function startUpstream(dir: string, i: number, port: number, www: string): Promise<Proc> {
+  const prefix = join(dir, `up${i}`);
+  return startNginx(dir, `up${i}`, `worker_processes 1;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  sendfile on;
+  open_file_cache max=16;
+  open_file_cache_valid 60s;
+${TEMP_PATHS(prefix)}
+  server { listen 127.0.0.1:${port}; root ${www}; location / { } }
+}
+`, [port]);
+}
+
+// ---------------------------------------------------------------- peers
+interface Ports { http: number; https: number; tcp: number }
+
+async function startHaproxy(dir: string, name: string, threads: number | undefined, ports: Ports, ups: number[], pem: string): Promise<Proc> {
+  const servers = ups.map((p, i) => `  server s${i} 127.0.0.1:${p}`).join("\n");
+  const cfg = `global
+${threads !== undefined ? `  nbthread ${threads}\n` : ""}  maxconn 8000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend fh
+  bind 127.0.0.1:${ports.http}
+${ports.https ? `  bind 127.0.0.1:${ports.https} ssl crt ${pem}\n` : ""}  option forwardfor
+  default_backend bh
+backend bh
+  balance roundrobin
+${servers}
+${ports.tcp ? `frontend ft
+  mode tcp
+  bind 127.0.0.1:${ports.tcp}
+  default_backend bt
+backend bt
+  mode tcp
+  balance roundrobin
+${servers}
+` : ""}`;
+  const file = join(dir, `${name}.cfg`);
+  writeFileSync(file, cfg);
+  const proc = spawn(["haproxy", "-db", "-f", file], { stdout: "ignore", stderr: "inherit" });
+  started.push(proc);
+  for (const p of [ports.http, ports.https, ports.tcp]) if (p) await waitAccepting(p, name);
+  return { name, proc, pids: () => [proc.pid] };
+}
+
+async function startNginxLb(dir: string, ports: Ports, ups: number[], cert: { cert: string; key: string }): Promise<Proc> {
+  const prefix = join(dir, "nginx-lb");
+  const loc = `location / { proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; }`;
+  return startNginx(dir, "nginx-lb", `load_module ${STREAM_MODULE};
+worker_processes auto;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+${TEMP_PATHS(prefix)}
+  upstream u { ${ups.map((p) => `server 127.0.0.1:${p};`).join(" ")} keepalive 256; keepalive_requests 1000000; }
+  server { listen 127.0.0.1:${ports.http}; ${loc} }
+  server { listen 127.0.0.1:${ports.https} ssl; ssl_certificate ${cert.cert}; ssl_certificate_key ${cert.key}; ${loc} }
+}
+stream {
+  upstream ut { ${ups.map((p) => `server 127.0.0.1:${p};`).join(" ")} }
+  server { listen 127.0.0.1:${ports.tcp}; proxy_pass ut; }
+}
+`, [ports.http, ports.https, ports.tcp]);
+}
+
+/** The compiled agent with HTTP, HTTPS and TCP balancers on the static upstreams, served by `workers` balancer threads. */
+async function startAgent(dir: string, name: string, binary: string, workers: number, ports: Ports, ups: number[], cert: { cert: string; key: string }): Promise<Proc> {
+  if (!existsSync(binary)) throw new Error(`${binary} is missing: npm run build`);
+  const cfgDir = mkdtempSync(join(dir, `${name}-`));
+  const config = join(cfgDir, "agent.yaml");
+  const endpoints = `backends: {endpoints: [${ups.map((u) => `{address: "127.0.0.1:${u}"}`).join(", ")}]}`;
+  const common = `algorithm: round_robin, outlier: {enabled: false}, ${endpoints}`;
+  writeFileSync(config, [
+    `agent: {data_dir: "${join(cfgDir, "data")}", balancer_workers: ${workers}, log_level: warn}`,
+    `api: {listen: "127.0.0.1:${await freePort()}"}`,
+    "dns: {enabled: false}",
+    "balancers:",
+    `  - {name: h, listen: "127.0.0.1:${ports.http}", protocol: http, ${common}}`,
+    ...(ports.https ? [`  - {name: s, listen: "127.0.0.1:${ports.https}", protocol: http, tls: {cert_file: "${cert.cert}", key_file: "${cert.key}"}, ${common}}`] : []),
+    ...(ports.tcp ? [`  - {name: t, listen: "127.0.0.1:${ports.tcp}", protocol: tcp, ${common}}`] : []),
+    "",
+  ].join("\n"));
+  const proc = spawn([binary, "agent", "--config", config], { stdout: "ignore", stderr: "inherit" });
+  started.push(proc);
+  for (const p of [ports.http, ports.https, ports.tcp]) if (p) await waitAccepting(p, name);
+  // Every balancer thread must have its pool before measuring.
+  for (let i = 0; i < 50; i++) {
+    const res = await Promise.all(Array.from({ length: 8 }, () => fetch(`http://127.0.0.1:${ports.http}/1k`).then((r) => r.ok, () => false)));
+    if (res.every(Boolean)) break;
+    await Bun.sleep(50);
+  }
+  return { name, proc, pids: () => [proc.pid] };
+}
+
+// ---------------------------------------------------------------- runs
+interface Scenario { name: string; proto: "http" | "https" | "tcp"; path: string; conns: number; peers: string[] }
+interface Result { round: number; scenario: string; setup: string; rps: number; p99ms: number; cpuUsPerReq: number; upCpuUsPerReq: number; errors: string; load: number }
 
 function toMs(v: string, unit: string): number {
   const n = Number(v);
   return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
 }
 
-async function runWrk(name: string, port: number, pids: number[]): Promise<Result> {
-  if (WARMUP > 0) {
-    const w = spawn(["wrk", `-c${CONNS}`, "-t2", `-d${WARMUP}s`, `http://127.0.0.1:${port}/`], { stdout: "ignore", stderr: "ignore" });
-    const wt = setTimeout(() => w.kill(), (WARMUP + 20) * 1000);
-    await w.exited;
-    clearTimeout(wt);
-  }
-  const load = loadavg()[0];
-  const t0 = cpuTicks(pids);
-  const u0 = cpuTicks(upstreamPids);
-  const p = spawn(["wrk", `-c${CONNS}`, "-t2", `-d${DURATION}s`, "--latency", `http://127.0.0.1:${port}/`], { stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => p.kill(), (DURATION + 20) * 1000);
-  const out = await new Response(p.stdout).text();
-  await p.exited;
-  clearTimeout(timer);
-  const ticks = cpuTicks(pids) - t0;
-  const upTicks = cpuTicks(upstreamPids) - u0;
+async function wrk(url: string, conns: number, seconds: number): Promise<string> {
+  const p = spawn(["wrk", `-c${conns}`, "-t2", `-d${seconds}s`, "--latency", url], { stdout: "pipe", stderr: "pipe" });
+  const guard = setTimeout(() => p.kill("SIGKILL"), (seconds + 20) * 1000);
+  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  clearTimeout(guard);
+  return out + err;
+}
+
+async function measure(round: number, sc: Scenario, setup: string, port: number, pids: number[], upPids: number[]): Promise<Result> {
+  const url = `${sc.proto === "https" ? "https" : "http"}://127.0.0.1:${port}${sc.path}`;
+  if (WARMUP > 0) await wrk(url, sc.conns, WARMUP);
+  const load = loadavg()[0]!;
+  const t0 = cpuTicks(pids), u0 = cpuTicks(upPids);
+  const out = await wrk(url, sc.conns, DURATION);
+  const ticks = cpuTicks(pids) - t0, upTicks = cpuTicks(upPids) - u0;
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const m = /\s99%\s+([\d.]+)(us|ms|s)/.exec(out);
-  const errs = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
-  if (errs) console.log(`  ${name}: ${errs[0]}`);
-  const total = rps * DURATION;
-  const perReq = (t: number): number => (total > 0 ? (t * 10_000) / total : 0);
-  const r = { name, rps, p99ms: m ? toMs(m[1], m[2]) : 0, cpuUsPerReq: perReq(ticks), upCpuUsPerReq: perReq(upTicks), load };
-  console.log(`  ${name.padEnd(26)} ${rps.toFixed(0).padStart(8)} req/s  p99 ${r.p99ms.toFixed(2)} ms  proxy CPU ${r.cpuUsPerReq.toFixed(1)} µs/req  upstreams ${r.upCpuUsPerReq.toFixed(1)} µs/req  load ${load.toFixed(1)}`);
+  const errs = [/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[0], /Socket errors: .*/.exec(out)?.[0]].filter(Boolean).join("; ");
+  const perReq = (t: number): number => (requests > 0 ? (t * 10_000) / requests : 0);
+  const r: Result = { round, scenario: sc.name, setup, rps, p99ms: m ? toMs(m[1]!, m[2]!) : 0, cpuUsPerReq: perReq(ticks), upCpuUsPerReq: perReq(upTicks), errors: errs, load };
+  console.log(`  ${sc.name.padEnd(15)} ${setup.padEnd(22)} ${rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99ms.toFixed(2).padStart(7)} ms  proxy CPU ${r.cpuUsPerReq.toFixed(1).padStart(5)} µs/req  upstreams ${r.upCpuUsPerReq.toFixed(1)} µs/req  load ${load.toFixed(1)}${errs ? `  ${errs}` : ""}`);
   return r;
 }
 
-function haproxyConfig(mode: "http" | "tcp", threads: number, port: number, ups: number[], dir: string): string {
-  const cfg = `global
-  nbthread ${threads}
-  maxconn 4000
-defaults
-  mode ${mode}
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-${mode === "http" ? "  option forwardfor\n" : ""}frontend f
-  bind 127.0.0.1:${port}
-  default_backend b
-backend b
-  balance roundrobin
-${ups.map((p, i) => `  server s${i} 127.0.0.1:${p}`).join("\n")}
-`;
-  const file = join(dir, `haproxy-${mode}-${threads}.cfg`);
-  writeFileSync(file, cfg);
-  return file;
-}
-
-async function withHaproxy<T>(mode: "http" | "tcp", threads: number, ups: number[], dir: string, f: (port: number, pids: number[]) => Promise<T>): Promise<T> {
-  const port = await freePort();
-  const proc = spawn(["haproxy", "-db", "-f", haproxyConfig(mode, threads, port, ups, dir)], { stdout: "ignore", stderr: "inherit" });
-  started.push(proc);
-  try {
-    await waitAccepting(port);
-    return await f(port, [proc.pid]);
-  } finally {
-    proc.kill();
-    await proc.exited;
-  }
-}
-
-async function withPolis<T>(mode: "http" | "tcp", procs: number, ups: number[], f: (port: number, pids: number[]) => Promise<T>, script = join(here, "proxy/polis-proxy.ts")): Promise<T> {
-  const port = await freePort();
-  const children: Ready[] = [];
-  try {
-    for (let i = 0; i < procs; i++) {
-      const c = await startReady([bun, script, mode, String(port), ...ups.map(String)]);
-      children.push(c);
-    }
-    return await f(port, children.map((c) => c.proc.pid));
-  } finally {
-    for (const c of children) c.proc.kill();
-    // Each child prints "served <requests> <connections>" on SIGTERM: how reusePort spread the load.
-    const outs = await Promise.all(children.map((c) => c.rest()));
-    await Promise.all(children.map((c) => c.proc.exited));
-    if (procs > 1) {
-      const split = outs.map((o) => /served (\d+) (\d+)/.exec(o)).map((m) => (m ? `${m[1]} req / ${m[2]} conns` : "?"));
-      console.log(`    per process: ${split.join(" | ")}`);
-    }
-  }
-}
-
-/** The compiled agent itself (dist/polis) with one balancer on static endpoints, served by `workers` balancer threads. */
-async function withAgent<T>(mode: "http" | "tcp", workers: number, ups: number[], dir: string, f: (port: number, pids: number[]) => Promise<T>): Promise<T> {
-  const port = await freePort();
-  const api = await freePort();
-  const cfgDir = mkdtempSync(join(dir, "agent-"));
-  const config = join(cfgDir, "agent.yaml");
-  writeFileSync(config, [
-    `agent: {data_dir: "${join(cfgDir, "data")}", balancer_workers: ${workers}, log_level: warn}`,
-    `api: {listen: "127.0.0.1:${api}"}`,
-    "dns: {enabled: false}",
-    "balancers:",
-    `  - {name: bench, listen: "127.0.0.1:${port}", protocol: ${mode}, algorithm: round_robin, outlier: {enabled: false},`,
-    `     backends: {endpoints: [${ups.map((u) => `{address: "127.0.0.1:${u}"}`).join(", ")}]}}`,
-    "",
-  ].join("\n"));
-  const binary = join(here, "../../dist/polis");
-  if (!existsSync(binary)) throw new Error("dist/polis is missing: npm run build");
-  const proc = spawn([binary, "agent", "--config", config], { stdout: "ignore", stderr: "inherit" });
-  started.push(proc);
-  try {
-    await waitAccepting(port);
-    // Every balancer thread must have its pool before measuring: wait until a request succeeds.
-    for (let i = 0; i < 200; i++) {
-      const ok = mode === "tcp" || (await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false));
-      if (ok) break;
-      await Bun.sleep(20);
-    }
-    return await f(port, [proc.pid]);
-  } finally {
-    proc.kill();
-    await proc.exited;
-  }
+/** `strace -c -f` on every thread of the processes for one run: syscalls per request, and the top calls. */
+async function straceRun(sc: Scenario, setup: string, port: number, pids: number[]): Promise<void> {
+  const tids = pids.flatMap((p) => { try { return readdirSync(`/proc/${p}/task`).map(Number); } catch { return []; } });
+  const st = spawn(["strace", "-c", "-f", ...tids.flatMap((t) => ["-p", String(t)])], { stdout: "ignore", stderr: "pipe" });
+  started.push(st);
+  await Bun.sleep(500); // attaching to every thread takes a moment; a run before it would go uncounted
+  const out = await wrk(`http://127.0.0.1:${port}${sc.path}`, sc.conns, 5);
+  st.kill("SIGINT");
+  const guard = setTimeout(() => st.kill("SIGKILL"), 10_000);
+  const summary = await new Response(st.stderr).text();
+  await st.exited;
+  clearTimeout(guard);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const total = /\s(\d+)\s+(\d+)?\s*total/.exec(summary);
+  const calls = Number(total?.[1] ?? 0);
+  const rows = summary.split("\n").filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l)).slice(0, 6)
+    .map((l) => { const f = l.trim().split(/\s+/); return `${f[f.length - 1]} ${(Number(f[3]) / Math.max(1, requests)).toFixed(2)}`; });
+  console.log(`  strace ${setup.padEnd(22)} ${requests} requests, ${calls} syscalls: ${(calls / Math.max(1, requests)).toFixed(2)} per request (${rows.join(", ")})`);
 }
 
 async function main(): Promise<void> {
   await ensureTools();
-  const dir = mkdtempSync(join(tmpdir(), "polis-bench-"));
-  const ups = [await startReady([bun, join(here, "proxy/upstream-server.ts")]), await startReady([bun, join(here, "proxy/upstream-server.ts")])];
-  const upPorts = ups.map((u) => u.port);
-  upstreamPids = ups.map((u) => u.proc.pid);
-  console.log(`wrk -c${CONNS} -t2 -d${DURATION}s keep-alive; upstreams ${upPorts.join(", ")}; ${ROUNDS} round(s)`);
+  const dir = mkdtempSync(join(tmpdir(), "polis-proxy-bench-"));
+  const www = join(dir, "www");
+  mkdirSync(www);
+  // nginx workers run as an unprivileged user: the files and the path to them must be readable by it.
+  chmodSync(dir, 0o755);
+  chmodSync(www, 0o755);
+  writeFileSync(join(www, "1k"), Buffer.alloc(1024, 97));
+  writeFileSync(join(www, "16k"), Buffer.alloc(16 * 1024, 98));
+  const cert = makeCert(dir);
+  const upPorts = [await freePort(), await freePort()];
+  const ups = [await startUpstream(dir, 0, upPorts[0]!, www), await startUpstream(dir, 1, upPorts[1]!, www)];
+  const upPids = () => ups.flatMap((u) => u.pids());
+  const ports = async (): Promise<Ports> => ({ http: await freePort(), https: await freePort(), tcp: await freePort() });
+  const only = async (): Promise<Ports> => ({ http: await freePort(), https: 0, tcp: 0 });
+  const binary = join(here, "../../dist/polis");
+
+  // Every peer runs for the whole bench (idle ones cost nothing); each run drives one of them.
+  const peers = new Map<string, { proc: Proc; ports: Ports }>();
+  const add = async (name: string, p: Ports, start: (p: Ports) => Promise<Proc>) => {
+    if (SETUPS.length > 0 && !SETUPS.some((x) => name.includes(x))) return;
+    peers.set(name, { proc: await start(p), ports: p });
+  };
+  await add("haproxy", await ports(), (p) => startHaproxy(dir, "haproxy", undefined, p, upPorts, cert.pem));
+  await add("haproxy nbthread 1", await only(), (p) => startHaproxy(dir, "haproxy-1", 1, p, upPorts, cert.pem));
+  await add("nginx", await ports(), (p) => startNginxLb(dir, p, upPorts, cert));
+  await add("polis", await ports(), (p) => startAgent(dir, "polis", binary, 2, p, upPorts, cert));
+  await add("polis 1 thread", await only(), (p) => startAgent(dir, "polis-1", binary, 1, p, upPorts, cert));
+  if (BASELINE) await add("polis-base", await ports(), (p) => startAgent(dir, "polis-base", BASELINE, 2, p, upPorts, cert));
+
+  const main3 = ["haproxy", "nginx", "polis", ...(BASELINE ? ["polis-base"] : [])];
+  const scenarios: Scenario[] = [
+    { name: "http 1k c50", proto: "http", path: "/1k", conns: 50, peers: main3 },
+    { name: "http 1k c400", proto: "http", path: "/1k", conns: 400, peers: main3 },
+    { name: "http 16k c50", proto: "http", path: "/16k", conns: 50, peers: main3 },
+    { name: "http 16k c400", proto: "http", path: "/16k", conns: 400, peers: main3 },
+    { name: "https 1k c50", proto: "https", path: "/1k", conns: 50, peers: main3 },
+    { name: "tcp 1k c50", proto: "tcp", path: "/1k", conns: 50, peers: main3 },
+    { name: "1thread 1k c50", proto: "http", path: "/1k", conns: 50, peers: ["haproxy nbthread 1", "polis 1 thread"] },
+  ].filter((s) => SCENARIOS.length === 0 || SCENARIOS.some((x) => s.name.includes(x)));
+  const portOf = (sc: Scenario, p: Ports) => (sc.proto === "https" ? p.https : sc.proto === "tcp" ? p.tcp : p.http);
+
+  console.log(`wrk -t2 -d${DURATION}s (warmup ${WARMUP}s), ${ROUNDS} rounds, upstreams: nginx on ${upPorts.join(", ")}; load ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   const all: Result[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    console.log(`round ${r + 1}`);
-    const run = async (name: string, setup: (f: (p: number, pids: number[]) => Promise<Result>) => Promise<Result>): Promise<void> => {
-      if (wanted(name)) all.push(await setup((p, pids) => runWrk(name, p, pids)));
-    };
-    if (ONLY !== "tcp") {
-      await run("http direct (1 upstream)", (f) => f(upPorts[0], []));
-      await run("http haproxy nbthread 1", (f) => withHaproxy("http", 1, upPorts, dir, f));
-      await run("http haproxy nbthread 2", (f) => withHaproxy("http", 2, upPorts, dir, f));
-      await run("http polis 1 process", (f) => withPolis("http", 1, upPorts, f));
-      await run("http polis 2 processes", (f) => withPolis("http", 2, upPorts, f));
-      await run("http polis agent 2 balancer threads", (f) => withAgent("http", 2, upPorts, dir, f));
-      if (BASELINE) {
-        const base = join(BASELINE, "scripts/bench/proxy/polis-proxy.ts");
-        await run("http polis-base 1 process", (f) => withPolis("http", 1, upPorts, f, base));
-        await run("http polis-base 2 processes", (f) => withPolis("http", 2, upPorts, f, base));
+  for (let round = 0; round < ROUNDS; round++) {
+    console.log(`round ${round + 1}`);
+    for (const sc of scenarios) {
+      const present = sc.peers.filter((p) => peers.has(p));
+      // Alternate who goes first, so no setup always runs right after the same neighbour.
+      const order = present.map((_, i) => present[(i + round) % present.length]!);
+      for (const name of order) {
+        const peer = peers.get(name)!;
+        all.push(await measure(round, sc, name, portOf(sc, peer.ports), peer.proc.pids(), upPids()));
       }
     }
-    if (ONLY !== "http") {
-      await run("tcp haproxy nbthread 2", (f) => withHaproxy("tcp", 2, upPorts, dir, f));
-      await run("tcp polis 2 processes", (f) => withPolis("tcp", 2, upPorts, f));
-      await run("tcp polis agent 2 balancer threads", (f) => withAgent("tcp", 2, upPorts, dir, f));
-      if (BASELINE) await run("tcp polis-base 2 processes", (f) => withPolis("tcp", 2, upPorts, f, join(BASELINE, "scripts/bench/proxy/polis-proxy.ts")));
+  }
+  if (STRACE) {
+    const sc = scenarios.find((s) => s.name === "http 1k c50") ?? scenarios[0]!;
+    for (const name of ["haproxy", "polis", "nginx"]) {
+      const peer = peers.get(name);
+      if (peer) await straceRun(sc, name, peer.ports.http, peer.proc.pids());
     }
   }
-  const mean = (name: string): Result | undefined => {
-    const rs = all.filter((x) => x.name === name);
-    if (rs.length === 0) return undefined;
-    const avg = (k: keyof Omit<Result, "name">) => rs.reduce((s, x) => s + x[k], 0) / rs.length;
-    return { name, rps: avg("rps"), p99ms: avg("p99ms"), cpuUsPerReq: avg("cpuUsPerReq"), upCpuUsPerReq: avg("upCpuUsPerReq"), load: avg("load") };
-  };
-  const names = [...new Set(all.map((x) => x.name))];
-  // Each Polis setup is compared with the HAProxy setup of the same mode and thread count, round by round.
-  const baseOf = (n: string): string =>
-    n.startsWith("tcp") ? "tcp haproxy nbthread 2" : n.includes("1 process") || n.includes("nbthread 1") ? "http haproxy nbthread 1" : "http haproxy nbthread 2";
-  const ratios = (n: string, k: "rps" | "p99ms"): number[] => {
-    const a = all.filter((x) => x.name === n), b = all.filter((x) => x.name === baseOf(n));
-    return a.map((x, i) => (b[i] && b[i][k] > 0 ? x[k] / b[i][k] : NaN));
-  };
-  const median = (xs: number[]): number => {
-    const v = xs.filter((x) => !Number.isNaN(x)).sort((p, q) => p - q);
-    return v.length === 0 ? NaN : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  };
-  // Median of the per-round ratios: one disturbed round (p99 swings 10× on shared cores) cannot carry it.
-  const perRound = (n: string, k: "rps" | "p99ms"): string =>
-    `median ${median(ratios(n, k)).toFixed(2)}: ${ratios(n, k).map((r) => r.toFixed(2)).join(", ")}`;
-  console.log("\n| setup | req/s (mean) | p99 ms | proxy CPU µs/req | upstreams CPU µs/req | load avg | req/s vs HAProxy (per round) | p99 vs HAProxy (per round) |");
+  if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify(all, null, 2));
+
+  // Ratios are taken round by round against HAProxy in the same scenario (HAProxy nbthread 1 for one thread).
+  const baseOf = (setup: string) => (setup.includes("1 thread") || setup.includes("nbthread 1") ? "haproxy nbthread 1" : "haproxy");
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  console.log("\n| scenario | setup | req/s | p99 ms | proxy CPU µs/req | req/s vs HAProxy (rounds) | p99 vs HAProxy (rounds) | CPU/req vs HAProxy |");
   console.log("|---|---|---|---|---|---|---|---|");
-  for (const n of names) {
-    const m = mean(n)!;
-    const b = n.includes("direct") ? undefined : mean(baseOf(n));
-    const ratio = (k: "rps" | "p99ms"): string => (b && b[k] > 0 ? `${(m[k] / b[k]).toFixed(2)}× (${perRound(n, k)})` : "–");
-    const who = b ? ` [vs ${baseOf(n).replace(/^(http|tcp) /, "")}]` : "";
-    console.log(`| ${n}${who} | ${m.rps.toFixed(0)} | ${m.p99ms.toFixed(2)} | ${m.cpuUsPerReq ? m.cpuUsPerReq.toFixed(1) : "–"} | ${m.upCpuUsPerReq.toFixed(1)} | ${m.load.toFixed(1)} | ${ratio("rps")} | ${ratio("p99ms")} |`);
+  for (const sc of scenarios) {
+    for (const setup of sc.peers.filter((p) => peers.has(p))) {
+      const mine = all.filter((r) => r.scenario === sc.name && r.setup === setup);
+      const base = all.filter((r) => r.scenario === sc.name && r.setup === baseOf(setup));
+      const ratio = (k: "rps" | "p99ms" | "cpuUsPerReq") => mine.map((r) => {
+        const b = base.find((x) => x.round === r.round);
+        return b && b[k] > 0 ? r[k] / b[k] : NaN;
+      });
+      const show = (k: "rps" | "p99ms" | "cpuUsPerReq") =>
+        setup === baseOf(setup) ? "1.00×" : `${mean(ratio(k)).toFixed(2)}× (${ratio(k).map((x) => x.toFixed(2)).join(", ")})`;
+      console.log(`| ${sc.name} | ${setup} | ${mean(mine.map((r) => r.rps)).toFixed(0)} | ${mean(mine.map((r) => r.p99ms)).toFixed(2)} | ${mean(mine.map((r) => r.cpuUsPerReq)).toFixed(1)} | ${show("rps")} | ${show("p99ms")} | ${show("cpuUsPerReq")} |`);
+    }
   }
+  console.log(`\nupstream CPU µs/req (mean over runs): ${mean(all.map((r) => r.upCpuUsPerReq)).toFixed(1)}; load at the end ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 }
 
 try {
   await main();
 } finally {
   for (const p of started) p.kill();
+  await Promise.all(started.map((p) => Promise.race([p.exited, Bun.sleep(5_000)])));
 }
 process.exit(0);
