@@ -318,7 +318,7 @@ async function main(): Promise<void> {
   if (BASELINE) await add("polis-base", await ports(), (p) => startAgent(dir, "polis-base", BASELINE, 2, p, upPorts, cert));
 
   const main3 = ["haproxy", "nginx", "polis", ...(BASELINE ? ["polis-base"] : [])];
-  const scenarios: Scenario[] = [
+  const scenarios = ([
     { name: "http 1k c50", proto: "http", path: "/1k", conns: 50, peers: main3 },
     { name: "http 1k c400", proto: "http", path: "/1k", conns: 400, peers: main3 },
     { name: "http 16k c50", proto: "http", path: "/16k", conns: 50, peers: main3 },
@@ -326,7 +326,7 @@ async function main(): Promise<void> {
     { name: "https 1k c50", proto: "https", path: "/1k", conns: 50, peers: main3 },
     { name: "tcp 1k c50", proto: "tcp", path: "/1k", conns: 50, peers: main3 },
     { name: "1thread 1k c50", proto: "http", path: "/1k", conns: 50, peers: ["haproxy nbthread 1", "polis 1 thread"] },
-  ].filter((s) => SCENARIOS.length === 0 || SCENARIOS.some((x) => s.name.includes(x)));
+  ] as Scenario[]).filter((s) => SCENARIOS.length === 0 || SCENARIOS.some((x) => s.name.includes(x)));
   const portOf = (sc: Scenario, p: Ports) => (sc.proto === "https" ? p.https : sc.proto === "tcp" ? p.tcp : p.http);
 
   console.log(`wrk -t2 -d${DURATION}s (warmup ${WARMUP}s), ${ROUNDS} rounds, upstreams: nginx on ${upPorts.join(", ")}; load ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);

@@ -20,6 +20,8 @@ export interface ApiOptions {
   bodyLimitBytes: number;
   /** Unauthenticated probes: liveness and readiness. */
   ready: () => boolean;
+  /** Once the workers run: why the agent is still not ready to serve (a balancer that cannot bind), or undefined. */
+  notReady?: () => string | undefined;
   modules: readonly ApiModule[];
   /** Routes served at the root without auth (e.g. /metrics). */
   open?: readonly ApiModule[];
@@ -54,7 +56,10 @@ export function createApi(opts: ApiOptions): Hono {
     });
   }
   app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", (c) => (opts.ready() ? c.json({ status: "ready" }) : c.json(envelope("not_ready", "workers are starting"), 503)));
+  app.get("/readyz", (c) => {
+    const why = opts.ready() ? opts.notReady?.() : "workers are starting";
+    return why === undefined ? c.json({ status: "ready" }) : c.json(envelope("not_ready", why), 503);
+  });
   for (const m of opts.open ?? []) app.route(m.path, m.app);
 
   app.use(

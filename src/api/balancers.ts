@@ -41,6 +41,9 @@ export const BalancerSchema = Schema.Struct({
   protocol: Schema.String,
   algorithm: Schema.String,
   panic: Schema.Boolean,
+  /** False while a balancer worker cannot bind the listen address; `problem` has the address and errno. */
+  listening: Schema.Boolean,
+  problem: Schema.optionalKey(Schema.String),
   stats: Stats,
   endpoints: Schema.Array(Endpoint),
 });

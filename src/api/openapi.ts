@@ -121,9 +121,9 @@ function openPaths(): Record<string, Record<string, unknown>> {
   const op = (id: string, summary: string, responses: Record<string, unknown>) => ({ get: { operationId: id, summary, tags: ["probes"], security: [], responses } });
   return {
     "/healthz": op("getHealthz", "Liveness: the agent's main thread answers", { "200": { description: "alive", content: status("ok") } }),
-    "/readyz": op("getReadyz", "Readiness: every worker is running", {
+    "/readyz": op("getReadyz", "Readiness: every worker is running and every balancer listening", {
       "200": { description: "ready", content: status("ready") },
-      "503": { description: "workers are starting or restarting", content: json({ $ref: "#/components/schemas/Error" }) },
+      "503": { description: "workers are starting or restarting, or a balancer cannot bind its address (the message says which, and why)", content: json({ $ref: "#/components/schemas/Error" }) },
     }),
     "/metrics": op("getMetrics", "Prometheus text exposition (format 0.0.4) of every metric; present while telemetry.prometheus is on", {
       "200": { description: "the exposition", content: { "text/plain": { schema: { type: "string" } } } },

@@ -1,15 +1,65 @@
 // The balancer worker's message handling: one Listener per configured balancer, pools pushed by the supervisor,
 // stats sent once a second (wired by workers/balancer.ts).
-import type { BalancerInit, BalancerRequests, FromBalancer, PoolMember, ToBalancer } from "../protocol/balancer.ts";
+//
+// A listener that cannot bind is reported (address, errno code, next try) and retried with backoff until it
+// binds or its balancer leaves the config; every successful bind is reported too, which clears the failure.
+import { type BackoffOptions, type BackoffState, INITIAL_BACKOFF, nextBackoff } from "../core/supervision/backoff.ts";
+import { systemRng } from "../core/time.ts";
+import type { BalancerInit, BalancerRequests, BalancerSpec, FromBalancer, PoolMember, ToBalancer } from "../protocol/balancer.ts";
 import type { ModulePort, WorkerModule } from "../runtime/worker.ts";
 import { createListener, type Listener } from "./listener.ts";
 
-export function createBalancerModule(): WorkerModule<ToBalancer, FromBalancer, BalancerRequests> {
+/** Bind retries: a port held by a process on its way out frees within seconds; one held for good is tried twice a minute. */
+export const LISTEN_RETRY: BackoffOptions = { initialMs: 500, factor: 2, capMs: 30_000, jitter: "decorrelated", stableMs: 0, immediateFirst: false };
+
+export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): WorkerModule<ToBalancer, FromBalancer, BalancerRequests> {
   let port: ModulePort<ToBalancer, FromBalancer, BalancerRequests>;
   let index = 0;
   const listeners = new Map<string, { cfg: string; drainMs: number; listener: Listener }>();
   const members = new Map<string, readonly PoolMember[]>();
   let statsTimer: ReturnType<typeof setInterval> | undefined;
+  /** Balancers whose listener failed to bind: the config that failed, its backoff and the pending retry. */
+  const failing = new Map<string, { cfg: string; backoff: BackoffState; timer: ReturnType<typeof setTimeout> }>();
+  let wantedCfg = new Map<string, BalancerSpec>();
+  let stopped = false;
+
+  const clearFailing = (name: string) => {
+    const f = failing.get(name);
+    if (f) clearTimeout(f.timer);
+    failing.delete(name);
+  };
+
+  /** Bind (or re-bind) one balancer's listener; on failure report it and schedule the next try. */
+  const open = async (cfg: BalancerSpec, text: string) => {
+    const current = listeners.get(cfg.name);
+    try {
+      const listener = await createListener(cfg, (d, forMs) => port.send({ t: "balancer.ejection", balancer: cfg.name, endpoint: d.id, action: d.action, reason: d.reason, forMs, timesEjected: d.timesEjected }));
+      if (stopped || wantedCfg.get(cfg.name) !== cfg) {
+        // The config moved on (or the worker stopped) while this bind was in flight.
+        void listener.close(0);
+        return;
+      }
+      listener.setMembers(members.get(cfg.name) ?? []);
+      listeners.set(cfg.name, { cfg: text, drainMs: cfg.drain_timeout, listener });
+      if (current) void current.listener.close(current.drainMs);
+      clearFailing(cfg.name);
+      port.send({ t: "balancer.listening", worker: index, balancer: cfg.name, address: cfg.listen });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      const prev = failing.get(cfg.name);
+      const { delayMs, state } = nextBackoff(retry, prev && prev.cfg === text ? prev.backoff : INITIAL_BACKOFF, systemRng);
+      if (prev) clearTimeout(prev.timer);
+      const timer = setTimeout(() => {
+        const want = wantedCfg.get(cfg.name);
+        if (!stopped && want !== undefined && JSON.stringify(want) === text) void open(want, text);
+      }, delayMs);
+      failing.set(cfg.name, { cfg: text, backoff: state, timer });
+      port.send({
+        t: "balancer.listen-failed", worker: index, balancer: cfg.name, address: cfg.listen,
+        code: typeof err.code === "string" ? err.code : "unknown", message: err.message ?? String(e), attempt: state.attempt, retryInMs: delayMs,
+      });
+    }
+  };
 
   /**
    * Reconcile listeners to the config. Unchanged ones keep their connections. A changed one is replaced: the new
@@ -18,9 +68,10 @@ export function createBalancerModule(): WorkerModule<ToBalancer, FromBalancer, B
   const apply = async (init: BalancerInit) => {
     index = init.index;
     for (const [name, pool] of Object.entries(init.pools)) members.set(name, pool);
-    const wanted = new Set(init.balancers.map((b) => b.name));
+    wantedCfg = new Map(init.balancers.map((b) => [b.name, b]));
+    for (const name of [...failing.keys()]) if (!wantedCfg.has(name)) clearFailing(name);
     for (const [name, l] of [...listeners]) {
-      if (wanted.has(name)) continue;
+      if (wantedCfg.has(name)) continue;
       listeners.delete(name);
       void l.listener.close(l.drainMs);
     }
@@ -29,16 +80,10 @@ export function createBalancerModule(): WorkerModule<ToBalancer, FromBalancer, B
       const text = JSON.stringify(cfg);
       if (current && current.cfg === text) {
         current.listener.setMembers(members.get(cfg.name) ?? []);
+        clearFailing(cfg.name);
         continue;
       }
-      try {
-        const listener = await createListener(cfg, (d, forMs) => port.send({ t: "balancer.ejection", balancer: cfg.name, endpoint: d.id, action: d.action, reason: d.reason, forMs, timesEjected: d.timesEjected }));
-        listener.setMembers(members.get(cfg.name) ?? []);
-        listeners.set(cfg.name, { cfg: text, drainMs: cfg.drain_timeout, listener });
-        if (current) void current.listener.close(current.drainMs);
-      } catch (e) {
-        port.send({ t: "balancer.listen-failed", balancer: cfg.name, message: (e as Error).message });
-      }
+      await open(cfg, text);
     }
   };
 
@@ -72,6 +117,8 @@ export function createBalancerModule(): WorkerModule<ToBalancer, FromBalancer, B
       },
     },
     async stop() {
+      stopped = true;
+      for (const name of [...failing.keys()]) clearFailing(name);
       if (statsTimer) clearInterval(statsTimer);
       await Promise.all([...listeners.values()].map((l) => l.listener.close(5000)));
     },

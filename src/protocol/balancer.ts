@@ -104,4 +104,7 @@ export type FromBalancer =
       readonly held: number;
     }
   | { readonly t: "balancer.ejection"; readonly balancer: string; readonly endpoint: string; readonly action: "eject" | "uneject" | "skip"; readonly reason: string; readonly forMs: number; readonly timesEjected: number }
-  | { readonly t: "balancer.listen-failed"; readonly balancer: string; readonly message: string };
+  /** A listener could not bind: where, the errno code, and when the worker tries again. */
+  | { readonly t: "balancer.listen-failed"; readonly worker: number; readonly balancer: string; readonly address: string; readonly code: string; readonly message: string; readonly attempt: number; readonly retryInMs: number }
+  /** A listener is bound (sent on every successful bind, so a retry that succeeds clears the failure). */
+  | { readonly t: "balancer.listening"; readonly worker: number; readonly balancer: string; readonly address: string };

@@ -21,6 +21,7 @@ export interface ApiServerDeps {
   readonly jwt: Authenticator;
   readonly tickets: TicketStore;
   ready(): boolean;
+  notReady?(): string | undefined;
   readonly modules: readonly ApiModule[];
   prometheusText(): Promise<string>;
   readonly log: Logger;
@@ -41,6 +42,7 @@ export function startApiServer(deps: ApiServerDeps): ApiServer {
     tickets: deps.tickets,
     bodyLimitBytes: deps.api.body_limit,
     ready: deps.ready,
+    ...(deps.notReady ? { notReady: deps.notReady } : {}),
     modules: deps.modules,
     open: [...(deps.prometheus ? [{ path: "/metrics", app: metrics }] : []), { path: "/openapi.json", app: openApiRoutes() }],
     onError: (err) => deps.log.error("api handler failed", { error: err }),

@@ -19,6 +19,9 @@ export interface BalancerView {
   protocol: string;
   algorithm: string;
   panic: boolean;
+  /** False while some balancer worker cannot bind the listen address (`problem` says why; it keeps retrying). */
+  listening: boolean;
+  problem?: string;
   stats: StatsView;
   endpoints: Array<PoolMember & { source: string; ejected: boolean; ejectedUntil: number; stats: StatsView }>;
 }
@@ -55,6 +58,8 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
   const ejectedUntil = new Map<string, number>();
   /** Lifetime totals and the recent window, per balancer ("name") and per endpoint ("name/endpoint"). */
   const histories = new Map<string, StatsHistory>();
+  /** Listeners that failed to bind, per "balancer#worker", until that worker reports it listening. */
+  const listenFailures = new Map<string, { balancer: string; problem: string }>();
   const historyOf = (key: string): StatsHistory => {
     let h = histories.get(key);
     if (!h) histories.set(key, (h = new StatsHistory(Date.now())));
@@ -207,6 +212,11 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
       protocol: b.protocol,
       algorithm: b.algorithm,
       panic: perWorker.some((w) => w.panic),
+      listening: ![...listenFailures.values()].some((f) => f.balancer === b.name),
+      ...(() => {
+        const f = [...listenFailures.values()].find((x) => x.balancer === b.name);
+        return f ? { problem: f.problem } : {};
+      })(),
       stats: statsOf(b.name),
       endpoints: members(b).map((m) => {
         const until = ejectedUntil.get(`${b.name}/${m.id}`) ?? 0;
@@ -262,14 +272,32 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
             });
           }
           return true;
-        case "balancer.listen-failed":
-          hub.publish({ type: "balancer.listen-failed", source: "balancer", target: msg.balancer, severity: "critical", message: `${msg.balancer}: cannot listen: ${msg.message}` });
+        case "balancer.listen-failed": {
+          const key = `${msg.balancer}#${msg.worker}`;
+          const first = !listenFailures.has(key);
+          const problem = `cannot listen on ${msg.address}: ${msg.code} (${msg.message})`;
+          listenFailures.set(key, { balancer: msg.balancer, problem });
+          // One event when it starts failing, not one per retry: the backoff keeps trying, /readyz and the view say so.
+          if (first) hub.publish({ type: "balancer.listen-failed", source: "balancer", target: msg.balancer, severity: "critical", message: `${msg.balancer}: ${problem}; retrying with backoff`, data: { ...msg } });
+          return true;
+        }
+        case "balancer.listening":
+          if (listenFailures.delete(`${msg.balancer}#${msg.worker}`)) {
+            hub.publish({ type: "balancer.listening", source: "balancer", target: msg.balancer, severity: "info", message: `${msg.balancer}: listening on ${msg.address}`, data: { ...msg } });
+          }
           return true;
         default:
           return false;
       }
     },
     views: () => hub.config().balancers.map(viewOf),
+    /** Why the data plane is not fully up: one line per configured balancer some worker cannot bind (for /readyz). */
+    notListening: (): string[] => {
+      const names = new Set(hub.config().balancers.map((b) => b.name));
+      const out = new Set<string>();
+      for (const f of listenFailures.values()) if (names.has(f.balancer)) out.add(`balancer ${f.balancer}: ${f.problem}`);
+      return [...out];
+    },
     view: (name: string) => {
       const b = hub.config().balancers.find((x) => x.name === name);
       return b ? viewOf(b) : undefined;

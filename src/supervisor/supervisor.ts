@@ -237,6 +237,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       jwt: jwt.authenticator,
       tickets,
       ready: () => ready && allHosts(hosts).every((h) => h.info().state === "running"),
+      notReady: () => balancer.notListening().join("; ") || undefined,
       modules: buildApiModules({
         hub,
         procs,

@@ -47,7 +47,7 @@ export const status: CommandDef = {
     out(`\nWorkers\n${table(["name", "state", "restarts", "last error"], (agent.workers as Json[]).map((w) => [w.name, s.state(String(w.state)), w.restarts, w.lastError]))}`);
     out(`\nApps\n${table(["app", "state", "ready", "desired", "autoscaling"], apps.apps.map((a) => [a.name, s.state(appState(a)), a.ready, a.desired, autoscalingText(autoscalingOf(a), now) ?? "-"]))}`);
     out(`\nChecks\n${table(["check", "target", "status"], checks.checks.map((k) => [k.id, k.target, s.state(k.flapping ? `${k.status} (flapping)` : String(k.status))]))}`);
-    out(`\nBalancers\n${table(["balancer", "listen", "protocol", "endpoints", "healthy"], balancers.balancers.map((b) => [b.name, b.listen, b.protocol, b.endpoints?.length ?? 0, b.endpoints?.filter((e: Json) => e.health === "passing").length ?? 0]))}`);
+    out(`\nBalancers\n${table(["balancer", "listen", "protocol", "endpoints", "healthy", "state"], balancers.balancers.map((b) => [b.name, b.listen, b.protocol, b.endpoints?.length ?? 0, b.endpoints?.filter((e: Json) => e.health === "passing").length ?? 0, b.listening === false ? `not listening: ${b.problem ?? "bind failed"}` : "listening"]))}`);
     out(`\nRecent events\n${table(EVENT_HEADERS, (recent.events as Json[]).map((e) => eventRow(e, now, s)))}`);
     return 0;
   },

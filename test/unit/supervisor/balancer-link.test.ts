@@ -115,4 +115,24 @@ describe("balancer link", () => {
     expect(Date.parse(ep.stats.totalsSince)).toBeGreaterThan(0);
     s.link.stop();
   });
+
+  test("a listener that cannot bind makes the balancer not listening, with address and errno, until that worker binds it", () => {
+    const s = setup();
+    const fail = (worker: number, attempt: number) =>
+      s.link.handle({ t: "balancer.listen-failed", worker, balancer: "front", address: "127.0.0.1:8080", code: "EADDRINUSE", message: "Failed to listen at 127.0.0.1", attempt, retryInMs: 500 });
+    fail(0, 1);
+    fail(0, 2);
+    fail(1, 1);
+    expect(s.link.notListening()).toEqual(["balancer front: cannot listen on 127.0.0.1:8080: EADDRINUSE (Failed to listen at 127.0.0.1)"]);
+    expect(s.link.view("front")).toMatchObject({ listening: false, problem: "cannot listen on 127.0.0.1:8080: EADDRINUSE (Failed to listen at 127.0.0.1)" });
+    expect(s.link.view("static")!.listening).toBe(true);
+    // One event per worker that starts failing, none per retry.
+    expect(s.events.filter((e) => e.type === "balancer.listen-failed").length).toBe(2);
+    s.link.handle({ t: "balancer.listening", worker: 0, balancer: "front", address: "127.0.0.1:8080" });
+    expect(s.link.notListening().length).toBe(1);
+    s.link.handle({ t: "balancer.listening", worker: 1, balancer: "front", address: "127.0.0.1:8080" });
+    expect(s.link.notListening()).toEqual([]);
+    expect(s.link.view("front")!.listening).toBe(true);
+    expect(s.events.filter((e) => e.type === "balancer.listening").length).toBe(2);
+  });
 });
