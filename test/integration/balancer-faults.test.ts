@@ -107,7 +107,7 @@ describe("the HTTP balancer under hostile and slow clients", () => {
       config: {
         balancers: [
           // Outlier detection on a hair trigger: a slow client reported as an upstream timeout would eject at once.
-          { name: "slow", listen: `127.0.0.1:${ports.slow}`, protocol: "http", timeouts: { request: "200ms", idle: "20s" }, outlier: { consecutive_gateway_failure: 1, consecutive_5xx: 1 }, backends: { endpoints: [{ address: `127.0.0.1:${big.port}` }] } },
+          { name: "slow", listen: `127.0.0.1:${ports.slow}`, protocol: "http", timeouts: { request: "1s", idle: "30s" }, outlier: { consecutive_gateway_failure: 1, consecutive_5xx: 1 }, backends: { endpoints: [{ address: `127.0.0.1:${big.port}` }] } },
           { name: "edge", listen: `127.0.0.1:${ports.edge}`, protocol: "http", backends: { endpoints: [{ address: `127.0.0.1:${echo.port}` }] } },
           { name: "dead", listen: `127.0.0.1:${ports.dead}`, protocol: "http", retries: { max: 0 }, backends: { endpoints: [{ address: `127.0.0.1:${closedPort}` }] } },
         ],
@@ -130,8 +130,9 @@ describe("the HTTP balancer under hostile and slow clients", () => {
       sock.pause();
       sock.write("GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
       await waitFor(() => stalled, { what: "the upstream held back by the slow client", timeoutMs: 15_000 });
-      // The slow client: it reads nothing for five server timeouts.
-      await Bun.sleep(1_000);
+      // The slow client: it reads nothing for three server timeouts (a second each: wide enough that a starved
+      // proxy on a loaded machine does not time out a healthy upstream by itself).
+      await Bun.sleep(3_000);
       sock.resume();
       await waitFor(() => received > BODY || closed, { what: "the whole body or a close", timeoutMs: 30_000 });
       expect(closed).toBe(false);

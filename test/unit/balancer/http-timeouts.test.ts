@@ -50,7 +50,7 @@ describe("http proxy timeouts", () => {
   test("a client slower than the server timeout gets the whole response and the upstream is not reported failed", async () => {
     const up = bigUpstream();
     const pool = roundRobinPool([up.port]);
-    const proxy = createHttpProxy({ hostname: "127.0.0.1", port: 0, pool, requestTimeoutMs: 100, clientIdleTimeoutMs: 10_000 });
+    const proxy = createHttpProxy({ hostname: "127.0.0.1", port: 0, pool, requestTimeoutMs: 300, clientIdleTimeoutMs: 10_000 });
     cleanups.push(() => proxy.close(50));
     let received = 0;
     let closed = false;
@@ -69,7 +69,7 @@ describe("http proxy timeouts", () => {
     // The whole chain backs up: the proxy stops reading the upstream for this client.
     await waitFor(() => up.stalled, { what: "upstream stalled behind the slow client", timeoutMs: 8_000 });
     // The client stays away for several server timeouts (this is the slow client, not a wait for a result).
-    await Bun.sleep(500);
+    await Bun.sleep(1_200);
     sock.resume();
     await waitFor(() => received >= BODY || closed, { what: "whole response or close", timeoutMs: 20_000 });
     expect(closed).toBe(false);
