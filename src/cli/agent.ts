@@ -38,7 +38,7 @@ export async function runAgent(opts: AgentOptions): Promise<number | undefined> 
     process.stderr.write(`polis: ${(e as Error).message}\n`);
     return 1;
   }
-  const sup = createSupervisor({ config, raw: result.loaded.raw, base: result.loaded.base, overlay: result.loaded.overlay?.patch, configPath: result.loaded.source, logger, env });
+  const sup = createSupervisor({ config, raw: result.loaded.raw, base: result.loaded.base, overlay: result.loaded.overlay?.patch, configPath: result.loaded.source, logger, env, deferBalancers: takeover.successor });
   takeover.seed(sup);
   let control: Incumbent | undefined;
 
@@ -48,9 +48,16 @@ export async function runAgent(opts: AgentOptions): Promise<number | undefined> 
   process.on("uncaughtException", (err) => logger.error("uncaught exception", { error: err }));
 
   let stopping = false;
+  // While a successor catches up, the replicas it adopted still belong to the agent it replaces: a signal hands them back.
+  let catchingUp = takeover.successor;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    if (catchingUp) {
+      logger.info("stopped during the takeover; handing everything back", { signal });
+      void takeover.giveBack(sup, `the new agent got ${signal} before it took over`).finally(() => process.exit(1));
+      return;
+    }
     control?.close();
     logger.info("shutting down", { signal });
     // A hard bound on the whole shutdown: workers get shutdown_timeout, and then some for the store.
@@ -92,6 +99,7 @@ export async function runAgent(opts: AgentOptions): Promise<number | undefined> 
   }
   try {
     control = await takeover.complete(sup, { configPath: result.loaded.source, retire: () => shutdown("takeover") });
+    catchingUp = false;
   } catch (e) {
     process.stderr.write(`polis: ${(e as Error).message}\n`);
     return 1;

@@ -48,6 +48,11 @@ export interface SupervisorOptions {
   configPath?: string;
   logger: Logger;
   env?: Record<string, string | undefined>;
+  /**
+   * Start without the balancer workers (a successor taking over): their listeners would share the ports at once and
+   * answer 503 until the endpoints pass; handover.startBalancers() starts them once caught up.
+   */
+  deferBalancers?: boolean;
 }
 
 export interface Supervisor {
@@ -288,6 +293,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       persistEvents = on;
     },
     stopTimeoutMs: () => config.agent.shutdown_timeout,
+    startBalancers: () => Promise.all(hosts.balancers.map((h) => (h.info().state === "stopped" ? h.start() : undefined))).then(() => {}),
   });
 
   const sup: Supervisor = {
@@ -310,7 +316,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       jwt.commit(jwt.prepare(config));
       api = bootApi();
       dns = await startDns(config.dns, catalog, log, telemetry.dnsQuery);
-      await Promise.all(allHosts(hosts).map((h) => h.start()));
+      await Promise.all(allHosts(hosts).filter((h) => !(opts.deferBalancers && hosts.balancers.includes(h as never))).map((h) => h.start()));
       ready = true;
       reaper.start(REAP_INTERVAL_MS);
       catalog.onChange((c) => publish(catalogChangeEvent(c)));

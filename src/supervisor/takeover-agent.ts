@@ -9,6 +9,8 @@ import { completeTakeover, controlSocketPath, DEFAULT_TAKEOVER_TIMEOUT_MS, type 
 import { connectChannel } from "./takeover-channel.ts";
 
 export interface AgentTakeover {
+  /** True when a running agent released its replicas to us: create the supervisor with deferBalancers. */
+  readonly successor: boolean;
   /** Replica counts the replaced agent had set at run time; call before start(). */
   seed(sup: Supervisor): void;
   /** After start(): catch up and commit (when taking over), then serve our control socket. Throws when the takeover failed (everything handed back). */
@@ -55,6 +57,7 @@ export async function beginAgent(opts: { dataDir: string; takeover: boolean; tim
   };
 
   return {
+    successor: successor !== undefined,
     seed(sup) {
       if (successor) sup.handover.seedDesired(successor.released.desired);
     },

@@ -24,6 +24,8 @@ export interface HandoverDeps {
   /** Write events to the store, or stop (flushing what is pending). */
   persistEvents(on: boolean): void;
   stopTimeoutMs(): number;
+  /** Start balancer workers that start() left out (deferBalancers). */
+  startBalancers(): Promise<void>;
 }
 
 /** The procs worker answers a release at once; a worker that does not is restarting and holds nothing to release. */
@@ -72,6 +74,7 @@ export function createHandover(deps: HandoverDeps): Handover {
       scalerStopped = false;
     },
     passing: () => countPassing(deps.pools()),
+    startBalancers: () => deps.startBalancers(),
     listenFailures: () => [...failures],
     seedDesired(desired) {
       for (const [app, n] of Object.entries(desired)) if (Number.isInteger(n) && n >= 0) deps.setDesired(app, n);

@@ -5,7 +5,8 @@
 // Incumbent:  serving --takeover--> released --ready--> retiring (drains, exits; replicas keep running)
 //                                      |
 //                                      +--abort / socket closed / deadline--> serving (takes everything back)
-// Successor:  connect --released--> starts, adopts, binds beside --as many passing endpoints--> ready --draining--> owner
+// Successor:  connect --released--> starts (balancer workers held back), adopts --as many passing endpoints--> starts
+//             the balancer workers (listeners beside the incumbent's) --> ready --draining--> owner
 //             (fails or times out before ready: releases what it adopted, sends abort, exits 1)
 import { accessSync, constants } from "node:fs";
 import { join } from "node:path";
@@ -32,6 +33,8 @@ export interface Handover {
   resume(): Promise<void>;
   /** Passing, not draining endpoints per balancer, as pushed to the balancer workers. */
   passing(): Record<string, number>;
+  /** Start the balancer workers a successor started without (their listeners join the incumbent's ports). */
+  startBalancers(): Promise<void>;
   /** Balancers whose listener failed to bind since start. */
   listenFailures(): string[];
   /** Replica counts the incumbent had set at run time, applied before the first reconcile. */
@@ -260,15 +263,16 @@ const CATCH_UP_POLL_MS = 50;
  * listener failed to bind), tell the incumbent to drain. Gives up at `deadline` (epoch ms) or on a listen failure.
  */
 export async function completeTakeover(s: Successor, handover: Handover, deadline: number): Promise<{ ok: true } | { ok: false; reason: string }> {
-  for (;;) {
-    const failed = handover.listenFailures();
-    if (failed.length > 0) return { ok: false, reason: `cannot listen for balancer(s) ${failed.join(", ")}` };
-    if (caughtUp(handover.passing(), s.released.passing)) break;
+  while (!caughtUp(handover.passing(), s.released.passing)) {
     if (Date.now() >= deadline) {
       return { ok: false, reason: `not as many passing endpoints as the running agent had (${JSON.stringify(handover.passing())} < ${JSON.stringify(s.released.passing)}) by the deadline` };
     }
     await Bun.sleep(CATCH_UP_POLL_MS);
   }
+  // Only now do our listeners join the ports: a listener bound earlier would get new connections and answer them 503.
+  await handover.startBalancers();
+  const failed = handover.listenFailures();
+  if (failed.length > 0) return { ok: false, reason: `cannot listen for balancer(s) ${failed.join(", ")}` };
   const outcome = await s.commit();
   return outcome === "committed" ? { ok: true } : { ok: false, reason: "the running agent took everything back before it heard we were ready" };
 }

@@ -27,6 +27,7 @@ function fakeHandover(over: Partial<Handover> = {}) {
     passing: () => passing,
     listenFailures: () => [],
     seedDesired: (d) => void calls.push(`seed ${JSON.stringify(d)}`),
+    startBalancers: async () => void calls.push("startBalancers"),
     ...over,
   };
   return { handover, calls, setPassing: (p: Record<string, number>) => (passing = p) };
@@ -57,7 +58,9 @@ describe("takeover exchange", () => {
     const s = await requestTakeover(i.path, { timeoutMs: 5000, version: "next" });
     expect(s?.released).toMatchObject({ t: "released", pid: process.pid, desired: { demo: 3 }, passing: { web: 2 } });
     expect(f.calls).toEqual(["release"]);
-    expect(await completeTakeover(s!, fakeHandover().handover, Date.now() + 5000)).toEqual({ ok: true });
+    const mine = fakeHandover();
+    expect(await completeTakeover(s!, mine.handover, Date.now() + 5000)).toEqual({ ok: true });
+    expect(mine.calls).toEqual(["startBalancers"]);
     expect(i.retired()).toBe(1);
     expect(f.calls).toEqual(["release"]);
   });
@@ -113,6 +116,8 @@ describe("takeover exchange", () => {
     mine.setPassing({ web: 1 });
     const r = await completeTakeover(s!, mine.handover, Date.now() + 100);
     expect(r).toMatchObject({ ok: false });
+    // Its listeners never joined the ports: nothing of the traffic reached a successor that was not caught up.
+    expect(mine.calls).toEqual([]);
     expect((r as { reason: string }).reason).toContain('{"web":1} < {"web":2}');
     s!.abort((r as { reason: string }).reason);
     await waitFor(() => f.calls.includes("resume"), { what: "resume" });
