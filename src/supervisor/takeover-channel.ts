@@ -1,7 +1,7 @@
 // The control socket's framing: one JSON object per line over a Unix socket, both ends. Input is bounded (a line over
 // MAX_LINE_BYTES or one that is not a known message closes the connection); nothing read from the socket can throw.
 import type { Socket } from "bun";
-import { existsSync, statSync, unlinkSync } from "node:fs";
+import { chmodSync, existsSync, statSync, unlinkSync } from "node:fs";
 
 /** Far above any real message (a few hundred bytes); a peer sending more is not one of ours. */
 const MAX_LINE_BYTES = 64 * 1024;
@@ -146,6 +146,8 @@ export async function listenChannel<In extends { t: string }, Out>(
       },
     },
   });
+  // Whoever can connect can make this agent run a binary (upgrade): the owner only, as with the admin token file.
+  chmodSync(path, 0o600);
   const ino = statSync(path).ino;
   return {
     path,

@@ -1,7 +1,7 @@
 // The takeover exchange over a real Unix socket, with a recording stand-in for the supervisor's handover: release,
 // ready and retire; resume on every way a successor can go away; refusals; garbage on the socket.
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TO_INCUMBENT_TAGS } from "../../../src/protocol/takeover.ts";
@@ -156,6 +156,11 @@ describe("takeover exchange", () => {
     // ...and a new agent can listen there again.
     const server = await listenChannel(stale, TO_INCUMBENT_TAGS, () => {});
     server.close(true);
+  });
+
+  test("the control socket is the owner's only (whoever can connect can make the agent run a binary)", async () => {
+    const i = await incumbent(fakeHandover().handover);
+    expect(statSync(i.path).mode & 0o777).toBe(0o600);
   });
 
   test("contrast: listening where a running agent answers fails, naming --takeover", async () => {
