@@ -22,6 +22,8 @@ export interface Listener {
   readonly port: number;
   setMembers(members: readonly PoolMember[]): void;
   active(endpoint: string): number;
+  /** Resolves once the endpoint has nothing in flight here (at once when idle, or when it leaves the pool). */
+  whenIdle(endpoint: string): Promise<void>;
   stats(): { listener: StatsSnapshot; endpoints: Record<string, EndpointStats>; panic: boolean; held: number };
   reloadTls(): void;
   close(graceMs: number): Promise<void>;
@@ -93,8 +95,18 @@ export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierD
     return pickerPool.pick(ctx);
   };
 
+  /** Drains waiting for an endpoint's in-flight count to reach 0; checked as each request or connection ends. */
+  const idleWaiters = new Map<string, Array<() => void>>();
+  const settleIdle = (id: string) => {
+    const waiters = idleWaiters.get(id);
+    if (!waiters || (records.get(id)?.active ?? 0) > 0) return;
+    idleWaiters.delete(id);
+    for (const resolve of waiters) resolve();
+  };
+
   const onDone = (ep: PoolEndpoint, latencyMs: number, outcome: ProxyOutcome) => {
     pickerPool.onDone?.(ep, latencyMs, outcome);
+    if (idleWaiters.size > 0) settleIdle(ep.id);
     // A client that left or stalled is no evidence against the endpoint.
     if (!cfg.outlier.enabled || outcome === "client") return;
     const d = outlier.record(ep.id, outcome === "protocol" ? 502 : outcome === "connect" ? "connect_error" : outcome, clock.now());
@@ -176,6 +188,7 @@ export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierD
         }
       }
       for (const id of [...records.keys()]) if (!seen.has(id)) records.delete(id);
+      for (const id of [...idleWaiters.keys()]) settleIdle(id);
       initialized = true;
       outlier.setEndpoints([...records.keys()], now);
       rebuild();
@@ -183,6 +196,14 @@ export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierD
     },
     active(endpoint) {
       return records.get(endpoint)?.active ?? 0;
+    },
+    whenIdle(endpoint) {
+      if ((records.get(endpoint)?.active ?? 0) === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const waiters = idleWaiters.get(endpoint);
+        if (waiters) waiters.push(resolve);
+        else idleWaiters.set(endpoint, [resolve]);
+      });
     },
     stats() {
       const s = proxy.stats(true);
@@ -201,6 +222,8 @@ export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierD
     },
     async close(graceMs) {
       clearInterval(outlierTick);
+      for (const waiters of idleWaiters.values()) for (const resolve of waiters) resolve();
+      idleWaiters.clear();
       if (refreshTimer) clearTimeout(refreshTimer);
       await proxy.close(graceMs);
     },

@@ -110,7 +110,15 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
       listeners.get(msg.balancer)?.listener.setMembers(msg.members);
     },
     requests: {
-      "balancer.active": (msg) => listeners.get(msg.balancer)?.listener.active(msg.endpoint) ?? 0,
+      "balancer.drain": async (msg) => {
+        const l = listeners.get(msg.balancer);
+        if (!l) return { inFlight: 0 };
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, l.drainMs)));
+        await Promise.race([l.listener.whenIdle(msg.endpoint), bound]);
+        clearTimeout(timer);
+        return { inFlight: l.listener.active(msg.endpoint) };
+      },
       "balancer.reload-tls": (msg) => {
         listeners.get(msg.balancer)?.listener.reloadTls();
         return { reloaded: msg.balancer };

@@ -79,8 +79,11 @@ export type ToBalancer =
 
 /** Supervisor -> balancer worker requests and their replies. */
 export type BalancerRequests = {
-  /** In-flight requests/connections to one endpoint in this worker (for draining). */
-  readonly "balancer.active": { readonly body: { readonly balancer: string; readonly endpoint: string }; readonly reply: number };
+  /**
+   * Answered once this worker has nothing in flight to the endpoint, or when the balancer's drain_timeout passes
+   * (with what is still in flight). Sent after the pool that marks the endpoint draining, so nothing new arrives.
+   */
+  readonly "balancer.drain": { readonly body: { readonly balancer: string; readonly endpoint: string }; readonly reply: { readonly inFlight: number } };
   /** Re-reads a balancer's certificate files; new connections get the new certificate. */
   readonly "balancer.reload-tls": { readonly body: { readonly balancer: string }; readonly reply: { readonly reloaded: string } };
 };

@@ -49,6 +49,9 @@ function holdersOf(hub: BalancerLinkDeps, b: BalancerConfig, endpoint: string) {
   return sources(b).filter(({ namespace, service }) => hub.catalog.get(namespace, service)?.endpoints.some((e) => e.id === endpoint));
 }
 
+/** How much longer than drain_timeout the supervisor waits for a worker's drain answer before counting it as 0. */
+const DRAIN_REPLY_MARGIN_MS = 5000;
+
 export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricSample[]) => void) {
   /** Operator overrides for static endpoints (catalog endpoints carry theirs in the catalog). */
   const staticDrain = new Set<string>();
@@ -96,7 +99,9 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
   const changed = () => {
     if (scheduled) return;
     scheduled = true;
-    queueMicrotask(pushAll);
+    queueMicrotask(() => {
+      if (scheduled) pushAll();
+    });
   };
   hub.catalog.onChange(changed);
 
@@ -231,20 +236,20 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
     };
   };
 
-  const active = async (balancer: string, endpoint: string): Promise<number> => {
-    const counts = await Promise.all(hub.balancerHosts().map((h) => h.request({ t: "balancer.active", balancer, endpoint }, 2000).catch(() => 0)));
-    return counts.reduce((a, b) => a + b, 0);
-  };
-
-  /** Waits until no worker has requests in flight to the endpoint, or the longest drain timeout passes. */
+  /**
+   * The one drain protocol: the pool that marks the endpoint draining goes out first (messages to a worker stay in
+   * order, so nothing new is routed to it after), then every worker answers once its in-flight count for the
+   * endpoint is 0, or when the balancer's drain_timeout passes. Returns what was still in flight then.
+   */
   const waitIdle = async (balancers: BalancerConfig[], endpoint: string) => {
-    const bound = Date.now() + Math.max(0, ...balancers.map((b) => b.drain_timeout));
-    for (;;) {
-      let inFlight = 0;
-      for (const b of balancers) inFlight += await active(b.name, endpoint);
-      if (inFlight === 0 || Date.now() >= bound) return inFlight;
-      await Bun.sleep(50);
-    }
+    if (scheduled) pushAll();
+    const replies = balancers.flatMap((b) =>
+      hub.balancerHosts().map((h) =>
+        // The worker bounds the wait itself; this bound only covers a worker that dies meanwhile (its requests died too).
+        h.request({ t: "balancer.drain", balancer: b.name, endpoint }, b.drain_timeout + DRAIN_REPLY_MARGIN_MS).then((r) => r.inFlight, () => 0),
+      ),
+    );
+    return (await Promise.all(replies)).reduce((a, b) => a + b, 0);
   };
 
   return {

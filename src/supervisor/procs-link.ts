@@ -207,9 +207,8 @@ export function createProcsLink(hub: ProcsLinkDeps) {
         // A shared-port endpoint stands for every replica: draining it would stop traffic to the ones staying.
         const ref = cfg && !("shared" in cfg.port) ? endpointOf(cfg, replica.id) : undefined;
         if (ref) await hub.drainEndpoint(ref.namespace, ref.service, ref.id);
-      } else if (replica.port !== null) {
-        addEndpoint(replica.app, replica.id, replica.port);
       }
+      // "ready": the replica's ready event, which comes first on the same channel, has already added its endpoint.
     } catch (e) {
       error = (e as Error).message;
     }

@@ -17,17 +17,22 @@ function setup() {
   const config = configOf(RAW);
   const catalog = createCatalog();
   catalog.upsertService({ name: "web", namespace: "default", labels: {}, annotations: {}, endpoints: [] }, "app");
-  const sent: ToBalancer[][] = [[], []];
-  const workers = sent.map((box) => ({
+  const sent: Array<Array<ToBalancer | { t: string; balancer: string; endpoint: string }>> = [[], []];
+  /** What each worker still has in flight when its drain is answered. */
+  const inFlight = [0, 0];
+  const workers = sent.map((box, i) => ({
     send: (m: ToBalancer) => void box.push(m),
-    request: async <R>() => 0 as R,
+    request: async (m: { t: string; balancer: string; endpoint: string }) => {
+      box.push(m);
+      return { inFlight: inFlight[i] };
+    },
   }));
   const samples: MetricSample[] = [];
   const { events, publish } = recordingEvents();
   const { telemetry } = recordingTelemetry();
   const link = createBalancerLink({ config: () => config, catalog, publish, telemetry, balancerHosts: () => workers as never }, (s) => void samples.push(...s));
-  const pool = (worker: number, balancer: string) => sent[worker]!.filter((m) => m.t === "balancer.pool" && m.balancer === balancer).at(-1);
-  return { link, catalog, sent, samples, events, pool };
+  const pool = (worker: number, balancer: string) => (sent[worker]!.filter((m) => m.t === "balancer.pool" && m.balancer === balancer) as ToBalancer[]).at(-1);
+  return { link, catalog, sent, samples, events, pool, inFlight };
 }
 
 describe("balancer link", () => {
@@ -48,7 +53,7 @@ describe("balancer link", () => {
     s.catalog.upsertEndpoint("default", "web", { id: "web-1", address: "127.0.0.1", port: 20001, protocol: "http", weight: 1, metadata: {} });
     await Promise.resolve();
     for (const w of [0, 1]) {
-      expect(s.sent[w]!.filter((m) => m.t === "balancer.pool" && m.balancer === "front").length).toBe(1);
+      expect(s.sent[w]!.filter((m) => m.t === "balancer.pool" && "balancer" in m && m.balancer === "front").length).toBe(1);
       const p = s.pool(w, "front");
       expect(p && p.t === "balancer.pool" ? p.members.map((m) => m.id) : []).toEqual(["web-0", "web-1"]);
     }
@@ -134,5 +139,22 @@ describe("balancer link", () => {
     expect(s.link.notListening()).toEqual([]);
     expect(s.link.view("front")!.listening).toBe(true);
     expect(s.events.filter((e) => e.type === "balancer.listening").length).toBe(2);
+  });
+
+  test("a drain marks the endpoint draining in a pool sent before the drain request, then sums what each worker still has", async () => {
+    const s = setup();
+    s.catalog.upsertEndpoint("default", "web", { id: "web-0", address: "127.0.0.1", port: 20000, protocol: "http", weight: 1, metadata: {} });
+    await Promise.resolve();
+    s.inFlight[1] = 2;
+    await s.link.drainCatalogEndpoint("default", "web", "web-0");
+    for (const w of [0, 1]) {
+      const order = s.sent[w]!.map((m) => m.t);
+      const drainAt = order.lastIndexOf("balancer.drain");
+      const poolsBefore = s.sent[w]!.slice(0, drainAt).filter((m): m is ToBalancer & { t: "balancer.pool" } => m.t === "balancer.pool" && m.balancer === "front");
+      expect(poolsBefore.at(-1)!.members.map((m) => [m.id, m.draining])).toEqual([["web-0", true]]);
+      expect(s.sent[w]![drainAt]).toEqual({ t: "balancer.drain", balancer: "front", endpoint: "web-0" });
+    }
+    s.inFlight[0] = 1;
+    expect(await s.link.drain("static", "127.0.0.1:9001")).toEqual({ inFlight: 3 });
   });
 });

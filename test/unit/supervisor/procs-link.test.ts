@@ -119,4 +119,14 @@ describe("procs link", () => {
       ["restart", "web", "memory-limit"],
     ]);
   });
+
+  test("a ready hook is answered without re-adding the endpoint: the ready event owns that (contrast: an exited replica stays out)", async () => {
+    const s = setup();
+    s.event({ type: "ready", app: "web", id: 0, pid: 11, port: 20000, afterMs: 5 });
+    s.event({ type: "exited", app: "web", id: 0, pid: 11, code: 1, signal: null, reason: "crashed", upMs: 10 });
+    const replica = { app: "web", id: 0, pid: 11, port: 20000, state: "ready", restarts: 0, startedAt: 0, startTime: 0, adopted: false, cpuPercent: 0, rssBytes: 0, lastExit: null } as const;
+    s.link.handle({ t: "procs.hook", hook: 9, kind: "ready", replica });
+    await waitFor(() => s.sent.find((m) => m.t === "procs.hook-done"), { what: "hook-done" });
+    expect(s.catalog.get("default", "web")!.endpoints).toEqual([]);
+  });
 });
