@@ -3,9 +3,26 @@ import { Hono } from "hono";
 import type { WorkerInfo } from "../supervisor/worker-host.ts";
 import { Schema } from "effect";
 import { ApiError } from "./errors.ts";
-import { decodeOrThrow, QueryInt, registry } from "./route.ts";
+import { decodeOrThrow, defineRoute, QueryInt, registry } from "./route.ts";
 
 const LogsQuery = Schema.Struct({ tail: Schema.optionalKey(QueryInt(1, 10_000).annotate({ description: "How many of the newest lines (default 100)" })) });
+
+const WorkerView = Schema.Struct({
+  name: Schema.String,
+  state: Schema.Literals(["starting", "running", "restarting", "stopping", "stopped"]),
+  restarts: Schema.Number,
+  startedAt: Schema.optional(Schema.Number),
+  lastError: Schema.optional(Schema.String),
+});
+const AgentViewSchema = Schema.Struct({
+  name: Schema.String,
+  version: Schema.String,
+  pid: Schema.Number,
+  startedAt: Schema.Number.annotate({ description: "ms since the epoch" }),
+  uptimeMs: Schema.Number,
+  configPath: Schema.optional(Schema.String),
+  workers: Schema.Array(WorkerView),
+});
 
 export interface AgentView {
   name: string;
@@ -27,15 +44,14 @@ export interface AgentRouteDeps {
 
 export function agentRoutes(deps: AgentRouteDeps): Hono {
   const app = new Hono();
-  // These routes answer free-form documents (host facts, log lines); they are listed for /openapi.json here.
+  // These routes answer free-form documents (host facts, log lines) and are listed for /openapi.json here.
   registry.push(
-    { method: "get", path: "/v1/agent", summary: "Version, uptime and the state of every worker", response: Schema.Unknown, status: 200, role: "read" },
     { method: "get", path: "/v1/agent/system", summary: "Host view: CPU, memory, disks, load, network", response: Schema.Unknown, status: 200, role: "read" },
     { method: "get", path: "/v1/agent/logs", summary: "The agent's own recent log lines (?tail=N)", query: LogsQuery, response: Schema.Struct({ lines: Schema.Array(Schema.Record(Schema.String, Schema.Unknown)) }), status: 200, role: "read" },
   );
-  app.get("/", (c) => {
+  defineRoute(app, "/agent", { method: "get", path: "/", summary: "Version, uptime and the state of every worker", response: AgentViewSchema }, () => {
     const v = deps.view();
-    return c.json({ ...v, uptimeMs: Date.now() - v.startedAt });
+    return { ...v, uptimeMs: Date.now() - v.startedAt };
   });
   app.get("/logs", (c) => {
     const { tail } = decodeOrThrow(LogsQuery, c.req.query(), "query");

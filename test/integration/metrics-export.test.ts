@@ -75,6 +75,8 @@ describe("metrics of a running agent", () => {
     }, { what: "replica and health metrics over OTLP", timeoutMs: 15_000, intervalMs: 100 });
     expect(names.size).toBeGreaterThan(2);
     expect(receiver.failures).toEqual([]);
+    // Said once at start, with where and how often.
+    expect(agent.lines.filter((l) => l.msg === "OTLP metrics push on").length).toBe(1);
     const ready = receiver.requests.flatMap((r) => r.metrics).filter((m) => m.name === "polis.replicas.ready").flatMap((m) => m.points);
     expect(ready.some((p) => p.attributes.app === "demo")).toBe(true);
     expect(receiver.requests[0]!.resource["service.name"]).toBe("polis");

@@ -96,6 +96,11 @@ describe("OpenAPI document", () => {
     expect(schema.properties.config.properties.apps.type).toBe("array");
   });
 
+  test("GET /v1/agent documents the agent and its workers (checked against the schema on every answer)", () => {
+    const schema = spec.paths["/v1/agent"].get.responses["200"].content["application/json"].schema;
+    expect(schema.properties.workers.items.properties.state.enum).toContain("running");
+  });
+
   test("401 responses document the WWW-Authenticate header", () => {
     expect(spec.components.responses.Unauthorized.headers["WWW-Authenticate"]).toBeDefined();
   });
