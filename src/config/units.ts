@@ -28,7 +28,9 @@ const NonNegative = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0));
 export const Duration = Schema.Union([
   NonNegative,
   Schema.String.check(Schema.isPattern(DURATION, { message: 'Expected a duration such as "500ms", "10s", "5m" or "1h"' })),
-]).pipe(
+])
+  .annotate({ title: "duration", description: 'a duration: "500ms", "10s", "5m", "1h" or milliseconds' })
+  .pipe(
   Schema.decodeTo(
     NonNegative,
     SchemaTransformation.transform<number, number | string>({
@@ -42,7 +44,9 @@ export const Duration = Schema.Union([
 export const ByteSize = Schema.Union([
   NonNegative,
   Schema.String.check(Schema.isPattern(SIZE, { message: 'Expected a size such as "512MiB", "2GB" or a byte count' })),
-]).pipe(
+])
+  .annotate({ title: "size", description: 'a size: "512MiB", "2GB" or bytes' })
+  .pipe(
   Schema.decodeTo(
     NonNegative,
     SchemaTransformation.transform<number, number | string>({
@@ -52,7 +56,7 @@ export const ByteSize = Schema.Union([
   ),
 );
 
-export const Port = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }));
+export const Port = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })).annotate({ title: "port" });
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
