@@ -28,6 +28,10 @@ export interface DnsServerOptions {
   tcpIdleTimeoutSeconds?: number;
   /** Default 256. */
   maxTcpConnections?: number;
+  /** Default 16 (dns-tcp.ts). */
+  maxTcpConnectionsPerClient?: number;
+  /** Default 2 s (dns-tcp.ts). */
+  tcpFirstQueryTimeoutSeconds?: number;
   /** Told about every answer (question type, rcode, transport), for metrics. */
   onAnswer?: DnsAnswerObserver;
 }
@@ -52,6 +56,8 @@ export async function createDnsServer(options: DnsServerOptions): Promise<DnsSer
     port,
     idleTimeoutSeconds: options.tcpIdleTimeoutSeconds ?? 10,
     maxConnections: options.maxTcpConnections ?? 256,
+    ...(options.maxTcpConnectionsPerClient !== undefined ? { maxConnectionsPerClient: options.maxTcpConnectionsPerClient } : {}),
+    ...(options.tcpFirstQueryTimeoutSeconds !== undefined ? { firstQueryTimeoutSeconds: options.tcpFirstQueryTimeoutSeconds } : {}),
   });
   const pairPorts = options.udp.port === 0 && options.tcp.port === 0 && options.udp.hostname === options.tcp.hostname;
 

@@ -1,4 +1,9 @@
-// DNS over TCP (RFC 7766): 2-byte length framing, several queries per connection, idle timeout, bounded buffers.
+// DNS over TCP (RFC 7766): 2-byte length framing, several queries per connection, idle timeouts, bounded buffers,
+// and connection limits per client as resolvers have them (dnsdist's max-tcp-connections-per-client, Unbound's
+// short tcp-idle-timeout under load): one client holding idle connections cannot take every slot.
+//
+// A connection gets `firstQueryTimeoutSeconds` to send its first query, then `idleTimeoutSeconds` between queries;
+// once more than half the slots are taken, every connection is held to the short timeout.
 import type { Socket, TCPSocketListener } from "bun";
 import type { DnsResponder } from "./dns-responder.ts";
 
@@ -9,7 +14,14 @@ export interface DnsTcpOptions {
   idleTimeoutSeconds: number;
   /** Connections beyond this are closed at once. */
   maxConnections: number;
+  /** Connections of one client address beyond this are closed at once; default 16. */
+  maxConnectionsPerClient?: number;
+  /** How long a new (or, under load, any) connection may stay silent; default 2 s. */
+  firstQueryTimeoutSeconds?: number;
 }
+
+export const DEFAULT_MAX_TCP_PER_CLIENT = 16;
+export const DEFAULT_FIRST_QUERY_TIMEOUT_SECONDS = 2;
 
 export interface DnsTcpListener {
   readonly port: number;
@@ -19,6 +31,9 @@ export interface DnsTcpListener {
 interface Conn {
   input: Buffer | undefined;
   pending: Buffer | undefined;
+  /** The client address counted in perClient; undefined for a connection refused at open. */
+  client: string | undefined;
+  asked: boolean;
 }
 
 // A client that stops reading while it keeps asking is cut off instead of buffered forever.
@@ -26,6 +41,11 @@ const MAX_PENDING_BYTES = 64 * 1024;
 
 export function listenDnsTcp(options: DnsTcpOptions, responder: DnsResponder): DnsTcpListener {
   let open = 0;
+  const perClient = new Map<string, number>();
+  const maxPerClient = options.maxConnectionsPerClient ?? DEFAULT_MAX_TCP_PER_CLIENT;
+  const shortTimeout = Math.min(options.firstQueryTimeoutSeconds ?? DEFAULT_FIRST_QUERY_TIMEOUT_SECONDS, options.idleTimeoutSeconds);
+  const busy = () => open > options.maxConnections / 2;
+  const live = new Set<Socket<Conn>>();
 
   function send(socket: Socket<Conn>, response: Uint8Array): void {
     const framed = Buffer.allocUnsafe(response.length + 2);
@@ -46,12 +66,21 @@ export function listenDnsTcp(options: DnsTcpOptions, responder: DnsResponder): D
     port: options.port,
     socket: {
       open: function onDnsTcpOpen(socket) {
-        socket.data = { input: undefined, pending: undefined };
-        if (++open > options.maxConnections) return void socket.end();
-        socket.timeout(options.idleTimeoutSeconds);
+        socket.data = { input: undefined, pending: undefined, client: undefined, asked: false };
+        open++;
+        const client = socket.remoteAddress;
+        const mine = (perClient.get(client) ?? 0) + 1;
+        if (open > options.maxConnections || mine > maxPerClient) return void socket.end();
+        perClient.set(client, mine);
+        socket.data.client = client;
+        live.add(socket);
+        socket.timeout(shortTimeout);
+        // Crossing into "busy": every connection is held to the short timeout from now on (once per crossing).
+        if (open === Math.floor(options.maxConnections / 2) + 1) for (const s of live) s.timeout(shortTimeout);
       },
       data: function onDnsTcpData(socket, chunk) {
         const conn = socket.data;
+        if (conn.client === undefined) return;
         const buf = conn.input === undefined ? chunk : Buffer.concat([conn.input, chunk]);
         let off = 0;
         while (buf.length - off >= 2) {
@@ -60,6 +89,10 @@ export function listenDnsTcp(options: DnsTcpOptions, responder: DnsResponder): D
           const response = responder.respond(buf.subarray(off + 2, off + 2 + len), false);
           off += 2 + len;
           if (response !== undefined) send(socket, response);
+          if (!conn.asked) {
+            conn.asked = true;
+            if (!busy()) socket.timeout(options.idleTimeoutSeconds);
+          }
         }
         // What stays is less than one frame (at most 65,537 bytes): keep a copy, the chunk is reused.
         conn.input = off === buf.length ? undefined : Buffer.from(buf.subarray(off));
@@ -73,8 +106,15 @@ export function listenDnsTcp(options: DnsTcpOptions, responder: DnsResponder): D
       timeout: function onDnsTcpIdle(socket) {
         socket.end();
       },
-      close: function onDnsTcpClose() {
+      close: function onDnsTcpClose(socket) {
         open--;
+        live.delete(socket);
+        const client = socket.data?.client;
+        if (client === undefined) return;
+        const n = (perClient.get(client) ?? 1) - 1;
+        if (n <= 0) perClient.delete(client);
+        else perClient.set(client, n);
+        socket.data.client = undefined;
       },
       error: function onDnsTcpError(socket) {
         socket.end();
