@@ -197,6 +197,15 @@ describe("polis operator commands", () => {
     }
   }, 60_000);
 
+  test("on a terminal, top draws on the alternate screen, redraws in place and restores the screen", async () => {
+    const r = await polis(["top", "--count", "2", "--interval", "500ms"], {}, onTty);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("\x1b[?1049h");
+    expect(r.stdout.split("\x1b[H\x1b[2J").length - 1).toBe(2);
+    expect(r.stdout).toContain("q to quit");
+    expect(r.stdout).toContain("\x1b[?1049l");
+  }, 60_000);
+
   test("a command that changes something picks the operator token, not the first (read-only) one", async () => {
     const r = await polis(["scale", "demo", "3"]);
     expect(r.stderr).toBe("");
@@ -282,6 +291,15 @@ describe("polis operator commands", () => {
     } finally {
       await Bun.write(configPath, original);
     }
+  }, 60_000);
+
+  test("describe names the app's settings that come from the config overlay (PATCH /v1/config)", async () => {
+    const res = await agent.api("/v1/config", { method: "PATCH", body: JSON.stringify({ apps: [{ name: "chatty", stop: { timeout: "3s" } }] }) });
+    expect(res.status).toBe(200);
+    const r = await polis(["describe", "chatty"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^overlay    .*stop.*\(set through the API: PATCH \/v1\/config\)$/m);
+    expect((await polis(["describe", "demo"])).stdout).not.toContain("overlay ");
   }, 60_000);
 
   test("drain stops new traffic to an endpoint in every balancer that has it; an unknown endpoint is exit 1", async () => {

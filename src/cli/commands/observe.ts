@@ -87,7 +87,11 @@ export const describe: CommandDef = {
     ]);
     // GET /v1/config answers {source, config}; the spec is the app's entry there, defaults applied.
     const running = (config as Json | undefined)?.config ?? config;
-    const spec = ((running as Json | undefined)?.apps as Json[] | undefined)?.find((x) => x.name === name);
+    const specs = ((running as Json | undefined)?.apps as Json[] | undefined) ?? [];
+    const spec = specs.find((x) => x.name === name);
+    // Settings of this app that come from PATCH /v1/config (kept in the overlay), e.g. "apps[0].replicas".
+    const at = `apps[${specs.indexOf(spec as Json)}]`;
+    const fromOverlay = ((((config as Json | undefined)?.overlay?.paths as string[] | undefined) ?? []).filter((p) => spec && (p === at || p.startsWith(`${at}.`)))).map((p) => p.slice(at.length + 1) || "(all)");
     const own = (t: unknown) => typeof t === "string" && (t === name || isAppEndpoint(name, t));
     const appChecks = checks.checks.filter((k) => String(k.id).startsWith(`${name}:`));
     const endpoints = balancers.balancers.flatMap((b) => ((b.endpoints as Json[]) ?? []).filter((e) => isAppEndpoint(name, String(e.id))).map((e): Json => ({ balancer: b.name, ...e })));
@@ -110,6 +114,7 @@ export const describe: CommandDef = {
       if (spec.port) out(`port       ${JSON.stringify(spec.port)}`);
       if (spec.readiness) out(`readiness  ${spec.readiness.kind}${spec.readiness.timeout ? ` (timeout ${duration(spec.readiness.timeout)})` : ""}`);
       if (spec.restart) out(`restart    ${spec.restart.policy}`);
+      if (fromOverlay.length > 0) out(`overlay    ${fromOverlay.join(", ")} (set through the API: PATCH /v1/config)`);
     }
     out(`\nReplicas\n${table(REPLICA_HEADERS, replicaRows(ctx, a, now))}`);
     out(`\nChecks\n${table(["check", "kind", "status", "output"], appChecks.map((k) => [k.id, k.kind, s.state(k.flapping ? `${k.status} (flapping)` : String(k.status)), String(k.output ?? "").slice(0, 60)]))}`);
