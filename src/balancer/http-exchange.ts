@@ -429,7 +429,7 @@ export class ClientConn implements UpstreamOwner, RequestContext {
       }
       const cookie = sh.pool.stickyCookie?.(this.ep!, this);
       const conn = !this.keepAlive ? RESP_CONN_CLOSE : this.clientMinor === 0 ? RESP_CONN_KEEP : RESP_CONN_NONE;
-      const raw = !h.anyDrop && cookie === undefined && conn === RESP_CONN_NONE;
+      const raw = (!h.anyDrop || h.dropsOnlyKeepAlive) && cookie === undefined && conn === RESP_CONN_NONE;
       const data = raw
         ? (bodyEnd === buf.length ? buf : buf.subarray(0, bodyEnd))
         : buildResponseHead(buf, h, cookie, conn, end, bodyEnd);

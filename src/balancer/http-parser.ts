@@ -38,13 +38,18 @@ export interface Head {
   xffCount: number;
   /** True when at least one header is marked dropped (the head cannot be forwarded verbatim). */
   anyDrop: boolean;
+  /**
+   * Responses: the only dropped lines are "Connection: keep-alive". Forwarded to an HTTP/1.1 client on a connection
+   * the proxy keeps open, the head is true as it stands and need not be rebuilt (nginx sends this on every response).
+   */
+  dropsOnlyKeepAlive: boolean;
 }
 
 export function createHead(): Head {
   return {
     end: 0, method: "", targetStart: 0, targetEnd: 0, versionMinor: 1, status: 0, count: 0,
     hdr: new Int32Array(MAX_HEADERS * F), drop: new Uint8Array(MAX_HEADERS), bodyKind: BODY_NONE,
-    contentLength: -1, keepAlive: true, upgrade: false, hostIdx: -1, xffIdx: -1, xffCount: 0, anyDrop: false,
+    contentLength: -1, keepAlive: true, upgrade: false, hostIdx: -1, xffIdx: -1, xffCount: 0, anyDrop: false, dropsOnlyKeepAlive: false,
   };
 }
 
@@ -195,7 +200,7 @@ export function parseResponseHead(b: Uint8Array, end: number, h: Head, headReque
 function parseFields(b: Uint8Array, i: number, end: number, h: Head, isRequest: boolean): number {
   const hdr = h.hdr, drop = h.drop;
   let n = 0, cl = -1, te = false, teBad = false, connClose = false, connKeep = false, connUpgrade = false;
-  let upgradeHdr = false, connIdx0 = -1, connCount = 0;
+  let upgradeHdr = false, connIdx0 = -1, connCount = 0, keepAliveOnlyLines = 0;
   h.hostIdx = -1; h.xffIdx = -1; h.xffCount = 0; h.anyDrop = false;
   while (i < end) {
     if (b[i] === CR) {
@@ -231,6 +236,7 @@ function parseFields(b: Uint8Array, i: number, end: number, h: Head, isRequest: 
     } else if (len === 10 && c0 === 99 && eqLower(b, ls, ne, "connection")) {
       d = 1;
       if (connCount++ === 0) connIdx0 = n;
+      let onlyKeepAlive = vs < ve;
       for (let s = vs; s < ve;) {
         let e = s;
         while (e < ve && b[e] !== 44) e++;
@@ -240,8 +246,10 @@ function parseFields(b: Uint8Array, i: number, end: number, h: Head, isRequest: 
         if (eqLower(b, ts, te2, "close")) connClose = true;
         else if (eqLower(b, ts, te2, "keep-alive")) connKeep = true;
         else if (eqLower(b, ts, te2, "upgrade")) connUpgrade = true;
+        if (!eqLower(b, ts, te2, "keep-alive")) onlyKeepAlive = false;
         s = e + 1;
       }
+      if (onlyKeepAlive) keepAliveOnlyLines++;
     } else if (len === 4 && c0 === 104 && eqLower(b, ls, ne, "host")) {
       if (isRequest && h.hostIdx >= 0) return 400;
       h.hostIdx = n;
@@ -273,6 +281,12 @@ function parseFields(b: Uint8Array, i: number, end: number, h: Head, isRequest: 
   h.upgrade = connUpgrade && upgradeHdr;
   if (upgradeHdr && !h.upgrade) markUpgradeDropped(b, h, n);
   if (connCount > 0) markConnectionNamed(b, h, connIdx0);
+  h.dropsOnlyKeepAlive = false;
+  if (!isRequest && h.anyDrop && keepAliveOnlyLines === connCount) {
+    let drops = 0;
+    for (let k = 0; k < n; k++) drops += drop[k]!;
+    h.dropsOnlyKeepAlive = drops === keepAliveOnlyLines;
+  }
   return PARSE_OK;
 }
 
