@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { type Authenticator, requireRole, type TicketStore } from "./auth.ts";
 import { RequestError } from "../protocol/port.ts";
+import { StoreError } from "../state/store-fault.ts";
 import { ApiError, envelope } from "./errors.ts";
 import { jsonDepthLimit, MAX_JSON_DEPTH } from "./json-depth.ts";
 import { declaredRole } from "./route.ts";
@@ -108,6 +109,11 @@ export function createApi(opts: ApiOptions): Hono {
       return c.json(envelope(status === 401 ? "unauthorized" : "http_error", err.message || `HTTP ${status}`), status, status === 401 ? { "WWW-Authenticate": 'Bearer realm="polis"' } : undefined);
     }
     if (err instanceof SyntaxError) return c.json(envelope("bad_request", `malformed JSON body: ${err.message}`), 400);
+    if (err instanceof StoreError) {
+      // Reported once by the store itself (event and log line): each refused request is not logged again.
+      const full = err.reason === "full";
+      return c.json(envelope(full ? "insufficient_storage" : "store_unavailable", `${err.message}; nothing was changed`, { reason: err.reason, path: err.path }), full ? 507 : 503);
+    }
     if (err instanceof RequestError) {
       // A worker answered with an error, or could not answer (restarting, busy): say which, never a bare 500.
       if (err.code === "not_found") return c.json(envelope("not_found", err.message), 404);

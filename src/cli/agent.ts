@@ -12,6 +12,8 @@ export interface AgentOptions {
   readonly takeover?: boolean;
   /** A duration such as "30s": how long a takeover may take before everything is handed back. */
   readonly takeoverTimeout?: string;
+  /** A state store that is not a database is moved aside and the agent starts with an empty one. */
+  readonly recover?: boolean;
 }
 
 export async function runAgent(opts: AgentOptions): Promise<number | undefined> {
@@ -38,7 +40,7 @@ export async function runAgent(opts: AgentOptions): Promise<number | undefined> 
     process.stderr.write(`polis: ${(e as Error).message}\n`);
     return 1;
   }
-  const sup = createSupervisor({ config, raw: result.loaded.raw, base: result.loaded.base, overlay: result.loaded.overlay?.patch, configPath: result.loaded.source, logger, env, deferBalancers: takeover.successor });
+  const sup = createSupervisor({ config, raw: result.loaded.raw, base: result.loaded.base, overlay: result.loaded.overlay?.patch, configPath: result.loaded.source, logger, env, deferBalancers: takeover.successor, recover: opts.recover === true });
   takeover.seed(sup);
   let control: Incumbent | undefined;
 

@@ -1,8 +1,13 @@
 // The supervisor's persistent state in bun:sqlite (WAL): events, replica records, registrations, scaling history, key/values.
 // Writes of high-rate rows (events) are buffered and committed in one transaction per flush.
+//
+// Faults are tagged StoreErrors (see store-fault.ts): a file that is not a database refuses to open (or, with
+// `recover`, is moved aside for a fresh one); a full disk makes each write throw `full` and drops buffered
+// events (counted) rather than growing memory; check() notices the file vanishing or being replaced under us.
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { StoreError, classifySqliteError, type StoreFault } from "./store-fault.ts";
 import type { AgentEvent } from "./event-bus.ts";
 
 export interface ReplicaRecord {
@@ -27,6 +32,8 @@ CREATE INDEX IF NOT EXISTS scaling_history_app_ts ON scaling_history (app, ts);
 
 export interface Store {
   readonly path: string;
+  /** Set when `recover` moved a corrupt file aside: where it went. */
+  readonly recovered?: { readonly movedTo: string; readonly reason: string };
   getKv<T>(key: string): T | undefined;
   putKv(key: string, value: unknown): void;
   appendEvent(e: AgentEvent): void;
@@ -42,9 +49,19 @@ export interface Store {
   scalingHistory(app: string, limit: number): unknown[];
   flush(): void;
   close(): void;
+  /** The store's file is still the one it opened (same inode, still linked); the fault found, or null. */
+  check(): StoreFault | null;
+  /** The fault in force (full, gone, replaced), or null; writes throw a StoreError while one is. */
+  fault(): StoreFault | null;
+  /** Buffered events dropped because they could not be written. */
+  readonly droppedEvents: number;
 }
 
 export interface StoreOptions {
+  /** A file that is not a database is moved to `<file>.corrupt-<time>` and a fresh one is created. */
+  recover?: boolean;
+  /** Called once when a fault starts (and with null when it ends). */
+  onFault?: (f: StoreFault | null) => void;
   /** Keep at most this many events on disk (older ones are trimmed at flush). */
   maxEvents?: number;
   maxScalingRows?: number;
@@ -57,9 +74,28 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
     mkdirSync(dataDir, { recursive: true });
     path = join(dataDir, "polis.db");
   }
-  const db = new Database(path, { create: true, strict: true });
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 2000;");
-  db.exec(SCHEMA);
+  let recovered: Store["recovered"];
+  let db: Database;
+  try {
+    db = openDb(path);
+  } catch (e) {
+    const code = classifySqliteError(e);
+    if (code !== "corrupt") throw new StoreError(code ?? "unreadable", path, `cannot open the state store ${path}: ${(e as Error).message}`);
+    if (!opts.recover) {
+      throw new StoreError("corrupt", path, `the state store ${path} is not a usable database (${(e as Error).message}): start with \`polis agent --recover\` to move it aside and start with an empty state, or restore it from a backup`);
+    }
+    const movedTo = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+    renameSync(path, movedTo);
+    for (const side of ["-wal", "-shm"]) {
+      try {
+        renameSync(path + side, movedTo + side);
+      } catch {
+        // No such side file.
+      }
+    }
+    recovered = { movedTo, reason: (e as Error).message };
+    db = openDb(path);
+  }
   const maxEvents = opts.maxEvents ?? 100_000;
   const maxScaling = opts.maxScalingRows ?? 50_000;
 
@@ -87,6 +123,37 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
     trimScaling: db.query("DELETE FROM scaling_history WHERE rowid <= (SELECT MAX(rowid) FROM scaling_history) - ?"),
   };
 
+  const identity = path === ":memory:" ? null : inodeOf(path);
+  let current: StoreFault | null = null;
+  let dropped = 0;
+  const setFault = (f: StoreFault | null) => {
+    if ((f === null && current === null) || (f && current && f.reason === current.reason)) return;
+    current = f;
+    try {
+      opts.onFault?.(f);
+    } catch {
+      // The listener is the supervisor's; a failure there must not turn into a store failure.
+    }
+  };
+  /** Every write goes through here: a store that is gone refuses it; a full disk becomes a tagged error. */
+  const write = <T>(what: string, f: () => T): T => {
+    if (current && current.reason !== "full") throw new StoreError(current.reason, path, current.message);
+    try {
+      const out = f();
+      if (current?.reason === "full") setFault(null);
+      return out;
+    } catch (e) {
+      if (e instanceof StoreError) throw e;
+      const code = classifySqliteError(e);
+      if (code === "full") {
+        const fault: StoreFault = { reason: "full", path, message: `the disk under the state store ${path} is full: ${what} was not saved` };
+        setFault(fault);
+        throw new StoreError("full", path, fault.message);
+      }
+      throw e;
+    }
+  };
+
   let pendingEvents: AgentEvent[] = [];
   let pendingScaling: Array<[string, number, string]> = [];
   const writeBatch = db.transaction((events: AgentEvent[], scaling: Array<[string, number, string]>) => {
@@ -101,11 +168,12 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
 
   const store: Store = {
     path,
+    ...(recovered ? { recovered } : {}),
     getKv<T>(key: string) {
       const row = q.getKv.get(key);
       return row ? (JSON.parse(row.value) as T) : undefined;
     },
-    putKv: (key, value) => void q.putKv.run(key, JSON.stringify(value)),
+    putKv: (key, value) => write(`setting ${key}`, () => void q.putKv.run(key, JSON.stringify(value))),
     appendEvent(e) {
       pendingEvents.push(e);
       if (pendingEvents.length >= 1000) store.flush();
@@ -124,11 +192,11 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
         ...(r.data ? { data: JSON.parse(r.data as string) } : {}),
       }));
     },
-    putReplica: (r) => void q.putReplica.run(r.app, r.id, r.pid, r.startTime, r.port),
-    deleteReplica: (app, id) => void q.deleteReplica.run(app, id),
+    putReplica: (r) => write(`replica ${r.app}-${r.id}`, () => void q.putReplica.run(r.app, r.id, r.pid, r.startTime, r.port)),
+    deleteReplica: (app, id) => write(`replica ${app}-${id}`, () => void q.deleteReplica.run(app, id)),
     replicas: () => q.replicas.all().map((r) => ({ app: r.app, id: r.id, pid: r.pid, startTime: r.start_time, port: r.port })),
-    putRegistration: (ns, name, body) => void q.putReg.run(ns, name, JSON.stringify(body)),
-    deleteRegistration: (ns, name) => void q.deleteReg.run(ns, name),
+    putRegistration: (ns, name, body) => write(`service ${ns}/${name}`, () => void q.putReg.run(ns, name, JSON.stringify(body))),
+    deleteRegistration: (ns, name) => write(`service ${ns}/${name}`, () => void q.deleteReg.run(ns, name)),
     registrations: () => q.regs.all().map((r) => JSON.parse(r.body)),
     appendScaling(app, ts, body) {
       pendingScaling.push([app, ts, JSON.stringify(body)]);
@@ -143,14 +211,59 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
       const scaling = pendingScaling;
       pendingEvents = [];
       pendingScaling = [];
-      writeBatch(events, scaling);
+      try {
+        write(`${events.length} event(s)`, () => writeBatch(events, scaling));
+      } catch (e) {
+        // The rows are lost (memory stays bounded); the fault itself was reported once through onFault.
+        if (!(e instanceof StoreError)) throw e;
+        dropped += events.length;
+      }
     },
     close() {
       if (closed) return;
-      store.flush();
-      closed = true;
-      db.close();
+      try {
+        store.flush();
+      } finally {
+        closed = true;
+        db.close();
+      }
+    },
+    check() {
+      if (identity === null || closed) return current;
+      const now = inodeOf(path);
+      if (now === null) {
+        setFault({ reason: "gone", path, message: `the state store ${path} was deleted under the running agent: changes are not saved; restart the agent to create it again (replicas are found by their environment and adopted)` });
+      } else if (now !== identity) {
+        setFault({ reason: "replaced", path, message: `the state store ${path} was replaced by another file under the running agent: changes are not saved; restart the agent to use the new file` });
+      }
+      return current;
+    },
+    fault: () => current,
+    get droppedEvents() {
+      return dropped;
     },
   };
   return store;
+}
+
+function openDb(path: string): Database {
+  const db = new Database(path, { create: true, strict: true });
+  try {
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 2000;");
+    db.exec(SCHEMA);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+/** "device:inode" of the file, or null when it does not exist. */
+function inodeOf(path: string): string | null {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
 }

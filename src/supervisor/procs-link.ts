@@ -7,6 +7,7 @@ import type { AppConfig, Config } from "../config/schema.ts";
 import type { Catalog } from "../state/catalog.ts";
 import type { EventInput } from "../state/event-bus.ts";
 import { type ScalerDecisionRecord, createIntentStore } from "../state/intent.ts";
+import { StoreError } from "../state/store-fault.ts";
 import type { Store } from "../state/store.ts";
 import type { Telemetry } from "../telemetry/metrics.ts";
 import { APP_NAMESPACE, type EndpointRef, endpointOf } from "./hub.ts";
@@ -81,6 +82,14 @@ export function createProcsLink(hub: ProcsLinkDeps) {
   const send = hub.send;
 
   const appConfig = (name: string) => hub.config().apps.find((a) => a.name === name);
+  /** A replica record that cannot be written (disk full, store gone) is skipped: the store reported its fault once. */
+  const persist = (write: () => void) => {
+    try {
+      write();
+    } catch (e) {
+      if (!(e instanceof StoreError)) throw e;
+    }
+  };
 
   /** The spec procs runs: the config's, with the run-time count (within bounds), or none at all while stopped. */
   const specFor = (a: AppConfig, cfg: Config) => {
@@ -150,7 +159,7 @@ export function createProcsLink(hub: ProcsLinkDeps) {
       case "spawned":
         r.pid = e.pid;
         r.startTime = e.startTime;
-        if (e.startTime !== null) hub.store.putReplica({ app: e.app, id: String(e.id), pid: e.pid, startTime: e.startTime, port: r.port ?? 0 });
+        if (e.startTime !== null) persist(() => hub.store.putReplica({ app: e.app, id: String(e.id), pid: e.pid, startTime: e.startTime!, port: r.port ?? 0 }));
         break;
       case "ready":
       case "adopted":
@@ -181,14 +190,14 @@ export function createProcsLink(hub: ProcsLinkDeps) {
         r.ready = false;
         removeEndpoint(e.app, e.id);
         replicas.delete(key);
-        hub.store.deleteReplica(e.app, String(e.id));
+        persist(() => hub.store.deleteReplica(e.app, String(e.id)));
         hub.telemetry.forget("replica", { app: e.app, replica: key });
         hub.healthTargetsChanged();
         hub.replicasChanged(e.app);
         break;
       case "adopt-rejected":
         replicas.delete(key);
-        hub.store.deleteReplica(e.app, String(e.id));
+        persist(() => hub.store.deleteReplica(e.app, String(e.id)));
         break;
     }
   };

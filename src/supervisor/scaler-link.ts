@@ -8,6 +8,7 @@ import type { Decision, FromScaler, MetricSample, ReplicaInfo, ToScaler } from "
 import type { Config } from "../config/schema.ts";
 import type { EventInput } from "../state/event-bus.ts";
 import { autoscalingMode } from "../state/intent.ts";
+import { StoreError } from "../state/store-fault.ts";
 import type { Store } from "../state/store.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Telemetry } from "../telemetry/metrics.ts";
@@ -133,8 +134,9 @@ export function createScalerLink(hub: ScalerLinkDeps, procs: Pick<ProcsLink, "de
     try {
       procs.setDesired(d.app, d.desired, "scaler", { replicas: d.desired, at: d.at, reason: d.reason });
     } catch (e) {
-      // Desired state that cannot be persisted is not acted on (a restart would undo it).
-      hub.log.error("scale decision not applied: it could not be persisted", { app: d.app, error: e });
+      // Desired state that cannot be persisted is not acted on (a restart would undo it). A store fault was
+      // already reported once by the store; anything else is logged here.
+      if (!(e instanceof StoreError)) hub.log.error("scale decision not applied: it could not be persisted", { app: d.app, error: e });
       return;
     }
     hub.scale(d.app, d.desired).catch((e) => hub.log.error("scale failed", { app: d.app, error: e }));

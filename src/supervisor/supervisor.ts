@@ -53,6 +53,8 @@ export interface SupervisorOptions {
    * answer 503 until the endpoints pass; handover.startBalancers() starts them once caught up.
    */
   deferBalancers?: boolean;
+  /** Move a state store that is not a database aside and start with an empty one (`polis agent --recover`). */
+  recover?: boolean;
 }
 
 export interface Supervisor {
@@ -78,7 +80,15 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   const log = opts.logger;
   const startedAt = Date.now();
   const cores = navigator.hardwareConcurrency || 1;
-  const store = openStore(config.agent.data_dir);
+  // A store fault is reported once when it starts (event and one log line) and once when it ends; the API
+  // refuses writes while it lasts (507 when the disk is full, 503 when the file is gone) and /readyz says why.
+  const store = openStore(config.agent.data_dir, {
+    recover: opts.recover ?? false,
+    onFault: (f) => {
+      if (f) publish({ type: `store.${f.reason}`, source: "supervisor", target: "store", severity: "critical", message: f.message, data: { path: f.path, reason: f.reason } });
+      else publish({ type: "store.recovered", source: "supervisor", target: "store", severity: "info", message: `the state store ${store.path} accepts writes again` });
+    },
+  });
   const events = createEventBus({ startSeq: store.lastEventSeq() });
   const catalog = createCatalog({
     overrides: store.getKv<CatalogOverrides>("catalog.overrides") ?? {},
@@ -99,7 +109,10 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     if (persistEvents) store.appendEvent(e);
     telemetry.event(e.type);
   });
-  const flushTimer = setInterval(() => store.flush(), 250);
+  const flushTimer = setInterval(() => {
+    store.check();
+    store.flush();
+  }, 250);
   const hosts: WorkerHosts = { balancers: [] };
   const tickets = createTicketStore();
   const jwt = createJwtCache();
@@ -242,7 +255,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       jwt: jwt.authenticator,
       tickets,
       ready: () => ready && allHosts(hosts).every((h) => h.info().state === "running"),
-      notReady: () => balancer.notListening().join("; ") || undefined,
+      // A store fault (full, deleted, replaced) comes first: it is what the operator must fix.
+      notReady: () => store.fault()?.message ?? (balancer.notListening().join("; ") || undefined),
       modules: buildApiModules({
         hub,
         procs,
@@ -348,7 +362,12 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       publish({ type: "agent.stopped", source: "supervisor", target: "agent", severity: "info", message: "agent stopped" });
       await telemetry.shutdown().catch(() => {});
       clearInterval(flushTimer);
-      store.close();
+      try {
+        store.close();
+      } catch (e) {
+        // The last events could not be written (the fault was reported when it started): the stop itself is clean.
+        log.warn("state store closed with unsaved events", { error: e });
+      }
     },
     workers: () => allHosts(hosts).map((h) => h.info()),
     stopBoundMs: () => Math.max(config.agent.shutdown_timeout, ...config.apps.map((a) => a.stop.timeout + 2000)),

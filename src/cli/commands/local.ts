@@ -25,6 +25,7 @@ export const agent: CommandDef = {
   options: [
     { name: "config", short: "c", type: "string", value: "FILE", description: `config file (default: ./${DEFAULT_CONFIG})` },
     { name: "takeover", type: "boolean", description: "take the replicas and listeners over from the agent running on the same data dir" },
+    { name: "recover", type: "boolean", description: "when <data_dir>/polis.db is not a usable database, move it aside (polis.db.corrupt-TIME) and start with an empty state" },
     { name: "takeover-timeout", type: "string", value: "DURATION", description: "with --takeover: give up and hand everything back when not caught up by then (default: 60s)" },
   ],
   examples: ["polis agent --config /etc/polis/agent.yaml", "polis agent --config /etc/polis/agent.yaml --takeover"],
@@ -32,6 +33,7 @@ export const agent: CommandDef = {
     runAgent({
       config: (opts.config as string | undefined) ?? DEFAULT_CONFIG,
       takeover: opts.takeover === true,
+      recover: opts.recover === true,
       ...(typeof opts["takeover-timeout"] === "string" ? { takeoverTimeout: opts["takeover-timeout"] } : {}),
     }),
 };
