@@ -8,10 +8,11 @@
 // goes to files they hold, tailed here (output-tail.ts), so it survives our own death.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
 import { type Clock, type Rng, systemClock, systemRng } from "../core/time.ts";
 import { appInCrashLoop } from "../core/supervision/crash-loop.ts";
 import { Reason, type RestartEvent, decide, initialRestartState } from "../core/supervision/restart-policy.ts";
+import { findOrphans } from "./orphans.ts";
 import { OutputTails } from "./output-tail.ts";
 import { readProcStat } from "./proc-stat.ts";
 import { settlesWithin, signalGroup, signalPid } from "./process-group.ts";
@@ -95,7 +96,11 @@ export class ProcessManager {
     for (const raw of specs) {
       const spec = resolveSpec(raw);
       const app = this.appFor(spec.name);
+      const first = app.spec === null;
       app.spec = spec;
+      // Replicas of ours that run without a record (a lost store): adopt them before anything starts, so a port
+      // they hold is never taken twice; duplicates of a slot are stopped by adopt().
+      if (first) this.adoptOrphans(app, spec);
       // Replicas adopted before their spec was known: now we know where their output goes.
       for (const r of app.replicas.values()) if (r.run) this.life.attachOutput(app, r, r.run);
       work.push(this.enqueue(app, () => this.scaleTo(app, spec.replicas)));
@@ -269,6 +274,13 @@ export class ProcessManager {
       this.life.attachOutput(app, r, run);
       this.emit({ type: "adopted", app: rec.app, id: rec.id, pid: rec.pid, port: rec.port });
     }
+  }
+
+  private adoptOrphans(app: App, spec: ResolvedSpec): void {
+    const known = new Set<number>();
+    for (const r of app.replicas.values()) if (r.run) known.add(r.run.pid);
+    const orphans = findOrphans(ownerOf(this.life.logDirOf(spec)), spec.name, spec.portEnv, known);
+    if (orphans.length > 0) this.adopt(orphans);
   }
 
   /** Every stop goes through here: mark it requested (so its exit never restarts), then stop. */
@@ -502,6 +514,11 @@ export class ProcessManager {
   private error(message: string): void {
     this.emit({ type: "error", app: "", message });
   }
+}
+
+/** The owner a replica's environment names: its agent's log dir, absolute (stable across restarts, unique per data dir). */
+export function ownerOf(logDir: string): string {
+  return resolvePath(logDir);
 }
 
 export function createProcessManager(hooks: ProcessManagerHooks = {}, opts: ProcessManagerOptions = {}): ProcessManager {

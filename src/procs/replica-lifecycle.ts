@@ -8,11 +8,13 @@
 // once (grandchildren must not hold the port the replacement needs). Nothing here decides restarts:
 // an end of life the operator did not ask for is handed to `ctx.ended`.
 import { closeSync, fstatSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Clock } from "../core/time.ts";
 import { isTripped } from "../core/supervision/crash-loop.ts";
 import { Reason, type KillCause, type RestartEvent } from "../core/supervision/restart-policy.ts";
 import { busyPorts, pickFreePort } from "./listening-ports.ts";
 import { FileTail, type OutputTails, type Stream, openOutputFiles, outputPaths, sizeOf } from "./output-tail.ts";
+import { OWNER_ENV } from "./orphans.ts";
 import { readProcStat, startedAtWall } from "./proc-stat.ts";
 import { groupAlive, settlesWithin, signalGroup, signalPid, waitGone } from "./process-group.ts";
 import { waitForPort } from "./readiness.ts";
@@ -116,6 +118,11 @@ export class ReplicaLifecycle {
     void this.awaitReadiness(app, r, run, spec);
   }
 
+  /** Where this spec's replicas write their output (the private temp dir when the spec names none). */
+  logDirOf(spec: ResolvedSpec): string {
+    return this.ctx.logDir(spec);
+  }
+
   /** Follow an adopted run's output from the files' current ends (needs the app's spec for the log dir). */
   attachOutput(app: App, r: Replica, run: Run): void {
     const spec = app.spec;
@@ -168,6 +175,8 @@ export class ReplicaLifecycle {
     if (r.port !== null) env[spec.portEnv] = String(r.port);
     env.POLIS_APP = spec.name;
     env.POLIS_REPLICA = String(r.id);
+    // Ties the replica to this agent (its data dir) so a restarted agent that lost its records can find it.
+    env[OWNER_ENV] = resolve(this.ctx.logDir(spec));
     return env;
   }
 

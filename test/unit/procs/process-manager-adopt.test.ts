@@ -1,5 +1,8 @@
 // Adopting replicas recorded before an agent crash: same start time kept, others reported, never a stranger killed.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { isRunning, readProcStat } from "../../../src/procs/proc-stat.ts";
 import { waitFor } from "../../support/wait-for.ts";
 import { fastSpec, fixture, harness, portRange } from "./harness.ts";
@@ -80,5 +83,40 @@ describe("adopt", () => {
     expect(h.of("adopt-rejected")[0]).toMatchObject({ reason: "unknown-app", killed: true });
     await orphan.proc.exited;
     expect(orphan.proc.signalCode).toBe("SIGKILL");
+  });
+});
+
+describe("replicas without a record", () => {
+  test("a replica whose record was lost is found by its environment and adopted before anything starts; a manager of another data dir leaves it alone", async () => {
+    const logs = mkdtempSync(join(tmpdir(), "polis-orphans-"));
+    const port = portRange();
+    const spec = fastSpec("web", "server", { replicas: 1, port, readiness: { kind: "port", timeoutMs: 10_000 }, logs: { dir: logs } });
+    const first = harness();
+    await first.pm.apply([spec]);
+    const r = await waitFor(() => (first.replica("web", 0)?.state === "ready" ? first.replica("web", 0) : undefined), { what: "first replica ready" });
+    // The agent goes away without stopping its replica, and its records with it.
+    first.pm.release();
+    try {
+      await using other = harness();
+      await other.pm.apply([{ ...spec, logs: { dir: mkdtempSync(join(tmpdir(), "polis-orphans-other-")) } }]);
+      await other.waitEvent("ready");
+      expect(other.of("adopted")).toEqual([]);
+      await other.pm.stopAll();
+      expect(isRunning(r.pid!)).toBe(true);
+
+      await using second = harness();
+      await second.pm.apply([spec]);
+      expect(second.of("adopted").map((e) => [e.id, e.pid, e.port])).toEqual([[0, r.pid, r.port]]);
+      expect(second.of("spawned")).toEqual([]);
+      await second.pm.stopAll();
+      expect(isRunning(r.pid!)).toBe(false);
+    } finally {
+      try {
+        process.kill(-r.pid!, "SIGKILL");
+      } catch {
+        // Stopped already.
+      }
+      rmSync(logs, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,49 @@
+// Finds replicas of an app that run without a record (their agent's store was lost): process-group leaders whose
+// environment names this agent (POLIS_OWNER, its log dir) and the app (POLIS_APP, POLIS_REPLICA). Read once per
+// app when its spec is first applied, so a replica still holding its port is adopted, never started twice.
+import { readFileSync, readdirSync } from "node:fs";
+import type { AdoptRecord } from "../protocol/procs.ts";
+import { readProcStat } from "./proc-stat.ts";
+
+/** The variable that ties a replica to the agent that started it (set in every replica's environment). */
+export const OWNER_ENV = "POLIS_OWNER";
+
+function environOf(pid: number): Map<string, string> | null {
+  let raw: string;
+  try {
+    raw = readFileSync(`/proc/${pid}/environ`, "latin1");
+  } catch {
+    // Gone, or not ours to read.
+    return null;
+  }
+  const env = new Map<string, string>();
+  for (const kv of raw.split("\0")) {
+    const eq = kv.indexOf("=");
+    if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1));
+  }
+  return env;
+}
+
+export function findOrphans(owner: string, app: string, portEnv: string, known: ReadonlySet<number>): AdoptRecord[] {
+  const out: AdoptRecord[] = [];
+  let names: string[];
+  try {
+    names = readdirSync("/proc");
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid || known.has(pid)) continue;
+    const st = readProcStat(pid);
+    // Only a group leader is a replica (we spawn each detached); its children share its environment.
+    if (!st || st.pgrp !== pid || st.state === "Z") continue;
+    const env = environOf(pid);
+    if (!env || env.get(OWNER_ENV) !== owner || env.get("POLIS_APP") !== app) continue;
+    const id = Number(env.get("POLIS_REPLICA"));
+    if (!Number.isInteger(id) || id < 0) continue;
+    const port = Number(env.get(portEnv));
+    out.push({ app, id, pid, startTime: st.startTime, port: Number.isInteger(port) && port > 0 ? port : null });
+  }
+  return out.sort((a, b) => a.id - b.id || a.startTime - b.startTime);
+}
