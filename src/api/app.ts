@@ -119,10 +119,8 @@ export function createApi(opts: ApiOptions): Hono {
       if (err.code === "not_found") return c.json(envelope("not_found", err.message), 404);
       if (err.code === "invalid") return c.json(envelope("invalid_request", err.message), 400);
       if (err.code === "timeout" || err.code === "closed") return c.json(envelope("unavailable", `a worker did not answer: ${err.message}`), 503);
+      if (err.code === "unavailable") return c.json(envelope("unavailable", err.message), 503);
       return c.json(envelope("worker_error", err.message, { code: err.code }), 502);
-    }
-    if (err instanceof Error && /worker is (starting|restarting|stopping|stopped)|is not running/.test(err.message)) {
-      return c.json(envelope("unavailable", err.message), 503);
     }
     opts.onError?.(err);
     return c.json(envelope("internal", "internal error"), 500);

@@ -2,7 +2,7 @@
 // stats. This file is the one list of what crosses the thread boundary; src/procs re-exports what it uses.
 import type { BackoffOptions } from "../core/supervision/backoff.ts";
 import type { CrashLoopOptions } from "../core/supervision/crash-loop.ts";
-import type { RestartMode } from "../core/supervision/restart-policy.ts";
+import type { Reason, RestartMode } from "../core/supervision/restart-policy.ts";
 import type { InitMessage } from "./common.ts";
 
 export type PortMode =
@@ -69,7 +69,8 @@ export type ReplicaState =
 export interface LastExit {
   readonly code: number | null;
   readonly signal: string | null;
-  readonly reason: string;
+  /** Why it ended, as the restart policy names it (stop-requested, exit-failure, memory-limit, ...). */
+  readonly reason: Reason;
   readonly at: number;
 }
 
@@ -130,7 +131,7 @@ export type ProcsEvent =
   | (OfReplica & { readonly type: "spawn-failed"; readonly message: string })
   | (OfReplica & { readonly type: "ready"; readonly pid: number; readonly port: number | null; readonly afterMs: number })
   | (OfReplica & { readonly type: "not-ready"; readonly pid: number; readonly reason: string; readonly message: string })
-  | (OfReplica & { readonly type: "exited"; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly reason: string; readonly upMs: number })
+  | (OfReplica & { readonly type: "exited"; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly reason: Reason; readonly upMs: number })
   | (OfReplica & { readonly type: "restarting"; readonly delayMs: number; readonly reason: string })
   | (OfReplica & { readonly type: "stopping"; readonly pid: number; readonly signal: string; readonly reason: string })
   | (OfReplica & { readonly type: "stopped"; readonly pid: number | null; readonly forced: boolean; readonly reason: string })

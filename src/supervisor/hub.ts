@@ -11,6 +11,7 @@ import type { EventBus, EventInput } from "../state/event-bus.ts";
 import type { Store } from "../state/store.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Telemetry } from "../telemetry/metrics.ts";
+import { RequestError } from "../protocol/port.ts";
 import type { WorkerControl, WorkerHost } from "./worker-host.ts";
 
 export const APP_NAMESPACE = "default";
@@ -35,7 +36,7 @@ export function allHosts(h: WorkerHosts): WorkerControl[] {
 
 /** A request to a worker that is not there fails as a request to a stopped worker does. */
 export function notRunning(kind: string): Promise<never> {
-  return Promise.reject(new Error(`${kind} worker is not running`));
+  return Promise.reject(new RequestError("unavailable", `${kind} worker is not running`));
 }
 
 export interface Hub {

@@ -1,5 +1,6 @@
 // Supervisor side of the procs worker: replica events become catalog endpoints, events, stored records and metrics;
 // drain hooks are carried out across the balancers.
+import { Reason } from "../core/supervision/restart-policy.ts";
 import { toAppSpec } from "../config/apps.ts";
 import type { FromProcs, LogLine, ProcsEvent, ReplicaSnapshot, ReplicaStats, ToProcs } from "../protocol/procs.ts";
 import type { Severity } from "../state/event-bus.ts";
@@ -136,8 +137,9 @@ export function createProcsLink(hub: ProcsLinkDeps) {
   /** A "stopping" with one of these reasons is the agent killing a replica for a limit: unplanned, and followed by a restart. */
   const KILL_CAUSES: ReadonlySet<string> = new Set(["memory-limit", "watchdog-timeout", "readiness-timeout", "vanished"]);
   const onEvent = (e: ProcsEvent) => {
-    // An exit we asked for (stop, scale-down, shutdown) is routine; any other exit is worth a warning.
-    const requested = e.type === "exited" && /stop|shutdown|scale|restart-requested|operator/.test(e.reason);
+    // An exit we asked for (stop, scale-down, rolling restart, shutdown: all stop-requested) is routine; any other
+    // exit is worth a warning.
+    const requested = e.type === "exited" && e.reason === Reason.STOP_REQUESTED;
     hub.publish({
       type: `proc.${e.type}`,
       source: "procs",

@@ -10,7 +10,7 @@ import type { CrashLoopOptions } from "../core/supervision/crash-loop.ts";
 import { decide, initialRestartState, type RestartState } from "../core/supervision/restart-policy.ts";
 import { type Rng, systemRng } from "../core/time.ts";
 import type { CommonToWorker, InitOf, RequestInput, RequestMap, RequestMessage, WorkerLog } from "../protocol/common.ts";
-import { createParentPort, type MessageEndpoint, type ParentPort } from "../protocol/port.ts";
+import { createParentPort, type MessageEndpoint, type ParentPort, RequestError } from "../protocol/port.ts";
 
 export type WorkerState = "starting" | "running" | "restarting" | "stopping" | "stopped";
 
@@ -172,7 +172,7 @@ export function createWorkerHost<ToWorker extends { readonly t: string }, FromWo
       port?.send(msg);
     },
     request(msg, timeoutMs) {
-      if (!port) return Promise.reject(new Error(`${opts.name} worker is ${state}`));
+      if (!port) return Promise.reject(new RequestError("unavailable", `${opts.name} worker is ${state}`));
       return port.request(msg as never, timeoutMs);
     },
     info,

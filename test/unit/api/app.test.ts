@@ -75,7 +75,9 @@ describe("errors from workers", () => {
   }
   const cases: Array<[string, Error, number, string]> = [
     ["a worker that did not answer", new RequestError("timeout", "request x got no reply"), 503, "unavailable"],
-    ["a worker that is restarting", new Error("health worker is restarting"), 503, "unavailable"],
+    ["a worker that is restarting", new RequestError("unavailable", "health worker is restarting"), 503, "unavailable"],
+    // Errors are matched by their tag, never by their text (contrast).
+    ["a plain error whose text looks like a worker's", new Error("health worker is restarting"), 500, "internal"],
     ["a worker's not-found answer", new RequestError("not_found", "no check x"), 404, "not_found"],
     ["any other worker error", new RequestError("boom", "it broke"), 502, "worker_error"],
   ];

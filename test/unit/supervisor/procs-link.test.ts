@@ -56,7 +56,7 @@ describe("procs link", () => {
     expect(s.catalog.get("default", "web")!.endpoints.map((e) => [e.id, e.port, e.health])).toEqual([["web-0", 20000, "passing"]]);
     expect(s.link.readyReplicas("web")).toEqual([{ app: "web", id: 0, port: 20000, ready: true }]);
     expect(s.calls).toEqual({ health: 1, replicas: ["web"] });
-    s.event({ type: "exited", app: "web", id: 0, pid: 11, code: 1, signal: null, reason: "crashed", upMs: 10 });
+    s.event({ type: "exited", app: "web", id: 0, pid: 11, code: 1, signal: null, reason: "exit-failure", upMs: 10 });
     expect(s.catalog.get("default", "web")!.endpoints).toEqual([]);
     expect(s.link.readyReplicas()).toEqual([]);
     expect(s.calls.replicas).toEqual(["web", "web"]);
@@ -123,10 +123,20 @@ describe("procs link", () => {
   test("a ready hook is answered without re-adding the endpoint: the ready event owns that (contrast: an exited replica stays out)", async () => {
     const s = setup();
     s.event({ type: "ready", app: "web", id: 0, pid: 11, port: 20000, afterMs: 5 });
-    s.event({ type: "exited", app: "web", id: 0, pid: 11, code: 1, signal: null, reason: "crashed", upMs: 10 });
+    s.event({ type: "exited", app: "web", id: 0, pid: 11, code: 1, signal: null, reason: "exit-failure", upMs: 10 });
     const replica = { app: "web", id: 0, pid: 11, port: 20000, state: "ready", restarts: 0, startedAt: 0, startTime: 0, adopted: false, cpuPercent: 0, rssBytes: 0, lastExit: null } as const;
     s.link.handle({ t: "procs.hook", hook: 9, kind: "ready", replica });
     await waitFor(() => s.sent.find((m) => m.t === "procs.hook-done"), { what: "hook-done" });
     expect(s.catalog.get("default", "web")!.endpoints).toEqual([]);
+  });
+
+  test.each([
+    ["stop-requested", "info"],
+    ["exit-failure", "warning"],
+    ["memory-limit", "warning"],
+  ] as const)("an exit for %s is published as %s", (reason, severity) => {
+    const s = setup();
+    s.event({ type: "exited", app: "web", id: 0, pid: 11, code: 0, signal: null, reason, upMs: 10 });
+    expect(s.events.find((e) => e.type === "proc.exited")!.severity).toBe(severity);
   });
 });

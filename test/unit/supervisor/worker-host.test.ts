@@ -68,7 +68,9 @@ describe("worker host", () => {
 
   test("a request to a stopped worker rejects at once, naming its state", async () => {
     await using f = host();
-    const err = (await f.h.request({ t: "echo", value: 1 }).catch((e: unknown) => e)) as Error;
+    const err = (await f.h.request({ t: "echo", value: 1 }).catch((e: unknown) => e)) as RequestError;
+    expect(err).toBeInstanceOf(RequestError);
+    expect(err.code).toBe("unavailable");
     expect(err.message).toContain("stopped");
   });
 
