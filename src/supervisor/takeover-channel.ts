@@ -104,7 +104,7 @@ function createConn<In extends { t: string }, Out>(sock: Socket<unknown>, tags: 
 
 export interface ChannelServer {
   readonly path: string;
-  /** Stops listening; removes the socket file (when `unlink`) only while it is still ours. */
+  /** Stops listening and removes the socket file while it is still ours; with `unlink` false, does neither (handing over). */
   close(unlink: boolean): void;
 }
 
@@ -152,6 +152,9 @@ export async function listenChannel<In extends { t: string }, Out>(
   return {
     path,
     close(unlink) {
+      // Stopping the listener removes the file at `path` (Bun does), which a successor has already bound again: an
+      // agent handing over leaves its listener to process exit instead.
+      if (!unlink) return;
       listener.stop(true);
       try {
         if (unlink && statSync(path).ino === ino) unlinkSync(path);

@@ -1,7 +1,7 @@
 // The takeover exchange over a real Unix socket, with a recording stand-in for the supervisor's handover: release,
 // ready and retire; resume on every way a successor can go away; refusals; garbage on the socket.
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TO_INCUMBENT_TAGS } from "../../../src/protocol/takeover.ts";
@@ -161,6 +161,19 @@ describe("takeover exchange", () => {
   test("the control socket is the owner's only (whoever can connect can make the agent run a binary)", async () => {
     const i = await incumbent(fakeHandover().handover);
     expect(statSync(i.path).mode & 0o777).toBe(0o600);
+  });
+
+  test("a retiring agent's close leaves the socket its successor bound at the same path (Bun's stop() would remove it)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "polis-takeover-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, "agent.sock");
+    const old = await listenChannel(path, TO_INCUMBENT_TAGS, () => {});
+    const next = await listenChannel(path, TO_INCUMBENT_TAGS, () => {}, { replace: true });
+    old.close(false);
+    expect(existsSync(path)).toBe(true);
+    expect(await connectChannel(path, new Set(), 1000)).toBeDefined();
+    next.close(true);
+    expect(existsSync(path)).toBe(false);
   });
 
   test("contrast: listening where a running agent answers fails, naming --takeover", async () => {
