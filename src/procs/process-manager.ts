@@ -81,6 +81,11 @@ export class ProcessManager {
       error: (m) => this.error(m),
       closed: () => this.closed,
       ended: (app, r, event) => this.afterEnd(app, r, event),
+      portsTaken: (r) => {
+        const taken = new Set<number>();
+        for (const a of this.apps.values()) for (const o of a.replicas.values()) if (o !== r && o.port !== null) taken.add(o.port);
+        return taken;
+      },
     });
   }
 

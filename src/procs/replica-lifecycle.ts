@@ -36,6 +36,8 @@ export interface LifecycleContext {
   logDir(spec: ResolvedSpec): string;
   /** An end of life nobody asked for (exit, failed spawn): the manager decides what follows. */
   ended(app: App, r: Replica, event: RestartEvent): void;
+  /** Every port held by a replica of any app other than `r`: a port is never handed to two replicas, whatever their apps. */
+  portsTaken(r: Replica): Set<number>;
 }
 
 export class ReplicaLifecycle {
@@ -75,7 +77,7 @@ export class ReplicaLifecycle {
     }
     r.adopted = false;
     r.state = "starting";
-    this.assignPort(app, r, spec);
+    this.assignPort(r, spec);
     this.ctx.emit({ type: "starting", app: spec.name, id: r.id, port: r.port, attempt: r.restarts });
     if (spec.port.kind === "range" && r.port === null) {
       return this.onSpawnFailed(app, r, `no free port in ${spec.port.from}-${spec.port.to}`);
@@ -150,7 +152,7 @@ export class ReplicaLifecycle {
     this.ctx.tails.finish(run.output.stderr);
   }
 
-  private assignPort(app: App, r: Replica, spec: ResolvedSpec): void {
+  private assignPort(r: Replica, spec: ResolvedSpec): void {
     if (spec.port.kind === "shared") r.port = spec.port.port;
     else if (spec.port.kind === "none") r.port = null;
     else {
@@ -164,8 +166,8 @@ export class ReplicaLifecycle {
       }
       const busy = busyPorts();
       // Our previous process in this slot is dead and its group killed: a listener now is a stranger.
-      if (inRange && !busy.has(r.port!)) return;
-      const taken = new Set([...app.replicas.values()].filter((o) => o !== r && o.port !== null).map((o) => o.port!));
+      const taken = this.ctx.portsTaken(r);
+      if (inRange && !busy.has(r.port!) && !taken.has(r.port!)) return;
       r.port = pickFreePort(spec.port.from, spec.port.to, taken, busy);
     }
   }

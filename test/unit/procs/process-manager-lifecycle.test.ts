@@ -21,6 +21,17 @@ describe("process manager lifecycle", () => {
     }
   });
 
+  test("two apps given the same range never share a port, even before any replica listens", async () => {
+    // Validation refuses overlapping ranges; the allocator must not depend on it (nor on a listener showing in /proc).
+    await using h = harness();
+    const port = portRange(8);
+    await h.pm.apply([fastSpec("a", "idle", { replicas: 2, port }), fastSpec("b", "idle", { replicas: 2, port })]);
+    await waitFor(() => h.of("spawned").length === 4, { what: "four spawned" });
+    const ports = h.pm.snapshot().flatMap((a) => a.replicas.map((r) => r.port));
+    expect(ports.every((p) => p !== null && p >= port.from && p <= port.to)).toBe(true);
+    expect(new Set(ports).size).toBe(4);
+  });
+
   test("stdout readiness waits for the pattern", async () => {
     await using h = harness();
     await h.pm.apply([fastSpec("web", "server", { port: portRange(), readiness: { kind: "stdout", pattern: "^READY", timeoutMs: 5_000 } })]);
