@@ -3,7 +3,9 @@
 // short tcp-idle-timeout under load): one client holding idle connections cannot take every slot.
 //
 // A connection gets `firstQueryTimeoutSeconds` to send its first query, then `idleTimeoutSeconds` between queries;
-// once more than half the slots are taken, every connection is held to the short timeout.
+// once more than half the slots are taken, every connection is held to the short timeout. A client at its own cap
+// that opens one more connection is served on it: its oldest idle connection (nothing half-read or unsent) is
+// closed instead, so a client that leaked idle connections can still ask, and still cannot take more slots.
 import type { Socket, TCPSocketListener } from "bun";
 import type { DnsResponder } from "./dns-responder.ts";
 
@@ -14,7 +16,7 @@ export interface DnsTcpOptions {
   idleTimeoutSeconds: number;
   /** Connections beyond this are closed at once. */
   maxConnections: number;
-  /** Connections of one client address beyond this are closed at once; default 16. */
+  /** Connections of one client address beyond this: its oldest idle one is closed, or else the new one; default 16. */
   maxConnectionsPerClient?: number;
   /** How long a new (or, under load, any) connection may stay silent; default 2 s. */
   firstQueryTimeoutSeconds?: number;
@@ -40,12 +42,33 @@ interface Conn {
 const MAX_PENDING_BYTES = 64 * 1024;
 
 export function listenDnsTcp(options: DnsTcpOptions, responder: DnsResponder): DnsTcpListener {
-  let open = 0;
   const perClient = new Map<string, number>();
   const maxPerClient = options.maxConnectionsPerClient ?? DEFAULT_MAX_TCP_PER_CLIENT;
   const shortTimeout = Math.min(options.firstQueryTimeoutSeconds ?? DEFAULT_FIRST_QUERY_TIMEOUT_SECONDS, options.idleTimeoutSeconds);
-  const busy = () => open > options.maxConnections / 2;
+  const busy = () => live.size > options.maxConnections / 2;
   const live = new Set<Socket<Conn>>();
+
+  /** Stops counting a connection (at close, or at once when it is evicted and its close comes later). */
+  function release(socket: Socket<Conn>): void {
+    const client = socket.data?.client;
+    if (client === undefined) return;
+    live.delete(socket);
+    const n = (perClient.get(client) ?? 1) - 1;
+    if (n <= 0) perClient.delete(client);
+    else perClient.set(client, n);
+    socket.data.client = undefined;
+  }
+
+  /** Closes this client's oldest connection with nothing in flight; false when every one of them is busy. */
+  function evictIdle(client: string): boolean {
+    for (const s of live) {
+      if (s.data.client !== client || s.data.input !== undefined || s.data.pending !== undefined) continue;
+      release(s);
+      s.end();
+      return true;
+    }
+    return false;
+  }
 
   function send(socket: Socket<Conn>, response: Uint8Array): void {
     const framed = Buffer.allocUnsafe(response.length + 2);
@@ -67,16 +90,16 @@ export function listenDnsTcp(options: DnsTcpOptions, responder: DnsResponder): D
     socket: {
       open: function onDnsTcpOpen(socket) {
         socket.data = { input: undefined, pending: undefined, client: undefined, asked: false };
-        open++;
         const client = socket.remoteAddress;
+        if ((perClient.get(client) ?? 0) >= maxPerClient) evictIdle(client);
         const mine = (perClient.get(client) ?? 0) + 1;
-        if (open > options.maxConnections || mine > maxPerClient) return void socket.end();
+        if (live.size >= options.maxConnections || mine > maxPerClient) return void socket.end();
         perClient.set(client, mine);
         socket.data.client = client;
         live.add(socket);
         socket.timeout(shortTimeout);
         // Crossing into "busy": every connection is held to the short timeout from now on (once per crossing).
-        if (open === Math.floor(options.maxConnections / 2) + 1) for (const s of live) s.timeout(shortTimeout);
+        if (live.size === Math.floor(options.maxConnections / 2) + 1) for (const s of live) s.timeout(shortTimeout);
       },
       data: function onDnsTcpData(socket, chunk) {
         const conn = socket.data;
@@ -107,14 +130,7 @@ export function listenDnsTcp(options: DnsTcpOptions, responder: DnsResponder): D
         socket.end();
       },
       close: function onDnsTcpClose(socket) {
-        open--;
-        live.delete(socket);
-        const client = socket.data?.client;
-        if (client === undefined) return;
-        const n = (perClient.get(client) ?? 1) - 1;
-        if (n <= 0) perClient.delete(client);
-        else perClient.set(client, n);
-        socket.data.client = undefined;
+        release(socket);
       },
       error: function onDnsTcpError(socket) {
         socket.end();

@@ -40,7 +40,7 @@ function connect(port: number, from: string): Promise<Client> {
 }
 
 describe("DNS over TCP connection limits", () => {
-  test("one client's connections beyond its cap are closed at once, and another client is still answered", async () => {
+  test("a client keeps at most its cap of connections (its oldest idle ones are closed), and another client is still answered", async () => {
     const l = listenDnsTcp({ hostname: "127.0.0.1", port: 0, idleTimeoutSeconds: 30, maxConnections: 20, maxConnectionsPerClient: 4, firstQueryTimeoutSeconds: 30 }, echo);
     try {
       const hoard = await Promise.all(Array.from({ length: 10 }, () => connect(l.port, "127.0.0.2")));
@@ -49,6 +49,22 @@ describe("DNS over TCP connection limits", () => {
       other.sock.write(frame("hello"));
       await waitFor(() => other.got === "hello", { what: "an answer for another client" });
       expect(hoard.filter((c) => !c.closed).length).toBe(4);
+    } finally {
+      l.close();
+    }
+  });
+
+  test("a client at its cap is served on a new connection: its oldest idle one is closed instead", async () => {
+    const l = listenDnsTcp({ hostname: "127.0.0.1", port: 0, idleTimeoutSeconds: 30, maxConnections: 20, maxConnectionsPerClient: 3, firstQueryTimeoutSeconds: 30 }, echo);
+    try {
+      const idle: Client[] = [];
+      for (let i = 0; i < 3; i++) idle.push(await connect(l.port, "127.0.0.7"));
+      const fresh = await connect(l.port, "127.0.0.7");
+      fresh.sock.write(frame("late"));
+      await waitFor(() => fresh.got === "late", { what: "an answer on the client's new connection" });
+      await waitFor(() => idle[0]!.closed, { what: "the client's oldest idle connection to close" });
+      expect(fresh.closed).toBe(false);
+      expect(idle.slice(1).some((c) => c.closed)).toBe(false);
     } finally {
       l.close();
     }
