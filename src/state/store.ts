@@ -135,8 +135,20 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
       // The listener is the supervisor's; a failure there must not turn into a store failure.
     }
   };
-  /** Every write goes through here: a store that is gone refuses it; a full disk becomes a tagged error. */
+  /** The file is still the one opened; one stat, so a write can afford it (sqlite would write to an unlinked file). */
+  const checkIdentity = () => {
+    if (identity === null) return;
+    const now = inodeOf(path);
+    if (now === null) {
+      setFault({ reason: "gone", path, message: `the state store ${path} was deleted under the running agent: changes are not saved; restart the agent to create it again (replicas are found by their environment and adopted)` });
+    } else if (now !== identity) {
+      setFault({ reason: "replaced", path, message: `the state store ${path} was replaced by another file under the running agent: changes are not saved; restart the agent to use the new file` });
+    }
+  };
+  /** Every write goes through here: a store that is gone refuses it (checked now, not at the next periodic check,
+   * so no write is acknowledged into a deleted file); a full disk becomes a tagged error. */
   const write = <T>(what: string, f: () => T): T => {
+    checkIdentity();
     if (current && current.reason !== "full") throw new StoreError(current.reason, path, current.message);
     try {
       const out = f();
@@ -229,13 +241,7 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
       }
     },
     check() {
-      if (identity === null || closed) return current;
-      const now = inodeOf(path);
-      if (now === null) {
-        setFault({ reason: "gone", path, message: `the state store ${path} was deleted under the running agent: changes are not saved; restart the agent to create it again (replicas are found by their environment and adopted)` });
-      } else if (now !== identity) {
-        setFault({ reason: "replaced", path, message: `the state store ${path} was replaced by another file under the running agent: changes are not saved; restart the agent to use the new file` });
-      }
+      if (!closed) checkIdentity();
       return current;
     },
     fault: () => current,

@@ -63,6 +63,18 @@ describe("a store that vanishes or is replaced under the agent", () => {
     rmSync(root, { recursive: true, force: true });
   });
 
+  test("a write right after the data dir is deleted is refused without waiting for a periodic check", () => {
+    const root = mkdtempSync(join(tmpdir(), "polis-store-"));
+    const dir = join(root, "data");
+    const s = openStore(dir);
+    s.putKv("k", 1);
+    rmSync(dir, { recursive: true, force: true });
+    expect(caught(() => s.putKv("k", 2)).reason).toBe("gone");
+    expect(s.fault()?.reason).toBe("gone");
+    s.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
   test("another file moved into its place is noticed as a replacement", () => {
     const dir = mkdtempSync(join(tmpdir(), "polis-store-"));
     const s = openStore(dir);
