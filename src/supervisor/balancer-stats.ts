@@ -2,14 +2,7 @@
 import { bucketUpperUs } from "../balancer/latency-histogram.ts";
 import type { EndpointStats, StatsSnapshot } from "../protocol/balancer.ts";
 
-export interface MergedStats {
-  requests: number;
-  responses: { "1xx": number; "2xx": number; "3xx": number; "4xx": number; "5xx": number };
-  errors: number;
-  retries: number;
-  ejections: number;
-  bytesIn: number;
-  bytesOut: number;
+export interface MergedStats extends StatsCounts {
   active: number;
   latency: { count: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number };
   /** Fine histogram, sparse [bucket, count, ...]. */
