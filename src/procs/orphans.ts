@@ -1,9 +1,9 @@
 // Finds replicas of an app that run without a record (their agent's store was lost): process-group leaders whose
 // environment names this agent (POLIS_OWNER, its log dir) and the app (POLIS_APP, POLIS_REPLICA). Read once per
 // app when its spec is first applied, so a replica still holding its port is adopted, never started twice.
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { AdoptRecord } from "../protocol/procs.ts";
-import { readProcStat } from "./proc-stat.ts";
+import { liveProcesses } from "./proc-stat.ts";
 
 /** The variable that ties a replica to the agent that started it (set in every replica's environment). */
 export const OWNER_ENV = "POLIS_OWNER";
@@ -26,18 +26,10 @@ function environOf(pid: number): Map<string, string> | null {
 
 export function findOrphans(owner: string, app: string, portEnv: string, known: ReadonlySet<number>): AdoptRecord[] {
   const out: AdoptRecord[] = [];
-  let names: string[];
-  try {
-    names = readdirSync("/proc");
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid || known.has(pid)) continue;
-    const st = readProcStat(pid);
+  for (const st of liveProcesses()) {
+    const pid = st.pid;
     // Only a group leader is a replica (we spawn each detached); its children share its environment.
-    if (!st || st.pgrp !== pid || st.state === "Z") continue;
+    if (pid <= 1 || pid === process.pid || known.has(pid) || st.pgrp !== pid) continue;
     const env = environOf(pid);
     if (!env || env.get(OWNER_ENV) !== owner || env.get("POLIS_APP") !== app) continue;
     const id = Number(env.get("POLIS_REPLICA"));

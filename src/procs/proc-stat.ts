@@ -78,6 +78,23 @@ export interface GroupUsage {
   processes: number;
 }
 
+/** The stat of every live process on the host (zombies and dead ones left out), in one pass over /proc; none when
+ * /proc cannot be read. */
+export function* liveProcesses(): Generator<ProcStat> {
+  let names: string[];
+  try {
+    names = readdirSync("/proc");
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const st = readProcStat(Number(name));
+    if (st && st.state !== "Z" && st.state !== "X") yield st;
+  }
+}
+
 /**
  * One pass over /proc summing CPU ticks and RSS per process group, for the groups asked.
  * Cost: one stat read per process on the host (~12 µs each), once per tick for all replicas together.
@@ -85,17 +102,8 @@ export interface GroupUsage {
 export function scanGroups(pgids: ReadonlySet<number>): Map<number, GroupUsage> {
   const out = new Map<number, GroupUsage>();
   if (pgids.size === 0) return out;
-  let names: string[];
-  try {
-    names = readdirSync("/proc");
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    const c = name.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    const st = readProcStat(Number(name));
-    if (!st || !pgids.has(st.pgrp) || st.state === "Z") continue;
+  for (const st of liveProcesses()) {
+    if (!pgids.has(st.pgrp)) continue;
     const rss = readRssBytes(st.pid) ?? 0;
     const u = out.get(st.pgrp) ?? { cpuTicks: 0, rssBytes: 0, processes: 0 };
     u.cpuTicks += st.cpuTicks;
@@ -116,11 +124,6 @@ export function cpuPercent(prevTicks: number, ticks: number, elapsedMs: number):
 /** Pids of live (non-zombie) members of a process group. */
 export function groupMembers(pgid: number): number[] {
   const pids: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    const c = name.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    const st = readProcStat(Number(name));
-    if (st && st.pgrp === pgid && st.state !== "Z" && st.state !== "X") pids.push(st.pid);
-  }
+  for (const st of liveProcesses()) if (st.pgrp === pgid) pids.push(st.pid);
   return pids;
 }
