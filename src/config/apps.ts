@@ -3,10 +3,15 @@ import { join } from "node:path";
 import type { AppSpec } from "../protocol/procs.ts";
 import type { AppConfig, Config } from "./schema.ts";
 import { resolveCount } from "./semantics.ts";
-import { selfCommand } from "../supervisor/entrypoints.ts";
 
 /** An app command of "@self" runs this very program (the binary, or bun with the entry file). */
 export const SELF = "@self";
+
+/** How to run this program again; the supervisor knows it (supervisor/entrypoints.ts), the mapping takes it as input. */
+export interface SelfCommand {
+  readonly command: string;
+  readonly args: readonly string[];
+}
 
 /** Bounds of an app's replica count: fixed counts have min = max. */
 export function replicaBounds(app: AppConfig, cores: number): { min: number; max: number; initial: number } {
@@ -19,10 +24,11 @@ export function replicaBounds(app: AppConfig, cores: number): { min: number; max
   return { min: n, max: n, initial: n };
 }
 
-export function toAppSpec(app: AppConfig, config: Config, cores: number, replicas?: number): AppSpec {
+export function toAppSpec(app: AppConfig, config: Config, host: { readonly cores: number; readonly self: SelfCommand }, replicas?: number): AppSpec {
+  const cores = host.cores;
   const port = app.port;
   const readinessKind = app.readiness.kind === "auto" || app.readiness.kind === "check" ? ("none" in port ? "none" : "port") : app.readiness.kind;
-  const self = app.command === SELF ? selfCommand() : undefined;
+  const self = app.command === SELF ? host.self : undefined;
   return {
     name: app.name,
     command: self?.command ?? app.command,

@@ -2,6 +2,7 @@
 // drain hooks are carried out across the balancers.
 import { Reason } from "../core/supervision/restart-policy.ts";
 import { toAppSpec } from "../config/apps.ts";
+import { selfCommand } from "./entrypoints.ts";
 import type { FromProcs, LogLine, ProcsEvent, ReplicaSnapshot, ReplicaStats, ToProcs } from "../protocol/procs.ts";
 import type { Severity } from "../state/event-bus.ts";
 import type { AppConfig, Config } from "../config/schema.ts";
@@ -81,6 +82,7 @@ export function createProcsLink(hub: ProcsLinkDeps) {
   /** Run-time desired state (counts set by the API or the autoscaler, stops): persisted, so it survives a crash and config reloads. */
   const intents = createIntentStore(hub.store);
   const send = hub.send;
+  const self = selfCommand();
 
   const appConfig = (name: string) => hub.config().apps.find((a) => a.name === name);
   /** A replica record that cannot be written (disk full, store gone) is skipped: the store reported its fault once. */
@@ -95,7 +97,7 @@ export function createProcsLink(hub: ProcsLinkDeps) {
   /** The spec procs runs: the config's, with the run-time count (within bounds), or none at all while stopped. */
   const specFor = (a: AppConfig, cfg: Config) => {
     const i = intents.get(a.name);
-    const spec = toAppSpec(a, cfg, hub.cores, i.replicas);
+    const spec = toAppSpec(a, cfg, { cores: hub.cores, self }, i.replicas);
     return i.stopped ? { ...spec, replicas: 0 } : spec;
   };
 

@@ -22,23 +22,24 @@ describe("config to process specs", () => {
     max_memory: 64MiB
 `);
   const app = c.apps[0]!;
+  const host = { cores: 4, self: { command: "/opt/polis/bin/polis", args: ["--entry"] } };
 
   test("core-relative counts resolve against the core count", () => {
     expect(replicaBounds(app, 4)).toEqual({ min: 1, max: 8, initial: 1 });
   });
 
   test("@self runs this program and keeps the configured arguments after the entry", () => {
-    const spec = toAppSpec(app, c, 4);
-    expect(spec.command).toBe(process.execPath);
-    expect(spec.args?.at(-1)).toBe("demo-app");
+    const spec = toAppSpec(app, c, host);
+    expect(spec.command).toBe("/opt/polis/bin/polis");
+    expect(spec.args).toEqual(["--entry", "demo-app"]);
     expect(spec.port).toEqual({ kind: "range", from: 3000, to: 3010, env: "HTTP_PORT" });
     expect(spec.restart).toMatchObject({ mode: "on-failure", backoff: { initialMs: 50, capMs: 2000 } });
     expect(spec.maxMemoryBytes).toBe(64 * 1024 * 1024);
   });
 
   test("a run-time replica count is kept within the configured bounds", () => {
-    expect(toAppSpec(app, c, 4, 99).replicas).toBe(8);
-    expect(toAppSpec(app, c, 4, 0).replicas).toBe(1);
+    expect(toAppSpec(app, c, host, 99).replicas).toBe(8);
+    expect(toAppSpec(app, c, host, 0).replicas).toBe(1);
   });
 });
 
