@@ -2,12 +2,11 @@
 // that failed is absent and a list entry that failed is undefined, and each rule skips what it cannot see.
 import type { ConfigProblem } from "./problems.ts";
 import type { AppCheckConfig, AppConfig, BalancerConfig, Config, ServiceConfig, StandaloneCheckConfig } from "./schema.ts";
+import { validateCheck } from "../core/health/check-rules.ts";
 import { validatePolicy } from "../core/scaling/policy.ts";
+import { appCheckSpec, standaloneCheckSpec } from "./checks.ts";
 import { toScalePolicyInput } from "./scaling.ts";
 import { splitListen } from "./units.ts";
-
-/** Probes more often than this risk overloading what they probe (Consul's MinInterval is 1 s too). */
-export const MIN_CHECK_INTERVAL_MS = 1000;
 
 /** The config as far as it decoded: absent sections failed, undefined list entries failed. */
 export interface ConfigParts {
@@ -33,30 +32,41 @@ function duplicates<T>(items: ReadonlyArray<T | undefined>, key: (t: T) => strin
   });
 }
 
-/** Cross-field rules for one check; `hasTarget` tells whether the target is implicit (an app's replica). */
+/** The config's name of each check field the shared rules (src/core/health/check-rules.ts) speak of. */
+const CONFIG_FIELD: Readonly<Record<string, string>> = {
+  id: "name",
+  intervalMs: "interval",
+  timeoutMs: "timeout",
+  unhealthyIntervalMs: "unhealthy_interval",
+  "options.ttlMs": "ttl",
+  "thresholds.successBeforePassing": "success_before_passing",
+  "thresholds.failuresBeforeWarning": "failures_before_warning",
+  "thresholds.failuresBeforeCritical": "failures_before_critical",
+  "flapping.lowPercent": "flapping.low",
+  "flapping.highPercent": "flapping.high",
+};
+
+/** A missing field reaches the rules as "" (the spec's empty target): nothing to show for it. */
+const shown = (v: unknown) => (v === undefined || v === "" ? undefined : typeof v === "string" ? JSON.stringify(v) : String(v));
+
+/**
+ * Every rule for one check: the health worker's own rules, run on the very spec it would be sent (so a check that
+ * passes here is one the worker schedules), then the config's rules on target syntax and patterns.
+ * `implicitTarget`: the check is an app's, aimed at each replica.
+ */
 export function checkRules(c: AppCheckConfig | StandaloneCheckConfig, at: string, implicitTarget: boolean): ConfigProblem[] {
   const out: ConfigProblem[] = [];
-  if (c.kind !== "ttl" && c.interval < MIN_CHECK_INTERVAL_MS) {
-    out.push({ path: `${at}.interval`, message: `must be at least ${MIN_CHECK_INTERVAL_MS} ms`, value: String(c.interval) });
-  }
-  if (c.kind !== "ttl" && c.kind !== "file" && c.timeout >= c.interval) {
-    out.push({ path: `${at}.timeout`, message: `must be shorter than the interval (${c.interval} ms)`, value: String(c.timeout) });
-  }
-  if (c.unhealthy_interval !== undefined && c.unhealthy_interval < MIN_CHECK_INTERVAL_MS) {
-    out.push({ path: `${at}.unhealthy_interval`, message: `must be at least ${MIN_CHECK_INTERVAL_MS} ms`, value: String(c.unhealthy_interval) });
-  }
+  const spec = implicitTarget ? appCheckSpec("validate", 0, 0, c as AppCheckConfig) : standaloneCheckSpec(c as StandaloneCheckConfig);
+  const targetField = c.kind === "command" ? "command" : c.kind === "file" && implicitTarget ? "path" : "target";
+  const name = (f: string) => (f === "target" ? targetField : (CONFIG_FIELD[f] ?? f));
+  for (const e of validateCheck(spec, name)) out.push({ path: `${at}.${e.field}`, message: e.message, ...(shown(e.value) !== undefined ? { value: shown(e.value) } : {}) });
   const target = "target" in c ? c.target : undefined;
-  const needsTarget = ["http", "https", "tcp", "udp", "grpc"].includes(c.kind);
-  if (needsTarget && !implicitTarget && !target) out.push({ path: `${at}.target`, message: `a ${c.kind} check needs a target` });
   if (target && (c.kind === "http" || c.kind === "https") && !/^https?:\/\//.test(target)) {
     out.push({ path: `${at}.target`, message: "expected an http:// or https:// URL", value: JSON.stringify(target) });
   }
   if (target && ["tcp", "udp", "grpc"].includes(c.kind) && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(target)) {
     out.push({ path: `${at}.target`, message: "expected host:port", value: JSON.stringify(target) });
   }
-  if (c.kind === "command" && !c.command) out.push({ path: `${at}.command`, message: "a command check needs a command" });
-  if (c.kind === "file" && !target) out.push({ path: `${at}.target`, message: "a file check needs a target path" });
-  if (c.kind === "ttl" && c.ttl === undefined) out.push({ path: `${at}.ttl`, message: "a ttl check needs a ttl" });
   for (const re of ["body_match", "content_match"] as const) {
     const v = c[re];
     if (v !== undefined) {
@@ -66,9 +76,6 @@ export function checkRules(c: AppCheckConfig | StandaloneCheckConfig, at: string
         out.push({ path: `${at}.${re}`, message: `not a valid regular expression: ${(e as Error).message}`, value: JSON.stringify(v) });
       }
     }
-  }
-  if (c.flapping.low > c.flapping.high) {
-    out.push({ path: `${at}.flapping.low`, message: `must not exceed flapping.high (${c.flapping.high})`, value: String(c.flapping.low) });
   }
   return out;
 }

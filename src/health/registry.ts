@@ -9,8 +9,7 @@ import { createTcpProbe, type TcpProbeOptions } from "./probes/tcp.ts";
 import { createTtlProbe, type TtlProbe, type TtlProbeOptions } from "./probes/ttl.ts";
 import { createUdpProbe, type UdpProbeOptions } from "./probes/udp.ts";
 
-export const PROBE_KINDS = ["http", "https", "tcp", "udp", "grpc", "command", "file", "ttl"] as const;
-export type ProbeKind = (typeof PROBE_KINDS)[number];
+export { PROBE_KINDS, type ProbeKind } from "../core/health/check-rules.ts";
 
 export interface BuiltProbe {
   probe: Probe;

@@ -21,7 +21,9 @@ describe("check validation", () => {
     ["unhealthy interval under 1 s", { unhealthyIntervalMs: 500 }, ["unhealthyIntervalMs"]],
     ["threshold of zero", { thresholds: { failuresBeforeCritical: 0 } }, ["thresholds.failuresBeforeCritical"]],
     ["warning after critical", { thresholds: { failuresBeforeWarning: 5, failuresBeforeCritical: 2 } }, ["thresholds.failuresBeforeWarning"]],
-    ["flap thresholds crossed", { flapping: { lowPercent: 60, highPercent: 40 } }, ["flapping"]],
+    ["flap thresholds crossed", { flapping: { lowPercent: 60, highPercent: 40 } }, ["flapping.lowPercent"]],
+    ["a ttl check without its ttl", { kind: "ttl", options: {} }, ["options.ttlMs"]],
+    ["a ttl of 0", { kind: "ttl", options: { ttlMs: 0 } }, ["options.ttlMs"]],
   ];
   for (const [name, patch, want] of table) {
     test(`${name} -> error on ${want.join(", ")}`, () => {
@@ -35,7 +37,16 @@ describe("check validation", () => {
     expect(errors[1]).toMatchObject({ value: 10, message: "must be at least 1000 ms" });
   });
 
-  test("a ttl check needs no target", () => {
-    expect(validateCheck({ ...good, kind: "ttl", target: "" })).toEqual([]);
+  test("a ttl check needs no target, and its unused timeout may exceed the interval", () => {
+    expect(validateCheck({ ...good, kind: "ttl", target: "", timeoutMs: 2000, options: { ttlMs: 5000 } })).toEqual([]);
+  });
+
+  test("the contrast: a file check's timeout is held to the interval like any probe that can hang", () => {
+    expect(fields({ ...good, kind: "file", target: "/tmp/x", timeoutMs: 2000 })).toEqual(["timeoutMs"]);
+  });
+
+  test("a caller's field names rename paths and messages alike", () => {
+    const names: Record<string, string> = { timeoutMs: "timeout", intervalMs: "interval" };
+    expect(validateCheck({ ...good, timeoutMs: 2000 }, (f) => names[f] ?? f)).toEqual([{ field: "timeout", message: "must be shorter than the interval (1000 ms)", value: 2000 }]);
   });
 });
