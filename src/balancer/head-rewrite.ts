@@ -8,24 +8,51 @@ import { eqLower, FIELDS_PER_HEADER as F, type Head } from "./http-parser.ts";
 const CRLF = Buffer.from("\r\n");
 const XFF = Buffer.from("X-Forwarded-For: ");
 const XFF_SEP = Buffer.from(", ");
-const XFH = Buffer.from("X-Forwarded-Host: ");
 const CONN_UPGRADE = Buffer.from("Connection: upgrade\r\n");
 const CONN_CLOSE = Buffer.from("Connection: close\r\n");
 const CONN_KEEP = Buffer.from("Connection: keep-alive\r\n");
 const SET_COOKIE = Buffer.from("Set-Cookie: ");
 
-/** Per-connection constant lines, built once when the client connects. */
+/**
+ * Per-connection constant lines, built once when the client connects, so a typical head is four copies: the kept
+ * lines, the X-Forwarded-For line with "X-Forwarded-Host: ", the host, and the CRLF with the rest (each copy is a
+ * native call, which costs more than the bytes).
+ */
 export interface ForwardTail {
-  clientIp: Buffer;
   /** "X-Forwarded-Proto: http|https\r\nVia: 1.1 <name>\r\n\r\n" */
   tail: Buffer;
+  /** "X-Forwarded-For: <ip>\r\n" (no incoming list) */
+  xffLine: Buffer;
+  /** xffLine then "X-Forwarded-Host: " */
+  xffLineXfh: Buffer;
+  /** "<ip>\r\n" after an incoming list */
+  ipLine: Buffer;
+  /** ipLine then "X-Forwarded-Host: " */
+  ipLineXfh: Buffer;
+  /** "\r\n" then tail: ends the X-Forwarded-Host line and the head */
+  crlfTail: Buffer;
 }
 
+/** Tails are immutable, so connections from one address share them (bounded: cleared when full). */
+const tails = new Map<string, ForwardTail>();
+const MAX_CACHED_TAILS = 1024;
+
 export function createForwardTail(clientIp: string, proto: "http" | "https", via: string): ForwardTail {
-  return {
-    clientIp: Buffer.from(clientIp),
-    tail: Buffer.from(`X-Forwarded-Proto: ${proto}\r\nVia: 1.1 ${via}\r\n\r\n`),
+  const key = `${proto} ${clientIp} ${via}`;
+  const cached = tails.get(key);
+  if (cached !== undefined) return cached;
+  const tail = `X-Forwarded-Proto: ${proto}\r\nVia: 1.1 ${via}\r\n\r\n`;
+  const t: ForwardTail = {
+    tail: Buffer.from(tail),
+    xffLine: Buffer.from(`X-Forwarded-For: ${clientIp}\r\n`),
+    xffLineXfh: Buffer.from(`X-Forwarded-For: ${clientIp}\r\nX-Forwarded-Host: `),
+    ipLine: Buffer.from(`${clientIp}\r\n`),
+    ipLineXfh: Buffer.from(`${clientIp}\r\nX-Forwarded-Host: `),
+    crlfTail: Buffer.from(`\r\n${tail}`),
   };
+  if (tails.size >= MAX_CACHED_TAILS) tails.clear();
+  tails.set(key, t);
+  return t;
 }
 
 /** Sum of kept header runs, plus the request line; `first` is where the request line starts. */
@@ -61,24 +88,26 @@ function copyKept(b: Buffer, h: Head, first: number, out: Buffer, pos: number): 
 export function buildRequestHead(b: Buffer, h: Head, t: ForwardTail, bodyStart: number, bodyEnd: number): Buffer {
   const first = h.targetStart - h.method.length - 1;
   const hdr = h.hdr;
-  let len = keptLength(h, first) + XFF.length + t.clientIp.length + 2 + t.tail.length + (bodyEnd - bodyStart);
   const ho = h.hostIdx * F;
-  len += forEachXff(b, h, undefined, 0);
-  if (h.hostIdx >= 0) len += XFH.length + hdr[ho + 3] - hdr[ho + 2] + 2;
+  const list = h.xffIdx >= 0 ? forEachXff(b, h, undefined, 0) : 0;
+  const hasHost = h.hostIdx >= 0;
+  // "X-Forwarded-For: " [incoming list] ip CRLF ["X-Forwarded-Host: " host CRLF] X-Forwarded-Proto Via CRLF
+  const ipPart = list > 0 ? (hasHost ? t.ipLineXfh : t.ipLine) : hasHost ? t.xffLineXfh : t.xffLine;
+  let len = keptLength(h, first) + (list > 0 ? XFF.length + list : 0) + ipPart.length + (bodyEnd - bodyStart);
+  len += hasHost ? hdr[ho + 3] - hdr[ho + 2] + t.crlfTail.length : t.tail.length;
   if (h.upgrade) len += CONN_UPGRADE.length;
   const out = Buffer.allocUnsafe(len);
   let p = copyKept(b, h, first, out, 0);
   if (h.upgrade) p += CONN_UPGRADE.copy(out, p);
-  p += XFF.copy(out, p);
-  p += forEachXff(b, h, out, p);
-  p += t.clientIp.copy(out, p);
-  p += CRLF.copy(out, p);
-  if (h.hostIdx >= 0) {
-    p += XFH.copy(out, p);
-    p += b.copy(out, p, hdr[ho + 2], hdr[ho + 3]);
-    p += CRLF.copy(out, p);
+  if (list > 0) {
+    p += XFF.copy(out, p);
+    p += forEachXff(b, h, out, p);
   }
-  p += t.tail.copy(out, p);
+  p += ipPart.copy(out, p);
+  if (hasHost) {
+    p += b.copy(out, p, hdr[ho + 2], hdr[ho + 3]);
+    p += t.crlfTail.copy(out, p);
+  } else p += t.tail.copy(out, p);
   if (bodyEnd > bodyStart) b.copy(out, p, bodyStart, bodyEnd);
   return out;
 }

@@ -485,7 +485,7 @@ export class ClientConn implements UpstreamOwner, RequestContext {
    * The one end of a failed attempt: count it on the endpoint, report it to the pool once, drop the upstream
    * connection (released for reuse only after a complete response on a keep-alive connection).
    */
-  private endAttempt(outcome: ProxyOutcome | undefined, status: number, reuse: boolean): void {
+  private endAttempt(outcome: ProxyOutcome | undefined, status: number, reuse: boolean, latencyMs = -1): void {
     const up = this.up, ep = this.ep;
     this.up = undefined;
     this.ep = undefined;
@@ -499,7 +499,7 @@ export class ClientConn implements UpstreamOwner, RequestContext {
         up.abort();
       }
     }
-    if (ep !== undefined && outcome !== undefined) this.sh.pool.onDone?.(ep, performance.now() - this.started, outcome);
+    if (ep !== undefined && outcome !== undefined) this.sh.pool.onDone?.(ep, latencyMs >= 0 ? latencyMs : performance.now() - this.started, outcome);
   }
 
   /**
@@ -509,13 +509,14 @@ export class ClientConn implements UpstreamOwner, RequestContext {
   endExchange(how: number, status: number, outcome: ProxyOutcome | undefined): void {
     const sh = this.sh;
     const up = this.up;
+    let latency = -1;
     if (how === END_DONE && up !== undefined) {
-      const latency = performance.now() - this.started;
+      latency = performance.now() - this.started;
       sh.stats.latency.recordMs(latency);
       up.ep.stats.latency.recordMs(latency);
     }
     const reuse = how === END_DONE && up !== undefined && this.resp.keepAlive && this.state === ST_AWAIT && up.pending === undefined;
-    this.endAttempt(outcome, status, reuse);
+    this.endAttempt(outcome, status, reuse, latency);
     if (status !== 0) sh.stats.response(status);
     if (how !== END_DONE && how !== END_GONE && typeof outcome === "string") sh.stats.errors++;
     this.rState = R_NONE;

@@ -200,7 +200,7 @@ export function parseResponseHead(b: Uint8Array, end: number, h: Head, headReque
 function parseFields(b: Uint8Array, i: number, end: number, h: Head, isRequest: boolean): number {
   const hdr = h.hdr, drop = h.drop;
   let n = 0, cl = -1, te = false, teBad = false, connClose = false, connKeep = false, connUpgrade = false;
-  let upgradeHdr = false, connIdx0 = -1, connCount = 0, keepAliveOnlyLines = 0;
+  let upgradeHdr = false, connIdx0 = -1, connCount = 0, keepAliveOnlyLines = 0, connNamesOther = false;
   h.hostIdx = -1; h.xffIdx = -1; h.xffCount = 0; h.anyDrop = false;
   while (i < end) {
     if (b[i] === CR) {
@@ -243,10 +243,13 @@ function parseFields(b: Uint8Array, i: number, end: number, h: Head, isRequest: 
         let ts = s, te2 = e;
         while (ts < te2 && (b[ts] === SP || b[ts] === HT)) ts++;
         while (te2 > ts && (b[te2 - 1] === SP || b[te2 - 1] === HT)) te2--;
-        if (eqLower(b, ts, te2, "close")) connClose = true;
-        else if (eqLower(b, ts, te2, "keep-alive")) connKeep = true;
-        else if (eqLower(b, ts, te2, "upgrade")) connUpgrade = true;
-        if (!eqLower(b, ts, te2, "keep-alive")) onlyKeepAlive = false;
+        if (eqLower(b, ts, te2, "keep-alive")) connKeep = true;
+        else {
+          onlyKeepAlive = false;
+          if (eqLower(b, ts, te2, "close")) connClose = true;
+          else if (eqLower(b, ts, te2, "upgrade")) connUpgrade = true;
+          else if (te2 > ts) connNamesOther = true;
+        }
         s = e + 1;
       }
       if (onlyKeepAlive) keepAliveOnlyLines++;
@@ -280,7 +283,8 @@ function parseFields(b: Uint8Array, i: number, end: number, h: Head, isRequest: 
   h.keepAlive = h.versionMinor === 1 ? !connClose : connKeep && !connClose;
   h.upgrade = connUpgrade && upgradeHdr;
   if (upgradeHdr && !h.upgrade) markUpgradeDropped(b, h, n);
-  if (connCount > 0) markConnectionNamed(b, h, connIdx0);
+  // Only a token other than the three connection options names a header to drop (nginx sends just keep-alive).
+  if (connNamesOther) markConnectionNamed(b, h, connIdx0);
   h.dropsOnlyKeepAlive = false;
   if (!isRequest && h.anyDrop && keepAliveOnlyLines === connCount) {
     let drops = 0;

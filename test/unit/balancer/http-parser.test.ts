@@ -40,6 +40,39 @@ describe("http request head parser", () => {
       "X-Forwarded-Proto: http\r\nVia: 1.1 polis\r\n\r\n",
     );
   });
+
+  // The proxy's lines come from per-connection constants in a few copies; every shape of head gets them whole.
+  test.each([
+    ["an incoming list, upgrade and body bytes",
+      "GET /ws HTTP/1.1\r\nHost: h:1\r\nX-Forwarded-For: 1.1.1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+      "GET /ws HTTP/1.1\r\nHost: h:1\r\nUpgrade: websocket\r\nConnection: upgrade\r\nX-Forwarded-For: 1.1.1.1, 10.1.2.3\r\nX-Forwarded-Host: h:1\r\n" +
+      "X-Forwarded-Proto: https\r\nVia: 1.1 polis\r\n\r\n"],
+    ["HTTP/1.0 without Host", "GET / HTTP/1.0\r\nAccept: */*\r\n\r\n",
+      "GET / HTTP/1.0\r\nAccept: */*\r\nX-Forwarded-For: 10.1.2.3\r\nX-Forwarded-Proto: https\r\nVia: 1.1 polis\r\n\r\n"],
+    ["HTTP/1.0 without Host, with an incoming list", "GET / HTTP/1.0\r\nX-Forwarded-For: 9.9.9.9\r\n\r\n",
+      "GET / HTTP/1.0\r\nX-Forwarded-For: 9.9.9.9, 10.1.2.3\r\nX-Forwarded-Proto: https\r\nVia: 1.1 polis\r\n\r\n"],
+    ["an empty incoming list", "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For:\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 10.1.2.3\r\nX-Forwarded-Host: a\r\nX-Forwarded-Proto: https\r\nVia: 1.1 polis\r\n\r\n"],
+  ])("forwarded head with %s", (_what, input, expected) => {
+    const { b, h, end, st } = parseReq(input);
+    expect(st).toBe(PARSE_OK);
+    const withBody = Buffer.concat([b, buf("xyz")]);
+    const out = buildRequestHead(withBody, h, createForwardTail("10.1.2.3", "https", "polis"), end, end + 3).toString("latin1");
+    expect(out).toBe(expected + "xyz");
+  });
+
+  test("a Connection header naming keep-alive and another field drops that field; keep-alive alone drops nothing else", () => {
+    const named = parseReq("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\nAccept: */*\r\n\r\n");
+    expect(named.st).toBe(PARSE_OK);
+    expect(Array.from(named.h.drop.subarray(0, named.h.count))).toEqual([0, 1, 1, 0]);
+    const plain = parseReq("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nKeep-Alive: 1\r\nAccept: */*\r\n\r\n");
+    expect(Array.from(plain.h.drop.subarray(0, plain.h.count))).toEqual([0, 1, 1, 0]);
+    const b = buf("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: Keep-Alive\r\nETag: x\r\n\r\n");
+    const r = createHead();
+    expect(parseResponseHead(b, b.length, r, false)).toBe(PARSE_OK);
+    expect(Array.from(r.drop.subarray(0, r.count))).toEqual([0, 1, 0]);
+    expect(r.dropsOnlyKeepAlive).toBe(true);
+  });
 });
 
 describe("http response head parser", () => {
