@@ -1,8 +1,18 @@
-// Maglev lookup-table builder (Eisenbud et al., NSDI 2016) with weights, as Envoy's maglev policy honours them.
+// Maglev lookup-table builder (Eisenbud et al., NSDI 2016) with weights, as Envoy's maglev policy builds it.
+//
+// Each host walks its own permutation of the table (offset + j * skip mod size, from hashes of its id) and
+// takes the first free slot on each of its turns. Turns go round by round in id order, so the table does not
+// depend on the order of `ids`. Weights (Envoy's rule): every host takes a turn in the first round, whatever
+// its weight, so every host owns at least one slot; after that a host of weight w takes its k-th turn in round
+// ceil(k * maxWeight / w). With equal weights, slot counts differ by at most one.
 import { FNV_SEED, fnv1a32, mix32 } from "./hash.ts";
 
-/** Envoy's default; must be prime so every skip walks the whole table. Much larger than the endpoint count. */
+/** Envoy's default; prime so every skip walks the whole table. The paper asks for more than 100 slots a host. */
 export const DEFAULT_MAGLEV_TABLE_SIZE = 65537;
+/** The paper's large table: 1% spread at up to 6,553 hosts. */
+export const LARGE_MAGLEV_TABLE_SIZE = 655373;
+/** Envoy's upper bound on table_size: 20 MB of slots. */
+export const MAX_MAGLEV_TABLE_SIZE = 5000011;
 const OFFSET_SEED = FNV_SEED;
 const SKIP_SEED = 0x3c6ef372;
 
@@ -14,27 +24,25 @@ export function isPrime(n: number): boolean {
 }
 
 /**
- * table[slot] = index into `ids` of the endpoint owning that slot, -1 everywhere when `ids` is empty.
- * Each endpoint fills slots along its own permutation (offset + j * skip mod size) taking turns; an
- * endpoint's turns are proportional to weight / max weight. Turns go in id order, so the table does
- * not depend on the order of `ids`.
+ * table[slot] = index into `ids` of the host owning that slot, -1 everywhere when `ids` is empty.
+ * `into` is reused when it has the right size (an update then allocates only the per-host arrays).
  */
 export function buildMaglevTable(
   ids: readonly string[],
   weights: ArrayLike<number>,
   tableSize: number = DEFAULT_MAGLEV_TABLE_SIZE,
+  into?: Int32Array,
 ): Int32Array {
   if (!isPrime(tableSize)) throw new RangeError(`maglev: table size ${tableSize} is not prime`);
   const n = ids.length;
-  const table = new Int32Array(tableSize).fill(-1);
+  const table = into !== undefined && into.length === tableSize ? into : new Int32Array(tableSize);
+  table.fill(-1);
   if (n === 0) return table;
   if (n > tableSize) throw new RangeError(`maglev: ${n} endpoints do not fit a table of ${tableSize}`);
 
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) =>
-    ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : a - b,
-  );
-  const next = new Float64Array(n);
-  const skip = new Float64Array(n);
+  const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : a - b));
+  const next = new Int32Array(n);
+  const skip = new Int32Array(n);
   const share = new Float64Array(n);
   const credit = new Float64Array(n);
   let maxW = 0;
@@ -43,19 +51,28 @@ export function buildMaglevTable(
     next[i] = mix32(fnv1a32(ids[i]!, OFFSET_SEED)) % tableSize;
     skip[i] = (mix32(fnv1a32(ids[i]!, SKIP_SEED)) % (tableSize - 1)) + 1;
     share[i] = weights[i]! / maxW;
+    credit[i] = 1 - share[i]!; // the first round's turn is free
   }
 
   let filled = 0;
   while (filled < tableSize) {
     for (let o = 0; o < n && filled < tableSize; o++) {
       const i = order[o]!;
-      credit[i] += share[i]!;
-      if (credit[i]! < 1) continue;
-      credit[i] -= 1;
+      const c = credit[i]! + share[i]!;
+      if (c < 1) {
+        credit[i] = c;
+        continue;
+      }
+      credit[i] = c - 1;
+      const step = skip[i]!;
       let slot = next[i]!;
-      while (table[slot] !== -1) slot = (slot + skip[i]!) % tableSize;
+      while (table[slot] !== -1) {
+        slot += step;
+        if (slot >= tableSize) slot -= tableSize;
+      }
       table[slot] = i;
-      next[i] = (slot + skip[i]!) % tableSize;
+      slot += step;
+      next[i] = slot >= tableSize ? slot - tableSize : slot;
       filled++;
     }
   }

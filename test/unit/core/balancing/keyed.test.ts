@@ -71,9 +71,10 @@ describe("keyed policies", () => {
     expect(() => createMaglev({ tableSize: 251 })).not.toThrow();
   });
 
-  test("consistent_hash rejects a min ring size above the max", () => {
-    const p = createConsistentHash({ minRingSize: 100, maxRingSize: 10 });
-    expect(() => p.update(pool([1]))).toThrow(RangeError);
+  test("consistent_hash rejects a density below one point and a balance factor below 1", () => {
+    expect(() => createConsistentHash({ pointsPerWeight: 0 })).toThrow(RangeError);
+    expect(() => createConsistentHash({ hashBalanceFactor: 0.9 })).toThrow(RangeError);
+    expect(() => createMaglev({ hashBalanceFactor: Number.NaN })).toThrow(RangeError);
   });
 
   test("hashes of 0 and 2^32 - 1 both land on an endpoint", () => {

@@ -1,34 +1,71 @@
-// ring: sorted points, wrap-around lookup, weights in point counts, order independence.
+// ring: sorted points, point counts from each host's own weight, wrap-around lookup, in-place updates that equal a
+// fresh build, and the memory cap.
 import { describe, expect, test } from "bun:test";
-import { buildRing, ringLookup } from "../../../../src/core/hashing/ring.ts";
+import fc from "fast-check";
+import { buildRing, HashRing, ringPointCount } from "../../../../src/core/hashing/ring.ts";
+
+const ownerIds = (ring: HashRing, ids: readonly string[]) =>
+  Array.from({ length: ring.size }, (_, k) => ids[ring.ownerAt(k)]!);
 
 describe("ring", () => {
   test("hashes are sorted and owners in range", () => {
-    const ring = buildRing(["a", "b", "c"], [1, 2, 3]);
-    for (let k = 1; k < ring.hashes.length; k++) expect(ring.hashes[k]!).toBeGreaterThanOrEqual(ring.hashes[k - 1]!);
-    for (const o of ring.owners) expect(o >= 0 && o < 3).toBe(true);
+    const ring = buildRing(["a", "b", "c"], [1, 2, 3], { pointsPerWeight: 64 });
+    for (let k = 1; k < ring.size; k++) expect(ring.hashes[k]!).toBeGreaterThanOrEqual(ring.hashes[k - 1]!);
+    for (let k = 0; k < ring.size; k++) expect(ring.ownerAt(k) >= 0 && ring.ownerAt(k) < 3).toBe(true);
   });
 
-  test("point counts follow weight", () => {
-    const ring = buildRing(["a", "b"], [1, 4], { minRingSize: 1 });
-    const counts = [0, 0];
-    for (const o of ring.owners) counts[o]!++;
-    expect(counts).toEqual([64, 256]);
+  test("a host's point count is round(weight x points per weight), at least 1, whatever the other hosts", () => {
+    expect([...buildRing(["a", "b"], [1, 4], { pointsPerWeight: 64 }).counts()]).toEqual([64, 256]);
+    expect([...buildRing(["a", "b", "c"], [1, 400, 0.001], { pointsPerWeight: 64 }).counts()]).toEqual([64, 25_600, 1]);
+    expect(ringPointCount(0.5, 3)).toBe(2);
   });
 
-  test("grows to at least minRingSize and stays within maxRingSize", () => {
-    expect(buildRing(["a"], [1], { minRingSize: 5_000 }).hashes.length).toBeGreaterThanOrEqual(5_000);
-    expect(buildRing(["a", "b"], [1, 1], { minRingSize: 1, maxRingSize: 100 }).hashes.length).toBeLessThanOrEqual(100);
-  });
-
-  test("a hash past the last point wraps to the first", () => {
-    const ring = buildRing(["a", "b"], [1, 1]);
-    const last = ring.hashes[ring.hashes.length - 1]!;
-    if (last < 0xffffffff) expect(ringLookup(ring, last + 1)).toBe(ring.owners[0]!);
-    expect(ringLookup(ring, ring.hashes[3]!)).toBe(ring.owners[3]!);
+  test("a hash past the last point wraps to the first; a hash on a point belongs to it", () => {
+    const ring = buildRing(["a", "b"], [1, 1], { pointsPerWeight: 16 });
+    const last = ring.hashes[ring.size - 1]!;
+    if (last < 0xffffffff) expect(ring.lookup(last + 1)).toBe(ring.ownerAt(0));
+    expect(ring.lookup(ring.hashes[3]!)).toBe(ring.ownerAt(3));
+    expect(ring.lookup(0)).toBe(ring.ownerAt(0));
   });
 
   test("an empty ring answers -1", () => {
-    expect(ringLookup(buildRing([], []), 5)).toBe(-1);
+    expect(buildRing([], []).lookup(5)).toBe(-1);
+  });
+
+  test("over the memory cap the density halves until the ring fits, and comes back when it shrinks", () => {
+    const ring = new HashRing({ pointsPerWeight: 64, maxPoints: 200 });
+    ring.update(["a", "b", "c", "d"], [1, 1, 1, 1]);
+    expect(ring.pointsPerWeight).toBe(32);
+    expect(ring.size).toBe(128);
+    ring.update(["a", "b", "c"], [1, 1, 1]);
+    expect(ring.pointsPerWeight).toBe(64);
+    expect(() => new HashRing({ maxPoints: 2 }).update(["a", "b", "c"], [1, 1, 1])).toThrow(RangeError);
+  });
+
+  test("bad options and duplicate ids are refused", () => {
+    expect(() => new HashRing({ pointsPerWeight: 0 })).toThrow(RangeError);
+    expect(() => new HashRing({ maxPoints: 1.5 })).toThrow(RangeError);
+    expect(() => buildRing(["a", "a"], [1, 1])).toThrow(RangeError);
+  });
+
+  test("any sequence of in-place updates leaves the ring a fresh build of the last set would give", () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `h-${i}`);
+    const step = fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 6 })), { minLength: 12, maxLength: 12 });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), (steps) => {
+        const ring = new HashRing({ pointsPerWeight: 32 });
+        for (const s of steps) {
+          const present = ids.filter((_, i) => s[i]![0]);
+          // A shuffled order too: the ring must not depend on it.
+          const order = [...present].reverse();
+          ring.update(order, order.map((id) => s[ids.indexOf(id)]![1]));
+          const fresh = buildRing(order, order.map((id) => s[ids.indexOf(id)]![1]), { pointsPerWeight: 32 });
+          expect(ring.size).toBe(fresh.size);
+          expect([...ring.hashes.subarray(0, ring.size)]).toEqual([...fresh.hashes.subarray(0, fresh.size)]);
+          expect(ownerIds(ring, order)).toEqual(ownerIds(fresh, order));
+        }
+      }),
+      { numRuns: 60, seed: 21 },
+    );
   });
 });
