@@ -44,6 +44,7 @@ export function offlineSpec(): Record<string, unknown> {
     reload: async () => ({ ok: true, reloaded: [] }),
     apiChecks: new Map(),
     persistApiChecks: () => {},
+    alerts: standIn("alerts"),
   } satisfies ApiWiring);
   return buildOpenApi(registry.slice(from));
 }

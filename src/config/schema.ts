@@ -1,6 +1,7 @@
 // The agent's config file, as one Effect Schema: every field, its default, and its bounds.
 // Unknown keys are errors (decode with onExcessProperty: "error"), so a typo never passes silently.
 import { Effect, Schema } from "effect";
+import { Alerts } from "./alerts-schema.ts";
 import { ByteSize, Duration, Listen, Port } from "./units.ts";
 
 const def = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
@@ -341,6 +342,8 @@ const Api = Schema.Struct({
   tls: Schema.optionalKey(TlsFiles),
   body_limit: def(ByteSize, "1MiB"),
   allow_api_command_checks: def(Schema.Boolean, false),
+  /** Lets POST /v1/tasks create tasks with any command (operator role); otherwise only tasks declared in config run. */
+  allow_api_tasks: def(Schema.Boolean, false),
 });
 
 const Dns = Schema.Struct({
@@ -387,6 +390,7 @@ export const Config = Schema.Struct({
   dns: def(Dns, {}),
   telemetry: def(Telemetry, {}),
   discovery: def(Discovery, {}),
+  alerts: def(Alerts, {}),
 });
 
 export type Config = typeof Config.Type;

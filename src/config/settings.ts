@@ -39,6 +39,8 @@ export const SETTINGS: readonly SettingRule[] = [
   { path: "dns.ttl", mode: "live", why: "the DNS responder answers with the new TTL at once (its answer cache is dropped)" },
   { path: "telemetry", mode: "restart", why: "the metrics exporters and the /metrics route are set up at start" },
   { path: "discovery", mode: "live", why: "read by the reaper at every round" },
+  { path: "alerts", mode: "live", why: "the alert engine gets its new rules (groups rebuilt as already notified); sources read their thresholds at every evaluation" },
+  { path: "api.allow_api_tasks", mode: "live", fileOnly: true, why: "read at every POST /v1/tasks" },
 ];
 
 const normalize = (path: string) => path.replace(/\[\d+\]/g, "");

@@ -55,6 +55,13 @@ export interface Store {
   fault(): StoreFault | null;
   /** Buffered events dropped because they could not be written. */
   readonly droppedEvents: number;
+  /**
+   * The database, for a subsystem that keeps its own tables beside these (alerts, tasks): it creates them and
+   * prepares its queries once, reads directly, and writes through guard() so its writes share the fault handling.
+   */
+  readonly db: Database;
+  /** Runs a write: refused while the file is gone or replaced; a full disk becomes a StoreError("full"). */
+  guard<T>(what: string, f: () => T): T;
 }
 
 export interface StoreOptions {
@@ -245,6 +252,8 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
       return current;
     },
     fault: () => current,
+    db,
+    guard: (what, f) => write(what, f),
     get droppedEvents() {
       return dropped;
     },

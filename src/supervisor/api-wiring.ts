@@ -2,6 +2,8 @@
 import { hostname } from "node:os";
 import si from "systeminformation";
 import { agentRoutes } from "../api/agent.ts";
+import { alertRoutes, silenceRoutes } from "../api/alerts.ts";
+import type { AlertService } from "../alerts/service.ts";
 import { type ApiModule } from "../api/app.ts";
 import { appRoutes } from "../api/apps.ts";
 import type { TicketStore } from "../api/auth.ts";
@@ -40,6 +42,7 @@ export interface ApiWiring {
   reload: () => Promise<ApplyResult>;
   apiChecks: Map<string, StandaloneCheckConfig>;
   persistApiChecks: () => void;
+  alerts: AlertService;
 }
 
 async function systemView() {
@@ -179,6 +182,8 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
     { path: "/metrics", app: metricRoutes({ apps: scalingApps, pushMetric }) },
     { path: "/config", app: configRoutes({ current: w.current, patch: w.patch, dropOverlay: w.dropOverlay }) },
     { path: "/reload", app: reloadRoutes({ reload: w.reload }) },
+    { path: "/alerts", app: alertRoutes({ alerts: w.alerts }) },
+    { path: "/silences", app: silenceRoutes({ alerts: w.alerts }) },
     { path: "/events", app: eventRoutes({ bus: hub.events, tickets: w.tickets, onDrop: () => hub.telemetry.eventBusDrop(1) }) },
   ];
 }

@@ -37,6 +37,7 @@ import { createScalerLink } from "./scaler-link.ts";
 import type { Handover } from "./takeover.ts";
 import { createHandover } from "./takeover-handover.ts";
 import { createWorkerHost, type WorkerInfo } from "./worker-host.ts";
+import { wireAlerts } from "./alerts-wiring.ts";
 
 export interface SupervisorOptions {
   config: Config;
@@ -165,6 +166,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     procs,
   );
   const balancer = createBalancerLink({ config: () => config, catalog, publish, telemetry, balancerHosts }, (s) => scaler.ingest(s));
+  const alerts = wireAlerts(hub, { health, scaler, balancer }, () => sup.apiUrl);
   const reaper = createCriticalReaper({ catalog, publish, afterMs: () => config.discovery.deregister_critical_after });
 
   const balancerInit = (index: number) => ({ index, balancers: config.balancers.map((b) => toBalancerSpec(b, config, cores)), pools: balancer.state() });
@@ -236,6 +238,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     // agent.scaler_interval travels with the scaler's policies.
     if (has("apps") || has("agent")) scaler.reload();
     if (has("dns")) dns?.setTtl(dnsTtlSeconds(config.dns));
+    if (has("alerts")) alerts.reload();
     // Apps matter too: a balancer's defaults (hold_when_empty) follow its app's bounds. Unchanged listeners are kept.
     if (has("balancers") || has("apps")) hosts.balancers.forEach((h, i) => h.send({ t: "init", state: balancerInit(i) }));
     balancer.changed();
@@ -277,6 +280,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
           const r = await sup.reload();
           return r.ok ? r : { ok: false, status: r.status, problems: r.error.problems, message: r.error.message };
         },
+        alerts,
         apiChecks,
         persistApiChecks: () => store.putKv("checks.api", Object.fromEntries(apiChecks)),
       }),
@@ -333,6 +337,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       await Promise.all(allHosts(hosts).filter((h) => !(opts.deferBalancers && hosts.balancers.includes(h as never))).map((h) => h.start()));
       ready = true;
       reaper.start(REAP_INTERVAL_MS);
+      alerts.start();
       catalog.onChange((c) => publish(catalogChangeEvent(c)));
       publish({ type: "agent.started", source: "supervisor", target: "agent", severity: "info", message: `agent ${VERSION} started with ${allHosts(hosts).length} workers`, data: { workers: allHosts(hosts).map((h) => h.name) } });
     },
@@ -355,6 +360,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       api?.stop();
       await dns?.stop();
       reaper.stop();
+      alerts.stop();
+      alerts.close();
       balancer.stop();
       // The procs worker must outlive every replica's stop timeout, or a replica that ignores SIGTERM would be
       // orphaned when the worker is terminated before it sends SIGKILL.

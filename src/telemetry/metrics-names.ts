@@ -37,6 +37,8 @@ export const METRICS = {
   scalingDesired: m("polis.scaling.desired_replicas", "{replica}", "gauge", "Replica count the last scaling decision asked for."),
   events: m("polis.events", "{event}", "counter", "Events published on the agent's event bus, by type."),
   eventsDropped: m("polis.events.dropped", "{event}", "counter", "Events dropped because a subscriber was too slow."),
+  alerts: m("polis.alerts", "{alert}", "gauge", "Alerts kept by the agent, by state (firing, acknowledged, silenced, resolved) and severity."),
+  alertNotifications: m("polis.alert.notifications", "{notification}", "counter", "Alert webhook notifications by receiver and outcome (sent, failed: given up after its attempts, dropped: the queue was full)."),
   apiRequests: m("polis.api.requests", "{request}", "counter", "Admin API requests by route and status."),
   apiDuration: m("polis.api.request.duration", "s", "histogram", "Admin API request duration by route and status."),
   dnsQueries: m("polis.dns.queries", "{query}", "counter", "DNS queries answered, by question type, response code and transport."),

@@ -60,6 +60,9 @@ export interface Telemetry {
   /** The scaler's latest evaluation of an app, whether or not it acted. */
   scalingEvaluated(app: string, desired: number): void;
   eventBusDrop(n: number): void;
+  /** Alert counts by state and severity, read at each collection. */
+  observeAlerts(read: () => ReadonlyArray<{ state: string; severity: string; count: number }>): void;
+  alertNotification(receiver: string, outcome: "sent" | "failed" | "dropped"): void;
   event(type: string): void;
   /**
    * Stops exporting an entity's series. A string key matches the label named by `kind` ("app", "replica",
@@ -161,6 +164,7 @@ export function createTelemetry(opts: CreateTelemetryOptions): Telemetry {
     description: METRICS.apiDuration.description,
     advice: { explicitBucketBoundaries: API_DURATION_BOUNDS },
   });
+  const notifications: Counter = meter.createCounter(METRICS.alertNotifications.otel, { unit: METRICS.alertNotifications.unit, description: METRICS.alertNotifications.description });
   const dnsQueries: Counter = meter.createCounter(METRICS.dnsQueries.otel, { unit: METRICS.dnsQueries.unit, description: METRICS.dnsQueries.description });
   // Attribute objects are cached per distinct label set (bounded: routes, methods, statuses, DNS types), so a request allocates none.
   const attrCache = new Map<string, Attributes>();
@@ -262,6 +266,15 @@ export function createTelemetry(opts: CreateTelemetryOptions): Telemetry {
     },
     scalingEvaluated: function scalingEvaluated(app, desired) {
       if (!stopped) store.scalingEvaluated(app, desired);
+    },
+    observeAlerts: function observeAlerts(read) {
+      const g = meter.createObservableGauge(METRICS.alerts.otel, { unit: METRICS.alerts.unit, description: METRICS.alerts.description, valueType: ValueType.INT });
+      g.addCallback((r) => {
+        for (const x of read()) r.observe(x.count, { state: x.state, severity: x.severity });
+      });
+    },
+    alertNotification: function alertNotification(receiver, outcome) {
+      if (!stopped) notifications.add(1, cachedAttrs(`n|${receiver}|${outcome}`, () => ({ receiver, outcome })));
     },
     eventBusDrop: function eventBusDrop(n) {
       if (!stopped && n > 0) dropped.add(n);

@@ -1,6 +1,7 @@
 // The command table: every command polis knows, in the order `polis help` lists them. Adding a command is adding
 // its definition here; parsing, --help, completion and docs/cli.md follow from it.
 import type { CommandDef } from "../args.ts";
+import { alert, alerts, silence } from "./alerts.ts";
 import { completionScript, SHELLS, type Shell } from "../completion.ts";
 import { drain, maint, reload, restart, scale, start, stop } from "./control.ts";
 import { agent, demoApp, init, service, upgrade, validate, version } from "./local.ts";
@@ -33,8 +34,8 @@ const help: CommandDef = {
 
 export const GROUPS: readonly CommandGroup[] = [
   { title: "Run and set up", commands: [agent, upgrade, validate, init, service, completion, version, help, demoApp] },
-  { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling] },
-  { title: "Change (operator role; reload: admin)", commands: [scale, restart, stop, start, maint, drain, reload] },
+  { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling, alerts] },
+  { title: "Change (operator role; reload: admin)", commands: [scale, restart, stop, start, maint, drain, reload, alert, silence] },
 ];
 
 export function allCommands(): CommandDef[] {

@@ -9,7 +9,7 @@ const route = (over: Partial<Route> = {}): Route => ({ receiver: "ops", matchers
 const rules = (over: Partial<AlertRules> = {}): AlertRules => ({ routes: [route()], inhibit: [], keepResolved: 100, ...over });
 const input = (labels: Record<string, string>, over: Partial<AlertInput> = {}): AlertInput => ({ name: "CheckCritical", severity: "critical", labels, annotations: { summary: "down" }, source: "api", ...over });
 const notes = (d: { actions: ReadonlyArray<{ kind: string }> }) => d.actions.filter((a): a is { kind: "notify"; notification: Notification } => a.kind === "notify").map((a) => a.notification);
-const events = (d: { actions: ReadonlyArray<{ kind: string }> }) => d.actions.flatMap((a) => (a.kind === "event" ? [(a as { type: string }).type] : []));
+const events = (d: { actions: ReadonlyArray<{ kind: string }> }) => d.actions.flatMap((a) => (a.kind === "event" ? [(a as unknown as { type: string }).type] : []));
 
 describe("alert engine", () => {
   test("the fingerprint ignores label order and differs when a value differs", () => {

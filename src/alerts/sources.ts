@@ -1,0 +1,185 @@
+// The built-in alert sources: each turns what the agent already knows (check states, crash loops, scaler
+// decisions, balancer views, ejection and worker-restart events, certificate files, the data dir's disk) into the
+// alerts firing now. Level-triggered: what a source stops reporting resolves by itself. Each is switchable and has
+// its thresholds under alerts.sources in the config.
+import { X509Certificate } from "node:crypto";
+import { readFileSync, statfsSync, statSync } from "node:fs";
+import type { AlertsConfig } from "../config/alerts-schema.ts";
+import type { AlertInput, AlertSeverity } from "../core/alerts/types.ts";
+import type { AgentEvent } from "../state/event-bus.ts";
+
+export interface AlertSource {
+  readonly name: keyof AlertsConfig["sources"];
+  enabled(cfg: AlertsConfig): boolean;
+  observe(cfg: AlertsConfig, now: number): AlertInput[] | Promise<AlertInput[]>;
+}
+
+export interface SourceDeps {
+  checks(): Iterable<{ id: string; status: "passing" | "warning" | "critical" | null; since?: number; output?: string; app?: string }>;
+  /** Apps the scaler left at their max while it wanted more (decision inputs). */
+  scaling(): Iterable<{ app: string; current: number; max: number; wanted: number | null }>;
+  balancers(): Iterable<{ name: string; panic: boolean; endpoints: number; healthy: number }>;
+  /** Certificate files of TLS listeners (balancers and the admin API). */
+  certificates(): Iterable<{ listener: string; file: string }>;
+  dataDir(): string;
+  subscribe(fn: (e: AgentEvent) => void): () => void;
+}
+
+const fmt = (ms: number) => (ms >= 86_400_000 ? `${Math.round(ms / 86_400_000)}d` : ms >= 3_600_000 ? `${Math.round(ms / 3_600_000)}h` : ms >= 60_000 ? `${Math.round(ms / 60_000)}m` : `${Math.round(ms / 1000)}s`);
+const input = (name: string, severity: AlertSeverity, labels: Record<string, string>, summary: string, extra: { description?: string; value?: number } = {}): AlertInput => ({
+  name,
+  severity,
+  labels,
+  annotations: { summary, ...(extra.description ? { description: extra.description } : {}) },
+  source: "",
+  ...(extra.value !== undefined ? { value: extra.value } : {}),
+});
+
+/** The sources, with the event trackers some of them need (subscribed until `close`). */
+export function createSources(deps: SourceDeps): { sources: AlertSource[]; close(): void } {
+  const crashLoops = new Map<string, string>();
+  const ejections = new Map<string, number[]>();
+  const workerRestarts = new Map<string, number[]>();
+  const unsubscribe = deps.subscribe((e) => {
+    if (e.type === "proc.crash-loop") crashLoops.set(e.target, e.message);
+    else if (e.type === "proc.crash-loop-cleared") crashLoops.delete(e.target);
+    else if (e.type === "balancer.ejected") {
+      const b = e.target.slice(0, e.target.indexOf("/"));
+      const list = ejections.get(b) ?? [];
+      list.push(e.ts);
+      if (list.length > 10_000) list.splice(0, list.length - 10_000);
+      ejections.set(b, list);
+    } else if (e.type === "worker.crashed") {
+      const list = workerRestarts.get(e.target) ?? [];
+      list.push(e.ts);
+      if (list.length > 1000) list.shift();
+      workerRestarts.set(e.target, list);
+    }
+  });
+  const within = (m: Map<string, number[]>, windowMs: number, now: number) => {
+    for (const [k, list] of m) {
+      while (list.length > 0 && list[0]! <= now - windowMs) list.shift();
+      if (list.length === 0) m.delete(k);
+    }
+    return m;
+  };
+  const atMaxSince = new Map<string, number>();
+  const certs = new Map<string, { checkedAt: number; mtime: number; notAfter: number | null; error?: string }>();
+
+  const sources: AlertSource[] = [
+    {
+      name: "check_critical",
+      enabled: (c) => c.sources.check_critical.enabled,
+      observe(c, now) {
+        const s = c.sources.check_critical;
+        const out: AlertInput[] = [];
+        for (const k of deps.checks()) {
+          if (k.status !== "critical" || k.since === undefined || now - k.since < s.for) continue;
+          out.push(input("CheckCritical", s.severity, { check: k.id, ...(k.app ? { app: k.app } : {}) }, `check ${k.id} has been critical for ${fmt(now - k.since)}`, { ...(k.output ? { description: k.output.slice(0, 1000) } : {}), value: now - k.since }));
+        }
+        return out;
+      },
+    },
+    {
+      name: "crash_loop",
+      enabled: (c) => c.sources.crash_loop.enabled,
+      observe: (c) => [...crashLoops].map(([app, why]) => input("AppCrashLoop", c.sources.crash_loop.severity, { app }, `app ${app} is in crash loop`, { description: why })),
+    },
+    {
+      name: "max_replicas",
+      enabled: (c) => c.sources.max_replicas.enabled,
+      observe(c, now) {
+        const s = c.sources.max_replicas;
+        const out: AlertInput[] = [];
+        const seen = new Set<string>();
+        for (const x of deps.scaling()) {
+          if (x.current < x.max || x.wanted === null || x.wanted <= x.max) continue;
+          seen.add(x.app);
+          const since = atMaxSince.get(x.app) ?? now;
+          atMaxSince.set(x.app, since);
+          if (now - since < s.for) continue;
+          out.push(input("AppAtMaxReplicas", s.severity, { app: x.app }, `app ${x.app} is at its max of ${x.max} replicas while its autoscaler wants ${x.wanted}`, { value: x.wanted }));
+        }
+        for (const app of atMaxSince.keys()) if (!seen.has(app)) atMaxSince.delete(app);
+        return out;
+      },
+    },
+    {
+      name: "balancer_unhealthy",
+      enabled: (c) => c.sources.balancer_unhealthy.enabled,
+      observe(c) {
+        const sev = c.sources.balancer_unhealthy.severity;
+        const out: AlertInput[] = [];
+        for (const b of deps.balancers()) {
+          if (b.endpoints > 0 && b.healthy === 0) out.push(input("BalancerNoHealthyEndpoint", sev, { balancer: b.name }, `balancer ${b.name} has no healthy endpoint (of ${b.endpoints})`, { value: 0 }));
+          if (b.panic) out.push(input("BalancerPanic", sev, { balancer: b.name }, `balancer ${b.name} is in panic mode: too few healthy endpoints, it balances over all of them`, { value: b.healthy }));
+        }
+        return out;
+      },
+    },
+    {
+      name: "outlier_ejections",
+      enabled: (c) => c.sources.outlier_ejections.enabled,
+      observe(c, now) {
+        const s = c.sources.outlier_ejections;
+        const out: AlertInput[] = [];
+        for (const [b, list] of within(ejections, s.window, now)) {
+          if (list.length > s.max) out.push(input("OutlierEjections", s.severity, { balancer: b }, `balancer ${b} ejected ${list.length} endpoints in the last ${fmt(s.window)} (more than ${s.max})`, { value: list.length }));
+        }
+        return out;
+      },
+    },
+    {
+      name: "tls_expiry",
+      enabled: (c) => c.sources.tls_expiry.enabled,
+      observe(c, now) {
+        const s = c.sources.tls_expiry;
+        const out: AlertInput[] = [];
+        for (const { listener, file } of deps.certificates()) {
+          let info = certs.get(file);
+          // Read once a minute, or when the file changed (renewed in place).
+          if (!info || now - info.checkedAt >= 60_000) {
+            try {
+              const mtime = statSync(file).mtimeMs;
+              if (!info || info.mtime !== mtime) info = { checkedAt: now, mtime, notAfter: Date.parse(new X509Certificate(readFileSync(file)).validTo) };
+              else info.checkedAt = now;
+            } catch (e) {
+              info = { checkedAt: now, mtime: 0, notAfter: null, error: (e as Error).message };
+            }
+            certs.set(file, info);
+          }
+          if (info.notAfter === null) continue;
+          const left = info.notAfter - now;
+          if (left <= s.days * 86_400_000) {
+            out.push(input("TlsCertificateExpiring", left <= 0 ? "critical" : s.severity, { listener, file }, left <= 0 ? `the TLS certificate of ${listener} expired ${fmt(-left)} ago` : `the TLS certificate of ${listener} expires in ${fmt(left)}`, { description: `${file} is valid until ${new Date(info.notAfter).toISOString()}`, value: Math.floor(left / 86_400_000) }));
+          }
+        }
+        return out;
+      },
+    },
+    {
+      name: "worker_restarts",
+      enabled: (c) => c.sources.worker_restarts.enabled,
+      observe(c, now) {
+        const s = c.sources.worker_restarts;
+        return [...within(workerRestarts, s.window, now)].map(([w, list]) => input("WorkerRestarted", s.severity, { worker: w }, `worker thread ${w} restarted ${list.length} time(s) in the last ${fmt(s.window)}`, { value: list.length }));
+      },
+    },
+    {
+      name: "disk",
+      enabled: (c) => c.sources.disk.enabled,
+      observe(c) {
+        const s = c.sources.disk;
+        const dir = deps.dataDir();
+        if (dir === ":memory:") return [];
+        const st = statfsSync(dir);
+        // As df computes it: blocks in use over the blocks an unprivileged writer could have.
+        const used = st.blocks - st.bfree;
+        const percent = used + st.bavail > 0 ? (used / (used + st.bavail)) * 100 : 0;
+        if (percent <= s.percent) return [];
+        return [input("DataDirDiskFull", s.severity, { path: dir }, `the disk of the data dir ${dir} is ${percent.toFixed(1)}% full (threshold ${s.percent}%)`, { value: Math.round(percent * 10) / 10 })];
+      },
+    },
+  ];
+  return { sources, close: unsubscribe };
+}

@@ -1,0 +1,60 @@
+// Connects the alert service to what the supervisor knows: check states (health link), scaler decisions, balancer
+// views, TLS listener files, the data dir, the event bus; counts notifications in telemetry.
+import { type AlertService, createAlertService } from "../alerts/service.ts";
+import { createSources } from "../alerts/sources.ts";
+import { replicaBounds } from "../config/apps.ts";
+import type { BalancerLink } from "./balancer-link.ts";
+import type { HealthLink } from "./health-link.ts";
+import type { Hub } from "./hub.ts";
+import type { ScalerLink } from "./scaler-link.ts";
+
+export function wireAlerts(hub: Hub, links: { health: HealthLink; scaler: ScalerLink; balancer: BalancerLink }, apiUrl: () => string): AlertService & { close(): void } {
+  const { health, scaler, balancer } = links;
+  const src = createSources({
+    *checks() {
+      for (const [id, meta] of health.checks()) {
+        const st = health.statusOf(id);
+        yield { id, status: st?.status ?? null, ...(st ? { since: st.since, output: st.output } : {}), ...(meta.app ? { app: meta.app } : {}) };
+      }
+    },
+    *scaling() {
+      for (const a of hub.config().apps) {
+        if (typeof a.replicas !== "object") continue;
+        const d = scaler.latest(a.name);
+        if (!d) continue;
+        yield { app: a.name, current: d.current, max: replicaBounds(a, hub.cores).max, wanted: d.recommendation ?? d.reactive };
+      }
+    },
+    *balancers() {
+      for (const v of balancer.views()) yield { name: v.name, panic: v.panic, endpoints: v.endpoints.length, healthy: v.endpoints.filter((e) => e.health === "passing" && !e.ejected).length };
+    },
+    *certificates() {
+      const c = hub.config();
+      for (const b of c.balancers) if (b.tls) yield { listener: `balancer ${b.name}`, file: b.tls.cert_file };
+      if (c.api.tls) yield { listener: "admin API", file: c.api.tls.cert_file };
+    },
+    dataDir: () => hub.config().agent.data_dir,
+    subscribe: (fn) => hub.events.subscribe(fn),
+  });
+  const service = createAlertService({
+    config: () => hub.config().alerts,
+    store: hub.store,
+    publish: hub.publish,
+    log: hub.log,
+    apiUrl,
+    sources: src.sources,
+    counted: (r, o) => hub.telemetry.alertNotification(r, o),
+  });
+  hub.telemetry.observeAlerts(() => {
+    const counts = new Map<string, { state: string; severity: string; count: number }>();
+    for (const a of service.state.byId.values()) {
+      const state = a.lifecycle === "resolved" ? "resolved" : a.silencedBy.length > 0 ? "silenced" : a.lifecycle;
+      const k = `${state}|${a.severity}`;
+      const c = counts.get(k);
+      if (c) c.count++;
+      else counts.set(k, { state, severity: a.severity, count: 1 });
+    }
+    return [...counts.values()];
+  });
+  return Object.assign(service, { close: src.close });
+}
