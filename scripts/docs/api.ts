@@ -162,4 +162,7 @@ if (import.meta.main) {
   writeFileSync(SPEC_FILE, spec);
   writeFileSync(DOC_FILE, doc);
   console.log(`wrote ${SPEC_FILE.pathname} and ${DOC_FILE.pathname}`);
+  // The gRPC services are derived from the same routes: regenerate them with the spec.
+  const { writeProtos } = await import("./proto.ts");
+  console.log(`wrote ${writeProtos().length} files under proto/`);
 }

@@ -340,6 +340,8 @@ const Api = Schema.Struct({
     }),
   ),
   tls: Schema.optionalKey(TlsFiles),
+  /** The same API over gRPC (proto/polis/v1), on its own listener; TLS with api.tls when set. Off unless present. */
+  grpc: Schema.optionalKey(Schema.Struct({ listen: def(Listen, "127.0.0.1:9091") })),
   body_limit: def(ByteSize, "1MiB"),
   allow_api_command_checks: def(Schema.Boolean, false),
   /** Lets POST /v1/tasks create tasks with any command (operator role); otherwise only tasks declared in config run. */

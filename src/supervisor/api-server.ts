@@ -7,6 +7,8 @@ import { websocket } from "hono/bun";
 import { type ApiModule, createApi } from "../api/app.ts";
 import { type Authenticator, chainAuthenticators, createTokenAuthenticator, type TicketStore, type TokenEntry } from "../api/auth.ts";
 import { openApiRoutes } from "../api/openapi.ts";
+import { buildOpenApi } from "../api/openapi.ts";
+import { type GrpcServer, startGrpcServer } from "../api/grpc/server.ts";
 import type { Config } from "../config/schema.ts";
 import { splitListen } from "../config/units.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -30,6 +32,8 @@ export interface ApiServerDeps {
 export interface ApiServer {
   /** Base URL without a trailing slash. */
   readonly url: string;
+  /** Settles once the gRPC listener (api.grpc) is bound, with its address; rejects when it cannot bind. */
+  readonly grpc: Promise<string | undefined>;
   stop(): void;
 }
 
@@ -58,12 +62,33 @@ export function startApiServer(deps: ApiServerDeps): ApiServer {
   });
   deps.log.info("admin API listening", { url: server.url.href });
   let stopped = false;
+  let grpcServer: GrpcServer | undefined;
+  const grpcConfig = deps.api.grpc;
+  const grpc = grpcConfig
+    ? startGrpcServer({
+        fetch: app.fetch,
+        openapi: buildOpenApi(),
+        listen: grpcConfig.listen,
+        ...(deps.api.tls ? { tls: deps.api.tls } : {}),
+        maxMessageBytes: deps.api.body_limit,
+        ready: () => deps.ready() && deps.notReady?.() === undefined,
+      }).then((g) => {
+        grpcServer = g;
+        if (stopped) void g.stop();
+        else deps.log.info("admin gRPC API listening", { address: g.address, tls: deps.api.tls !== undefined });
+        return g.address;
+      })
+    : Promise.resolve(undefined);
+  // A caller that never awaits still must not see an unhandled rejection; the supervisor awaits and reports it.
+  grpc.catch(() => {});
   return {
     url: server.url.href.replace(/\/$/, ""),
+    grpc,
     stop() {
       if (stopped) return;
       stopped = true;
       void server.stop(true);
+      void grpcServer?.stop();
     },
   };
 }

@@ -304,6 +304,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     },
     openListeners: async () => {
       api = bootApi();
+      await api.grpc;
       dns = await startDns(config.dns, catalog, log, telemetry.dnsQuery);
     },
     persistEvents: (on) => {
@@ -333,6 +334,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       createHosts();
       jwt.commit(jwt.prepare(config));
       api = bootApi();
+      await api.grpc;
       dns = await startDns(config.dns, catalog, log, telemetry.dnsQuery);
       await Promise.all(allHosts(hosts).filter((h) => !(opts.deferBalancers && hosts.balancers.includes(h as never))).map((h) => h.start()));
       ready = true;
