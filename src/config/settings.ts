@@ -25,6 +25,7 @@ export const SETTINGS: readonly SettingRule[] = [
   { path: "agent.allow_fault_injection", mode: "restart", fileOnly: true, why: "the fault-injection route is mounted at start" },
   { path: "api.listen", mode: "restart", why: "the admin API's socket is bound at start" },
   { path: "api.tls", mode: "restart", why: "the admin API's certificate is loaded when it binds" },
+  { path: "api.grpc", mode: "restart", why: "the gRPC listener is bound at start" },
   { path: "api.body_limit", mode: "restart", why: "the body limit is part of the admin API built at start" },
   { path: "api.tokens", mode: "live", why: "tokens are read at every request" },
   { path: "api.jwt", mode: "live", why: "the JWT verifier is rebuilt (its key read) before the config is accepted" },

@@ -130,9 +130,9 @@ function serverStream(rpc: Rpc, fetch: GrpcServerOptions["fetch"], live: Set<Abo
     call.on("cancelled", () => abort.abort());
     try {
       const req = restRequest(rpc, call.request, headersOf(call.metadata, "text/event-stream"), abort.signal);
-      if (!(req instanceof Request)) return call.destroy(missingParam(req.missing));
+      if (!(req instanceof Request)) return void call.emit("error", missingParam(req.missing));
       const res = await fetch(req);
-      if (res.status >= 300) return call.destroy(await errorOf(res));
+      if (res.status >= 300) return void call.emit("error", await errorOf(res));
       if (!res.body) return call.end();
       const reader = res.body;
       abort.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}), { once: true });
@@ -145,7 +145,7 @@ function serverStream(rpc: Rpc, fetch: GrpcServerOptions["fetch"], live: Set<Abo
       }
       if (!abort.signal.aborted) call.end();
     } catch (e) {
-      if (!abort.signal.aborted) call.destroy(Object.assign(new Error("internal error"), { code: grpc.status.INTERNAL, details: `stream failed: ${(e as Error).message}` }));
+      if (!abort.signal.aborted) call.emit("error", Object.assign(new Error("internal error"), { code: grpc.status.INTERNAL, details: `stream failed: ${(e as Error).message}` }));
     } finally {
       live.delete(abort);
     }
