@@ -44,7 +44,14 @@ const ADMIT_ATTEMPTS = 3;
 
 export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierDecision, forMs: number) => void): Promise<Listener> {
   const clock = systemClock;
-  const picker = createPicker(cfg.algorithm, { rng: systemRng, clock });
+  const picker = createPicker(cfg.algorithm, {
+    rng: systemRng,
+    clock,
+    pointsPerWeight: cfg.ring_hash.points_per_weight,
+    maxPoints: cfg.ring_hash.max_points,
+    tableSize: cfg.maglev.table_size,
+    ...(cfg.hash_balance_factor !== undefined ? { hashBalanceFactor: cfg.hash_balance_factor } : {}),
+  });
   const hashKey = hashKeyOf(cfg);
   const limited = cfg.max_connections_per_endpoint !== undefined;
   const pickerPool = createPickerPool(picker, hashKey, { admitAttempts: limited ? ADMIT_ATTEMPTS : 0 });

@@ -16,6 +16,9 @@ export function toBalancerSpec(b: BalancerConfig, config: Config, cores: number)
     protocol: b.protocol,
     algorithm: b.algorithm,
     hash_key: { source: b.hash_key.source, ...(b.hash_key.name !== undefined ? { name: b.hash_key.name } : {}) },
+    ...(b.hash_balance_factor !== undefined ? { hash_balance_factor: b.hash_balance_factor } : {}),
+    ring_hash: { points_per_weight: b.ring_hash.points_per_weight, max_points: b.ring_hash.max_points },
+    maglev: { table_size: b.maglev.table_size },
     timeouts: { connect: b.timeouts.connect, request: b.timeouts.request, idle: b.timeouts.idle, header: b.timeouts.header },
     retries: { max: b.retries.max, budget_percent: b.retries.budget_percent, min_per_second: b.retries.min_per_second },
     outlier: {

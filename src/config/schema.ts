@@ -247,6 +247,24 @@ export const Balancer = Schema.Struct({
   backends: Backends,
   algorithm: def(Algorithm, "least_request"),
   hash_key: def(HashKey, { source: "ip" }),
+  /** Bounded loads (consistent_hash, maglev): no endpoint takes more than this times its weighted share of in-flight requests. */
+  hash_balance_factor: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(1))),
+  ring_hash: def(
+    Schema.Struct({
+      /** Ring points per unit of weight; an endpoint's share is off its weight by about 1/sqrt(points). */
+      points_per_weight: def(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1 << 20 })), 4096),
+      /** Memory cap on one ring (8 bytes a point); above it the density halves until the ring fits. */
+      max_points: def(Schema.Int.check(Schema.isBetween({ minimum: 65536, maximum: 1 << 24 })), 1 << 22),
+    }),
+    {},
+  ),
+  maglev: def(
+    Schema.Struct({
+      /** Lookup-table slots: a prime, at least 100 per endpoint for a 1% spread (655373 for large pools). */
+      table_size: def(Schema.Int.check(Schema.isBetween({ minimum: 1009, maximum: 5000011 })), 65537),
+    }),
+    {},
+  ),
   timeouts: def(
     Schema.Struct({
       connect: def(Duration, "2s"),

@@ -2,6 +2,7 @@
 // that failed is absent and a list entry that failed is undefined, and each rule skips what it cannot see.
 import type { ConfigProblem } from "./problems.ts";
 import type { AppCheckConfig, AppConfig, BalancerConfig, Config, ServiceConfig, StandaloneCheckConfig } from "./schema.ts";
+import { isPrime } from "../core/hashing/maglev.ts";
 import { validateCheck } from "../core/health/check-rules.ts";
 import { validatePolicy } from "../core/scaling/policy.ts";
 import { appCheckSpec, standaloneCheckSpec } from "./checks.ts";
@@ -201,6 +202,10 @@ export function checkSemantics(config: ConfigParts, cores = navigator.hardwareCo
     if ((b.hash_key.source === "header" || b.hash_key.source === "cookie") && !b.hash_key.name) {
       out.push({ path: `${at}.hash_key.name`, message: `a ${b.hash_key.source} hash key needs a name` });
     }
+    if (b.hash_balance_factor !== undefined && b.algorithm !== "consistent_hash" && b.algorithm !== "maglev") {
+      out.push({ path: `${at}.hash_balance_factor`, message: `bounded loads apply to consistent_hash and maglev, not ${b.algorithm}`, value: String(b.hash_balance_factor) });
+    }
+    if (!isPrime(b.maglev.table_size)) out.push({ path: `${at}.maglev.table_size`, message: "must be a prime (e.g. 65537 or 655373)", value: String(b.maglev.table_size) });
     if (b.protocol !== "http" && (b.sticky || b.tls)) out.push({ path: `${at}.protocol`, message: "sticky sessions and tls termination need protocol http", value: JSON.stringify(b.protocol) });
     if (b.outlier.base_ejection_time > b.outlier.max_ejection_time) out.push({ path: `${at}.outlier.base_ejection_time`, message: "must not exceed outlier.max_ejection_time", value: String(b.outlier.base_ejection_time) });
   });

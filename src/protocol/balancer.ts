@@ -33,6 +33,10 @@ export interface BalancerSpec {
   readonly protocol: "http" | "tcp" | "udp";
   readonly algorithm: Algorithm;
   readonly hash_key: { readonly source: "ip" | "header" | "cookie" | "path"; readonly name?: string };
+  /** Bounded loads for consistent_hash and maglev (absent: unbounded). */
+  readonly hash_balance_factor?: number;
+  readonly ring_hash: { readonly points_per_weight: number; readonly max_points: number };
+  readonly maglev: { readonly table_size: number };
   readonly timeouts: { readonly connect: number; readonly request: number; readonly idle: number; readonly header: number };
   readonly retries: { readonly max: number; readonly budget_percent: number; readonly min_per_second: number };
   readonly outlier: {

@@ -29,3 +29,33 @@ describe("config -> balancer spec", () => {
     expect("backends" in spec).toBe(false);
   });
 });
+
+describe("consistent-hashing settings", () => {
+  const balancer = (extra: object) => ({ balancers: [{ name: "front", listen: "127.0.0.1:0", backends: { endpoints: [{ address: "127.0.0.1:1" }] }, ...extra }] });
+  const problems = (raw: unknown) => {
+    const r = decodeConfig(raw, "test");
+    return r.ok ? [] : r.error.problems.map((p) => `${p.path}: ${p.message}`);
+  };
+
+  test("defaults reach the spec, and a bounded-load factor only when set", () => {
+    const config = decode(balancer({ algorithm: "maglev" }));
+    const spec = toBalancerSpec(config.balancers[0]!, config, 2);
+    expect(spec.ring_hash).toEqual({ points_per_weight: 4096, max_points: 4194304 });
+    expect(spec.maglev).toEqual({ table_size: 65537 });
+    expect("hash_balance_factor" in spec).toBe(false);
+    const bounded = decode(balancer({ algorithm: "consistent_hash", hash_balance_factor: 1.25, ring_hash: { points_per_weight: 16384 } }));
+    const s2 = toBalancerSpec(bounded.balancers[0]!, bounded, 2);
+    expect(s2.hash_balance_factor).toBe(1.25);
+    expect(s2.ring_hash.points_per_weight).toBe(16384);
+  });
+
+  test.each([
+    ["a factor below 1", { algorithm: "maglev", hash_balance_factor: 0.8 }, "balancers[0].hash_balance_factor"],
+    ["a factor on a policy that is not consistent hashing", { algorithm: "round_robin", hash_balance_factor: 1.25 }, "balancers[0].hash_balance_factor: bounded loads apply to consistent_hash and maglev, not round_robin"],
+    ["a table size that is not prime", { algorithm: "maglev", maglev: { table_size: 65536 } }, "balancers[0].maglev.table_size: must be a prime"],
+    ["a table too small for 100 slots an endpoint", { maglev: { table_size: 13 } }, "balancers[0].maglev.table_size"],
+    ["a ring density of 0", { ring_hash: { points_per_weight: 0 } }, "balancers[0].ring_hash.points_per_weight"],
+  ])("refuses %s, naming the field", (_, extra, where) => {
+    expect(problems(balancer(extra)).some((p) => p.startsWith(where))).toBe(true);
+  });
+});
