@@ -19,6 +19,7 @@ import { settlesWithin, signalGroup, signalPid } from "./process-group.ts";
 import { type App, Replica } from "./replica.ts";
 import { ReplicaLifecycle } from "./replica-lifecycle.ts";
 import { sampleStats } from "./stats-sampler.ts";
+import { type CrashLoopReason, StopReason } from "../protocol/procs.ts";
 import { type ResolvedSpec, resolveSpec } from "./spec.ts";
 import type {
   AdoptRecord,
@@ -136,7 +137,7 @@ export class ProcessManager {
     const r = app?.replicas.get(id);
     if (!app?.spec || !r) return this.error(`restart: unknown replica ${appName}/${id}`);
     await this.enqueue(app, async () => {
-      await this.stop(app, r, "operator-restart");
+      await this.stop(app, r, StopReason.OPERATOR_RESTART);
       if (this.closed) return;
       r.restart = initialRestartState(app.spec!.restart);
       r.restarts += 1;
@@ -205,7 +206,7 @@ export class ProcessManager {
     this.ticker = null;
     const work: Promise<void>[] = [];
     for (const app of this.apps.values()) {
-      for (const r of app.replicas.values()) work.push(this.stop(app, r, "shutdown"));
+      for (const r of app.replicas.values()) work.push(this.stop(app, r, StopReason.SHUTDOWN));
     }
     await Promise.all(work);
     this.tails.stop();
@@ -289,7 +290,7 @@ export class ProcessManager {
   }
 
   /** Every stop goes through here: mark it requested (so its exit never restarts), then stop. */
-  private stop(app: App, r: Replica, reason: string): Promise<void> {
+  private stop(app: App, r: Replica, reason: StopReason): Promise<void> {
     r.restart = decide(r.restart, { type: "stop-requested" }, this.clock.now(), this.rng).next;
     return this.life.stopReplica(app, r, reason);
   }
@@ -345,7 +346,7 @@ export class ProcessManager {
   }
 
   /** A looping slot's cooldown is over (or an operator reset it): a fresh budget and a new process. */
-  private clearSlot(app: App, r: Replica, reason: string): void {
+  private clearSlot(app: App, r: Replica, reason: Reason): void {
     if (app.replicas.get(r.id) !== r || r.state !== "crash-loop" || !app.spec) return;
     r.clearTimer();
     r.restart = decide({ ...r.restart, policy: app.spec.restart }, { type: "reset" }, this.clock.now(), this.rng).next;
@@ -354,7 +355,7 @@ export class ProcessManager {
   }
 
   /** The app-level verdict follows its slots: reported once when most are looping, and once when that ends. */
-  private updateVerdict(app: App, reason: string): void {
+  private updateVerdict(app: App, reason: CrashLoopReason): void {
     const spec = app.spec;
     if (!spec) return;
     let looping = 0;
@@ -384,7 +385,7 @@ export class ProcessManager {
     await Promise.all(
       victims.map(async (r) => {
         await this.callHook(() => this.hooks.beforeStop?.(r.snapshot()), "beforeStop");
-        await this.stop(app, r, "scale-down");
+        await this.stop(app, r, StopReason.SCALE_DOWN);
         app.replicas.delete(r.id);
       }),
     );
@@ -417,13 +418,13 @@ export class ProcessManager {
       this.life.launch(app, fresh);
       const outcome = fresh.run ? await fresh.run.ready.promise : { ok: false as const, reason: fresh.lastExit?.reason ?? "spawn failed" };
       if (!outcome.ok) {
-        await this.stop(app, fresh, "rolling-restart-aborted");
+        await this.stop(app, fresh, StopReason.ROLLING_RESTART_ABORTED);
         app.replicas.delete(id);
         return abort(`replica ${id} did not become ready: ${outcome.reason}`);
       }
       await this.callHook(() => hooks.onReady?.(fresh.snapshot()), "onReady");
       await this.callHook(() => hooks.drain?.(old.snapshot()), "drain");
-      await this.stop(app, old, "rolling-restart");
+      await this.stop(app, old, StopReason.ROLLING_RESTART);
       app.replicas.delete(old.id);
       replaced++;
     }

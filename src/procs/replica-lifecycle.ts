@@ -21,6 +21,7 @@ import { waitForPort } from "./readiness.ts";
 import { type App, type Replica, type Run, deferred } from "./replica.ts";
 import type { ResolvedSpec } from "./spec.ts";
 import type { LogLine, ProcsEventInput } from "./types.ts";
+import type { StopReason } from "../protocol/procs.ts";
 
 /** After SIGKILL a process is gone within milliseconds unless stuck in the kernel (D state). */
 const KILL_GRACE_MS = 5_000;
@@ -282,7 +283,7 @@ export class ReplicaLifecycle {
   }
 
   /** Graceful stop of one replica, whatever its state; resolves when its whole group is gone. The caller marks the stop as requested first. */
-  async stopReplica(app: App, r: Replica, reason: string): Promise<void> {
+  async stopReplica(app: App, r: Replica, reason: StopReason): Promise<void> {
     r.clearTimer();
     const run = r.run;
     if (!run) {

@@ -2,7 +2,7 @@
 // stats. This file is the one list of what crosses the thread boundary; src/procs re-exports what it uses.
 import type { BackoffOptions } from "../core/supervision/backoff.ts";
 import type { CrashLoopOptions } from "../core/supervision/crash-loop.ts";
-import type { Reason, RestartMode } from "../core/supervision/restart-policy.ts";
+import type { KillCause, Reason, RestartMode } from "../core/supervision/restart-policy.ts";
 import type { InitMessage } from "./common.ts";
 
 export type PortMode =
@@ -55,6 +55,26 @@ export interface AppSpec {
    */
   readonly logs?: { readonly dir?: string; readonly maxBytes?: number; readonly files?: number; readonly ringLines?: number };
 }
+
+/** Why the agent stops a replica on purpose: a planned stop, never followed by a restart. */
+export const StopReason = {
+  ROLLING_RESTART: "rolling-restart",
+  ROLLING_RESTART_ABORTED: "rolling-restart-aborted",
+  SCALE_DOWN: "scale-down",
+  OPERATOR_RESTART: "operator-restart",
+  SHUTDOWN: "shutdown",
+} as const;
+export type StopReason = (typeof StopReason)[keyof typeof StopReason];
+export const STOP_REASONS: readonly StopReason[] = Object.values(StopReason);
+const STOP_REASON_SET: ReadonlySet<string> = new Set(STOP_REASONS);
+export const isStopReason = (r: string): r is StopReason => STOP_REASON_SET.has(r);
+
+/** Why a replica is stopping: a planned stop, or the agent's own kill for a limit (which the restart policy follows). */
+export type StoppingReason = StopReason | KillCause;
+/** Why a replica is stopped for good: a planned stop, or the restart policy's verdict (mode never, clean exit...). */
+export type StoppedReason = StopReason | Reason;
+/** Why an app's crash-loop verdict changed: the restart policy's reason, or fewer slots after a scale-down. */
+export type CrashLoopReason = Reason | "scaled";
 
 export type ReplicaState =
   | "starting"
@@ -130,18 +150,18 @@ export type ProcsEvent =
   | (OfReplica & { readonly type: "spawned"; readonly pid: number; readonly startTime: number | null })
   | (OfReplica & { readonly type: "spawn-failed"; readonly message: string })
   | (OfReplica & { readonly type: "ready"; readonly pid: number; readonly port: number | null; readonly afterMs: number })
-  | (OfReplica & { readonly type: "not-ready"; readonly pid: number; readonly reason: string; readonly message: string })
+  | (OfReplica & { readonly type: "not-ready"; readonly pid: number; readonly reason: typeof Reason.READINESS_TIMEOUT; readonly message: string })
   | (OfReplica & { readonly type: "exited"; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly reason: Reason; readonly upMs: number })
-  | (OfReplica & { readonly type: "restarting"; readonly delayMs: number; readonly reason: string })
-  | (OfReplica & { readonly type: "stopping"; readonly pid: number; readonly signal: string; readonly reason: string })
-  | (OfReplica & { readonly type: "stopped"; readonly pid: number | null; readonly forced: boolean; readonly reason: string })
+  | (OfReplica & { readonly type: "restarting"; readonly delayMs: number; readonly reason: Reason })
+  | (OfReplica & { readonly type: "stopping"; readonly pid: number; readonly signal: string; readonly reason: StoppingReason })
+  | (OfReplica & { readonly type: "stopped"; readonly pid: number | null; readonly forced: boolean; readonly reason: StoppedReason })
   | (OfReplica & { readonly type: "adopted"; readonly pid: number; readonly port: number | null })
   | (OfReplica & { readonly type: "adopt-rejected"; readonly pid: number; readonly reason: "gone" | "pid-reused" | "unknown-app" | "duplicate"; readonly killed: boolean })
   /** One slot used up its budget: its restarts pause for the cooldown; its siblings go on. */
-  | (OfReplica & { readonly type: "replica-crash-loop"; readonly restarts: number; readonly windowMs: number; readonly cooldownMs: number; readonly reason: string })
+  | (OfReplica & { readonly type: "replica-crash-loop"; readonly restarts: number; readonly windowMs: number; readonly cooldownMs: number; readonly reason: Reason })
   /** The app-level verdict: `looping` of its `slots` are in crash-loop (a strict majority), each after `restarts` unstable restarts in the window. */
-  | (Base & { readonly type: "crash-loop"; readonly looping: number; readonly slots: number; readonly restarts: number; readonly windowMs: number; readonly cooldownMs: number; readonly reason: string })
-  | (Base & { readonly type: "crash-loop-cleared"; readonly reason: string })
+  | (Base & { readonly type: "crash-loop"; readonly looping: number; readonly slots: number; readonly restarts: number; readonly windowMs: number; readonly cooldownMs: number; readonly reason: CrashLoopReason })
+  | (Base & { readonly type: "crash-loop-cleared"; readonly reason: CrashLoopReason })
   | (Base & { readonly type: "rolling-restart"; readonly status: "done" | "aborted"; readonly replaced: number; readonly reason: string })
   | (Base & { readonly type: "error"; readonly message: string });
 

@@ -3,7 +3,7 @@
 import { Reason } from "../core/supervision/restart-policy.ts";
 import { toAppSpec } from "../config/apps.ts";
 import { selfCommand } from "./entrypoints.ts";
-import type { FromProcs, LogLine, ProcsEvent, ReplicaSnapshot, ReplicaStats, ToProcs } from "../protocol/procs.ts";
+import { type FromProcs, isStopReason, type LogLine, type ProcsEvent, type ReplicaSnapshot, type ReplicaStats, type ToProcs } from "../protocol/procs.ts";
 import type { Severity } from "../state/event-bus.ts";
 import type { AppConfig, Config } from "../config/schema.ts";
 import type { Catalog } from "../state/catalog.ts";
@@ -136,8 +136,6 @@ export function createProcsLink(hub: ProcsLinkDeps) {
     hub.catalog.removeEndpoint(ref.namespace, ref.service, ref.id);
   };
 
-  /** A "stopping" with one of these reasons is the agent killing a replica for a limit: unplanned, and followed by a restart. */
-  const KILL_CAUSES: ReadonlySet<string> = new Set(["memory-limit", "watchdog-timeout", "readiness-timeout", "vanished"]);
   const onEvent = (e: ProcsEvent) => {
     // An exit we asked for (stop, scale-down, rolling restart, shutdown: all stop-requested) is routine; any other
     // exit is worth a warning.
@@ -184,8 +182,9 @@ export function createProcsLink(hub: ProcsLinkDeps) {
           hub.healthTargetsChanged();
           hub.replicasChanged(e.app);
         }
-        // Planned stops are counted at "stopping" (with why); unplanned restarts at "restarting".
-        if (e.type === "stopping" && !KILL_CAUSES.has(e.reason)) hub.telemetry.plannedStop(e.app, e.reason);
+        // Planned stops are counted at "stopping" (with why); the agent's kills for a limit are followed by a
+        // restart, counted at "restarting".
+        if (e.type === "stopping" && isStopReason(e.reason)) hub.telemetry.plannedStop(e.app, e.reason);
         break;
       case "restarting":
         hub.telemetry.restart(e.app, e.reason);

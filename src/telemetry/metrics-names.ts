@@ -1,4 +1,6 @@
 // Every metric Polis exports: OpenTelemetry name, unit, kind, and the name it gets in the Prometheus exposition.
+import { Reason } from "../core/supervision/restart-policy.ts";
+import { STOP_REASONS, type StopReason } from "../protocol/procs.ts";
 
 export type MetricKind = "counter" | "gauge" | "histogram";
 
@@ -53,10 +55,12 @@ export const METRICS = {
  * so a board or an alert sees 0 rather than "no data" until the first one (the restart policy's and the process
  * manager's reason constants; one outside these lists still counts, it is just not there from the start).
  */
-export const RESTART_REASONS = ["exit-failure", "killed-by-signal", "spawn-failed", "memory-limit", "watchdog-timeout", "readiness-timeout", "vanished", "restart-always"] as const;
+export const RESTART_REASONS = [
+  Reason.EXIT_FAILURE, Reason.KILLED_BY_SIGNAL, Reason.SPAWN_FAILED, Reason.MEMORY_LIMIT, Reason.WATCHDOG_TIMEOUT, Reason.READINESS_TIMEOUT, Reason.VANISHED, Reason.RESTART_ALWAYS,
+] as const satisfies readonly Reason[];
 /** Actions polis.scaling.decisions counts ("none" is an evaluation, not a decision), at 0 from an app's first evaluation. */
 export const SCALING_ACTIONS = ["scale-up", "scale-down"] as const;
-export const PLANNED_STOP_REASONS = ["rolling-restart", "rolling-restart-aborted", "scale-down", "operator-restart", "shutdown"] as const;
+export const PLANNED_STOP_REASONS: readonly StopReason[] = STOP_REASONS;
 
 /** OpenTelemetry unit -> Prometheus unit suffix (the OTel-to-Prometheus compatibility rules); "{...}" annotations get none. */
 const UNIT_SUFFIX: Readonly<Record<string, string>> = { s: "seconds", ms: "milliseconds", By: "bytes", "1": "ratio" };

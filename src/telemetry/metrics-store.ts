@@ -7,6 +7,8 @@
 import { addBuckets, type BucketHistogram, createBucketHistogram, observe, sameBounds, validBounds } from "./metrics-histogram.ts";
 import { ATTR_NETWORK_TRANSPORT, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_URL_SCHEME } from "@opentelemetry/semantic-conventions";
 import { PLANNED_STOP_REASONS, RESTART_REASONS, SCALING_ACTIONS } from "./metrics-names.ts";
+import type { Reason } from "../core/supervision/restart-policy.ts";
+import type { StopReason } from "../protocol/procs.ts";
 import { HEALTH_STATUSES, type HealthStatus, type ProcStats, type ProxyStats, STATUS_CLASSES } from "./metrics-input.ts";
 
 export type { HealthStatus, ProcStats, ProxyStats, StatusClass } from "./metrics-input.ts";
@@ -89,8 +91,8 @@ export interface MetricStore {
   proxyStats(s: ProxyStats): void;
   procStats(s: ProcStats): void;
   replicaCounts(app: string, desired: number, ready: number): void;
-  restart(app: string, reason: string): void;
-  plannedStop(app: string, reason: string): void;
+  restart(app: string, reason: Reason): void;
+  plannedStop(app: string, reason: StopReason): void;
   /** Drops `balancer`'s endpoints that are not in `live`; returns how many went. */
   retainEndpoints(balancer: string, live: ReadonlySet<string>): number;
   healthResult(check: string, target: string, status: HealthStatus, latencyMs: number): void;

@@ -11,6 +11,8 @@
 import { type Attributes, type Counter, type Histogram, ValueType } from "@opentelemetry/api";
 import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_NETWORK_TRANSPORT, ATTR_URL_SCHEME } from "@opentelemetry/semantic-conventions";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
+import type { Reason } from "../core/supervision/restart-policy.ts";
+import type { StopReason } from "../protocol/procs.ts";
 import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
 import { AggregationTemporality, type IMetricReader, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
@@ -46,9 +48,9 @@ export interface Telemetry {
   procStats(s: ProcStats): void;
   replicas(app: string, desired: number, ready: number): void;
   /** An unplanned restart: the replica ended on its own or was killed for a limit; `reason` says which. */
-  restart(app: string, reason: string): void;
+  restart(app: string, reason: Reason): void;
   /** A stop the agent planned (rolling restart, scale-down, operator restart, shutdown): counted apart from restarts. */
-  plannedStop(app: string, reason: string): void;
+  plannedStop(app: string, reason: StopReason): void;
   /** Drops the series of `balancer`'s endpoints that are not in `live` (removed from its pool). */
   retainEndpoints(balancer: string, live: ReadonlySet<string>): number;
   /** One admin API request: `route` is the matched pattern (e.g. /v1/apps/:name), never the raw path. */

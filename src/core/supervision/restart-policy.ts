@@ -54,8 +54,9 @@ export const Reason = {
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
-/** Why we killed a replica ourselves (absent when it exited on its own). */
-export type KillCause = "memory-limit" | "watchdog-timeout" | "readiness-timeout" | "vanished";
+/** Why we killed a replica ourselves (absent when it exited on its own); each is also the Reason its exit gets. */
+export const KILL_CAUSES = [Reason.MEMORY_LIMIT, Reason.WATCHDOG_TIMEOUT, Reason.READINESS_TIMEOUT, Reason.VANISHED] as const;
+export type KillCause = (typeof KILL_CAUSES)[number];
 
 export type RestartEvent =
   | { readonly type: "exited"; readonly code: number | null; readonly signal: string | null; readonly upMs: number; readonly cause?: KillCause; readonly wasReady?: boolean }

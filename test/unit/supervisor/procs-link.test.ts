@@ -120,6 +120,18 @@ describe("procs link", () => {
     ]);
   });
 
+  test("a stop or restart reason outside its union does not compile (reasons are tagged values, not free text)", () => {
+    const s = setup();
+    // @ts-expect-error "scaled-down" is no StopReason or KillCause
+    s.event({ type: "stopping", app: "web", id: 0, pid: 11, signal: "SIGTERM", reason: "scaled-down" });
+    // @ts-expect-error "crashed" is no restart policy Reason
+    s.event({ type: "restarting", app: "web", id: 0, delayMs: 1, reason: "crashed" });
+    // @ts-expect-error "stopped by operator" is free text
+    s.event({ type: "stopped", app: "web", id: 0, pid: 11, forced: false, reason: "stopped by operator" });
+    // At run time a reason no union names is not counted as a planned stop either.
+    expect(s.metrics.filter(([m]) => m === "plannedStop")).toEqual([]);
+  });
+
   test("a ready hook is answered without re-adding the endpoint: the ready event owns that (contrast: an exited replica stays out)", async () => {
     const s = setup();
     s.event({ type: "ready", app: "web", id: 0, pid: 11, port: 20000, afterMs: 5 });

@@ -37,9 +37,9 @@ export function feedAll(t: Telemetry): void {
   t.procStats({ app: "api", replica: "api-1", pid: 4242, cpuPercent: 50, rssBytes: 123_456_789 });
   t.procStats({ app: "api", replica: "api-2", pid: 4243, cpuPercent: 10, rssBytes: 100_000_000 });
   t.replicas("api", 3, 2);
-  t.restart("api", "crashed");
-  t.restart("api", "crashed");
-  t.restart("api", "unhealthy");
+  t.restart("api", "exit-failure");
+  t.restart("api", "exit-failure");
+  t.restart("api", "watchdog-timeout");
   t.plannedStop("api", "rolling-restart");
   t.apiRequest("GET", "/v1/apps/:name", 200, "http", 0.002);
   t.apiRequest("POST", "/v1/apps/:name/scale", 422, "http", 0.004);

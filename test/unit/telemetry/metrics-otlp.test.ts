@@ -81,7 +81,7 @@ describe("OTLP/HTTP protobuf push", () => {
       expect(requests.kind).toBe("sum");
       expect(requests.points.find((p) => p.attributes.endpoint === "10.0.0.1:8080")?.value).toBe(20);
       const restarts = metricNamed(req, "polis.restarts");
-      expect(restarts.points.find((p) => p.attributes.reason === "crashed")?.value).toBe(2);
+      expect(restarts.points.find((p) => p.attributes.reason === "exit-failure")?.value).toBe(2);
     } finally {
       await t.shutdown();
     }

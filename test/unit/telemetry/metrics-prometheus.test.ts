@@ -89,8 +89,8 @@ describe("Prometheus exposition", () => {
     expect(find(s, "process_memory_usage_bytes", { app: "polis", replica: "host-a" })).toHaveLength(1);
     expect(value(s, "polis_replicas_desired", { app: "api" })).toBe(3);
     expect(value(s, "polis_replicas_ready", { app: "api" })).toBe(2);
-    expect(value(s, "polis_restarts_total", { app: "api", reason: "crashed" })).toBe(2);
-    expect(value(s, "polis_restarts_total", { app: "api", reason: "unhealthy" })).toBe(1);
+    expect(value(s, "polis_restarts_total", { app: "api", reason: "exit-failure" })).toBe(2);
+    expect(value(s, "polis_restarts_total", { app: "api", reason: "watchdog-timeout" })).toBe(1);
     const chk = { check: "api-http", target: "api-1" };
     expect(value(s, "polis_health_check_results_total", { ...chk, status: "passing" })).toBe(1);
     expect(value(s, "polis_health_check_results_total", { ...chk, status: "critical" })).toBe(1);
