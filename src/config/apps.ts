@@ -47,6 +47,7 @@ export function toAppSpec(app: AppConfig, config: Config, host: { readonly cores
       crashLoop: { maxRestarts: app.restart.crash_loop.max_restarts, windowMs: app.restart.crash_loop.window, cooldownMs: app.restart.crash_loop.cooldown, minUptimeMs: app.restart.crash_loop.min_uptime },
     },
     stop: { signal: app.stop.signal, timeoutMs: app.stop.timeout },
+    drainTimeoutMs: Math.max(0, ...config.balancers.map((b) => b.drain_timeout)),
     ...(app.max_memory !== undefined ? { maxMemoryBytes: app.max_memory } : {}),
     ...(app.watchdog ? { watchdog: { timeoutMs: app.watchdog.timeout, pattern: app.watchdog.pattern } } : {}),
     logs: { dir: join(config.agent.data_dir, "logs"), maxBytes: app.logs.max_size, files: app.logs.files, ringLines: app.logs.ring_lines },

@@ -3,24 +3,18 @@ import type { FromProcs, ProcsRequests, ReplicaSnapshot, ToProcs } from "../prot
 import type { ModulePort, WorkerModule } from "../runtime/worker.ts";
 import { ProcessManager } from "./process-manager.ts";
 
-/** A supervisor that never answers a hook must not hold a replica forever. */
-const HOOK_TIMEOUT_MS = 120_000;
-
 export function createProcsModule(): WorkerModule<ToProcs, FromProcs, ProcsRequests> {
   let port: ModulePort<ToProcs, FromProcs, ProcsRequests>;
   let manager: ProcessManager;
   const following = new Map<string, () => void>();
-  const hooks = new Map<number, { resolve(): void; reject(e: Error): void; timer: ReturnType<typeof setTimeout> }>();
+  /** Hooks waiting for the supervisor's answer; the manager bounds each by its app's drain bound (spec.ts). */
+  const hooks = new Map<number, { resolve(): void; reject(e: Error): void }>();
   let nextHook = 1;
 
   const askSupervisor = (kind: "drain" | "ready", replica: ReplicaSnapshot) =>
     new Promise<void>((resolve, reject) => {
       const hook = nextHook++;
-      const timer = setTimeout(() => {
-        hooks.delete(hook);
-        reject(new Error(`supervisor did not finish ${kind} of ${replica.app}-${replica.id} in time`));
-      }, HOOK_TIMEOUT_MS);
-      hooks.set(hook, { resolve, reject, timer });
+      hooks.set(hook, { resolve, reject });
       port.send({ t: "procs.hook", hook, kind, replica });
     });
 
@@ -78,7 +72,6 @@ export function createProcsModule(): WorkerModule<ToProcs, FromProcs, ProcsReque
           const h = hooks.get(msg.hook);
           if (!h) return;
           hooks.delete(msg.hook);
-          clearTimeout(h.timer);
           if (msg.error) h.reject(new Error(msg.error));
           else h.resolve();
           return;
@@ -86,10 +79,7 @@ export function createProcsModule(): WorkerModule<ToProcs, FromProcs, ProcsReque
       }
     },
     async stop() {
-      for (const h of hooks.values()) {
-        clearTimeout(h.timer);
-        h.resolve();
-      }
+      for (const h of hooks.values()) h.resolve();
       hooks.clear();
       await manager?.stopAll();
     },

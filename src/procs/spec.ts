@@ -2,6 +2,7 @@
 import { DEFAULT_BACKOFF } from "../core/supervision/backoff.ts";
 import { DEFAULT_CRASH_LOOP } from "../core/supervision/crash-loop.ts";
 import type { RestartPolicy } from "../core/supervision/restart-policy.ts";
+import { DRAIN_REPLY_MARGIN_MS } from "../protocol/balancer.ts";
 import type { AppSpec, PortMode } from "./types.ts";
 
 export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
@@ -25,6 +26,8 @@ export interface ResolvedSpec {
   readonly restart: RestartPolicy;
   readonly stopSignal: NodeJS.Signals;
   readonly stopTimeoutMs: number;
+  /** How long a hook to the supervisor (drain an old replica, route to a new one) may take: its drain's bound. */
+  readonly hookTimeoutMs: number;
   readonly maxMemoryBytes: number | null;
   readonly watchdog: { timeoutMs: number; pattern: RegExp } | null;
   readonly logs: { dir: string | null; maxBytes: number; files: number; ringLines: number };
@@ -54,6 +57,8 @@ export function resolveSpec(spec: AppSpec): ResolvedSpec {
     },
     stopSignal: spec.stop?.signal ?? "SIGTERM",
     stopTimeoutMs: spec.stop?.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
+    // One margin for the balancers' answers to the supervisor, one for the supervisor's answer back to procs.
+    hookTimeoutMs: (spec.drainTimeoutMs ?? 0) + 2 * DRAIN_REPLY_MARGIN_MS,
     maxMemoryBytes: spec.maxMemoryBytes ?? null,
     watchdog: spec.watchdog
       ? { timeoutMs: spec.watchdog.timeoutMs, pattern: new RegExp(spec.watchdog.pattern ?? DEFAULT_HEARTBEAT_PATTERN) }

@@ -82,6 +82,9 @@ export type ToBalancer =
   | { readonly t: "balancer.pool"; readonly balancer: string; readonly members: readonly PoolMember[] };
 
 /** Supervisor -> balancer worker requests and their replies. */
+/** How much longer than drain_timeout a drain's answer may take to arrive (a busy worker, the message hop). */
+export const DRAIN_REPLY_MARGIN_MS = 5000;
+
 export type BalancerRequests = {
   /**
    * Answered once this worker has nothing in flight to the endpoint, or when the balancer's drain_timeout passes

@@ -40,6 +40,11 @@ export interface AppSpec {
   };
   /** Graceful stop: `signal` to the process group, SIGKILL to the group after `timeoutMs`. */
   readonly stop?: { readonly signal?: NodeJS.Signals; readonly timeoutMs?: number };
+  /**
+   * The longest drain_timeout among the balancers: a drain hook for one of this app's replicas is answered within
+   * it (plus DRAIN_REPLY_MARGIN_MS), since each balancer answers its drain by then. It is the hooks' only bound.
+   */
+  readonly drainTimeoutMs?: number;
   /** RSS of the whole process group above this is killed and restarted (reason memory-limit). */
   readonly maxMemoryBytes?: number;
   /**

@@ -2,7 +2,7 @@
 // per-second stats merged across workers into the API view, metrics and scaler samples; draining.
 import type { BalancerConfig } from "../config/schema.ts";
 import { splitListen } from "../config/units.ts";
-import type { FromBalancer, PoolMember, ToBalancer } from "../protocol/balancer.ts";
+import { DRAIN_REPLY_MARGIN_MS, type FromBalancer, type PoolMember, type ToBalancer } from "../protocol/balancer.ts";
 import type { MetricSample } from "../protocol/scaler.ts";
 import { merge, StatsHistory, type StatsView, toExportHistogram } from "./balancer-stats.ts";
 import type { Config } from "../config/schema.ts";
@@ -49,8 +49,6 @@ function holdersOf(hub: BalancerLinkDeps, b: BalancerConfig, endpoint: string) {
   return sources(b).filter(({ namespace, service }) => hub.catalog.get(namespace, service)?.endpoints.some((e) => e.id === endpoint));
 }
 
-/** How much longer than drain_timeout the supervisor waits for a worker's drain answer before counting it as 0. */
-const DRAIN_REPLY_MARGIN_MS = 5000;
 
 export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricSample[]) => void) {
   /** Operator overrides for static endpoints (catalog endpoints carry theirs in the catalog). */

@@ -37,6 +37,17 @@ describe("config to process specs", () => {
     expect(spec.maxMemoryBytes).toBe(64 * 1024 * 1024);
   });
 
+  test("an app's drain bound is the longest drain_timeout of the balancers, however long (no 60 s cap)", () => {
+    const withBalancers = config(`apps:
+  - {name: web, command: x, port: {range: [3000, 3010]}}
+balancers:
+  - {name: a, listen: "127.0.0.1:8080", backends: {app: web}, drain_timeout: 5m}
+  - {name: b, listen: "127.0.0.1:8081", backends: {app: web}, drain_timeout: 10s}
+`);
+    expect(toAppSpec(withBalancers.apps[0]!, withBalancers, host).drainTimeoutMs).toBe(300_000);
+    expect(toAppSpec(app, c, host).drainTimeoutMs).toBe(0);
+  });
+
   test("a run-time replica count is kept within the configured bounds", () => {
     expect(toAppSpec(app, c, host, 99).replicas).toBe(8);
     expect(toAppSpec(app, c, host, 0).replicas).toBe(1);

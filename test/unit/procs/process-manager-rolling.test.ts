@@ -1,5 +1,7 @@
 // Rolling restarts and manual replica restarts: new before old, caller hooks in order, abort keeps old serving.
 import { describe, expect, test } from "bun:test";
+import { DRAIN_REPLY_MARGIN_MS } from "../../../src/protocol/balancer.ts";
+import { ProcessManager } from "../../../src/procs/process-manager.ts";
 import { canConnect } from "../../../src/procs/readiness.ts";
 import { isRunning } from "../../../src/procs/proc-stat.ts";
 import { waitFor } from "../../support/wait-for.ts";
@@ -84,5 +86,42 @@ describe("rolling restart", () => {
     await h.pm.resetCrashLoop("nope");
     expect(await h.pm.rollingRestart("nope")).toEqual({ ok: false, replaced: 0, reason: "unknown-app" });
     expect(h.of("error").length).toBe(4);
+  });
+});
+
+describe("hook bounds", () => {
+  test("drain and ready hooks are bounded by the app's drain bound (a 5 min drain_timeout), not a fixed cap", async () => {
+    const bounds: Array<[string, number]> = [];
+    const drained: number[] = [];
+    const pm = new ProcessManager(
+      { beforeStop: (r) => void drained.push(r.id) },
+      { statsIntervalMs: 50, settleHook: (p, ms) => (bounds.push(["hook", ms]), p.then(() => true)) },
+    );
+    try {
+      await pm.apply([fastSpec("slow-drain", "idle", { replicas: 2, drainTimeoutMs: 300_000 })]);
+      await waitFor(() => pm.snapshot()[0]?.replicas.filter((r) => r.state === "ready").length === 2, { what: "two ready replicas" });
+      const rolled = await pm.rollingRestart("slow-drain", { onReady: () => {}, drain: (r) => void drained.push(r.id) });
+      expect(rolled).toEqual({ ok: true, replaced: 2 });
+      await pm.scale("slow-drain", 1);
+      // Two replicas rolled (ready + drain hook each), then one scaled away (beforeStop): every bound is 300 s + margins.
+      const bound = 300_000 + 2 * DRAIN_REPLY_MARGIN_MS;
+      expect(bounds).toEqual([["hook", bound], ["hook", bound], ["hook", bound], ["hook", bound], ["hook", bound]]);
+      expect(drained).toEqual([0, 1, 3]);
+    } finally {
+      await pm.stopAll();
+    }
+  });
+
+  test("the contrast: an app with no balancer drain bound still has a bound (the reply margin)", async () => {
+    const bounds: number[] = [];
+    const pm = new ProcessManager({ beforeStop: () => {} }, { settleHook: (p, ms) => (bounds.push(ms), p.then(() => true)) });
+    try {
+      await pm.apply([fastSpec("plain", "idle", { replicas: 1 })]);
+      await waitFor(() => pm.snapshot()[0]?.replicas[0]?.state === "ready", { what: "a ready replica" });
+      await pm.scale("plain", 0);
+      expect(bounds).toEqual([2 * DRAIN_REPLY_MARGIN_MS]);
+    } finally {
+      await pm.stopAll();
+    }
   });
 });
