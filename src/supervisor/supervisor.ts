@@ -233,7 +233,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     log.setLevel(config.agent.log_level);
     const has = (s: ReloadableSection) => changed.includes(s);
     if (has("services")) syncConfigServices();
-    if (has("apps")) procs.apply();
+    // Balancers too: an app spec carries the longest drain_timeout, which bounds its drain hooks.
+    if (has("apps") || has("balancers")) procs.apply();
     if (has("apps") || has("checks")) health.changed();
     // agent.scaler_interval travels with the scaler's policies.
     if (has("apps") || has("agent")) scaler.reload();
