@@ -46,6 +46,7 @@ const OVERRIDES: Record<string, (doc: any) => void> = {
   "balancers[0].protocol": (d) => ((d.balancers[0].protocol = "tcp"), delete d.balancers[0].sticky),
   "balancers[0].backends.app": (d) => (d.balancers[0].backends = { service: "cache", namespace: "infra" }),
   "balancers[0].hash_key.source": (d) => (d.balancers[0].hash_key.source = "path"),
+  "balancers[0].maglev.table_size": (d) => (d.balancers[0].maglev.table_size = 655373),
 };
 
 const setAt = (root: unknown, path: (string | number)[], value: unknown): unknown => {
