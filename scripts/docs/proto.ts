@@ -2,6 +2,8 @@
 // scripts/docs/api.ts runs this too; a unit test fails when the files drift from the routes.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { buildGrpcPackage } from "../../src/api/grpc/definition.ts";
+import { PACKAGE } from "../../src/api/grpc/rpcs.ts";
+import type { Msg } from "../../src/api/grpc/shape.ts";
 import { offlineSpec } from "./api.ts";
 
 export const PROTO_DIR = new URL("../../proto/", import.meta.url);
@@ -11,7 +13,14 @@ export const LOCK_FILE = new URL("../../proto/polis/v1/field-numbers.json", impo
 export function renderProtos(): Map<string, string> {
   const pkg = buildGrpcPackage(offlineSpec());
   const out = new Map(pkg.files);
-  const sorted = Object.fromEntries(Object.keys(pkg.lock).sort().map((k) => [k, pkg.lock[k]]));
+  // Numbers of a message that no longer exists protect nothing: a message of that name later is a new message.
+  const live = new Set<string>();
+  const walk = (m: Msg, path: string) => {
+    live.add(path);
+    for (const n of m.nested) walk(n, `${path}.${n.name}`);
+  };
+  for (const svc of pkg.services) for (const r of svc.rpcs) for (const m of [r.request, r.response]) walk(m, `${PACKAGE}.${m.name}`);
+  const sorted = Object.fromEntries(Object.keys(pkg.lock).filter((k) => live.has(k)).sort().map((k) => [k, pkg.lock[k]]));
   out.set("polis/v1/field-numbers.json", `${JSON.stringify(sorted, null, 2)}\n`);
   return out;
 }

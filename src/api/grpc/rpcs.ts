@@ -35,7 +35,7 @@ export const PACKAGE = "polis.v1";
 /** REST tag (first segment after /v1) -> service. Small resources share the service of the one they belong to. */
 const SERVICE_OF_TAG: Record<string, string> = {
   agent: "Agent", apps: "Apps", balancers: "Balancers", checks: "Checks", health: "Checks", config: "Config", reload: "Config",
-  events: "Events", metrics: "Scaling", scaling: "Scaling", services: "Services", alerts: "Alerts", tasks: "Tasks", deployments: "Deployments",
+  events: "Events", metrics: "Scaling", scaling: "Scaling", services: "Services", alerts: "Alerts", silences: "Alerts", tasks: "Tasks", deployments: "Deployments",
 };
 
 /** RPC names for the routes; a route missing here still gets an RPC, named from its method and path. */
@@ -86,6 +86,17 @@ const RPC_NAMES: Record<string, string> = {
   "put /v1/services/{namespace}/{name}": "PutService",
   "delete /v1/services/{namespace}/{name}": "DeleteService",
   "get /v1/services/{namespace}/{name}/resolve": "ResolveService",
+  "get /v1/alerts": "ListAlerts",
+  "post /v1/alerts": "RaiseAlert",
+  "get /v1/alerts/notifications": "ListAlertNotifications",
+  "get /v1/alerts/stats": "GetAlertStats",
+  "get /v1/alerts/{id}": "GetAlert",
+  "post /v1/alerts/{id}/acknowledge": "AcknowledgeAlert",
+  "post /v1/alerts/{id}/resolve": "ResolveAlert",
+  "get /v1/silences": "ListSilences",
+  "post /v1/silences": "CreateSilence",
+  "get /v1/silences/{id}": "GetSilence",
+  "delete /v1/silences/{id}": "ExpireSilence",
 };
 
 /** Streams: the RPC name, what one item is called, and the SSE event names that are notices rather than items. */
