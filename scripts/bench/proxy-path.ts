@@ -52,7 +52,7 @@ for (const ep of endpoints) {
 const sh: Shared = {
   opts: { maxHeaderBytes: 16 * 1024, headerTimeoutMs: 10_000, clientIdleTimeoutMs: 60_000, connectTimeoutMs: 3_000, requestTimeoutMs: 30_000, maxRetries: 2, holdWhenEmptyMs: 0 },
   pool, upstreams, stats: new ProxyStats(), budget: new RetryBudget({ now: () => clock.now }), clock,
-  conns: new Set(), held: new Set(), proto: "http", via: "polis", closing: false,
+  conns: new Set(), held: new Set(), proto: "http", via: "polis", closing: false, shed: 0,
 };
 const client = { write: (d: Buffer) => (toClient += d.length, d.length), end() {}, terminate() {}, pause() {}, resume() {} };
 const conn = new ClientConn(client as unknown as ClientSocket, sh, "127.0.0.1");

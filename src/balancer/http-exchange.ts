@@ -74,6 +74,11 @@ export interface Shared {
   proto: "http" | "https";
   via: string;
   closing: boolean;
+  /**
+   * Keep-alive connections to end after their current response, so their clients reconnect and the kernel hashes
+   * them onto another balancer worker (set by the connection balance, conn-balancer.ts; 0 = none).
+   */
+  shed: number;
 }
 
 /** The client socket as the exchange uses it. */
@@ -425,6 +430,11 @@ export class ClientConn implements UpstreamOwner, RequestContext {
         bodyEnd = r;
       } else if (h.bodyKind === BODY_CLOSE) {
         bodyEnd = buf.length;
+        this.keepAlive = false;
+      }
+      // Shed for balance only a connection with nothing pipelined behind this request (that would be lost).
+      if (sh.shed > 0 && this.keepAlive && this.state === ST_AWAIT && this.inBuf === undefined) {
+        sh.shed--;
         this.keepAlive = false;
       }
       const cookie = sh.pool.stickyCookie?.(this.ep!, this);

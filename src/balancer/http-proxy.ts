@@ -59,6 +59,10 @@ export interface HttpProxy {
   held(): number;
   /** The pool changed: held requests try again. */
   wake(): void;
+  /** Open client connections. */
+  connections(): number;
+  /** End this many keep-alive connections after their current response (replaces the previous budget). */
+  shed(n: number): void;
 }
 
 /**
@@ -98,7 +102,7 @@ export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
       ...(opts.retryRatio !== undefined ? { ratio: opts.retryRatio } : {}),
       ...(opts.retryMinPerSecond !== undefined ? { minPerSecond: opts.retryMinPerSecond } : {}),
     }),
-    proto: opts.tls ? "https" : "http", via: opts.via ?? "polis", closing: false,
+    proto: opts.tls ? "https" : "http", via: opts.via ?? "polis", closing: false, shed: 0,
   };
   const handler = {
     binaryType: "buffer" as const,
@@ -165,6 +169,10 @@ export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
     port,
     stats: (reset = false) => snapshotAll(stats, upstreams.stats, reset),
     held: () => sh.held.size,
+    connections: () => sh.conns.size,
+    shed(n: number) {
+      sh.shed = Math.max(0, Math.floor(n));
+    },
     wake() {
       for (const c of [...sh.held]) c.wake();
     },

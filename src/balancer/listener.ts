@@ -12,6 +12,7 @@ import { createHttpProxy, type HttpProxy } from "./http-proxy.ts";
 import { createPickerPool, type HashKey } from "./picker-pool.ts";
 import type { ConnectionContext, ProxyOutcome, ProxyPool, RequestContext } from "./proxy-pool.ts";
 import type { StatsSnapshot } from "./proxy-stats.ts";
+import type { BalancedListener } from "./conn-balancer.ts";
 import { createTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 import { createUdpProxy, type UdpProxy } from "./udp-proxy.ts";
 
@@ -27,6 +28,8 @@ export interface Listener {
   stats(): { listener: StatsSnapshot; endpoints: Record<string, EndpointStats>; panic: boolean; held: number };
   reloadTls(): void;
   close(graceMs: number): Promise<void>;
+  /** HTTP listeners only: what the connection balance between workers needs (conn-balancer.ts). */
+  readonly balanced?: BalancedListener;
 }
 
 function hashKeyOf(cfg: BalancerSpec): HashKey {
@@ -174,9 +177,11 @@ export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierD
     }
   }, 1000);
 
+  const http = cfg.protocol === "http" ? (proxy as HttpProxy) : undefined;
   return {
     name: cfg.name,
     port: proxy.port,
+    ...(http ? { balanced: { connections: () => http.connections(), shed: (n: number) => http.shed(n) } } : {}),
     setMembers(members) {
       const now = clock.now();
       const seen = new Set<string>();

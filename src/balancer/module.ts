@@ -7,6 +7,7 @@ import { type BackoffOptions, type BackoffState, INITIAL_BACKOFF, nextBackoff } 
 import { systemRng } from "../core/time.ts";
 import type { BalancerInit, BalancerRequests, BalancerSpec, FromBalancer, PoolMember, ToBalancer } from "../protocol/balancer.ts";
 import type { ModulePort, WorkerModule } from "../runtime/worker.ts";
+import { startConnBalancer, type BalancedListener, type ConnBalancer } from "./conn-balancer.ts";
 import { createListener, type Listener } from "./listener.ts";
 
 /** Bind retries: a port held by a process on its way out frees within seconds; one held for good is tried twice a minute. */
@@ -18,6 +19,11 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
   const listeners = new Map<string, { cfg: string; drainMs: number; listener: Listener }>();
   const members = new Map<string, readonly PoolMember[]>();
   let statsTimer: ReturnType<typeof setInterval> | undefined;
+  let balance: ConnBalancer | undefined;
+  /** The HTTP listeners whose connections are evened out with the other balancer workers. */
+  function* balanced(): Iterable<readonly [string, BalancedListener]> {
+    for (const [name, { listener }] of listeners) if (listener.balanced) yield [name, listener.balanced];
+  }
   /** Balancers whose listener failed to bind: the config that failed, its backoff and the pending retry. */
   const failing = new Map<string, { cfg: string; backoff: BackoffState; timer: ReturnType<typeof setTimeout> }>();
   let wantedCfg = new Map<string, BalancerSpec>();
@@ -100,6 +106,7 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
       port = p;
       await apply(state);
       statsTimer = setInterval(sendStats, 1000);
+      balance = startConnBalancer(() => index, balanced);
     },
     async reinit(state) {
       await apply(state);
@@ -128,6 +135,7 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
       stopped = true;
       for (const name of [...failing.keys()]) clearFailing(name);
       if (statsTimer) clearInterval(statsTimer);
+      balance?.stop();
       await Promise.all([...listeners.values()].map((l) => l.listener.close(5000)));
     },
   };

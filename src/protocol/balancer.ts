@@ -118,3 +118,18 @@ export type FromBalancer =
   | { readonly t: "balancer.listen-failed"; readonly worker: number; readonly balancer: string; readonly address: string; readonly code: string; readonly message: string; readonly attempt: number; readonly retryInMs: number }
   /** A listener is bound (sent on every successful bind, so a retry that succeeds clears the failure). */
   | { readonly t: "balancer.listening"; readonly worker: number; readonly balancer: string; readonly address: string };
+
+/** The BroadcastChannel on which the balancer workers of one agent tell each other their connection counts. */
+export const BALANCER_PEERS_CHANNEL = "polis.balancer.peers";
+
+/**
+ * Balancer worker -> the other balancer workers, a few times a second: open client connections per HTTP listener,
+ * so a worker holding more than its share of a listener's connections can close some (core/balancing/conn-balance).
+ * Worker to worker, not through the supervisor: the counts are data-plane state nobody else needs, and a round trip
+ * through the hub would only make them older.
+ */
+export interface BalancerPeerReport {
+  readonly t: "balancer.connections";
+  readonly worker: number;
+  readonly counts: Readonly<Record<string, number>>;
+}

@@ -64,6 +64,7 @@ function harness(opts: { endpoints?: number; connected?: boolean; holdWhenEmptyM
     proto: "http",
     via: "polis",
     closing: false,
+    shed: 0,
   };
   const conn = new ClientConn(sock, sh, "127.0.0.1");
   sh.conns.add(conn);
@@ -224,6 +225,46 @@ describe("http exchange end paths", () => {
     expect(h.ups[0]!.ep.stats.responses[5]).toBe(1);
     expect(h.stats.responses[5]).toBe(1);
     expect(h.done).toEqual([{ id: "e0", outcome: "protocol" }]);
+    expectAtRest(h, true);
+  });
+});
+
+describe("http exchange: connections shed for balance between workers", () => {
+  test("with a shed budget the next response says Connection: close, the client is ended and the upstream kept", () => {
+    const h = harness();
+    h.sh.shed = 1;
+    h.conn.onData(Buffer.from(GET));
+    h.conn.onUpstreamData(h.ups[0]!, Buffer.from(OK));
+    expect(h.client.written).toContain("Connection: close\r\n");
+    expect(h.client.written.endsWith("ok")).toBe(true);
+    expect(h.client.ended).toBe(true);
+    expect(h.sh.shed).toBe(0);
+    expect(h.released).toEqual([h.ups[0]!]);
+    expect(h.done).toEqual([{ id: "e0", outcome: 200 }]);
+    expectAtRest(h, false);
+  });
+
+  test("a connection with a pipelined request behind the current one is not shed (that request would be lost)", () => {
+    const h = harness();
+    h.sh.shed = 1;
+    h.conn.onData(Buffer.from(GET + GET));
+    h.conn.onUpstreamData(h.ups[0]!, Buffer.from(OK));
+    expect(h.client.written).not.toContain("Connection: close");
+    expect(h.client.ended).toBe(false);
+    // The second request went out; the budget is still there for it, and it has nothing behind it.
+    h.conn.onUpstreamData(h.ups[1]!, Buffer.from(OK));
+    expect(h.client.written.split("Connection: close").length - 1).toBe(1);
+    expect(h.client.ended).toBe(true);
+    expect(h.sh.shed).toBe(0);
+  });
+
+  test("without a budget responses keep the connection", () => {
+    const h = harness();
+    for (let i = 0; i < 3; i++) {
+      h.conn.onData(Buffer.from(GET));
+      h.conn.onUpstreamData(h.ups[i]!, Buffer.from(OK));
+    }
+    expect(h.client.written).not.toContain("Connection: close");
     expectAtRest(h, true);
   });
 });

@@ -1,0 +1,68 @@
+// Runner of the connection balance between balancer workers (core/balancing/conn-balance.ts decides).
+//
+// Every tick each worker posts its open client connections per HTTP listener on a BroadcastChannel the balancer
+// workers of the process share (protocol/balancer.ts), keeps the latest report of every other worker, and sets each
+// listener's shed budget from the pure decision. With one worker there are no reports and nothing is ever shed.
+import { CONN_BALANCE_DEFAULTS, decideShed, type ConnBalanceOptions, type PeerCount } from "../core/balancing/conn-balance.ts";
+import { BALANCER_PEERS_CHANNEL, type BalancerPeerReport } from "../protocol/balancer.ts";
+
+/** What the runner needs of one listener: its connection count and a place to put the shed budget. */
+export interface BalancedListener {
+  connections(): number;
+  /** Keep-alive connections to end after their current response, replacing the previous budget. */
+  shed(n: number): void;
+}
+
+export interface ConnBalancerOptions extends ConnBalanceOptions {
+  tickMs: number;
+  /** The channel's name (tests use their own, so parallel tests do not hear each other). */
+  channel: string;
+}
+
+export const CONN_BALANCER_DEFAULTS: ConnBalancerOptions = { ...CONN_BALANCE_DEFAULTS, tickMs: 100, channel: BALANCER_PEERS_CHANNEL };
+
+export interface ConnBalancer {
+  stop(): void;
+}
+
+export function startConnBalancer(
+  worker: () => number,
+  listeners: () => Iterable<readonly [string, BalancedListener]>,
+  opts: ConnBalancerOptions = CONN_BALANCER_DEFAULTS,
+): ConnBalancer {
+  /** Per listener, the latest count of every other worker. */
+  const peers = new Map<string, Map<number, PeerCount>>();
+  const channel = new BroadcastChannel(opts.channel);
+  (channel as { unref?: () => void }).unref?.();
+  channel.onmessage = (e: { data: unknown }) => {
+    const m = e.data as BalancerPeerReport | undefined;
+    if (m?.t !== "balancer.connections" || m.worker === worker() || typeof m.counts !== "object" || m.counts === null) return;
+    const at = performance.now();
+    for (const [name, active] of Object.entries(m.counts)) {
+      if (typeof active !== "number" || !Number.isFinite(active) || active < 0) continue;
+      let byWorker = peers.get(name);
+      if (byWorker === undefined) peers.set(name, (byWorker = new Map()));
+      byWorker.set(m.worker, { active, at });
+    }
+  };
+  const tick = () => {
+    const now = performance.now();
+    const counts: Record<string, number> = {};
+    for (const [name, l] of listeners()) {
+      const own = l.connections();
+      counts[name] = own;
+      const byWorker = peers.get(name);
+      l.shed(byWorker === undefined ? 0 : decideShed(own, byWorker.values(), now, opts).shed);
+    }
+    const report: BalancerPeerReport = { t: "balancer.connections", worker: worker(), counts };
+    channel.postMessage(report);
+  };
+  const timer = setInterval(tick, opts.tickMs);
+  timer.unref?.();
+  return {
+    stop() {
+      clearInterval(timer);
+      channel.close();
+    },
+  };
+}
