@@ -106,6 +106,10 @@ export async function runAgent(opts: AgentOptions): Promise<number | undefined> 
     process.stderr.write(`polis: ${(e as Error).message}\n`);
     return 1;
   }
-  logger.info("agent ready", { api: sup.apiUrl, pid: process.pid, workers: sup.workers().map((w) => w.name) });
+  const up = { api: sup.apiUrl, pid: process.pid, workers: sup.workers().map((w) => w.name) };
+  const why = sup.notReady();
+  // "agent ready" means serving everything configured; until then the log says what is missing (as /readyz does).
+  if (why !== undefined) logger.warn("agent up, not ready", { ...up, reason: why });
+  sup.whenReady(() => logger.info("agent ready", up));
   return undefined;
 }

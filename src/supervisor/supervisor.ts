@@ -66,6 +66,10 @@ export interface Supervisor {
   reload(): Promise<{ ok: true; reloaded: string[] } | { ok: false; status: 400 | 403 | 409 | 503; error: ConfigError | { problems: readonly ConfigProblem[]; message: string } }>;
   stop(): Promise<void>;
   workers(): WorkerInfo[];
+  /** Why the agent does not serve all it should (a store fault, a balancer that cannot bind), or undefined: /readyz's reason. */
+  notReady(): string | undefined;
+  /** Calls `fn` once, as soon as notReady() is undefined (at once when it already is); returns a cancel function. */
+  whenReady(fn: () => void): () => void;
   /** How long stop() may take: the shutdown timeout, or longer when an app's own stop timeout needs it. */
   stopBoundMs(): number;
   /** What a takeover gives up and takes back (takeover.ts). */
@@ -250,6 +254,9 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     { raw, base: opts.base ?? raw, overlay: opts.overlay },
   );
 
+  // A store fault (full, deleted, replaced) comes first: it is what the operator must fix.
+  const notReady = () => store.fault()?.message ?? (balancer.notListening().join("; ") || undefined);
+
   const bootApi = () =>
     startApiServer({
       api: config.api,
@@ -259,8 +266,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       jwt: jwt.authenticator,
       tickets,
       ready: () => ready && allHosts(hosts).every((h) => h.info().state === "running"),
-      // A store fault (full, deleted, replaced) comes first: it is what the operator must fix.
-      notReady: () => store.fault()?.message ?? (balancer.notListening().join("; ") || undefined),
+      notReady,
       modules: buildApiModules({
         hub,
         procs,
@@ -380,6 +386,20 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       }
     },
     workers: () => allHosts(hosts).map((h) => h.info()),
+    notReady,
+    whenReady(fn) {
+      if (notReady() === undefined) {
+        fn();
+        return () => {};
+      }
+      // What clears a reason is reported as an event (balancer.listening), so each event is a moment to look again.
+      const off = events.subscribe(() => {
+        if (notReady() !== undefined) return;
+        off();
+        fn();
+      });
+      return off;
+    },
     stopBoundMs: () => Math.max(config.agent.shutdown_timeout, ...config.apps.map((a) => a.stop.timeout + 2000)),
     handover,
   };

@@ -38,6 +38,10 @@ describe("a balancer whose listen address is taken", () => {
       const line = await agent.waitForLine((l) => l.event === "balancer.listen-failed");
       expect(String(line.msg)).toContain(`127.0.0.1:${port}`);
       expect(String(line.msg)).toContain("EADDRINUSE");
+      // The agent is up but does not call itself ready, and says which balancer is missing and why.
+      const up = await agent.waitForLine((l) => l.msg === "agent up, not ready");
+      expect(String(up.reason)).toContain(`balancer web: cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
+      expect(agent.lines.some((l) => l.msg === "agent ready")).toBe(false);
       const ready = await fetch(`${agent.url}/readyz`);
       expect(ready.status).toBe(503);
       const body = (await ready.json()) as { code: string; message: string };
@@ -51,6 +55,7 @@ describe("a balancer whose listen address is taken", () => {
       const res = await fetch(`http://127.0.0.1:${port}/`);
       expect(await res.text()).toBe("up");
       await agent.waitForLine((l) => l.event === "balancer.listening");
+      await agent.waitForLine((l) => l.msg === "agent ready");
     } finally {
       squatter?.stop(true);
       upstream.stop(true);
