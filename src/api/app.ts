@@ -23,6 +23,8 @@ export interface ApiOptions {
   ready: () => boolean;
   /** Once the workers run: why the agent is still not ready to serve (a balancer that cannot bind), or undefined. */
   notReady?: () => string | undefined;
+  /** Facts that do not make the agent unready but an operator should see (a stale cluster catalog). */
+  readyDetail?: () => Record<string, unknown> | undefined;
   modules: readonly ApiModule[];
   /** Routes served at the root without auth (e.g. /metrics). */
   open?: readonly ApiModule[];
@@ -59,7 +61,8 @@ export function createApi(opts: ApiOptions): Hono {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", (c) => {
     const why = opts.ready() ? opts.notReady?.() : "workers are starting";
-    return why === undefined ? c.json({ status: "ready" }) : c.json(envelope("not_ready", why), 503);
+    const detail = opts.readyDetail?.();
+    return why === undefined ? c.json({ status: "ready", ...(detail ? { detail } : {}) }) : c.json(envelope("not_ready", why), 503);
   });
   for (const m of opts.open ?? []) app.route(m.path, m.app);
 

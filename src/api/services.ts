@@ -40,6 +40,8 @@ const EndpointView = Schema.Struct({
   healthSince: Schema.Number,
   output: Schema.optionalKey(Schema.String),
   draining: Schema.Boolean,
+  node: Schema.optionalKey(Schema.String).annotate({ description: "The cluster node that owns this endpoint (absent: this node)" }),
+  zone: Schema.optionalKey(Schema.String),
 });
 export const ServiceView = Schema.Struct({
   name: Schema.String,
@@ -47,7 +49,7 @@ export const ServiceView = Schema.Struct({
   version: Schema.optionalKey(Schema.String),
   labels: StringMap,
   annotations: StringMap,
-  source: Schema.Literals(["app", "config", "api"]),
+  source: Schema.Literals(["app", "config", "api", "cluster"]).annotate({ description: "cluster: known only from other nodes" }),
   endpoints: Schema.Array(EndpointView),
 });
 
@@ -109,7 +111,8 @@ export function serviceRoutes(deps: ServiceRouteDeps): Hono {
   defineRoute(app, P, { method: "put", path: "/:namespace/:name", summary: "Register or replace a service (persisted)", body: ServiceBody, response: ServiceView }, (c, { body }) => {
     const { namespace, name } = nameParams(c);
     const existing = deps.catalog.get(namespace, name);
-    if (existing && existing.source !== "api") {
+    // A service other nodes serve can be registered here too: this node's endpoints join theirs.
+    if (existing && existing.source !== "api" && existing.source !== "cluster") {
       throw new ApiError(409, "conflict", `service ${namespace}/${name} is owned by ${existing.source === "app" ? "an app" : "the config file"}; change it there`);
     }
     const input = registrationInput(namespace, name, body);
@@ -120,7 +123,7 @@ export function serviceRoutes(deps: ServiceRouteDeps): Hono {
     const { namespace, name } = nameParams(c);
     const existing = deps.catalog.get(namespace, name);
     if (!existing) throw new ApiError(404, "not_found", `no service ${namespace}/${name}`);
-    if (existing.source !== "api") throw new ApiError(409, "conflict", `service ${namespace}/${name} is owned by ${existing.source === "app" ? "an app" : "the config file"}`);
+    if (existing.source !== "api") throw new ApiError(409, "conflict", `service ${namespace}/${name} is owned by ${existing.source === "app" ? "an app" : existing.source === "cluster" ? "other cluster nodes" : "the config file"}`);
     deps.persist(namespace, name, undefined);
     deps.catalog.removeService(namespace, name);
     return { deregistered: `${namespace}/${name}` };

@@ -23,10 +23,10 @@ export interface Output {
   error(s: string): void;
 }
 
-const GOOD = new Set(["ok", "ready", "passing", "running", "active", "done", "auto", "enabled"]);
-const WARN = new Set(["degraded", "warning", "starting", "stopping", "backoff", "draining", "paused", "maintenance", "manual", "restarting"]);
+const GOOD = new Set(["ok", "ready", "passing", "running", "active", "done", "auto", "enabled", "alive"]);
+const WARN = new Set(["degraded", "warning", "starting", "stopping", "backoff", "draining", "paused", "maintenance", "manual", "restarting", "suspect"]);
 const BAD = new Set(["critical", "crash-loop", "failed", "exited", "ejected", "crashed", "error", "aborted"]);
-const DIM = new Set(["stopped", "-", "unknown"]);
+const DIM = new Set(["stopped", "-", "unknown", "left"]);
 
 export function createStyle(opts: { tty: boolean; env: Readonly<Record<string, string | undefined>> }): Style {
   // https://no-color.org: present and not empty disables colour.

@@ -155,6 +155,8 @@ export function createClient(opts: ClientOptions) {
     deregister: (name: string, namespace = "default") => call("DELETE", `/v1/services/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`),
     resolve: (name: string, namespace = "default", q: { selector?: string; all?: boolean } = {}) =>
       call<{ service: string; endpoints: Json[] }>("GET", `/v1/services/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/resolve`, undefined, { selector: q.selector, all: q.all ? "true" : undefined }),
+    members: () => call<{ members: Json[] }>("GET", "/v1/cluster/members"),
+    clusterStatus: () => call("GET", "/v1/cluster/status"),
     scaling: () => call<{ apps: Json[] }>("GET", "/v1/scaling"),
     scalingHistory: (app: string, limit = 50) => call("GET", `/v1/scaling/${encodeURIComponent(app)}/history`, undefined, { limit }),
     forecast: (app: string) => call("GET", `/v1/scaling/${encodeURIComponent(app)}/forecast`),

@@ -24,6 +24,9 @@ export function replicaBounds(app: AppConfig, cores: number): { min: number; max
   return { min: n, max: n, initial: n };
 }
 
+/** The address app replicas bind to and are probed and published at. */
+export const replicaHost = (config: Pick<Config, "cluster">) => config.cluster?.node.advertise ?? "127.0.0.1";
+
 export function toAppSpec(app: AppConfig, config: Config, host: { readonly cores: number; readonly self: SelfCommand }, replicas?: number): AppSpec {
   const cores = host.cores;
   const port = app.port;
@@ -39,6 +42,8 @@ export function toAppSpec(app: AppConfig, config: Config, host: { readonly cores
       const b = replicaBounds(app, cores);
       return replicas === undefined ? b.initial : Math.max(b.min, Math.min(b.max, replicas));
     })(),
+    // With a cluster the replicas bind to the node's advertise address so other nodes can reach them.
+    host: replicaHost(config),
     port: "range" in port ? { kind: "range", from: port.range[0], to: port.range[1], env: port.env } : "shared" in port ? { kind: "shared", port: port.shared, env: port.env } : { kind: "none" },
     readiness: { kind: readinessKind, ...(app.readiness.pattern ? { pattern: app.readiness.pattern } : {}), timeoutMs: app.readiness.timeout },
     restart: {

@@ -2,6 +2,7 @@
 // Unknown keys are errors (decode with onExcessProperty: "error"), so a typo never passes silently.
 import { Effect, Schema } from "effect";
 import { Alerts } from "./alerts-schema.ts";
+import { Cluster } from "./cluster.ts";
 import { ByteSize, Duration, Listen, Port } from "./units.ts";
 
 const def = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
@@ -226,6 +227,8 @@ const Backends = Schema.Struct({
   service: Schema.optionalKey(Name),
   namespace: def(Name, "default"),
   endpoints: def(Schema.Array(StaticEndpoint), []),
+  /** With cluster: an app's replicas on this node only, or on every node (a service always spans the cluster). */
+  scope: def(Schema.Literals(["node", "cluster"]), "node"),
 });
 
 const Algorithm = Schema.Literals([
@@ -307,6 +310,14 @@ export const Balancer = Schema.Struct({
   /** With no endpoint at all, hold requests this long for one to appear (default: 30s for an app with min 0, else 0). */
   hold_when_empty: Schema.optionalKey(Duration),
   panic_threshold: def(Percent, 50),
+  /** Which cluster endpoints take traffic first; a nearer tier spills over as its healthy share drops (Envoy's overprovisioning). */
+  locality: def(
+    Schema.Struct({
+      prefer: def(Schema.Literals(["node", "zone", "none"]), "node"),
+      overprovisioning: def(Schema.Number.check(Schema.isBetween({ minimum: 1, maximum: 10 })), 1.4),
+    }),
+    {},
+  ),
   warning_weight: def(Fraction, 0.5),
   udp_idle_timeout: def(Duration, "30s"),
   tls: Schema.optionalKey(TlsFiles),
@@ -411,6 +422,8 @@ export const Config = Schema.Struct({
   telemetry: def(Telemetry, {}),
   discovery: def(Discovery, {}),
   alerts: def(Alerts, {}),
+  /** Absent: one host, no etcd. */
+  cluster: Schema.optionalKey(Cluster),
 });
 
 export type Config = typeof Config.Type;

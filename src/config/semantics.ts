@@ -8,6 +8,7 @@ import { validatePolicy } from "../core/scaling/policy.ts";
 import { appCheckSpec, standaloneCheckSpec } from "./checks.ts";
 import { toScalePolicyInput } from "./scaling.ts";
 import { splitListen } from "./units.ts";
+import { type ClusterConfig, clusterRules } from "./cluster.ts";
 
 /** The config as far as it decoded: absent sections failed, undefined list entries failed. */
 export interface ConfigParts {
@@ -16,6 +17,7 @@ export interface ConfigParts {
   readonly dns?: Config["dns"];
   readonly telemetry?: Config["telemetry"];
   readonly discovery?: Config["discovery"];
+  readonly cluster?: ClusterConfig;
   readonly apps: ReadonlyArray<AppConfig | undefined>;
   readonly checks: ReadonlyArray<StandaloneCheckConfig | undefined>;
   readonly balancers: ReadonlyArray<BalancerConfig | undefined>;
@@ -208,6 +210,8 @@ export function checkSemantics(config: ConfigParts, cores = navigator.hardwareCo
     if (!isPrime(b.maglev.table_size)) out.push({ path: `${at}.maglev.table_size`, message: "must be a prime (e.g. 65537 or 655373)", value: String(b.maglev.table_size) });
     if (b.protocol !== "http" && (b.sticky || b.tls)) out.push({ path: `${at}.protocol`, message: "sticky sessions and tls termination need protocol http", value: JSON.stringify(b.protocol) });
     if (b.outlier.base_ejection_time > b.outlier.max_ejection_time) out.push({ path: `${at}.outlier.base_ejection_time`, message: "must not exceed outlier.max_ejection_time", value: String(b.outlier.base_ejection_time) });
+    if (be.scope === "cluster" && !be.app) out.push({ path: `${at}.backends.scope`, message: "scope applies to an app backend (a service backend always spans the cluster)" });
   });
+  out.push(...clusterRules(config.cluster));
   return out;
 }

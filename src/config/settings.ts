@@ -42,6 +42,7 @@ export const SETTINGS: readonly SettingRule[] = [
   { path: "discovery", mode: "live", why: "read by the reaper at every round" },
   { path: "alerts", mode: "live", why: "the alert engine gets its new rules (groups rebuilt as already notified); sources read their thresholds at every evaluation" },
   { path: "api.allow_api_tasks", mode: "live", fileOnly: true, why: "read at every POST /v1/tasks" },
+  { path: "cluster", mode: "restart", why: "the cluster worker registers this node in etcd with its connection and lease at start" },
 ];
 
 const normalize = (path: string) => path.replace(/\[\d+\]/g, "");

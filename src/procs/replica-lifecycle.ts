@@ -176,6 +176,7 @@ export class ReplicaLifecycle {
   private envFor(spec: ResolvedSpec, r: Replica): Record<string, string> {
     const env: Record<string, string> = { ...(process.env as Record<string, string>), ...spec.env };
     if (r.port !== null) env[spec.portEnv] = String(r.port);
+    env.HOST = spec.host;
     env.POLIS_APP = spec.name;
     env.POLIS_REPLICA = String(r.id);
     // Ties the replica to this agent (its data dir) so a restarted agent that lost its records can find it.
@@ -187,7 +188,7 @@ export class ReplicaLifecycle {
     const { kind, timeoutMs } = spec.readiness;
     if (kind === "none") return this.markReady(app, r, run);
     if (kind === "port" && r.port !== null) {
-      const ok = await waitForPort(r.port, timeoutMs, () => r.run !== run || run.isReady || run.stopping);
+      const ok = await waitForPort(r.port, timeoutMs, spec.host, () => r.run !== run || run.isReady || run.stopping);
       if (ok && r.run === run) return this.markReady(app, r, run);
     } else if (kind === "stdout") {
       const expired = deferred<void>();

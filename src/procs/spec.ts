@@ -22,6 +22,7 @@ export interface ResolvedSpec {
   readonly replicas: number;
   readonly port: PortMode;
   readonly portEnv: string;
+  readonly host: string;
   readonly readiness: { kind: "port" | "stdout" | "none"; pattern: RegExp | null; timeoutMs: number };
   readonly restart: RestartPolicy;
   readonly stopSignal: NodeJS.Signals;
@@ -45,6 +46,7 @@ export function resolveSpec(spec: AppSpec): ResolvedSpec {
     replicas: Math.max(0, Math.floor(spec.replicas)),
     port,
     portEnv: (port.kind !== "none" && port.env) || "PORT",
+    host: spec.host ?? "127.0.0.1",
     readiness: {
       kind: readinessKind,
       pattern: spec.readiness?.pattern ? new RegExp(spec.readiness.pattern) : null,

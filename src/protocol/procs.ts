@@ -32,6 +32,8 @@ export interface AppSpec {
   readonly env?: Readonly<Record<string, string>>;
   readonly replicas: number;
   readonly port?: PortMode;
+  /** The address replicas bind to, passed as HOST next to PORT; readiness connects there (default 127.0.0.1). */
+  readonly host?: string;
   readonly readiness?: ReadinessSpec;
   readonly restart?: {
     readonly mode?: RestartMode;

@@ -4,10 +4,13 @@
 // Operator overrides (endpoint drain and weight, service maintenance) are kept apart from the endpoints: they
 // outlive an endpoint's removal (a replica restarting in its slot comes back drained), are handed to `persist`
 // before they take effect, and are restored from `overrides` when the catalog is created.
+// Remote endpoints (other cluster nodes', fed by the cluster link) are a layer of their own: each carries its
+// owner's node, zone and health, is changed only through `applyRemote`, survives local re-syncs of its service, and
+// is never touched by local health, drains or the reaper. A service known only from other nodes has source "cluster".
 
 export type EndpointHealth = "passing" | "warning" | "critical";
 export type EndpointProtocol = "http" | "https" | "tcp" | "udp" | "grpc";
-export type ServiceSource = "app" | "config" | "api";
+export type ServiceSource = "app" | "config" | "api" | "cluster";
 
 export interface CatalogEndpoint {
   readonly id: string;
@@ -23,7 +26,21 @@ export interface CatalogEndpoint {
   readonly output?: string;
   /** Operator drain: no new traffic; in-flight finishes. */
   readonly draining: boolean;
+  /** Set on another cluster node's endpoint: the node that owns it (local endpoints have none). */
+  readonly node?: string;
+  readonly zone?: string;
 }
+
+/** Another node's endpoint as the cluster link feeds it in; `id` is its id on its own node. */
+export interface RemoteEndpointInput {
+  readonly namespace: string;
+  readonly service: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly endpoint: Omit<CatalogEndpoint, "healthSince" | "output" | "node" | "zone"> & { readonly node: string; readonly zone: string };
+}
+
+/** The catalog id of a remote endpoint: unique across nodes, still one URL path segment. */
+export const remoteEndpointId = (id: string, node: string) => `${id}@${node}`;
 
 /** Consul's maintenance mode: while set, the service's endpoints are in no balancer's pool. */
 export interface Maintenance {
@@ -92,6 +109,11 @@ export interface Catalog {
   resolve(name: string, namespace: string, opts?: ResolveOptions): CatalogEndpoint[] | undefined;
   /** Endpoints critical since before `before` (wall-clock ms), for deregister_critical_after. */
   criticalSince(before: number): Array<{ namespace: string; name: string; id: string }>;
+  /**
+   * Other nodes' endpoints: upserts and removals (by namespace, service and remote id), or with `full` the whole
+   * remote layer replaced by `upserts`. Services left with no endpoint of any kind and no local source go.
+   */
+  applyRemote(upserts: readonly RemoteEndpointInput[], removed: ReadonlyArray<{ namespace: string; service: string; id: string }>, full: boolean): void;
   onChange(fn: (c: CatalogChange) => void): () => void;
 }
 
@@ -134,6 +156,8 @@ interface MutableService {
   annotations: Record<string, string>;
   source: ServiceSource;
   endpoints: Map<string, CatalogEndpoint>;
+  /** Other nodes' endpoints, by catalog id. */
+  remote: Map<string, CatalogEndpoint>;
 }
 
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
@@ -158,6 +182,20 @@ export function createCatalog(opts: CatalogOptions = {}): Catalog {
   const listeners = new Set<(c: CatalogChange) => void>();
   let version = 0;
 
+  /** Local endpoints, then remote ones; a remote endpoint at an address:port already listed is a copy (two nodes
+   *  with the same static service) and is left out, so nothing is balanced to or answered twice. */
+  const withRemote = (s: MutableService): CatalogEndpoint[] => {
+    const out = [...s.endpoints.values()];
+    const seen = new Set(out.map((e) => `${e.address}|${e.port}`));
+    for (const e of s.remote.values()) {
+      const k = `${e.address}|${e.port}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push(e);
+    }
+    return out;
+  };
+
   const view = (s: MutableService): CatalogService => ({
     name: s.name,
     namespace: s.namespace,
@@ -165,7 +203,7 @@ export function createCatalog(opts: CatalogOptions = {}): Catalog {
     labels: s.labels,
     annotations: s.annotations,
     source: s.source,
-    endpoints: [...s.endpoints.values()],
+    endpoints: s.remote.size === 0 ? [...s.endpoints.values()] : withRemote(s),
     ...(overrides[key(s.namespace, s.name)]?.maintenance ? { maintenance: overrides[key(s.namespace, s.name)]!.maintenance! } : {}),
   });
   const emit = (c: CatalogChange) => {
@@ -220,6 +258,7 @@ export function createCatalog(opts: CatalogOptions = {}): Catalog {
         annotations: { ...input.annotations },
         source,
         endpoints: prev?.endpoints ?? new Map(),
+        remote: prev?.remote ?? new Map(),
       };
       services.set(k, s);
       emit({ kind: prev ? "service.updated" : "service.registered", service: view(s) });
@@ -243,9 +282,15 @@ export function createCatalog(opts: CatalogOptions = {}): Catalog {
     },
     removeService(namespace, name) {
       const s = services.get(key(namespace, name));
-      if (!s) return false;
+      if (!s || s.source === "cluster") return false;
       services.delete(key(namespace, name));
-      emit({ kind: "service.deregistered", service: view(s) });
+      emit({ kind: "service.deregistered", service: view({ ...s, remote: new Map() }) });
+      // Other nodes still serve it: it stays, known from the cluster only.
+      if (s.remote.size > 0) {
+        const left: MutableService = { ...s, source: "cluster", endpoints: new Map() };
+        services.set(key(namespace, name), left);
+        emit({ kind: "service.registered", service: view(left) });
+      }
       return true;
     },
     upsertEndpoint(namespace, name, ep) {
@@ -318,11 +363,61 @@ export function createCatalog(opts: CatalogOptions = {}): Catalog {
       if (!s || !matchesSelector(s.labels, o.selector)) return s && !o.selector ? [] : undefined;
       const out: CatalogEndpoint[] = [];
       if (overrides[key(namespace, name)]?.maintenance && !o.all) return out;
-      for (const e of s.endpoints.values()) {
+      for (const e of s.remote.size === 0 ? s.endpoints.values() : withRemote(s)) {
         if (o.all) out.push(e);
         else if (e.health === "passing" || (!o.onlyPassing && e.health === "warning")) out.push(e);
       }
       return out;
+    },
+    applyRemote(upserts, removed, full) {
+      const touched = new Set<MutableService>();
+      if (full) {
+        const keep = new Set(upserts.map((u) => `${key(u.namespace, u.service)}/${remoteEndpointId(u.endpoint.id, u.endpoint.node)}`));
+        for (const s of services.values()) {
+          for (const [id, e] of [...s.remote]) {
+            if (keep.has(`${key(s.namespace, s.name)}/${id}`)) continue;
+            s.remote.delete(id);
+            touched.add(s);
+            emit({ kind: "endpoint.removed", service: view(s), endpoint: e });
+          }
+        }
+      }
+      for (const r of removed) {
+        const s = services.get(key(r.namespace, r.service));
+        const e = s?.remote.get(r.id);
+        if (!s || !e) continue;
+        s.remote.delete(r.id);
+        touched.add(s);
+        emit({ kind: "endpoint.removed", service: view(s), endpoint: e });
+      }
+      for (const u of upserts) {
+        const k = key(u.namespace, u.service);
+        let s = services.get(k);
+        if (!s) {
+          s = { name: u.service, namespace: u.namespace, labels: { ...u.labels }, annotations: {}, source: "cluster", endpoints: new Map(), remote: new Map() };
+          services.set(k, s);
+          emit({ kind: "service.registered", service: view(s) });
+        }
+        const id = remoteEndpointId(u.endpoint.id, u.endpoint.node);
+        const before = s.remote.get(id);
+        const next: CatalogEndpoint = {
+          ...u.endpoint,
+          id,
+          metadata: { ...u.endpoint.metadata },
+          healthSince: before && before.health === u.endpoint.health ? before.healthSince : now(),
+        };
+        if (before && JSON.stringify(before) === JSON.stringify(next)) continue;
+        s.remote.set(id, next);
+        if (!before) emit({ kind: "endpoint.added", service: view(s), endpoint: next });
+        else if (before.health !== next.health) emit({ kind: "endpoint.health", service: view(s), endpoint: next, from: before.health });
+        else emit({ kind: "endpoint.updated", service: view(s), endpoint: next });
+      }
+      for (const s of touched) {
+        if (s.source === "cluster" && s.remote.size === 0 && services.get(key(s.namespace, s.name)) === s) {
+          services.delete(key(s.namespace, s.name));
+          emit({ kind: "service.deregistered", service: view(s) });
+        }
+      }
     },
     criticalSince(before) {
       const out: Array<{ namespace: string; name: string; id: string }> = [];

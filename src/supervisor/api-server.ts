@@ -24,6 +24,7 @@ export interface ApiServerDeps {
   readonly tickets: TicketStore;
   ready(): boolean;
   notReady?(): string | undefined;
+  readyDetail?(): Record<string, unknown> | undefined;
   readonly modules: readonly ApiModule[];
   prometheusText(): Promise<string>;
   readonly log: Logger;
@@ -47,6 +48,7 @@ export function startApiServer(deps: ApiServerDeps): ApiServer {
     bodyLimitBytes: deps.api.body_limit,
     ready: deps.ready,
     ...(deps.notReady ? { notReady: deps.notReady } : {}),
+    ...(deps.readyDetail ? { readyDetail: deps.readyDetail } : {}),
     modules: deps.modules,
     open: [...(deps.prometheus ? [{ path: "/metrics", app: metrics }] : []), { path: "/openapi.json", app: openApiRoutes() }],
     onError: (err) => deps.log.error("api handler failed", { error: err }),

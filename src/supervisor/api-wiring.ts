@@ -8,6 +8,7 @@ import { type ApiModule } from "../api/app.ts";
 import { appRoutes } from "../api/apps.ts";
 import type { TicketStore } from "../api/auth.ts";
 import { balancerRoutes } from "../api/balancers.ts";
+import { clusterRoutes } from "../api/cluster.ts";
 import { type CheckView, checkRoutes, healthSummaryRoutes } from "../api/checks.ts";
 import { type ApplyResult, type ConfigRouteDeps, configRoutes, reloadRoutes } from "../api/config.ts";
 import { eventRoutes } from "../api/events.ts";
@@ -184,6 +185,17 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
     { path: "/reload", app: reloadRoutes({ reload: w.reload }) },
     { path: "/alerts", app: alertRoutes({ alerts: w.alerts }) },
     { path: "/silences", app: silenceRoutes({ alerts: w.alerts }) },
+    {
+      path: "/cluster",
+      app: clusterRoutes(
+        hub.config().cluster
+          ? {
+              members: () => hosts.cluster?.request({ t: "cluster.members" }) ?? notRunning("cluster"),
+              status: () => hosts.cluster?.request({ t: "cluster.status" }) ?? notRunning("cluster"),
+            }
+          : {},
+      ),
+    },
     { path: "/events", app: eventRoutes({ bus: hub.events, tickets: w.tickets, onDrop: () => hub.telemetry.eventBusDrop(1) }) },
   ];
 }

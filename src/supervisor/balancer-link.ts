@@ -10,6 +10,7 @@ import type { Catalog } from "../state/catalog.ts";
 import type { EventInput } from "../state/event-bus.ts";
 import type { Telemetry } from "../telemetry/metrics.ts";
 import { APP_NAMESPACE, type BalancerHost } from "./hub.ts";
+import { localityWeights } from "../core/cluster/locality.ts";
 
 type WorkerStats = Extract<FromBalancer, { t: "balancer.stats" }>;
 
@@ -27,10 +28,11 @@ export interface BalancerView {
 }
 
 /** Where a balancer's endpoints come from: an app's service, a discovered service, static endpoints. */
-function sources(b: BalancerConfig): Array<{ namespace: string; service: string }> {
-  const out: Array<{ namespace: string; service: string }> = [];
-  if (b.backends.app) out.push({ namespace: APP_NAMESPACE, service: b.backends.app });
-  if (b.backends.service) out.push({ namespace: b.backends.namespace, service: b.backends.service });
+function sources(b: BalancerConfig): Array<{ namespace: string; service: string; remote: boolean }> {
+  const out: Array<{ namespace: string; service: string; remote: boolean }> = [];
+  // An app's balancer stays on this node unless asked to span the cluster; a service is whatever the catalog holds.
+  if (b.backends.app) out.push({ namespace: APP_NAMESPACE, service: b.backends.app, remote: b.backends.scope === "cluster" });
+  if (b.backends.service) out.push({ namespace: b.backends.namespace, service: b.backends.service, remote: true });
   return out;
 }
 
@@ -42,6 +44,8 @@ export interface BalancerLinkDeps {
   readonly telemetry: Pick<Telemetry, "proxyStats" | "retainEndpoints" | "forget">;
   /** The balancer workers, one per core. */
   balancerHosts(): ReadonlyArray<Pick<BalancerHost, "send" | "request">>;
+  /** With a cluster: this node and zone, for locality-aware weights of pools that hold other nodes' endpoints. */
+  readonly locality?: { readonly node: string; readonly zone: string };
 }
 
 /** The balancer's catalog sources that hold this endpoint now (an override is recorded only where it applies). */
@@ -71,11 +75,20 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
   const holders = (b: BalancerConfig, endpoint: string) => holdersOf(hub, b, endpoint);
   const members = (b: BalancerConfig): PoolMember[] => {
     const out: PoolMember[] = [];
-    for (const { namespace, service } of sources(b)) {
+    const places: Array<{ node?: string; zone?: string }> = [];
+    for (const { namespace, service, remote } of sources(b)) {
       const s = hub.catalog.get(namespace, service);
       // A service in maintenance is in no pool (Consul's maintenance mode); its endpoints come back when it ends.
       if (s?.maintenance) continue;
-      for (const e of s?.endpoints ?? []) out.push({ id: e.id, address: e.address, port: e.port, weight: e.weight, health: e.health, draining: e.draining });
+      for (const e of s?.endpoints ?? []) {
+        if (e.node !== undefined && !remote) continue;
+        out.push({ id: e.id, address: e.address, port: e.port, weight: e.weight, health: e.health, draining: e.draining });
+        places.push({ ...(e.node !== undefined ? { node: e.node } : {}), ...(e.zone !== undefined ? { zone: e.zone } : {}) });
+      }
+    }
+    if (hub.locality && places.some((p) => p.node !== undefined)) {
+      const w = localityWeights(out.map((m, i) => ({ ...places[i], weight: m.weight, health: m.health, draining: m.draining })), hub.locality, b.locality.prefer, b.locality.overprovisioning);
+      for (let i = 0; i < out.length; i++) out[i] = { ...out[i]!, weight: w[i]! };
     }
     for (const e of b.backends.endpoints) {
       const { hostname, port } = splitListen(e.address);

@@ -5,6 +5,7 @@ export const WORKER_FILES = {
   health: "workers/health.ts",
   balancer: "workers/balancer.ts",
   scaler: "workers/scaler.ts",
+  cluster: "workers/cluster.ts",
 } as const;
 
 export type WorkerKind = keyof typeof WORKER_FILES;

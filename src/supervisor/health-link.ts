@@ -1,6 +1,7 @@
 // Supervisor side of the health worker: computes the desired checks (app checks per ready replica + standalone
 // checks), and turns transitions into events and metrics. An endpoint's health in the catalog is derived from its
 // checks and their statuses, recomputed whenever either changes (a reload that drops a check recomputes too).
+import { replicaHost } from "../config/apps.ts";
 import { appCheckSpec, standaloneCheckSpec } from "../config/checks.ts";
 import type { StandaloneCheckConfig } from "../config/schema.ts";
 import type { CheckSpec, CheckState, FromHealth, Status, ToHealth } from "../protocol/health.ts";
@@ -63,7 +64,7 @@ export function createHealthLink(hub: HealthLinkDeps, replicas: () => ReplicaVie
       if (!app) continue;
       const endpoint = r.port !== null ? endpointOf(app, r.id) : undefined;
       for (const c of app.checks) {
-        const spec = appCheckSpec(r.app, r.id, r.port, c);
+        const spec = appCheckSpec(r.app, r.id, r.port, c, replicaHost(hub.config()));
         out.set(spec.id, { spec, app: r.app, ...(endpoint ? { endpoint } : {}) });
       }
     }

@@ -6,6 +6,7 @@ import type { BalancerRequests, FromBalancer, ToBalancer } from "../protocol/bal
 import type { FromHealth, HealthRequests, ToHealth } from "../protocol/health.ts";
 import type { FromProcs, ProcsRequests, ToProcs } from "../protocol/procs.ts";
 import type { FromScaler, ScalerRequests, ToScaler } from "../protocol/scaler.ts";
+import type { ClusterRequests, FromCluster, ToCluster } from "../protocol/cluster.ts";
 import type { Catalog } from "../state/catalog.ts";
 import type { EventBus, EventInput } from "../state/event-bus.ts";
 import type { Store } from "../state/store.ts";
@@ -20,6 +21,7 @@ export type ProcsHost = WorkerHost<ToProcs, FromProcs, ProcsRequests>;
 export type HealthHost = WorkerHost<ToHealth, FromHealth, HealthRequests>;
 export type ScalerHost = WorkerHost<ToScaler, FromScaler, ScalerRequests>;
 export type BalancerHost = WorkerHost<ToBalancer, FromBalancer, BalancerRequests>;
+export type ClusterHost = WorkerHost<ToCluster, FromCluster, ClusterRequests>;
 
 /** The running worker hosts, filled in at start. */
 export interface WorkerHosts {
@@ -27,11 +29,13 @@ export interface WorkerHosts {
   health?: HealthHost;
   scaler?: ScalerHost;
   readonly balancers: BalancerHost[];
+  /** Only with a `cluster:` section. */
+  cluster?: ClusterHost;
 }
 
-/** Every host, in start order (procs, health, balancers, scaler). */
+/** Every host, in start order (procs, health, balancers, scaler, cluster). */
 export function allHosts(h: WorkerHosts): WorkerControl[] {
-  return [...(h.procs ? [h.procs] : []), ...(h.health ? [h.health] : []), ...h.balancers, ...(h.scaler ? [h.scaler] : [])];
+  return [...(h.procs ? [h.procs] : []), ...(h.health ? [h.health] : []), ...h.balancers, ...(h.scaler ? [h.scaler] : []), ...(h.cluster ? [h.cluster] : [])];
 }
 
 /** A request to a worker that is not there fails as a request to a stopped worker does. */

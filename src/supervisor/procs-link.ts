@@ -1,7 +1,7 @@
 // Supervisor side of the procs worker: replica events become catalog endpoints, events, stored records and metrics;
 // drain hooks are carried out across the balancers.
 import { Reason } from "../core/supervision/restart-policy.ts";
-import { toAppSpec } from "../config/apps.ts";
+import { replicaHost, toAppSpec } from "../config/apps.ts";
 import { selfCommand } from "./entrypoints.ts";
 import { type FromProcs, isStopReason, type LogLine, type ProcsEvent, type ReplicaSnapshot, type ReplicaStats, type ToProcs } from "../protocol/procs.ts";
 import type { Severity } from "../state/event-bus.ts";
@@ -118,7 +118,7 @@ export function createProcsLink(hub: ProcsLinkDeps) {
     if (!cfg || !ref || port === null) return;
     hub.catalog.upsertEndpoint(ref.namespace, ref.service, {
       id: ref.id,
-      address: "127.0.0.1",
+      address: replicaHost(hub.config()),
       port,
       protocol: cfg.checks.some((c) => c.kind === "grpc") ? "grpc" : "http",
       weight: 1,

@@ -23,6 +23,8 @@ import { ensureAdminToken } from "./admin-token.ts";
 import { type ApiServer, startApiServer } from "./api-server.ts";
 import { buildApiModules } from "./api-wiring.ts";
 import { createBalancerLink } from "./balancer-link.ts";
+import { type ClusterLink, createClusterLink } from "./cluster-link.ts";
+import { toClusterSpec } from "../config/cluster.ts";
 import { createConfigApplier, type ReloadableSection } from "./config-apply.ts";
 import { dnsTtlSeconds, startDns } from "./dns-adapter.ts";
 import { overlayAt } from "../config/overlay.ts";
@@ -169,7 +171,11 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     },
     procs,
   );
-  const balancer = createBalancerLink({ config: () => config, catalog, publish, telemetry, balancerHosts }, (s) => scaler.ingest(s));
+  // The cluster section is fixed at start (restart-only), so the link and its worker exist for the agent's life or not at all.
+  const cluster: ClusterLink | undefined = config.cluster
+    ? createClusterLink({ config: () => config, spec: toClusterSpec(config.cluster, config.agent.name, VERSION), catalog, publish, send: (msg) => hosts.cluster?.send(msg) })
+    : undefined;
+  const balancer = createBalancerLink({ config: () => config, catalog, publish, telemetry, balancerHosts, ...(cluster ? { locality: { node: cluster.node, zone: cluster.zone } } : {}) }, (s) => scaler.ingest(s));
   const alerts = wireAlerts(hub, { health, scaler, balancer }, () => sup.apiUrl);
   const reaper = createCriticalReaper({ catalog, publish, afterMs: () => config.discovery.deregister_critical_after });
 
@@ -194,6 +200,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       hosts.balancers.push(createWorkerHost({ name, specifier: workerSpecifier("balancer"), state: () => balancerInit(i), onMessage: route(name, balancer.handle), onStateChange }));
     }
     hosts.scaler = createWorkerHost({ name: "scaler", specifier: workerSpecifier("scaler"), state: () => scaler.state(), onMessage: route("scaler", scaler.handle), onStateChange });
+    if (cluster) hosts.cluster = createWorkerHost({ name: "cluster", specifier: workerSpecifier("cluster"), state: () => cluster.state(), onMessage: route("cluster", cluster.handle), onStateChange });
   };
 
   /** Static services from the config, replacing what an earlier config put there. */
@@ -267,6 +274,12 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       tickets,
       ready: () => ready && allHosts(hosts).every((h) => h.info().state === "running"),
       notReady,
+      // A stale cluster catalog keeps the agent ready (local traffic is served) but is shown.
+      readyDetail: () => {
+        const s = cluster?.status();
+        if (!cluster) return undefined;
+        return { cluster: { stale: s?.stale ?? true, connected: s?.connected ?? false, ...(s?.staleSince !== undefined ? { staleSince: s.staleSince } : {}), ...(s?.lastError ? { lastError: s.lastError } : {}) } };
+      },
       modules: buildApiModules({
         hub,
         procs,
@@ -369,6 +382,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       api?.stop();
       await dns?.stop();
       reaper.stop();
+      // Leave the cluster first, so other nodes stop sending traffic here before the replicas go.
+      await hosts.cluster?.stop(config.agent.shutdown_timeout);
       alerts.stop();
       alerts.close();
       balancer.stop();

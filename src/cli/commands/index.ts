@@ -7,6 +7,7 @@ import { drain, maint, reload, restart, scale, start, stop } from "./control.ts"
 import { agent, demoApp, init, service, upgrade, validate, version } from "./local.ts";
 import { apps, balancers, checks, describe, resolve, scaling, services, status } from "./observe.ts";
 import { events, logs } from "./streams.ts";
+import { cluster, members } from "./cluster.ts";
 import { top } from "./top.ts";
 
 export interface CommandGroup {
@@ -34,7 +35,7 @@ const help: CommandDef = {
 
 export const GROUPS: readonly CommandGroup[] = [
   { title: "Run and set up", commands: [agent, upgrade, validate, init, service, completion, version, help, demoApp] },
-  { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling, alerts] },
+  { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling, alerts, members, cluster] },
   { title: "Change (operator role; reload: admin)", commands: [scale, restart, stop, start, maint, drain, reload, alert, silence] },
 ];
 

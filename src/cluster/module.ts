@@ -1,0 +1,66 @@
+// The cluster worker's message handling: builds the etcd client from the spec (reading the password and TLS files
+// here, so secrets never travel in messages), runs the cluster agent, answers members/status (wired by
+// workers/cluster.ts).
+import { readFileSync } from "node:fs";
+import { availableParallelism, loadavg, totalmem } from "node:os";
+import type { ClusterRequests, ClusterSpec, FromCluster, ToCluster } from "../protocol/cluster.ts";
+import type { ModulePort, WorkerModule } from "../runtime/worker.ts";
+import { type ClusterAgent, createClusterAgent } from "./agent.ts";
+import { createEtcdClient } from "./etcd.ts";
+
+function read(path: string | undefined, what: string): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new Error(`cluster.etcd.${what}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function clientFor(spec: ClusterSpec) {
+  const password = read(spec.passwordFile, "password_file")?.replace(/\r?\n$/, "");
+  const ca = read(spec.tls?.caFile, "tls.ca_file");
+  const cert = read(spec.tls?.certFile, "tls.cert_file");
+  const key = read(spec.tls?.keyFile, "tls.key_file");
+  return createEtcdClient({
+    endpoints: spec.endpoints,
+    dialTimeoutMs: spec.dialTimeoutMs,
+    ...(spec.username !== undefined ? { username: spec.username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(ca || cert ? { tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}),
+  });
+}
+
+export function createClusterModule(): WorkerModule<ToCluster, FromCluster, ClusterRequests> {
+  let agent: ClusterAgent | undefined;
+  return {
+    start(state, port: ModulePort<ToCluster, FromCluster, ClusterRequests>) {
+      agent = createClusterAgent({
+        spec: state.spec,
+        client: clientFor(state.spec),
+        send: (m) => port.send(m),
+        capacity: () => ({ cores: availableParallelism(), memoryBytes: totalmem(), load1: Math.round(loadavg()[0]! * 100) / 100}),
+        log: (level, msg, fields) => port.send({ t: "log", level, msg, ...(fields ? { fields } : {}) }),
+      });
+      agent.setLocal(state.local);
+      agent.start();
+    },
+    // The spec is fixed at start (cluster.* needs a restart); a re-init carries the local set again.
+    reinit(state) {
+      agent?.setLocal(state.local);
+    },
+    handle(msg) {
+      if (msg.t === "cluster.local") agent?.setLocal(msg.endpoints);
+    },
+    requests: {
+      "cluster.members": () => agent?.members() ?? [],
+      "cluster.status": () => {
+        if (!agent) throw Object.assign(new Error("cluster worker not started"), { code: "unavailable" });
+        return agent.status();
+      },
+    },
+    async stop() {
+      await agent?.stop();
+    },
+  };
+}

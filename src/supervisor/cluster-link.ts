@@ -1,0 +1,120 @@
+// Supervisor side of the cluster worker: pushes this node's endpoints (derived from the catalog's local layer on
+// every change) and applies what the worker reports of other nodes to the catalog's remote layer; keeps the last
+// status for the API, /readyz and metrics; turns worker events into bus events.
+import { isSegment } from "../core/cluster/records.ts";
+import { replicaHost } from "../config/apps.ts";
+import type { Config } from "../config/schema.ts";
+import type { ClusterEndpoint, ClusterInit, ClusterSpec, ClusterStatus, FromCluster, ToCluster } from "../protocol/cluster.ts";
+import { type Catalog, remoteEndpointId } from "../state/catalog.ts";
+import type { EventInput } from "../state/event-bus.ts";
+
+export interface ClusterLinkDeps {
+  config(): Config;
+  readonly spec: ClusterSpec;
+  readonly catalog: Pick<Catalog, "list" | "onChange" | "applyRemote">;
+  publish(e: EventInput): void;
+  send(msg: ToCluster): void;
+}
+
+export interface ClusterLink {
+  state(): ClusterInit;
+  handle(msg: FromCluster): boolean;
+  /** The last status the worker reported (undefined before its first). */
+  status(): ClusterStatus | undefined;
+  readonly node: string;
+  readonly zone: string;
+}
+
+/** An address only this host can reach: published, it would send other nodes to their own loopback. */
+const isLoopback = (a: string) => a.startsWith("127.") || a === "::1" || a === "localhost";
+
+export function createClusterLink(deps: ClusterLinkDeps): ClusterLink {
+  const { name: node, zone } = deps.spec.node;
+  let last: ClusterStatus | undefined;
+  let lastSent = "";
+  let scheduled = false;
+
+  /** This node's endpoints: every local-layer endpoint of a local service that another node can reach. */
+  const localEndpoints = (): ClusterEndpoint[] => {
+    const host = replicaHost(deps.config());
+    const out: ClusterEndpoint[] = [];
+    for (const s of deps.catalog.list()) {
+      if (s.source === "cluster" || !isSegment(s.namespace) || !isSegment(s.name)) continue;
+      for (const e of s.endpoints) {
+        if (e.node !== undefined || !isSegment(e.id)) continue;
+        if (isLoopback(e.address) && e.address !== host) continue;
+        out.push({
+          node,
+          zone,
+          namespace: s.namespace,
+          service: s.name,
+          id: e.id,
+          address: e.address,
+          port: e.port,
+          protocol: e.protocol,
+          weight: e.weight,
+          health: e.health,
+          // Maintenance here takes the service's endpoints out of other nodes' pools too.
+          draining: e.draining || s.maintenance !== undefined,
+          metadata: e.metadata,
+          labels: s.labels,
+        });
+      }
+    }
+    return out;
+  };
+
+  const push = () => {
+    scheduled = false;
+    const endpoints = localEndpoints();
+    const text = JSON.stringify(endpoints);
+    // Remote changes fire the catalog's listeners too: only a change of the local set is sent.
+    if (text === lastSent) return;
+    lastSent = text;
+    deps.send({ t: "cluster.local", endpoints });
+  };
+  deps.catalog.onChange((c) => {
+    if ("endpoint" in c && c.endpoint.node !== undefined) return;
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(push);
+  });
+
+  const toInput = (e: ClusterEndpoint) => ({
+    namespace: e.namespace,
+    service: e.service,
+    labels: e.labels,
+    endpoint: { id: e.id, address: e.address, port: e.port, protocol: e.protocol, weight: e.weight, metadata: e.metadata, health: e.health, draining: e.draining, node: e.node, zone: e.zone },
+  });
+
+  return {
+    node,
+    zone,
+    state() {
+      const local = localEndpoints();
+      lastSent = JSON.stringify(local);
+      return { spec: deps.spec, local };
+    },
+    handle(msg) {
+      switch (msg.t) {
+        case "cluster.remote": {
+          const removed = msg.removed.map((identity) => {
+            const [n, namespace, service, id] = identity.split("/") as [string, string, string, string];
+            return { namespace, service, id: remoteEndpointId(id, n) };
+          });
+          deps.catalog.applyRemote(msg.upserts.map(toInput), removed, msg.full);
+          return true;
+        }
+        case "cluster.status":
+          last = msg.status;
+          return true;
+        case "cluster.event":
+          deps.publish({ type: msg.type, source: "cluster", target: typeof msg.data?.node === "string" ? msg.data.node : node, severity: msg.severity, message: msg.message, ...(msg.data ? { data: msg.data } : {}) });
+          return true;
+        default:
+          return false;
+      }
+    },
+    status: () => last,
+  };
+}

@@ -1,0 +1,70 @@
+// Starts a real single-member etcd (Debian's etcd-server) on 127.0.0.1 with free ports and its own temp data dir;
+// stop() keeps the data for start() again (an outage and a return), dispose() stops it and removes the dir.
+import type { Subprocess } from "bun";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const ETCD = "/usr/bin/etcd";
+export const HAVE_ETCD = existsSync(ETCD);
+
+/** A port the kernel just handed out on 127.0.0.1 (closed again, so it is free unless someone races for it). */
+export function freeLoopbackPort(): number {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
+
+export interface RunningEtcd {
+  readonly url: string;
+  readonly dir: string;
+  readonly log: () => string;
+  start(): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export async function startEtcd(): Promise<RunningEtcd> {
+  const dir = mkdtempSync(join(tmpdir(), "polis-etcd-"));
+  const client = freeLoopbackPort();
+  const peer = freeLoopbackPort();
+  const url = `http://127.0.0.1:${client}`;
+  let proc: Subprocess<"ignore", "pipe", "pipe"> | undefined;
+  let out = "";
+  const start = async () => {
+    proc = Bun.spawn(
+      [ETCD, "--name", "t", "--data-dir", join(dir, "data"), "--listen-client-urls", url, "--advertise-client-urls", url, "--listen-peer-urls", `http://127.0.0.1:${peer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${peer}`, "--initial-cluster", `t=http://127.0.0.1:${peer}`, "--logger", "zap", "--log-level", "warn"],
+      { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+    );
+    void (async () => {
+      for await (const c of proc!.stderr) out = (out + new TextDecoder().decode(c)).slice(-8000);
+    })();
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const ok = await fetch(`${url}/v3/maintenance/status`, { method: "POST", body: "{}", signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+      if (ok) return;
+      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`etcd did not start (exit ${proc.exitCode}):\n${out}`);
+      await Bun.sleep(50);
+    }
+  };
+  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (!proc || proc.exitCode !== null) return;
+    proc.kill(signal);
+    const done = await Promise.race([proc.exited.then(() => true), Bun.sleep(10_000).then(() => false)]);
+    if (!done) proc.kill("SIGKILL");
+    await proc.exited;
+  };
+  await start();
+  return {
+    url,
+    dir,
+    log: () => out,
+    start,
+    stop,
+    async [Symbol.asyncDispose]() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
