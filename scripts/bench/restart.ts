@@ -1,5 +1,6 @@
 // Restart latency: kill -9 of a supervised replica → its replacement answering HTTP (a pid other than the killed one),
-// next to the bare spawn → listening time of the same tiny Bun HTTP server. 20 runs each, bounded.
+// next to the bare spawn → listening time of the same tiny Bun HTTP server, and to a bare respawn (kill -9 of a bare
+// child, await its exit, spawn again: the kernel's part of any restart). 20 runs each, bounded.
 //
 // Variants of the supervised case, each on a fresh manager so every kill is a replica's first crash:
 // - "agent default": the agent's default policy (restart.immediate_first: the first crash restarts at once);
@@ -44,15 +45,42 @@ const replacementServing = async (port: number, old: number) => {
   return pid > 0 && pid !== old;
 };
 
-async function bareSpawn(port: number): Promise<number> {
+/**
+ * `detached`: in its own session, as replicas are spawned (so a signal to the group reaches grandchildren). With the
+ * kernel's autogroup scheduling on, a new session is a new scheduling group, which a busy machine serves later.
+ */
+async function bareSpawn(port: number, detached = false): Promise<number> {
   const t0 = performance.now();
-  const p = Bun.spawn([process.execPath, SERVER], { env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "ignore", "ignore"] });
+  const p = Bun.spawn([process.execPath, SERVER], { env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "ignore", "ignore"], detached });
   try {
     await until(() => replacementServing(port, 0));
     return performance.now() - t0;
   } finally {
     p.kill("SIGKILL");
     await p.exited;
+  }
+}
+
+/**
+ * The floor under any supervisor: kill -9 of a bare child, `await exited`, `Bun.spawn` again, until it answers. It
+ * adds to the bare spawn only what the kernel takes to tear the killed process down and report its exit.
+ */
+async function bareRespawn(port: number): Promise<number> {
+  const spawn = () => Bun.spawn([process.execPath, SERVER], { env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "ignore", "ignore"] });
+  const first = spawn();
+  let next: ReturnType<typeof spawn> | undefined;
+  try {
+    await until(() => replacementServing(port, 0));
+    const t0 = performance.now();
+    first.kill("SIGKILL");
+    await first.exited;
+    next = spawn();
+    await until(() => replacementServing(port, first.pid));
+    return performance.now() - t0;
+  } finally {
+    first.kill("SIGKILL");
+    next?.kill("SIGKILL");
+    await Promise.all([first.exited, next?.exited]);
   }
 }
 
@@ -146,6 +174,8 @@ function summary(xs: number[]): string {
 }
 
 const bare: number[] = [];
+const respawn: number[] = [];
+const bareDetached: number[] = [];
 const noBackoff: number[] = [];
 const withDefault: number[] = [];
 const agentDefault: number[] = [];
@@ -155,6 +185,8 @@ try {
   for (let i = 0; i < RUNS && performance.now() < DEADLINE; i++) {
     // Interleaved so machine noise hits every variant alike; a new port each run avoids TIME_WAIT effects.
     bare.push(await bareSpawn(BASE_PORT + (i % 10)));
+    respawn.push(await bareRespawn(BASE_PORT + ((i + 1) % 10)));
+    bareDetached.push(await bareSpawn(BASE_PORT + ((i + 2) % 10), true));
     noBackoff.push(await supervisedRestart(BASE_PORT + ((i + 3) % 10), 0));
     withDefault.push(await supervisedRestart(BASE_PORT + ((i + 6) % 10), 100));
     agentDefault.push(await supervisedRestart(BASE_PORT + ((i + 8) % 10), -1));
@@ -166,6 +198,9 @@ try {
 const b = median(bare);
 const ratio = (xs: number[]) => `${(median(xs) / b).toFixed(2)}× bare`;
 console.log(`spawn → listening (bare Bun.spawn)                  ${summary(bare)}`);
+console.log(`spawn → listening, detached (own session)          ${summary(bareDetached)}  ${ratio(bareDetached)}`);
+console.log(`kill -9 → bare respawn answering (no supervisor)      ${summary(respawn)}  ${ratio(respawn)}`);
+console.log(`polis agent default / bare respawn: ${(median(agentDefault) / median(respawn)).toFixed(2)}× (what the supervisor adds beyond the kernel's teardown of the killed process)`);
 console.log(`kill -9 → replacement answering, polis no backoff     ${summary(noBackoff)}  ${ratio(noBackoff)}`);
 console.log(`kill -9 → replacement answering, polis agent default  ${summary(agentDefault)}  ${ratio(agentDefault)}`);
 console.log(`kill -9 → replacement answering, polis backoff on first ${summary(withDefault)}  ${ratio(withDefault)}`);
@@ -173,4 +208,4 @@ if (pm2) {
   console.log(`kill -9 → replacement answering, PM2 ${pm2.version} fork mode  ${summary(pm2Runs)}  ${ratio(pm2Runs)}`);
   console.log(`polis / PM2: agent default ${(median(agentDefault) / median(pm2Runs)).toFixed(2)}×, no backoff ${(median(noBackoff) / median(pm2Runs)).toFixed(2)}×, backoff on first crash ${(median(withDefault) / median(pm2Runs)).toFixed(2)}× (below 1 = faster than PM2)`);
 }
-console.log(JSON.stringify({ runs: bare.length, bare, agentDefault, noBackoff, withDefault, pm2: pm2Runs }));
+console.log(JSON.stringify({ runs: bare.length, bare, bareDetached, respawn, agentDefault, noBackoff, withDefault, pm2: pm2Runs }));
