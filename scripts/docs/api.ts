@@ -45,6 +45,7 @@ export function offlineSpec(): Record<string, unknown> {
     apiChecks: new Map(),
     persistApiChecks: () => {},
     alerts: standIn("alerts"),
+    deploy: standIn("deploy"),
   } satisfies ApiWiring);
   return buildOpenApi(registry.slice(from));
 }

@@ -24,6 +24,8 @@ const Replica = Schema.Struct({
   cpuPercent: Schema.Number,
   rssBytes: Schema.Number,
   lastExit: Schema.NullOr(LastExit),
+  /** The revision it runs (GET /v1/apps/:name/revisions); 0 when none is known. */
+  revision: Schema.Number,
   uptimeMs: Schema.NullOr(Schema.Number),
   /** The process's own start time (ISO), also for a replica adopted after an agent restart. */
   started_at: Schema.NullOr(Schema.String),
@@ -48,6 +50,8 @@ export const AppView = Schema.Struct({
   crashLoop: Schema.Boolean,
   state: Schema.Literals(AppStates),
   intent: Intent,
+  /** The revision the app runs (the last rollout that completed) and the one new replicas get (a rollout's target). */
+  revision: Schema.optionalKey(Schema.Struct({ current: Schema.Number, target: Schema.Number })),
   replicas: Schema.Array(Replica),
 });
 const LogLineView = Schema.Struct({ app: Schema.String, id: Schema.Number, stream: Schema.Literals(["stdout", "stderr"]), line: Schema.String, at: Schema.Number });
@@ -74,6 +78,7 @@ export interface AppRouteDeps {
   reset: (app: string) => Promise<void>;
   logs: (app: string, replica: number | undefined, tail: number) => Promise<LogLine[]>;
   follow: (app: string, fn: (l: LogLine) => void) => () => void;
+  revision?: (app: string) => { current: number; target: number } | undefined;
 }
 
 /**
@@ -91,7 +96,7 @@ export function appState(a: AppSnapshot, intent: IntentView): AppState {
   return "degraded";
 }
 
-const view = (a: AppSnapshot, b: { min: number; max: number }, intent: IntentView) => ({
+const view = (a: AppSnapshot, b: { min: number; max: number }, intent: IntentView, revision?: { current: number; target: number }) => ({
   name: a.name,
   desired: a.desired,
   ready: a.replicas.filter((r) => r.state === "ready").length,
@@ -100,6 +105,7 @@ const view = (a: AppSnapshot, b: { min: number; max: number }, intent: IntentVie
   crashLoop: a.crashLoop,
   state: appState(a, intent),
   intent,
+  ...(revision ? { revision } : {}),
   replicas: a.replicas.map((r) => ({
     ...r,
     uptimeMs: r.startedAt ? Math.max(0, Date.now() - r.startedAt) : null,
@@ -122,12 +128,12 @@ export function appRoutes(deps: AppRouteDeps): Hono {
   };
 
   defineRoute(app, P, { method: "get", path: "/", summary: "Every app with its replicas", response: Schema.Struct({ apps: Schema.Array(AppView) }) }, async () => ({
-    apps: (await deps.snapshot()).map((a) => view(a, deps.bounds(a.name) ?? { min: 0, max: 0 }, deps.control.intent(a.name))),
+    apps: (await deps.snapshot()).map((a) => view(a, deps.bounds(a.name) ?? { min: 0, max: 0 }, deps.control.intent(a.name), deps.revision?.(a.name))),
   }));
   defineRoute(app, P, { method: "get", path: "/:name", summary: "One app with its replicas", response: AppView }, async (c) => {
     const { b, snap } = await known(param(c, "name"));
     if (!snap) throw new ApiError(404, "not_found", `app ${param(c, "name")} has no state yet`);
-    return view(snap, b, deps.control.intent(param(c, "name")));
+    return view(snap, b, deps.control.intent(param(c, "name")), deps.revision?.(snap.name));
   });
   defineRoute(app, P, {
     method: "post",

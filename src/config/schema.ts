@@ -4,6 +4,7 @@ import { Effect, Schema } from "effect";
 import { Alerts } from "./alerts-schema.ts";
 import { Cluster } from "./cluster.ts";
 import { ByteSize, Duration, Listen, Port } from "./units.ts";
+import { Deploy } from "./deploy.ts";
 
 const def = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
   Schema.withDecodingDefaultKey<S>(Effect.succeed(value))(schema);
@@ -212,6 +213,7 @@ export const App = Schema.Struct({
   logs: def(Logs, {}),
   checks: def(Schema.Array(AppCheck), []),
   scaling: Schema.optionalKey(ScalingPolicy),
+  deploy: def(Deploy, {}),
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,15 @@ import { liveProcesses } from "./proc-stat.ts";
 /** The variable that ties a replica to the agent that started it (set in every replica's environment). */
 export const OWNER_ENV = "POLIS_OWNER";
 
+/** The revision a replica runs (set in its environment by the agent that started it). */
+export const REVISION_ENV = "POLIS_REVISION";
+
+/** The revision named in a live process's environment, or 0 when it names none (started before revisions). */
+export function revisionOfPid(pid: number): number {
+  const n = Number(environOf(pid)?.get(REVISION_ENV));
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
 function environOf(pid: number): Map<string, string> | null {
   let raw: string;
   try {

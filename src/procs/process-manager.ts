@@ -12,7 +12,7 @@ import { join, resolve as resolvePath } from "node:path";
 import { type Clock, type Rng, systemClock, systemRng } from "../core/time.ts";
 import { appInCrashLoop } from "../core/supervision/crash-loop.ts";
 import { Reason, type RestartEvent, decide, initialRestartState } from "../core/supervision/restart-policy.ts";
-import { findOrphans } from "./orphans.ts";
+import { findOrphans, revisionOfPid } from "./orphans.ts";
 import { OutputTails } from "./output-tail.ts";
 import { readProcStat } from "./proc-stat.ts";
 import { settlesWithin, signalGroup, signalPid } from "./process-group.ts";
@@ -21,7 +21,7 @@ import { ReplicaLifecycle } from "./replica-lifecycle.ts";
 import { sampleStats } from "./stats-sampler.ts";
 import { DRAIN_REPLY_MARGIN_MS } from "../protocol/balancer.ts";
 import { type CrashLoopReason, StopReason } from "../protocol/procs.ts";
-import { type ResolvedSpec, resolveSpec } from "./spec.ts";
+import { type ResolvedSpec, resolveSpec, underApp } from "./spec.ts";
 import type {
   AdoptRecord,
   AppSnapshot,
@@ -95,7 +95,11 @@ export class ProcessManager {
 
   // ── operations ────────────────────────────────────────────────────────────────────────────
 
-  /** Reconcile to these specs: create, scale, and stop apps no longer listed. New specs apply at each replica's next spawn. */
+  /**
+   * Reconcile to these specs: create, scale, and stop apps no longer listed. A replica keeps its revision's fields
+   * (command, args, env, ...) and takes the app's other settings; new replicas run the spec's revision. Replacing
+   * replicas of another revision is a rollout's work (launch / retire).
+   */
   async apply(specs: readonly AppSpec[]): Promise<void> {
     if (this.closed) return;
     this.applied = true;
@@ -110,8 +114,13 @@ export class ProcessManager {
       // Replicas of ours that run without a record (a lost store): adopt them before anything starts, so a port
       // they hold is never taken twice; duplicates of a slot are stopped by adopt().
       if (first) this.adoptOrphans(app, spec);
-      // Replicas adopted before their spec was known: now we know where their output goes.
-      for (const r of app.replicas.values()) if (r.run) this.life.attachOutput(app, r, r.run);
+      for (const r of app.replicas.values()) {
+        // An adopted replica's fields were unknown (placeholder spec): the app's spec fills them, keeping its revision.
+        r.spec = r.specKnown ? underApp(spec, r.spec) : { ...spec, revision: r.spec.revision };
+        r.specKnown = r.specKnown || r.spec.revision === spec.revision;
+        // Replicas adopted before their spec was known: now we know where their output goes.
+        if (r.run) this.life.attachOutput(app, r, r.run);
+      }
       work.push(this.enqueue(app, () => this.scaleTo(app, spec.replicas)));
     }
     for (const [name, app] of this.apps) {
@@ -160,6 +169,38 @@ export class ProcessManager {
       return { ok: false, replaced: 0, reason: "unknown-app" };
     }
     return this.enqueue(app, () => this.roll(app, hooks)) as Promise<RollingResult>;
+  }
+
+  /** A rollout's new replica: a fresh slot running `raw`'s revision beside the others. Null when the app is unknown. */
+  async launch(appName: string, raw: AppSpec): Promise<number | null> {
+    const app = this.apps.get(appName);
+    if (!app?.spec) {
+      this.error(`launch: unknown app ${appName}`);
+      return null;
+    }
+    const r = await this.enqueue(app, async () => {
+      if (this.closed || !app.spec) return null;
+      const r = this.createReplica(app, underApp(app.spec, resolveSpec(raw)));
+      this.life.launch(app, r);
+      return r.id;
+    });
+    return r ?? null;
+  }
+
+  /** A rollout's retirement: drain (beforeStop hook), stop, and free the slot. False when there is no such replica. */
+  async retire(appName: string, id: number): Promise<boolean> {
+    const app = this.apps.get(appName);
+    if (!app?.replicas.has(id)) return false;
+    const done = await this.enqueue(app, async () => {
+      const r = app.replicas.get(id);
+      if (!r) return false;
+      await this.callHook(() => this.hooks.beforeStop?.(r.snapshot()), "beforeStop", app.spec?.hookTimeoutMs);
+      await this.stop(app, r, StopReason.ROLLOUT);
+      app.replicas.delete(id);
+      this.updateVerdict(app, "scaled");
+      return true;
+    });
+    return done ?? false;
   }
 
   /** Leave crash-loop now and start every replica it held. */
@@ -271,8 +312,11 @@ export class ProcessManager {
         continue;
       }
       const app = this.appFor(rec.app);
-      const spec = app.spec ?? resolveSpec({ name: rec.app, command: "", replicas: 0 });
-      const r = new Replica(rec.app, rec.id, rec.port, initialRestartState(spec.restart), spec);
+      const revision = revisionOfPid(rec.pid);
+      const fallback = app.spec ?? resolveSpec({ name: rec.app, command: "", replicas: 0 });
+      const r = new Replica(rec.app, rec.id, rec.port, initialRestartState(fallback.restart), { ...fallback, revision });
+      // Its own fields are known only when it runs the app's revision; otherwise a restart runs the app's spec.
+      r.specKnown = app.spec !== null && revision === app.spec.revision;
       r.adopted = true;
       const run = this.life.newRun(rec.pid, null, rec.startTime);
       run.isReady = true;
@@ -281,7 +325,7 @@ export class ProcessManager {
       r.state = "ready";
       app.replicas.set(rec.id, r);
       this.life.attachOutput(app, r, run);
-      this.emit({ type: "adopted", app: rec.app, id: rec.id, pid: rec.pid, port: rec.port });
+      this.emit({ type: "adopted", app: rec.app, id: rec.id, pid: rec.pid, port: rec.port, revision });
     }
   }
 
@@ -384,7 +428,10 @@ export class ProcessManager {
       }
       return;
     }
-    const victims = current.slice(n).reverse();
+    // Replicas of another revision go first (a rollout left them), then the newest.
+    const target = app.spec?.revision ?? 0;
+    const order = [...current].sort((a, b) => Number(a.spec.revision !== target) - Number(b.spec.revision !== target) || a.id - b.id);
+    const victims = order.slice(n).reverse();
     await Promise.all(
       victims.map(async (r) => {
         await this.callHook(() => this.hooks.beforeStop?.(r.snapshot()), "beforeStop", app.spec?.hookTimeoutMs);
@@ -416,7 +463,7 @@ export class ProcessManager {
       if (this.closed) return abort("shutting down");
       if (!app.replicas.has(old.id)) continue;
       const id = Math.max(...app.replicas.keys()) + 1;
-      const fresh = new Replica(spec.name, id, null, initialRestartState(spec.restart), spec);
+      const fresh = new Replica(spec.name, id, null, initialRestartState(spec.restart), underApp(spec, old.spec));
       app.replicas.set(id, fresh);
       this.life.launch(app, fresh);
       const outcome = fresh.run ? await fresh.run.ready.promise : { ok: false as const, reason: fresh.lastExit?.reason ?? "spawn failed" };

@@ -14,7 +14,7 @@ import { isTripped } from "../core/supervision/crash-loop.ts";
 import { Reason, type KillCause, type RestartEvent } from "../core/supervision/restart-policy.ts";
 import { busyPorts, pickFreePort } from "./listening-ports.ts";
 import { FileTail, type OutputTails, type Stream, openOutputFiles, outputPaths, sizeOf } from "./output-tail.ts";
-import { OWNER_ENV } from "./orphans.ts";
+import { OWNER_ENV, REVISION_ENV } from "./orphans.ts";
 import { readProcStat, startedAtWall } from "./proc-stat.ts";
 import { groupAlive, settlesWithin, signalGroup, signalPid, waitGone } from "./process-group.ts";
 import { waitForPort } from "./readiness.ts";
@@ -70,8 +70,13 @@ export class ReplicaLifecycle {
   /** Spawn the replica's process now (or park it if the app is in crash-loop). */
   launch(app: App, r: Replica): void {
     r.clearTimer();
-    const spec = app.spec;
-    if (this.ctx.closed() || !spec) return;
+    if (this.ctx.closed() || !app.spec) return;
+    // An adopted replica of a revision whose fields we never saw cannot be run again as itself: it becomes the app's.
+    if (!r.specKnown) {
+      r.spec = app.spec;
+      r.specKnown = true;
+    }
+    const spec = r.spec;
     if (isTripped(r.restart.crashLoop)) {
       r.state = "crash-loop";
       return;
@@ -79,7 +84,7 @@ export class ReplicaLifecycle {
     r.adopted = false;
     r.state = "starting";
     this.assignPort(r, spec);
-    this.ctx.emit({ type: "starting", app: spec.name, id: r.id, port: r.port, attempt: r.restarts });
+    this.ctx.emit({ type: "starting", app: spec.name, id: r.id, port: r.port, attempt: r.restarts, revision: spec.revision });
     if (spec.port.kind === "range" && r.port === null) {
       return this.onSpawnFailed(app, r, `no free port in ${spec.port.from}-${spec.port.to}`);
     }
@@ -141,7 +146,7 @@ export class ReplicaLifecycle {
     const rotation = { maxBytes: spec.logs.maxBytes, files: spec.logs.files };
     const tail = (stream: Stream) => new FileTail(paths[stream], rotation, (l) => this.onLine(app, r, run, stream, l), from[stream]);
     run.output = { stdout: tail("stdout"), stderr: tail("stderr") };
-    const eager = () => !run.isReady && app.spec?.readiness.kind === "stdout";
+    const eager = () => !run.isReady && r.spec.readiness.kind === "stdout";
     this.ctx.tails.add(run.output.stdout, eager);
     this.ctx.tails.add(run.output.stderr);
   }
@@ -179,6 +184,8 @@ export class ReplicaLifecycle {
     env.HOST = spec.host;
     env.POLIS_APP = spec.name;
     env.POLIS_REPLICA = String(r.id);
+    // Lets a restarted agent tell which revision an orphan it finds runs.
+    if (spec.revision > 0) env[REVISION_ENV] = String(spec.revision);
     // Ties the replica to this agent (its data dir) so a restarted agent that lost its records can find it.
     env[OWNER_ENV] = resolve(this.ctx.logDir(spec));
     return env;
@@ -205,7 +212,7 @@ export class ReplicaLifecycle {
 
   private markReady(app: App, r: Replica, run: Run): void {
     if (run.isReady || r.run !== run) return;
-    r.portProven = r.port !== null && app.spec?.port.kind === "range" && app.spec.readiness.kind === "port";
+    r.portProven = r.port !== null && app.spec?.port.kind === "range" && r.spec.readiness.kind === "port";
     run.isReady = true;
     run.lastBeatMono = this.ctx.clock.now();
     r.state = "ready";
@@ -224,7 +231,8 @@ export class ReplicaLifecycle {
     const entry = r.sink.write(stream, line, Date.now());
     const spec = app.spec;
     if (stream === "stdout" && spec) {
-      if (!run.isReady && spec.readiness.kind === "stdout" && spec.readiness.pattern?.test(line)) this.markReady(app, r, run);
+      const readiness = r.spec.readiness;
+      if (!run.isReady && readiness.kind === "stdout" && readiness.pattern?.test(line)) this.markReady(app, r, run);
       if (spec.watchdog?.pattern.test(line)) run.lastBeatMono = this.ctx.clock.now();
     }
     if (app.followers.size === 0) return;

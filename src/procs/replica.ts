@@ -62,6 +62,8 @@ export class Replica {
   /** The pending restart (backoff), or the end of this slot's crash-loop cooldown. */
   timer: ReturnType<typeof setTimeout> | null = null;
   adopted = false;
+  /** False for an adopted process of another revision whose fields this manager never saw. */
+  specKnown = true;
   /** The last process in this slot was ready on `port`: its replacement may take the port back without a scan. */
   portProven = false;
   readonly sink: LogSink;
@@ -71,7 +73,8 @@ export class Replica {
     readonly id: number,
     public port: number | null,
     public restart: RestartState,
-    spec: ResolvedSpec,
+    /** The spec its processes run: its revision's fields under the app's current settings (spec.ts underApp). */
+    public spec: ResolvedSpec,
   ) {
     this.sink = new LogSink({ ringLines: spec.logs.ringLines });
   }
@@ -100,6 +103,7 @@ export class Replica {
       cpuPercent: this.cpuPercent,
       rssBytes: this.rssBytes,
       lastExit: this.lastExit,
+      revision: this.spec.revision,
     };
   }
 }

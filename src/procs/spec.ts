@@ -15,6 +15,8 @@ export const DEFAULT_HEARTBEAT_PATTERN = "^HEARTBEAT\\b";
 
 export interface ResolvedSpec {
   readonly name: string;
+  /** The revision these fields belong to (0: none given). */
+  readonly revision: number;
   readonly command: string;
   readonly args: readonly string[];
   readonly cwd: string | undefined;
@@ -39,6 +41,7 @@ export function resolveSpec(spec: AppSpec): ResolvedSpec {
   const readinessKind = spec.readiness?.kind ?? (port.kind === "none" ? "none" : "port");
   return {
     name: spec.name,
+    revision: spec.revision ?? 0,
     command: spec.command,
     args: spec.args ?? [],
     cwd: spec.cwd,
@@ -72,4 +75,14 @@ export function resolveSpec(spec: AppSpec): ResolvedSpec {
       ringLines: spec.logs?.ringLines ?? DEFAULT_RING_LINES,
     },
   };
+}
+
+/**
+ * What a replica of revision `own` runs under the app's current spec `app`: the revision's own fields (command,
+ * args, cwd, env, readiness, memory limit) and everything else (ports, restart policy, stop, logs, watchdog) from
+ * the app, so a change to those reaches replicas of every revision.
+ */
+export function underApp(app: ResolvedSpec, own: ResolvedSpec): ResolvedSpec {
+  if (own.revision === app.revision) return app;
+  return { ...app, revision: own.revision, command: own.command, args: own.args, cwd: own.cwd, env: own.env, readiness: own.readiness, maxMemoryBytes: own.maxMemoryBytes };
 }

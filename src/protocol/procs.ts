@@ -4,6 +4,7 @@ import type { BackoffOptions } from "../core/supervision/backoff.ts";
 import type { CrashLoopOptions } from "../core/supervision/crash-loop.ts";
 import type { KillCause, Reason, RestartMode } from "../core/supervision/restart-policy.ts";
 import type { InitMessage } from "./common.ts";
+import type { DeployProcsRequests } from "./deploy.ts";
 
 export type PortMode =
   /** Each replica gets its own free port from [from, to], in env var `env` (default PORT). */
@@ -26,6 +27,8 @@ export interface ReadinessSpec {
 
 export interface AppSpec {
   readonly name: string;
+  /** The revision these fields are (src/core/deploy/revision.ts); replicas keep theirs until a rollout replaces them. */
+  readonly revision?: number;
   readonly command: string;
   readonly args?: readonly string[];
   readonly cwd?: string;
@@ -70,6 +73,8 @@ export const StopReason = {
   SCALE_DOWN: "scale-down",
   OPERATOR_RESTART: "operator-restart",
   SHUTDOWN: "shutdown",
+  /** A rollout retired it: its revision is being replaced (or reverted). */
+  ROLLOUT: "rollout",
 } as const;
 export type StopReason = (typeof StopReason)[keyof typeof StopReason];
 export const STOP_REASONS: readonly StopReason[] = Object.values(StopReason);
@@ -116,6 +121,8 @@ export interface ReplicaSnapshot {
   readonly cpuPercent: number;
   readonly rssBytes: number;
   readonly lastExit: LastExit | null;
+  /** The revision it runs (0: none known). */
+  readonly revision: number;
 }
 
 export interface AppSnapshot {
@@ -153,7 +160,7 @@ interface OfReplica extends Base {
 }
 
 export type ProcsEvent =
-  | (OfReplica & { readonly type: "starting"; readonly port: number | null; readonly attempt: number })
+  | (OfReplica & { readonly type: "starting"; readonly port: number | null; readonly attempt: number; readonly revision: number })
   | (OfReplica & { readonly type: "spawned"; readonly pid: number; readonly startTime: number | null })
   | (OfReplica & { readonly type: "spawn-failed"; readonly message: string })
   | (OfReplica & { readonly type: "ready"; readonly pid: number; readonly port: number | null; readonly afterMs: number })
@@ -162,7 +169,7 @@ export type ProcsEvent =
   | (OfReplica & { readonly type: "restarting"; readonly delayMs: number; readonly reason: Reason })
   | (OfReplica & { readonly type: "stopping"; readonly pid: number; readonly signal: string; readonly reason: StoppingReason })
   | (OfReplica & { readonly type: "stopped"; readonly pid: number | null; readonly forced: boolean; readonly reason: StoppedReason })
-  | (OfReplica & { readonly type: "adopted"; readonly pid: number; readonly port: number | null })
+  | (OfReplica & { readonly type: "adopted"; readonly pid: number; readonly port: number | null; readonly revision: number })
   | (OfReplica & { readonly type: "adopt-rejected"; readonly pid: number; readonly reason: "gone" | "pid-reused" | "unknown-app" | "duplicate"; readonly killed: boolean })
   /** One slot used up its budget: its restarts pause for the cooldown; its siblings go on. */
   | (OfReplica & { readonly type: "replica-crash-loop"; readonly restarts: number; readonly windowMs: number; readonly cooldownMs: number; readonly reason: Reason })
@@ -198,7 +205,7 @@ export type ToProcs =
 export type RollingRestartResult = { readonly ok: true; readonly replaced: number } | { readonly ok: false; readonly replaced: number; readonly reason: string };
 
 /** Supervisor -> procs requests and their replies. */
-export type ProcsRequests = {
+export type ProcsRequests = DeployProcsRequests & {
   readonly "procs.scale": { readonly body: { readonly app: string; readonly replicas: number }; readonly reply: { readonly app: string; readonly replicas: number } };
   readonly "procs.restart-replica": { readonly body: { readonly app: string; readonly replica: number }; readonly reply: { readonly app: string; readonly replica: number } };
   readonly "procs.rolling-restart": { readonly body: { readonly app: string }; readonly reply: RollingRestartResult };

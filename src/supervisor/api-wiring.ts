@@ -23,6 +23,7 @@ import type { BalancerLink } from "./balancer-link.ts";
 import type { HealthLink } from "./health-link.ts";
 import { type Hub, notRunning } from "./hub.ts";
 import type { ProcsLink } from "./procs-link.ts";
+import type { DeployRunner } from "./deploy-runner.ts";
 import type { ScalerLink } from "./scaler-link.ts";
 import type { WorkerControl } from "./worker-host.ts";
 
@@ -44,6 +45,7 @@ export interface ApiWiring {
   apiChecks: Map<string, StandaloneCheckConfig>;
   persistApiChecks: () => void;
   alerts: AlertService;
+  deploy: DeployRunner;
 }
 
 async function systemView() {
@@ -131,6 +133,7 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
         reset: async (app) => void (await procsReq({ t: "procs.reset", app })),
         logs: (app, replica, tail) => procsReq({ t: "procs.logs", app, ...(replica !== undefined ? { replica } : {}), tail }),
         follow: (app, fn) => procs.followLogs(app, fn),
+        revision: (app) => w.deploy.current(app),
       }),
     },
     {

@@ -74,6 +74,8 @@ export interface ProcsLinkDeps {
   endpointHealth(e: EndpointRef): { health: EndpointHealth; output: string };
   /** Per-replica readiness changed: the scaler needs the new replica set. */
   replicasChanged(app: string): void;
+  /** The app as its target revision runs it (deploy-runner.ts); without it the config's fields, unnumbered. */
+  revisionOf?(app: AppConfig): { app: AppConfig; revision?: number };
 }
 
 export function createProcsLink(hub: ProcsLinkDeps) {
@@ -97,7 +99,8 @@ export function createProcsLink(hub: ProcsLinkDeps) {
   /** The spec procs runs: the config's, with the run-time count (within bounds), or none at all while stopped. */
   const specFor = (a: AppConfig, cfg: Config) => {
     const i = intents.get(a.name);
-    const spec = toAppSpec(a, cfg, { cores: hub.cores, self }, i.replicas);
+    const r = hub.revisionOf?.(a) ?? { app: a };
+    const spec = { ...toAppSpec(r.app, cfg, { cores: hub.cores, self }, i.replicas), ...(r.revision !== undefined ? { revision: r.revision } : {}) };
     return i.stopped ? { ...spec, replicas: 0 } : spec;
   };
 

@@ -13,6 +13,7 @@ import { toBalancerSpec } from "../config/balancers.ts";
 import { resolveCount } from "../config/semantics.ts";
 import type { DnsServer } from "../discovery/dns-server.ts";
 import type { WorkerLog } from "../protocol/common.ts";
+import type { FromProcs } from "../protocol/procs.ts";
 import { type CatalogOverrides, createCatalog } from "../state/catalog.ts";
 import { createEventBus, type EventInput } from "../state/event-bus.ts";
 import { openStore } from "../state/store.ts";
@@ -35,6 +36,8 @@ import { createHealthLink } from "./health-link.ts";
 import { allHosts, type Hub, notRunning, type WorkerHosts } from "./hub.ts";
 import { createJwtCache } from "./jwt-cache.ts";
 import { createProcsLink } from "./procs-link.ts";
+import { createDeployRunner } from "./deploy-runner.ts";
+import { createDeployStore } from "../state/deployments.ts";
 import { createScalerLink } from "./scaler-link.ts";
 import type { Handover } from "./takeover.ts";
 import { createHandover } from "./takeover-handover.ts";
@@ -156,6 +159,19 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       // An app a reload removed: its last replica is gone, so are its series (gauges, restarts, replicas).
       else if (ready === 0) telemetry.forget("app", app);
     },
+    revisionOf: (a) => deploy.specOf(a),
+  });
+  const deploy = createDeployRunner({
+    config: () => config,
+    cores,
+    store: createDeployStore(store),
+    catalog,
+    publish,
+    log,
+    snapshot: () => hosts.procs?.request({ t: "procs.snapshot" }) ?? notRunning("procs"),
+    launch: (app, spec) => hosts.procs?.request({ t: "procs.launch", app, spec }, 120_000) ?? notRunning("procs"),
+    retire: (app, replica) => hosts.procs?.request({ t: "procs.retire", app, replica }, 120_000) ?? notRunning("procs"),
+    applySpecs: () => procs.apply(),
   });
   const health = createHealthLink({ config: () => config, catalog, publish, telemetry, send: (msg) => hosts.health?.send(msg) }, () => procs.readyReplicas(), () => apiChecks.values());
   const scaler = createScalerLink(
@@ -192,7 +208,11 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       if (m.t === "log") return logWorker(name, m as WorkerLog);
       if (!handle(m as M)) log.debug("unrouted worker message", { worker: name, type: m.t });
     };
-    hosts.procs = createWorkerHost({ name: "procs", specifier: workerSpecifier("procs"), state: () => procs.state(), onMessage: route("procs", procs.handle), onStateChange });
+    const procsMessage = (m: FromProcs) => {
+      if (m.t === "procs.event" && "id" in m.event) deploy.replicaChanged(m.event.app);
+      return procs.handle(m);
+    };
+    hosts.procs = createWorkerHost({ name: "procs", specifier: workerSpecifier("procs"), state: () => procs.state(), onMessage: route("procs", procsMessage), onStateChange });
     hosts.health = createWorkerHost({ name: "health", specifier: workerSpecifier("health"), state: () => health.state(), onMessage: route("health", health.handle), onStateChange });
     const n = resolveCount(config.agent.balancer_workers, cores);
     for (let i = 0; i < n; i++) {
@@ -244,6 +264,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     log.setLevel(config.agent.log_level);
     const has = (s: ReloadableSection) => changed.includes(s);
     if (has("services")) syncConfigServices();
+    // Revisions first: a changed app starts its rollout, and procs then gets the rollout's target.
+    if (has("apps")) deploy.sync(next);
     // Balancers too: an app spec carries the longest drain_timeout, which bounds its drain hooks.
     if (has("apps") || has("balancers")) procs.apply();
     if (has("apps") || has("checks")) health.changed();
@@ -303,6 +325,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
         alerts,
         apiChecks,
         persistApiChecks: () => store.putKv("checks.api", Object.fromEntries(apiChecks)),
+        deploy,
       }),
       prometheusText: () => telemetry.prometheusText(),
       log,
@@ -350,6 +373,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       }
       syncConfigServices();
       restoreRegistrations();
+      // Before procs starts: its first specs carry each app's revision (and a rollout the last run left resumes).
+      deploy.sync(config);
       procs.syncServices();
       createHosts();
       jwt.commit(jwt.prepare(config));
@@ -360,6 +385,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       ready = true;
       reaper.start(REAP_INTERVAL_MS);
       alerts.start();
+      deploy.start();
       catalog.onChange((c) => publish(catalogChangeEvent(c)));
       publish({ type: "agent.started", source: "supervisor", target: "agent", severity: "info", message: `agent ${VERSION} started with ${allHosts(hosts).length} workers`, data: { workers: allHosts(hosts).map((h) => h.name) } });
     },
@@ -386,6 +412,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       await hosts.cluster?.stop(config.agent.shutdown_timeout);
       alerts.stop();
       alerts.close();
+      deploy.stop();
       balancer.stop();
       // The procs worker must outlive every replica's stop timeout, or a replica that ignores SIGTERM would be
       // orphaned when the worker is terminated before it sends SIGKILL.

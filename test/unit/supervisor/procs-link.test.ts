@@ -51,7 +51,7 @@ describe("procs link", () => {
 
   test("a ready replica becomes a passing endpoint; its exit removes it and tells health and the scaler", () => {
     const s = setup();
-    s.event({ type: "starting", app: "web", id: 0, port: 20000, attempt: 1 });
+    s.event({ type: "starting", app: "web", id: 0, port: 20000, attempt: 1, revision: 1 });
     s.event({ type: "ready", app: "web", id: 0, pid: 11, port: 20000, afterMs: 5 });
     expect(s.catalog.get("default", "web")!.endpoints.map((e) => [e.id, e.port, e.health])).toEqual([["web-0", 20000, "passing"]]);
     expect(s.link.readyReplicas("web")).toEqual([{ app: "web", id: 0, port: 20000, ready: true }]);
@@ -70,7 +70,7 @@ describe("procs link", () => {
 
   test("a spawned replica is recorded for adoption, and forgotten when it stops", () => {
     const s = setup();
-    s.event({ type: "starting", app: "web", id: 1, port: 20001, attempt: 1 });
+    s.event({ type: "starting", app: "web", id: 1, port: 20001, attempt: 1, revision: 1 });
     s.event({ type: "spawned", app: "web", id: 1, pid: 42, startTime: 777 });
     expect(s.store.replicas()).toEqual([{ app: "web", id: "1", pid: 42, startTime: 777, port: 20001 }]);
     expect(s.link.state().adopt).toEqual([{ app: "web", id: 1, pid: 42, startTime: 777, port: 20001 }]);
@@ -80,7 +80,7 @@ describe("procs link", () => {
 
   test("a drain hook drains the replica's endpoint and then answers the hook", async () => {
     const s = setup();
-    const replica = { app: "web", id: 0, pid: 11, port: 20000, state: "ready", restarts: 0, startedAt: 0, startTime: 0, adopted: false, cpuPercent: 0, rssBytes: 0, lastExit: null } as const;
+    const replica = { app: "web", id: 0, pid: 11, port: 20000, state: "ready", restarts: 0, startedAt: 0, startTime: 0, adopted: false, cpuPercent: 0, rssBytes: 0, lastExit: null, revision: 1 } as const;
     s.link.handle({ t: "procs.hook", hook: 7, kind: "drain", replica });
     await waitFor(() => s.sent.find((m) => m.t === "procs.hook-done"), { what: "hook-done" });
     expect(s.drained).toEqual(["default/web/web-0"]);
@@ -136,7 +136,7 @@ describe("procs link", () => {
     const s = setup();
     s.event({ type: "ready", app: "web", id: 0, pid: 11, port: 20000, afterMs: 5 });
     s.event({ type: "exited", app: "web", id: 0, pid: 11, code: 1, signal: null, reason: "exit-failure", upMs: 10 });
-    const replica = { app: "web", id: 0, pid: 11, port: 20000, state: "ready", restarts: 0, startedAt: 0, startTime: 0, adopted: false, cpuPercent: 0, rssBytes: 0, lastExit: null } as const;
+    const replica = { app: "web", id: 0, pid: 11, port: 20000, state: "ready", restarts: 0, startedAt: 0, startTime: 0, adopted: false, cpuPercent: 0, rssBytes: 0, lastExit: null, revision: 1 } as const;
     s.link.handle({ t: "procs.hook", hook: 9, kind: "ready", replica });
     await waitFor(() => s.sent.find((m) => m.t === "procs.hook-done"), { what: "hook-done" });
     expect(s.catalog.get("default", "web")!.endpoints).toEqual([]);

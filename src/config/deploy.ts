@@ -1,0 +1,66 @@
+// An app's `deploy:` block (how a new revision replaces the running one) and its mapping to the rollout
+// controller's options (src/core/deploy/rollout.ts).
+import { Effect, Schema } from "effect";
+import type { RolloutOptions } from "../core/deploy/rollout.ts";
+import { Duration } from "./units.ts";
+import type { AppConfig } from "./schema.ts";
+
+const def = <S extends Schema.Top>(schema: S, value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))(schema);
+const Count = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1000 }));
+
+/** Only the rolling strategy exists; a named other strategy is refused rather than silently run as rolling. */
+const Strategy = Schema.String.check(
+  Schema.makeFilter((s: string) => s === "rolling" ? undefined : `Expected "rolling" (canary and blue_green are not available in this version), got ${JSON.stringify(s)}`),
+);
+
+export const Deploy = Schema.Struct({
+  strategy: def(Strategy, "rolling"),
+  /** Replicas of the new revision started beyond the desired count at once. */
+  max_surge: def(Count, 1),
+  /** Replicas of the old revision that may stop before their replacements are available. */
+  max_unavailable: def(Count, 0),
+  /** A new replica counts as available once ready and passing its checks this long. */
+  min_healthy_time: def(Duration, "5s"),
+  /** A new replica not available this long after it started fails the rollout. */
+  healthy_deadline: def(Duration, "2m"),
+  /** The rollout fails when no replica became available (or was retired) for this long. */
+  progress_deadline: def(Duration, "10m"),
+  /** A failed rollout rolls back to the revision it replaced. */
+  auto_revert: def(Schema.Boolean, true),
+  /** Revisions kept per app (the running one and the one it replaced are always kept). */
+  revision_history: def(Schema.Int.check(Schema.isBetween({ minimum: 2, maximum: 100 })), 10),
+}).check(
+  Schema.makeFilter((d: { max_surge: number; max_unavailable: number }) =>
+    d.max_surge + d.max_unavailable >= 1 ? undefined : { path: ["max_surge"], issue: "max_surge and max_unavailable are both 0: a rollout could never start or stop a replica; make one of them at least 1" },
+  ),
+);
+
+export type DeployConfig = typeof Deploy.Type;
+
+export function toRolloutOptions(d: DeployConfig): RolloutOptions {
+  return {
+    maxSurge: d.max_surge,
+    maxUnavailable: d.max_unavailable,
+    minHealthyMs: d.min_healthy_time,
+    healthyDeadlineMs: d.healthy_deadline,
+    progressDeadlineMs: d.progress_deadline,
+    autoRevert: d.auto_revert,
+  };
+}
+
+/** The keys of an app that make a revision; `replicas`, `scaling`, ports, restart, stop, logs and balancers do not. */
+export const REVISION_KEYS = ["command", "args", "cwd", "env", "readiness", "max_memory", "checks"] as const;
+
+/** The revision part of a decoded app. */
+export function revisionFieldsOf(app: AppConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of REVISION_KEYS) if (app[k] !== undefined) out[k] = app[k];
+  return out;
+}
+
+/** The app as a revision runs it: its fields over the app's current settings. */
+export function withRevision(app: AppConfig, fields: Readonly<Record<string, unknown>>): AppConfig {
+  const base: Record<string, unknown> = { ...app };
+  for (const k of REVISION_KEYS) delete base[k];
+  return { ...base, ...fields } as AppConfig;
+}

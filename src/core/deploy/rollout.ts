@@ -1,0 +1,258 @@
+// The rollout controller: a pure state machine that replaces an app's replicas of other revisions by replicas of
+// its target revision (the rolling strategy), watches them, and reverts by itself when they fail. The runner
+// (src/supervisor/deploy-runner.ts) persists the state it returns before doing the actions.
+//
+//   forward ──(all replicas of `to` available)──▶ succeeded
+//      │ (a new replica crashed / not healthy by healthy_deadline / no progress by progress_deadline / abort)
+//      ▼  auto_revert (or abort)                         auto_revert off, or the revert itself fails
+//   revert ──(all replicas of `from` available)──▶ reverted          ──▶ paused with `failure` (operator decides)
+//   any non-final state ──(a new rollout of the app)──▶ superseded
+//
+// Each observation is the whole picture (every replica with its revision, readiness and health), so a decision
+// never depends on remembering what was asked before: a restarted agent resumes from the persisted state and a
+// fresh observation. Counting rule: replicas that are stopping still count towards desired + max_surge.
+
+export interface RolloutOptions {
+  readonly maxSurge: number;
+  readonly maxUnavailable: number;
+  readonly minHealthyMs: number;
+  readonly healthyDeadlineMs: number;
+  readonly progressDeadlineMs: number;
+  readonly autoRevert: boolean;
+}
+
+export type Phase = "forward" | "revert";
+export type Outcome = "succeeded" | "reverted" | "superseded";
+export type RolloutKind = "deploy" | "rollback";
+
+export const Reason = {
+  STARTED: "started",
+  PROGRESSING: "progressing",
+  COMPLETE: "complete",
+  REPLICA_FAILED: "replica-failed",
+  HEALTHY_DEADLINE: "healthy-deadline",
+  PROGRESS_DEADLINE: "progress-deadline",
+  ABORTED: "aborted",
+  PAUSED: "paused",
+  RESUMED: "resumed",
+  SUPERSEDED: "superseded",
+  REVERTED: "reverted",
+  UNCHANGED: "unchanged",
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+export interface RolloutState {
+  readonly id: string;
+  readonly app: string;
+  readonly kind: RolloutKind;
+  /** The revision being replaced (where a revert goes). */
+  readonly from: number;
+  /** The revision being rolled out. */
+  readonly to: number;
+  /** What new replicas run now: `to` going forward, `from` while reverting. */
+  readonly target: number;
+  readonly phase: Phase;
+  readonly paused: boolean;
+  readonly outcome: Outcome | null;
+  readonly reason: Reason;
+  /** Why it went into revert (or paused on a failure), for the operator. */
+  readonly failure: string | null;
+  readonly options: RolloutOptions;
+  readonly startedAt: number;
+  readonly updatedAt: number;
+  readonly endedAt: number | null;
+  /** When the current phase began: exits and deadlines before it are not held against the target. */
+  readonly phaseAt: number;
+  /** Last time a target replica became available or an other-revision one went away. */
+  readonly progressAt: number;
+  readonly best: { readonly available: number; readonly others: number };
+  /** Who started it (token name, "file", "policy"...). */
+  readonly by: string;
+}
+
+export type ReplicaPhase = "starting" | "ready" | "stopping" | "down";
+
+export interface ReplicaObservation {
+  readonly id: number;
+  readonly revision: number;
+  readonly phase: ReplicaPhase;
+  /** Wall-clock ms of its last exit we did not ask for (null: none seen): a target replica that exited has failed. */
+  readonly lastExitAt: number | null;
+  /** Wall-clock ms its slot was launched (or adopted). */
+  readonly startedAt: number;
+  /** Since when it has been ready and passing its checks (null: not both). */
+  readonly passingSince: number | null;
+}
+
+export type RolloutEvent =
+  | { readonly type: "observe"; readonly replicas: readonly ReplicaObservation[]; readonly desired: number; readonly launching: number }
+  | { readonly type: "pause" }
+  | { readonly type: "resume" }
+  | { readonly type: "abort"; readonly by: string }
+  | { readonly type: "supersede"; readonly by: number };
+
+export type RolloutAction =
+  | { readonly kind: "set-target"; readonly revision: number }
+  | { readonly kind: "launch"; readonly revision: number; readonly count: number }
+  | { readonly kind: "retire"; readonly id: number }
+  | { readonly kind: "announce"; readonly type: string; readonly severity: "info" | "warning" | "error"; readonly message: string };
+
+export interface Decision {
+  readonly state: RolloutState;
+  readonly actions: readonly RolloutAction[];
+  readonly reason: Reason;
+}
+
+export interface StartInput {
+  readonly id: string;
+  readonly app: string;
+  readonly kind: RolloutKind;
+  readonly from: number;
+  readonly to: number;
+  readonly options: RolloutOptions;
+  readonly by: string;
+}
+
+export function startRollout(input: StartInput, now: number): Decision {
+  const state: RolloutState = {
+    ...input,
+    target: input.to,
+    phase: "forward",
+    paused: false,
+    outcome: null,
+    reason: Reason.STARTED,
+    failure: null,
+    startedAt: now,
+    updatedAt: now,
+    endedAt: null,
+    phaseAt: now,
+    progressAt: now,
+    best: { available: 0, others: Number.MAX_SAFE_INTEGER },
+  };
+  const verb = input.kind === "rollback" ? "rollback" : "rollout";
+  return {
+    state,
+    actions: [
+      { kind: "set-target", revision: input.to },
+      { kind: "announce", type: "deploy.started", severity: "info", message: `${input.app}: ${verb} ${input.id} from revision ${input.from} to ${input.to} started (by ${input.by})` },
+    ],
+    reason: Reason.STARTED,
+  };
+}
+
+export const isActive = (s: RolloutState) => s.outcome === null;
+
+const serving = (r: ReplicaObservation) => r.phase === "ready" && r.passingSince !== null;
+
+export function decide(s: RolloutState, e: RolloutEvent, now: number): Decision {
+  if (!isActive(s)) return { state: s, actions: [], reason: Reason.UNCHANGED };
+  switch (e.type) {
+    case "pause":
+      if (s.paused) return { state: s, actions: [], reason: Reason.UNCHANGED };
+      return {
+        state: { ...s, paused: true, reason: Reason.PAUSED, updatedAt: now },
+        actions: [{ kind: "announce", type: "deploy.paused", severity: "info", message: `${s.app}: rollout ${s.id} paused by the operator` }],
+        reason: Reason.PAUSED,
+      };
+    case "resume":
+      if (!s.paused) return { state: s, actions: [], reason: Reason.UNCHANGED };
+      // Deadlines count from the resume: time spent paused is not the new revision's fault.
+      return {
+        state: { ...s, paused: false, failure: s.phase === "forward" ? null : s.failure, reason: Reason.RESUMED, updatedAt: now, phaseAt: now, progressAt: now },
+        actions: [{ kind: "announce", type: "deploy.resumed", severity: "info", message: `${s.app}: rollout ${s.id} resumed (${s.phase === "forward" ? `towards revision ${s.to}` : `reverting to revision ${s.from}`})` }],
+        reason: Reason.RESUMED,
+      };
+    case "abort":
+      if (s.phase === "revert") return { state: s.paused ? { ...s, paused: false, updatedAt: now, progressAt: now } : s, actions: [], reason: Reason.UNCHANGED };
+      return revert(s, now, Reason.ABORTED, `aborted by ${e.by}`);
+    case "supersede":
+      return end(s, now, "superseded", Reason.SUPERSEDED, `${s.app}: rollout ${s.id} superseded by a rollout of revision ${e.by}`, "info");
+    case "observe":
+      return observe(s, e, now);
+  }
+}
+
+function revert(s: RolloutState, now: number, reason: Reason, failure: string): Decision {
+  return {
+    state: { ...s, phase: "revert", target: s.from, paused: false, failure, reason, updatedAt: now, phaseAt: now, progressAt: now, best: { available: 0, others: Number.MAX_SAFE_INTEGER } },
+    actions: [
+      { kind: "set-target", revision: s.from },
+      { kind: "announce", type: "deploy.reverting", severity: "warning", message: `${s.app}: rollout ${s.id} of revision ${s.to} ${failure}; reverting to revision ${s.from}` },
+    ],
+    reason,
+  };
+}
+
+/** The one way a rollout ends. */
+function end(s: RolloutState, now: number, outcome: Outcome, reason: Reason, message: string, severity: "info" | "warning"): Decision {
+  return {
+    state: { ...s, outcome, reason, paused: false, updatedAt: now, endedAt: now },
+    actions: [{ kind: "announce", type: `deploy.${outcome}`, severity, message }],
+    reason,
+  };
+}
+
+function fail(s: RolloutState, now: number, reason: Reason, what: string): Decision {
+  if (s.phase === "forward" && s.options.autoRevert) return revert(s, now, reason, what);
+  // No automatic revert (or the revert itself failed): stop acting and leave the decision to the operator.
+  const message = s.phase === "forward" ? `${s.app}: rollout ${s.id} of revision ${s.to} ${what}; paused (auto_revert is off): resume to retry, abort to revert` : `${s.app}: reverting rollout ${s.id} to revision ${s.from} failed too (${what}); paused: fix the app, then resume`;
+  return {
+    state: { ...s, paused: true, failure: what, reason, updatedAt: now },
+    actions: [{ kind: "announce", type: "deploy.failed", severity: "error", message }],
+    reason,
+  };
+}
+
+function observe(s: RolloutState, e: Extract<RolloutEvent, { type: "observe" }>, now: number): Decision {
+  const o = s.options;
+  const live = e.replicas.filter((r) => r.phase !== "stopping");
+  const tgt = live.filter((r) => r.revision === s.target);
+  const others = live.filter((r) => r.revision !== s.target);
+  const available = tgt.filter((r) => serving(r) && now - r.passingSince! >= o.minHealthyMs);
+
+  if (s.paused) return { state: { ...s, progressAt: now }, actions: [], reason: s.reason };
+
+  for (const r of tgt) {
+    if ((r.lastExitAt !== null && r.lastExitAt >= s.phaseAt) || r.phase === "down") return fail(s, now, Reason.REPLICA_FAILED, `failed: replica ${r.id} of revision ${s.target} exited after it started`);
+  }
+  for (const r of tgt) {
+    if (!available.includes(r) && now - Math.max(r.startedAt, s.phaseAt) > o.healthyDeadlineMs) {
+      return fail(s, now, Reason.HEALTHY_DEADLINE, `failed: replica ${r.id} of revision ${s.target} was not ready and passing within healthy_deadline (${o.healthyDeadlineMs} ms)`);
+    }
+  }
+  let progressAt = s.progressAt;
+  const best = { available: Math.max(s.best.available, available.length), others: Math.min(s.best.others, others.length) };
+  if (best.available > s.best.available || best.others < s.best.others) progressAt = now;
+  if (now - progressAt > o.progressDeadlineMs) return fail(s, now, Reason.PROGRESS_DEADLINE, `made no progress within progress_deadline (${o.progressDeadlineMs} ms)`);
+  const state = { ...s, progressAt, best };
+
+  const stopping = e.replicas.length - live.length;
+  if (others.length === 0 && stopping === 0 && e.launching === 0 && available.length >= e.desired && tgt.length <= e.desired) {
+    return s.phase === "forward"
+      ? end(state, now, "succeeded", Reason.COMPLETE, `${s.app}: rollout ${s.id} complete: ${available.length} replica(s) of revision ${s.to}`, "info")
+      : end(state, now, "reverted", Reason.REVERTED, `${s.app}: rollout ${s.id} reverted to revision ${s.from} (${s.failure ?? "reverted"})`, "warning");
+  }
+
+  const actions: RolloutAction[] = [];
+  const retire = (id: number) => actions.push({ kind: "retire", id });
+  // Replicas of other revisions that serve nothing (down, starting, failing checks) go at once: keeping them
+  // protects no traffic, and a failed new revision's replicas must not linger through a revert.
+  const idle = others.filter((r) => !serving(r));
+  idle.forEach((r) => retire(r.id));
+  const busy = others.filter(serving).sort((a, b) => a.id - b.id);
+
+  // Too many of the target (the app was scaled down meanwhile): the ones not yet available first.
+  const excess = tgt.length + e.launching - e.desired;
+  if (excess > 0) {
+    [...tgt].sort((a, b) => Number(available.includes(a)) - Number(available.includes(b)) || b.id - a.id).slice(0, excess).forEach((r) => retire(r.id));
+  }
+
+  const total = e.replicas.length + e.launching;
+  const launch = Math.min(e.desired + o.maxSurge - total, e.desired - tgt.length - e.launching);
+  if (launch > 0) actions.push({ kind: "launch", revision: s.target, count: launch });
+
+  const canRetire = available.length + busy.length - (e.desired - o.maxUnavailable);
+  busy.slice(0, Math.max(0, canRetire)).forEach((r) => retire(r.id));
+
+  return { state: actions.length > 0 || progressAt !== s.progressAt ? { ...state, reason: Reason.PROGRESSING, updatedAt: now } : state, actions, reason: Reason.PROGRESSING };
+}
