@@ -33,12 +33,14 @@ export interface RingOptions {
 export const DEFAULT_POINTS_PER_WEIGHT = 4096;
 /** 2^22 points = 32 MB; enough for 1,024 weight units at the default density (Envoy's cap is 8M points). */
 export const DEFAULT_MAX_RING_POINTS = 1 << 22;
-/** The bucket index: the top 14 bits of a hash jump to a range of ~M/16,384 points, so a lookup stays in cache. */
-const BUCKET_BITS = 14;
-const BUCKET_SHIFT = 32 - BUCKET_BITS;
-const BUCKETS = 1 << BUCKET_BITS;
 /** Above this share of points changing at once, a full rebuild (sort) is cheaper than merging. */
 const REBUILD_FRACTION = 0.25;
+/**
+ * The bucket index has about one bucket per POINTS_PER_BUCKET points (a power of two, at least 256 buckets): the top
+ * bits of a hash jump to a range of a few points, two cache lines, so a lookup costs a few misses on a ring far
+ * bigger than the cache; more buckets would cost each update more to shift.
+ */
+const POINTS_PER_BUCKET = 16;
 
 export function ringPointCount(weight: number, pointsPerWeight: number): number {
   return Math.max(1, Math.round(weight * pointsPerWeight));
@@ -56,18 +58,6 @@ interface Host {
   count: number;
 }
 
-export interface RingState {
-  /** Sorted point hashes; only [0, size) is in use. */
-  readonly hashes: Uint32Array;
-  /** slots[k] = stable slot of the host owning hashes[k]. */
-  readonly slots: Int32Array;
-  readonly size: number;
-  /** slotIndex[slot] = index of that host in the ids given to the last update (-1 for a free slot). */
-  readonly slotIndex: Int32Array;
-  /** Points per weight unit actually in use (below the option only when the cap forced it). */
-  readonly pointsPerWeight: number;
-}
-
 export interface RingUpdate {
   /** Points added and removed by this update (0 and 0 when nothing changed). */
   readonly added: number;
@@ -77,17 +67,21 @@ export interface RingUpdate {
 }
 
 /**
- * A ring that follows a pool through its updates. Pure: no clock, no I/O; its memory grows to the largest
- * ring seen (typed arrays reused in place, so an update allocates only the changed points).
+ * A ring that follows a pool through its updates. Pure: no clock, no I/O. Points live interleaved in one typed
+ * array (hash at 2k, owner slot at 2k + 1, so a lookup's last probe and its owner share a cache line), reused in
+ * place: an update allocates only the changed points, and moves the rest with memmove.
  */
-export class HashRing implements RingState {
-  hashes = new Uint32Array(0);
-  slots = new Int32Array(0);
+export class HashRing {
+  /** points[2k] = k-th smallest point hash, points[2k + 1] = stable slot of its host; [0, 2 * size) in use. */
+  private points = new Uint32Array(0);
   size = 0;
-  slotIndex = new Int32Array(0);
+  /** slotIndex[slot] = index of that host in the ids given to the last update (-1 for a free slot). */
+  private slotIndex = new Int32Array(0);
+  /** Points per weight unit in use (below the option only when the cap forced it). */
   pointsPerWeight: number;
-  /** buckets[b] = first k with hashes[k] >= b << BUCKET_SHIFT; buckets[BUCKETS] = size. */
-  readonly buckets = new Uint32Array(BUCKETS + 1);
+  /** buckets[b] = first k with hashAt(k) >= b << shift; buckets[count] = size. */
+  private buckets = new Uint32Array(257);
+  private shift = 24;
   private readonly perWeight: number;
   private readonly maxPoints: number;
   private hosts = new Map<string, Host>();
@@ -102,6 +96,20 @@ export class HashRing implements RingState {
     this.perWeight = perWeight;
     this.maxPoints = maxPoints;
     this.pointsPerWeight = perWeight;
+  }
+
+  hashAt(k: number): number {
+    return this.points[2 * k]!;
+  }
+
+  /** Index (into the last update's ids) of the host owning point `k`. */
+  ownerAt(k: number): number {
+    return this.slotIndex[this.points[2 * k + 1]!]!;
+  }
+
+  /** Bytes held: points (at capacity) and the bucket index. */
+  bytes(): number {
+    return this.points.byteLength + this.buckets.byteLength + this.slotIndex.byteLength;
   }
 
   /** Follows the pool to `ids` with `weights` (> 0); throws RangeError only when even 1 point a host exceeds maxPoints. */
@@ -137,19 +145,15 @@ export class HashRing implements RingState {
         : this.merge(ids, weights, density, want);
     this.slotIndex = new Int32Array(this.slotHosts.length).fill(-1);
     for (let i = 0; i < n; i++) this.slotIndex[this.hosts.get(ids[i]!)!.slot] = i;
-    this.indexBuckets();
     return result;
   }
 
   private ensureCapacity(points: number): void {
-    if (this.hashes.length >= points) return;
-    const cap = Math.min(Math.max(points, Math.ceil(this.hashes.length * 1.5)), Math.max(points, this.maxPoints));
-    const hashes = new Uint32Array(cap);
-    const slots = new Int32Array(cap);
-    hashes.set(this.hashes.subarray(0, this.size));
-    slots.set(this.slots.subarray(0, this.size));
-    this.hashes = hashes;
-    this.slots = slots;
+    if (this.points.length >= 2 * points) return;
+    const cap = Math.min(Math.max(points, Math.ceil(this.points.length * 0.75)), Math.max(points, this.maxPoints));
+    const next = new Uint32Array(2 * cap);
+    next.set(this.points.subarray(0, 2 * this.size));
+    this.points = next;
   }
 
   private takeSlot(id: string): Host {
@@ -182,109 +186,137 @@ export class HashRing implements RingState {
     }
     packed.sort();
     this.ensureCapacity(total);
-    const hashes = this.hashes;
-    const slots = this.slots;
+    const P = this.points;
     for (let j = 0; j < total; j++) {
       const p = packed[j]!;
       const r = p % RANK;
-      hashes[j] = (p - r) / RANK;
-      slots[j] = rankSlot[r]!;
+      P[2 * j] = (p - r) / RANK;
+      P[2 * j + 1] = rankSlot[r]!;
     }
     this.size = total;
     this.pointsPerWeight = density;
+    this.indexBuckets();
     return { added: total, removed, rebuilt: true };
-  }
-
-  /** (hash, id) order: the sort order of the ring. */
-  private before(h: number, id: string, k: number): boolean {
-    const hk = this.hashes[k]!;
-    return h < hk || (h === hk && id < this.slotHosts[this.slots[k]!]!.id);
-  }
-
-  private lowerBound(h: number): number {
-    let lo = 0;
-    let hi = this.size;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.hashes[mid]! < h) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 
   private merge(ids: readonly string[], weights: ArrayLike<number>, density: number, total: number): RingUpdate {
     // Points to drop: hosts gone, and the tail of hosts whose count fell. Points to add: new hosts, grown tails.
-    const drop: Array<[number, number]> = [];
-    const add: Array<[number, Host]> = [];
+    // Both packed as hash * 2^21 + slot in a float64 (2^32 * 2^21 < 2^53) for a numeric sort.
+    const SLOT = 1 << 21;
+    let drops = 0;
+    let adds = 0;
     const keep = new Set(ids);
-    for (const h of [...this.hosts.values()]) {
+    const gone: Host[] = [];
+    for (const h of this.hosts.values()) {
       if (keep.has(h.id)) continue;
-      for (let v = 0; v < h.count; v++) drop.push([ringPoint(h.base, v), h.slot]);
-      this.hosts.delete(h.id);
+      drops += h.count;
+      gone.push(h);
     }
+    for (const h of gone) this.hosts.delete(h.id);
+    const counts = new Int32Array(ids.length);
+    const hostOf: Host[] = new Array(ids.length);
     for (let i = 0; i < ids.length; i++) {
       const h = this.hosts.get(ids[i]!) ?? this.takeSlot(ids[i]!);
-      const count = ringPointCount(weights[i]!, density);
-      for (let v = count; v < h.count; v++) drop.push([ringPoint(h.base, v), h.slot]);
-      for (let v = h.count; v < count; v++) add.push([ringPoint(h.base, v), h]);
+      if (h.slot >= SLOT) throw new RangeError(`ring: at most ${SLOT} endpoints`);
+      hostOf[i] = h;
+      counts[i] = ringPointCount(weights[i]!, density);
+      if (counts[i]! < h.count) drops += h.count - counts[i]!;
+      else adds += counts[i]! - h.count;
+    }
+    const drop = new Float64Array(drops);
+    const add = new Float64Array(adds);
+    let d0 = 0;
+    let a0 = 0;
+    for (const h of gone) for (let v = 0; v < h.count; v++) drop[d0++] = ringPoint(h.base, v) * SLOT + h.slot;
+    for (let i = 0; i < ids.length; i++) {
+      const h = hostOf[i]!;
+      const count = counts[i]!;
+      for (let v = count; v < h.count; v++) drop[d0++] = ringPoint(h.base, v) * SLOT + h.slot;
+      for (let v = h.count; v < count; v++) add[a0++] = ringPoint(h.base, v) * SLOT + h.slot;
       h.count = count;
     }
+    const P = this.points;
+    const B = this.buckets;
+    const shift = this.shift;
 
-    // Remove: find each dropped point (among equal hashes, by slot), then close the gaps left to right.
-    const hashes = this.hashes;
-    const slots = this.slots;
-    // Sorted, so a host's two points with one hash (a 32-bit collision) are found at two positions.
-    drop.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    const at = new Int32Array(drop.length);
-    for (let d = 0; d < drop.length; d++) {
-      const [h, slot] = drop[d]!;
-      const same = d > 0 && drop[d - 1]![0] === h && drop[d - 1]![1] === slot;
+    // Remove: find each dropped point (among equal hashes, by slot); sorted, so a host's two points with one hash
+    // (a 32-bit collision) are found at two positions. Then close the gaps left to right.
+    drop.sort();
+    const at = new Int32Array(drops);
+    for (let d = 0; d < drops; d++) {
+      const slot = drop[d]! % SLOT;
+      const h = (drop[d]! - slot) / SLOT;
+      const same = d > 0 && drop[d - 1] === drop[d];
       let k = same ? at[d - 1]! + 1 : this.lowerBound(h);
-      while (slots[k] !== slot) k++;
+      while (P[2 * k + 1] !== slot) k++;
       at[d] = k;
     }
     at.sort();
-    let write = at.length > 0 ? at[0]! : this.size;
-    for (let d = 0; d < at.length; d++) {
+    let write = drops > 0 ? at[0]! : this.size;
+    for (let d = 0; d < drops; d++) {
       const from = at[d]! + 1;
-      const to = d + 1 < at.length ? at[d + 1]! : this.size;
-      hashes.copyWithin(write, from, to);
-      slots.copyWithin(write, from, to);
+      const to = d + 1 < drops ? at[d + 1]! : this.size;
+      P.copyWithin(2 * write, 2 * from, 2 * to);
       write += to - from;
     }
-    this.size -= at.length;
-    for (const h of this.slotHosts) if (h && !this.hosts.has(h.id)) this.releaseSlot(h.slot);
+    this.size -= drops;
+    // Each bucket start moves left by the dropped points below it.
+    for (let b = 1, d = 0; b < B.length; b++) {
+      const edge = b === B.length - 1 ? Infinity : b * 2 ** shift * SLOT;
+      while (d < drops && drop[d]! < edge) d++;
+      B[b] = B[b]! - d;
+    }
+    for (const h of gone) this.releaseSlot(h.slot);
 
-    // Insert: sorted new points, merged from the back so each old point moves once.
-    add.sort((a, b) => a[0] - b[0] || (a[1].id < b[1].id ? -1 : 1));
+    // Insert: sorted new points, merged from the back so each old point moves once; positions at or below `old`
+    // have not moved yet, so the bucket index (of the ring after removal) still narrows each search. Equal hashes
+    // go in id order (the order a fresh build gives them).
+    add.sort();
     this.ensureCapacity(total);
-    const H = this.hashes;
-    const S = this.slots;
+    const Q = this.points;
     let old = this.size - 1;
-    let out = this.size + add.length - 1;
-    for (let a = add.length - 1; a >= 0; a--) {
-      const [h, host] = add[a]!;
-      // Old points after (h, id) move right by the new points still to place.
-      let lo = 0;
-      let hi = old + 1;
+    let out = this.size + adds - 1;
+    for (let a = adds - 1; a >= 0; a--) {
+      const slot = add[a]! % SLOT;
+      const h = (add[a]! - slot) / SLOT;
+      const id = this.slotHosts[slot]!.id;
+      const bucket = h >>> shift;
+      // First old point after (h, id): the search runs over this bucket's points.
+      let lo = B[bucket]!;
+      let hi = Math.min(B[bucket + 1]!, old + 1);
+      if (lo > hi) lo = hi;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (this.before(h, host.id, mid)) hi = mid;
+        const hm = Q[2 * mid]!;
+        if (h < hm || (h === hm && id < this.slotHosts[Q[2 * mid + 1]!]!.id)) hi = mid;
         else lo = mid + 1;
       }
       const run = old + 1 - lo;
       if (run > 0) {
-        H.copyWithin(out - run + 1, lo, old + 1);
-        S.copyWithin(out - run + 1, lo, old + 1);
+        Q.copyWithin(2 * (out - run + 1), 2 * lo, 2 * (old + 1));
         out -= run;
         old = lo - 1;
       }
-      H[out] = h;
-      S[out] = host.slot;
+      // Among new points of one hash, the one with the larger id goes last.
+      let o = out;
+      while (o + 1 < this.size + adds && Q[2 * (o + 1)] === h && o + 1 > old + 1 && this.slotHosts[Q[2 * (o + 1) + 1]!]!.id < id) {
+        Q[2 * o] = Q[2 * (o + 1)]!;
+        Q[2 * o + 1] = Q[2 * (o + 1) + 1]!;
+        o++;
+      }
+      Q[2 * o] = h;
+      Q[2 * o + 1] = slot;
       out--;
     }
-    this.size += add.length;
-    return { added: add.length, removed: at.length, rebuilt: false };
+    this.size += adds;
+    for (let b = 1, a = 0; b < B.length; b++) {
+      const edge = b === B.length - 1 ? Infinity : b * 2 ** shift * SLOT;
+      while (a < adds && add[a]! < edge) a++;
+      B[b] = B[b]! + a;
+    }
+    // A ring that grew or shrank past a power of two gets a bucket index of the matching size.
+    if (this.bucketShiftFor(this.size) !== shift) this.indexBuckets();
+    return { added: adds, removed: drops, rebuilt: false };
   }
 
   private releaseSlot(slot: number): void {
@@ -292,38 +324,52 @@ export class HashRing implements RingState {
     this.freeSlots.push(slot);
   }
 
+  private lowerBound(h: number): number {
+    const bucket = h >>> this.shift;
+    let lo = this.buckets[bucket]!;
+    let hi = this.buckets[bucket + 1]!;
+    const P = this.points;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (P[2 * mid]! < h) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private bucketShiftFor(size: number): number {
+    const bits = Math.min(24, Math.max(8, Math.ceil(Math.log2(Math.max(1, size / POINTS_PER_BUCKET)))));
+    return 32 - bits;
+  }
+
+  /** One pass over the points: O(size + buckets). */
   private indexBuckets(): void {
-    const b = this.buckets;
-    for (let i = 0; i < BUCKETS; i++) b[i] = this.lowerBound(i * 2 ** BUCKET_SHIFT);
-    b[BUCKETS] = this.size;
+    const shift = this.bucketShiftFor(this.size);
+    const count = 2 ** (32 - shift);
+    if (this.buckets.length !== count + 1) this.buckets = new Uint32Array(count + 1);
+    this.shift = shift;
+    const B = this.buckets;
+    const P = this.points;
+    let b = 0;
+    for (let k = 0; k < this.size; k++) {
+      const at = P[2 * k]! >>> shift;
+      while (b <= at) B[b++] = k;
+    }
+    while (b <= count) B[b++] = this.size;
   }
 
   /** Position of the first point at or after `hash` (wrapping), or -1 on an empty ring. */
   position(hash: number): number {
     const size = this.size;
     if (size === 0) return -1;
-    const h = hash >>> 0;
-    const bucket = h >>> BUCKET_SHIFT;
-    let lo = this.buckets[bucket]!;
-    let hi = this.buckets[bucket + 1]!;
-    const hashes = this.hashes;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (hashes[mid]! < h) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo === size ? 0 : lo;
-  }
-
-  /** Index (into the last update's ids) of the host owning point `k`. */
-  ownerAt(k: number): number {
-    return this.slotIndex[this.slots[k]!]!;
+    const k = this.lowerBound(hash >>> 0);
+    return k === size ? 0 : k;
   }
 
   /** Owner of the first point at or after `hash`, or -1 on an empty ring. */
   lookup(hash: number): number {
     const k = this.position(hash);
-    return k < 0 ? -1 : this.slotIndex[this.slots[k]!]!;
+    return k < 0 ? -1 : this.slotIndex[this.points[2 * k + 1]!]!;
   }
 
   /** Points each host of the last update owns, by index. */
