@@ -41,6 +41,7 @@ const StatusView = Schema.Struct({
   watchLagMs: Schema.optionalKey(Schema.Number),
   rttMs: Schema.optionalKey(Schema.Number),
   remoteEndpoints: Schema.optionalKey(Schema.Number),
+  members: Schema.optionalKey(Schema.Struct({ alive: Schema.Number, suspect: Schema.Number, left: Schema.Number, failed: Schema.Number })),
 });
 
 export interface ClusterRouteDeps {

@@ -99,10 +99,17 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
     ...(watchLagMs !== undefined ? { watchLagMs } : {}),
     ...(etcd.rttMs !== undefined ? { rttMs: etcd.rttMs } : {}),
     remoteEndpoints: table.endpoints.size,
+    members: countMembers(),
   });
+  const countMembers = () => {
+    const c = { alive: 0, suspect: 0, left: 0, failed: 0 };
+    for (const m of members(table, stale)) c[m.status]++;
+    return c;
+  };
   const report = () => deps.send({ t: "cluster.status", status: status() });
 
   const forward = (d: TableDelta, full: boolean) => {
+    if (d.members.length > 0) queueMicrotask(report);
     for (const bad of d.invalid) deps.log("warn", "skipped an invalid cluster record", { key: bad.key, reason: bad.reason });
     if (full || d.upserts.length > 0 || d.removed.length > 0) deps.send({ t: "cluster.remote", full, upserts: full ? [...table.endpoints.values()] : d.upserts, removed: full ? [] : d.removed });
     for (const m of d.members) {

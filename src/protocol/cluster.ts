@@ -51,6 +51,8 @@ export interface ClusterStatus {
   readonly watchLagMs?: number;
   readonly rttMs?: number;
   readonly remoteEndpoints: number;
+  /** Members this agent knows, by status. */
+  readonly members: Readonly<Record<"alive" | "suspect" | "left" | "failed", number>>;
 }
 
 /** Supervisor -> cluster, one-way. */

@@ -191,6 +191,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   const cluster: ClusterLink | undefined = config.cluster
     ? createClusterLink({ config: () => config, spec: toClusterSpec(config.cluster, config.agent.name, VERSION), catalog, publish, send: (msg) => hosts.cluster?.send(msg) })
     : undefined;
+  if (cluster) telemetry.observeCluster(() => cluster.status());
   const balancer = createBalancerLink({ config: () => config, catalog, publish, telemetry, balancerHosts, ...(cluster ? { locality: { node: cluster.node, zone: cluster.zone } } : {}) }, (s) => scaler.ingest(s));
   const alerts = wireAlerts(hub, { health, scaler, balancer }, () => sup.apiUrl);
   const reaper = createCriticalReaper({ catalog, publish, afterMs: () => config.discovery.deregister_critical_after });

@@ -65,6 +65,8 @@ export interface Telemetry {
   /** Alert counts by state and severity, read at each collection. */
   observeAlerts(read: () => ReadonlyArray<{ state: string; severity: string; count: number }>): void;
   alertNotification(receiver: string, outcome: "sent" | "failed" | "dropped"): void;
+  /** The cluster link's last status, read at each collection (undefined before the worker's first report). */
+  observeCluster(read: () => { stale: boolean; rttMs?: number; watchLagMs?: number; resyncs: number; remoteEndpoints: number; members: Readonly<Record<string, number>> } | undefined): void;
   event(type: string): void;
   /**
    * Stops exporting an entity's series. A string key matches the label named by `kind` ("app", "replica",
@@ -274,6 +276,28 @@ export function createTelemetry(opts: CreateTelemetryOptions): Telemetry {
       g.addCallback((r) => {
         for (const x of read()) r.observe(x.count, { state: x.state, severity: x.severity });
       });
+    },
+    observeCluster: function observeCluster(read) {
+      const g = (m: (typeof METRICS)[keyof typeof METRICS], type: ValueType) => meter.createObservableGauge(m.otel, { unit: m.unit, description: m.description, valueType: type });
+      const members = g(METRICS.clusterMembers, ValueType.INT);
+      const stale = g(METRICS.clusterStale, ValueType.INT);
+      const rtt = g(METRICS.clusterRtt, ValueType.DOUBLE);
+      const lag = g(METRICS.clusterWatchLag, ValueType.DOUBLE);
+      const remote = g(METRICS.clusterRemoteEndpoints, ValueType.INT);
+      const resyncs = meter.createObservableCounter(METRICS.clusterResyncs.otel, { unit: METRICS.clusterResyncs.unit, description: METRICS.clusterResyncs.description, valueType: ValueType.INT });
+      meter.addBatchObservableCallback(
+        function observeClusterLink(r) {
+          const s = read();
+          if (!s) return;
+          for (const status of ["alive", "suspect", "left", "failed"]) r.observe(members, s.members[status] ?? 0, { status });
+          r.observe(stale, s.stale ? 1 : 0);
+          if (s.rttMs !== undefined) r.observe(rtt, s.rttMs / 1000);
+          if (s.watchLagMs !== undefined) r.observe(lag, s.watchLagMs / 1000);
+          r.observe(remote, s.remoteEndpoints);
+          r.observe(resyncs, s.resyncs);
+        },
+        [members, stale, rtt, lag, remote, resyncs],
+      );
     },
     alertNotification: function alertNotification(receiver, outcome) {
       if (!stopped) notifications.add(1, cachedAttrs(`n|${receiver}|${outcome}`, () => ({ receiver, outcome })));

@@ -97,6 +97,15 @@ describe.skipIf(!HAVE_ETCD)("cluster discovery across two agents on real etcd", 
     expect(table.stdout.toString()).toMatch(/node-a\s+z1\s+127\.0\.0\.11\s+alive/);
   }, 20_000);
 
+  test("B's /v1/cluster/status and /metrics show the etcd link and the members by status", async () => {
+    const s = await getJson(b, "/v1/cluster/status");
+    expect(s).toMatchObject({ enabled: true, node: "node-b", connected: true, stale: false, members: { alive: 2, suspect: 0, left: 0, failed: 0 } });
+    expect(s.remoteEndpoints).toBeGreaterThanOrEqual(1);
+    const text = await (await fetch(`${b.url}/metrics`)).text();
+    expect(text).toMatch(/polis_cluster_members\{[^}]*status="alive"[^}]*\} 2/);
+    expect(text).toMatch(/^polis_cluster_stale 0$/m);
+  }, 20_000);
+
   test("with etcd stopped B keeps balancing from its last known catalog, marked stale; it catches up when etcd returns", async () => {
     await etcd.stop();
     await waitFor(async () => (await getJson(b, "/v1/cluster/status")).stale === true, { timeoutMs: 15_000, what: "B to notice etcd is gone" });
