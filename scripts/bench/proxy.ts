@@ -15,7 +15,7 @@
 // missing ones with apt-get. Every server listens on 127.0.0.1; everything it starts is stopped at the end.
 
 import { spawn, type Subprocess } from "bun";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -101,7 +101,7 @@ function cpuTicks(pids: number[]): number {
 // ---------------------------------------------------------------- upstreams, certificate
 function makeCert(dir: string): { cert: string; key: string; pem: string } {
   const cert = join(dir, "cert.pem"), key = join(dir, "key.pem"), pem = join(dir, "combined.pem");
-  const r = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"], { stderr: "pipe" });
+  const r = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "365", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"], { stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`openssl: ${r.stderr.toString()}`);
   writeFileSync(pem, readFileSync(cert, "utf8") + readFileSync(key, "utf8"));
   return { cert, key, pem };
@@ -232,6 +232,15 @@ async function startAgent(dir: string, name: string, binary: string, workers: nu
   return { name, proc, pids: () => [proc.pid] };
 }
 
+/** Which code a binary is: the commit of the checkout it sits in (and whether that was modified), and when it was built. */
+function describeBinary(path: string): string {
+  const dir = join(path, "../..");
+  const git = (...a: string[]) => Bun.spawnSync(["git", "-C", dir, ...a], { stderr: "ignore" }).stdout.toString().trim();
+  const commit = git("rev-parse", "--short", "HEAD") || "unknown commit";
+  const dirty = git("status", "--porcelain", "--untracked-files=no") !== "" ? " (modified)" : "";
+  return `${path} from ${commit}${dirty}, built ${new Date(statSync(path).mtimeMs).toISOString().slice(0, 16)}Z`;
+}
+
 // ---------------------------------------------------------------- runs
 interface Scenario { name: string; proto: "http" | "https" | "tcp"; path: string; conns: number; peers: string[] }
 interface Result { round: number; scenario: string; setup: string; rps: number; p99ms: number; cpuUsPerReq: number; upCpuUsPerReq: number; errors: string; load: number }
@@ -330,6 +339,7 @@ async function main(): Promise<void> {
   const portOf = (sc: Scenario, p: Ports) => (sc.proto === "https" ? p.https : sc.proto === "tcp" ? p.tcp : p.http);
 
   console.log(`wrk -t2 -d${DURATION}s (warmup ${WARMUP}s), ${ROUNDS} rounds, upstreams: nginx on ${upPorts.join(", ")}; load ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  console.log(`measured: ${describeBinary(binary)}${BASELINE ? `; polis-base: ${describeBinary(BASELINE)}` : ""}`);
   const all: Result[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     console.log(`round ${round + 1}`);
