@@ -47,10 +47,13 @@ function common(c: AnyCheck) {
   };
 }
 
-/** The id of an app check on one replica; ids are URL-safe path segments. */
-export const appCheckId = (app: string, replica: number, check: string) => `${app}:${replica}:${check}`;
+/**
+ * The id of an app check on one replica, or on the one endpoint of replicas sharing a port ("shared"); ids are
+ * URL-safe path segments.
+ */
+export const appCheckId = (app: string, replica: number | "shared", check: string) => `${app}:${replica}:${check}`;
 
-export function appCheckSpec(app: string, replica: number, port: number | null, c: AppCheckConfig, host = "127.0.0.1"): CheckSpec {
+export function appCheckSpec(app: string, replica: number | "shared", port: number | null, c: AppCheckConfig, host = "127.0.0.1"): CheckSpec {
   let target = "";
   if (c.kind === "http" || c.kind === "https") target = `${c.kind}://${host}:${port ?? 0}`;
   else if (c.kind === "tcp" || c.kind === "udp" || c.kind === "grpc") target = `${host}:${port ?? 0}`;

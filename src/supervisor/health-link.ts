@@ -1,6 +1,11 @@
-// Supervisor side of the health worker: computes the desired checks (app checks per ready replica + standalone
+// Supervisor side of the health worker: computes the desired checks (app checks per app endpoint + standalone
 // checks), and turns transitions into events and metrics. An endpoint's health in the catalog is derived from its
 // checks and their statuses, recomputed whenever either changes (a reload that drops a check recomputes too).
+//
+// One owner per fact: which app endpoints exist (and on which port) is the catalog's, so an app's checks are derived
+// from its catalog endpoints and recomputed on every endpoint change there: one check set per replica's endpoint, one
+// for the endpoint replicas sharing a port. A replica of an app without a port is no endpoint, so the catalog has no
+// record of it: those replicas (and only those) come from the procs link.
 import { replicaHost } from "../config/apps.ts";
 import { appCheckSpec, standaloneCheckSpec } from "../config/checks.ts";
 import type { StandaloneCheckConfig } from "../config/schema.ts";
@@ -9,7 +14,7 @@ import type { AppConfig, Config } from "../config/schema.ts";
 import type { Catalog, EndpointHealth } from "../state/catalog.ts";
 import type { EventInput } from "../state/event-bus.ts";
 import type { Telemetry } from "../telemetry/metrics.ts";
-import { type EndpointRef, endpointOf } from "./hub.ts";
+import { APP_NAMESPACE, type EndpointRef, endpointOf } from "./hub.ts";
 import type { ReplicaView } from "./procs-link.ts";
 
 interface CheckMeta {
@@ -40,14 +45,18 @@ const refKey = (e: EndpointRef) => `${e.namespace}/${e.service}/${e.id}`;
 /** What the health link needs from the supervisor. */
 export interface HealthLinkDeps {
   config(): Config;
-  readonly catalog: Pick<Catalog, "setHealth">;
+  readonly catalog: Pick<Catalog, "setHealth" | "get" | "onChange">;
   publish(e: EventInput): void;
   readonly telemetry: Pick<Telemetry, "forget" | "healthResult">;
   /** To the health worker (dropped while it is not running). */
   send(msg: ToHealth): void;
 }
 
-export function createHealthLink(hub: HealthLinkDeps, replicas: () => ReplicaView[], extraChecks: () => Iterable<StandaloneCheckConfig> = () => []) {
+/**
+ * `portless`: the ready replicas of apps without a port (they have checks but no endpoint); `extraChecks`: standalone
+ * checks created through the API.
+ */
+export function createHealthLink(hub: HealthLinkDeps, portless: () => ReplicaView[], extraChecks: () => Iterable<StandaloneCheckConfig> = () => []) {
   let checks = new Map<string, CheckMeta>();
   const status = new Map<string, { status: Status; output: string; flapping: boolean; since: number }>();
   let latest: readonly CheckState[] = [];
@@ -59,13 +68,27 @@ export function createHealthLink(hub: HealthLinkDeps, replicas: () => ReplicaVie
     const out = new Map<string, CheckMeta>();
     for (const c of cfg.checks) out.set(c.name, { spec: standaloneCheckSpec(c) });
     for (const c of extraChecks()) if (!out.has(c.name)) out.set(c.name, { spec: standaloneCheckSpec(c) });
-    for (const r of replicas()) {
+    for (const app of cfg.apps) {
+      if (app.checks.length === 0 || "none" in app.port) continue;
+      const shared = "shared" in app.port;
+      for (const ep of hub.catalog.get(APP_NAMESPACE, app.name)?.endpoints ?? []) {
+        const replica = shared ? "shared" : Number(ep.metadata.replica);
+        // Only endpoints the one id rule gives this app: a registration under the app's name is no replica, and another
+        // node's replica (id@node) is that node's to check.
+        const endpoint = shared ? endpointOf(app, 0) : Number.isInteger(replica) ? endpointOf(app, replica as number) : undefined;
+        if (!endpoint || endpoint.id !== ep.id) continue;
+        for (const c of app.checks) {
+          const spec = appCheckSpec(app.name, replica, ep.port, c, ep.address);
+          out.set(spec.id, { spec, app: app.name, endpoint });
+        }
+      }
+    }
+    for (const r of portless()) {
       const app = cfg.apps.find((a) => a.name === r.app);
-      if (!app) continue;
-      const endpoint = r.port !== null ? endpointOf(app, r.id) : undefined;
+      if (!app || !("none" in app.port)) continue;
       for (const c of app.checks) {
-        const spec = appCheckSpec(r.app, r.id, r.port, c, replicaHost(hub.config()));
-        out.set(spec.id, { spec, app: r.app, ...(endpoint ? { endpoint } : {}) });
+        const spec = appCheckSpec(r.app, r.id, null, c, replicaHost(cfg));
+        out.set(spec.id, { spec, app: r.app });
       }
     }
     return out;
@@ -108,20 +131,27 @@ export function createHealthLink(hub: HealthLinkDeps, replicas: () => ReplicaVie
     recompute();
     send({ t: "health.set", checks: [...checks.values()].map((m) => m.spec) });
   };
+  /** Coalesces bursts of changes (a scale-up adds many endpoints) into one push. */
+  const changed = () => {
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      if (scheduled) push();
+    });
+  };
+  // An app endpoint added, removed or moved to another port changes the checks derived from it. Health changes are
+  // this link's own writes, and services of other sources carry no app checks.
+  hub.catalog.onChange((c) => {
+    if (c.service.source === "app" && (c.kind === "endpoint.added" || c.kind === "endpoint.removed" || c.kind === "endpoint.updated")) changed();
+  });
 
   return {
     state: () => {
       recompute();
       return { checks: [...checks.values()].map((m) => m.spec) };
     },
-    /** Coalesces bursts of replica changes into one push. */
-    changed() {
-      if (scheduled) return;
-      scheduled = true;
-      queueMicrotask(() => {
-        if (scheduled) push();
-      });
-    },
+    /** The checks' inputs changed (config reload, a port-less app's replicas): recompute and push, coalesced. */
+    changed,
     /** Pushes a pending change now, so a caller that just added or removed a check sees it in checks() at once. */
     flush() {
       if (scheduled) push();

@@ -13,7 +13,7 @@ const RAW = {
 function setup(raw: unknown = RAW) {
   let config = configOf(raw);
   const catalog = createCatalog();
-  catalog.upsertService({ name: "web", namespace: "default", labels: {}, annotations: {}, endpoints: [{ id: "web-0", address: "127.0.0.1", port: 20000, protocol: "http", weight: 1, metadata: {} }] }, "app");
+  catalog.upsertService({ name: "web", namespace: "default", labels: {}, annotations: {}, endpoints: [{ id: "web-0", address: "127.0.0.1", port: 20000, protocol: "http", weight: 1, metadata: { app: "web", replica: "0" } }] }, "app");
   const replicas: ReplicaView[] = [{ app: "web", id: 0, port: 20000, ready: true }];
   const sent: ToHealth[] = [];
   const { events, publish } = recordingEvents();
@@ -92,6 +92,54 @@ describe("health link", () => {
     expect(s.health()).toBe("passing");
     s.reload({ ...gated, apps: [{ ...gated.apps[0]!, checks: [{ name: "other", kind: "tcp" }] }] });
     expect(s.health()).toBe("critical");
+  });
+
+  test("an app's checks follow its catalog endpoints: one added or removed there adds or drops its checks, with nothing else told", async () => {
+    const s = setup();
+    s.link.state();
+    s.catalog.upsertEndpoint("default", "web", { id: "web-1", address: "127.0.0.1", port: 20001, protocol: "http", weight: 1, metadata: { app: "web", replica: "1" } });
+    await Promise.resolve();
+    const pushed = () => (s.sent.filter((m) => m.t === "health.set").at(-1) as Extract<ToHealth, { t: "health.set" }>).checks;
+    expect(pushed().map((c) => [c.id, c.target]).sort()).toEqual([
+      ["beat", ""],
+      ["web:0:http", "http://127.0.0.1:20000"],
+      ["web:0:tcp", "127.0.0.1:20000"],
+      ["web:1:http", "http://127.0.0.1:20001"],
+      ["web:1:tcp", "127.0.0.1:20001"],
+    ]);
+    s.catalog.removeEndpoint("default", "web", "web-0");
+    await Promise.resolve();
+    expect(pushed().map((c) => c.id).sort()).toEqual(["beat", "web:1:http", "web:1:tcp"]);
+  });
+
+  test("the contrast: an endpoint registered under the app's service that is no local replica of it gets no app checks", () => {
+    const s = setup();
+    s.catalog.upsertEndpoint("default", "web", { id: "extra", address: "127.0.0.1", port: 20005, protocol: "http", weight: 1, metadata: { replica: "5" } });
+    // Another node's replica of the same app is that node's to check.
+    s.catalog.applyRemote([{ namespace: "default", service: "web", labels: {}, endpoint: { id: "web-1", address: "10.0.0.2", port: 20001, protocol: "http", weight: 1, metadata: { app: "web", replica: "1" }, health: "passing", draining: false, node: "n2", zone: "" } }], [], false);
+    expect(s.catalog.get("default", "web")!.endpoints.map((e) => e.id)).toEqual(["web-0", "extra", "web-1@n2"]);
+    expect(s.link.state().checks.map((c) => c.id).sort()).toEqual(["beat", "web:0:http", "web:0:tcp"]);
+  });
+
+  test("replicas sharing a port have one endpoint and so one set of checks, decided for that endpoint", () => {
+    const raw = { apps: [{ name: "web", command: "true", replicas: 3, port: { shared: 20100 }, checks: [{ name: "tcp", kind: "tcp" }] }] };
+    const s = setup(raw);
+    s.catalog.removeEndpoint("default", "web", "web-0");
+    s.catalog.upsertEndpoint("default", "web", { id: "web-shared", address: "127.0.0.1", port: 20100, protocol: "http", weight: 1, metadata: { app: "web", replica: "2" } });
+    expect(s.link.state().checks.map((c) => [c.id, c.target])).toEqual([["web:shared:tcp", "127.0.0.1:20100"]]);
+    s.changed("web:shared:tcp", "critical", "refused");
+    expect(s.catalog.get("default", "web")!.endpoints[0]!.health).toBe("critical");
+  });
+
+  test("an app without a port has no endpoint: its ready replicas (from the procs link) get its checks, deciding no endpoint", () => {
+    const raw = { apps: [{ name: "worker", command: "true", replicas: 2, port: { none: true }, checks: [{ name: "alive", kind: "file", path: "/tmp/alive" }] }] };
+    const catalog = createCatalog();
+    const { publish } = recordingEvents();
+    const { telemetry } = recordingTelemetry();
+    const ready: ReplicaView[] = [{ app: "worker", id: 0, port: null, ready: true }, { app: "worker", id: 1, port: null, ready: true }, { app: "web", id: 0, port: 20000, ready: true }];
+    const link = createHealthLink({ config: () => configOf(raw), catalog, publish, telemetry, send: () => {} }, () => ready);
+    expect(link.state().checks.map((c) => [c.id, c.target])).toEqual([["worker:0:alive", "/tmp/alive"], ["worker:1:alive", "/tmp/alive"]]);
+    expect([...link.checks().values()].every((m) => m.endpoint === undefined)).toBe(true);
   });
 
   test.each([
