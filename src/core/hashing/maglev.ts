@@ -3,8 +3,8 @@
 // Each host walks its own permutation of the table (offset + j * skip mod size, from hashes of its id) and
 // takes the first free slot on each of its turns. Turns go round by round in id order, so the table does not
 // depend on the order of `ids`. Weights (Envoy's rule): every host takes a turn in the first round, whatever
-// its weight, so every host owns at least one slot; after that a host of weight w takes its k-th turn in round
-// ceil(k * maxWeight / w). With equal weights, slot counts differ by at most one.
+// its weight, so every host owns at least one slot; after that a host of weight w takes its k-th turn in the
+// first round r with r * w / maxWeight >= k. With equal weights, slot counts differ by at most one.
 import { FNV_SEED, fnv1a32, mix32 } from "./hash.ts";
 
 /** Envoy's default; prime so every skip walks the whole table. The paper asks for more than 100 slots a host. */
@@ -32,6 +32,8 @@ export function buildMaglevTable(
   weights: ArrayLike<number>,
   tableSize: number = DEFAULT_MAGLEV_TABLE_SIZE,
   into?: Int32Array,
+  /** Which of the two equal schedules to run (tests and benchmarks); by default the cheaper for these weights. */
+  schedule?: "rounds" | "heap",
 ): Int32Array {
   if (!isPrime(tableSize)) throw new RangeError(`maglev: table size ${tableSize} is not prime`);
   const n = ids.length;
@@ -44,37 +46,80 @@ export function buildMaglevTable(
   const next = new Int32Array(n);
   const skip = new Int32Array(n);
   const share = new Float64Array(n);
-  const credit = new Float64Array(n);
+  const turns = new Float64Array(n);
   let maxW = 0;
   for (let i = 0; i < n; i++) maxW = Math.max(maxW, weights[i]!);
+  let sumShare = 0;
   for (let i = 0; i < n; i++) {
     next[i] = mix32(fnv1a32(ids[i]!, OFFSET_SEED)) % tableSize;
     skip[i] = (mix32(fnv1a32(ids[i]!, SKIP_SEED)) % (tableSize - 1)) + 1;
     share[i] = weights[i]! / maxW;
-    credit[i] = 1 - share[i]!; // the first round's turn is free
+    sumShare += share[i]!;
   }
 
-  let filled = 0;
-  while (filled < tableSize) {
-    for (let o = 0; o < n && filled < tableSize; o++) {
-      const i = order[o]!;
-      const c = credit[i]! + share[i]!;
-      if (c < 1) {
-        credit[i] = c;
-        continue;
-      }
-      credit[i] = c - 1;
-      const step = skip[i]!;
-      let slot = next[i]!;
-      while (table[slot] !== -1) {
-        slot += step;
-        if (slot >= tableSize) slot -= tableSize;
-      }
-      table[slot] = i;
+  /** Host i's turn: the next free slot along its permutation. */
+  const take = (i: number): void => {
+    const step = skip[i]!;
+    let slot = next[i]!;
+    while (table[slot] !== -1) {
       slot += step;
-      next[i] = slot >= tableSize ? slot - tableSize : slot;
-      filled++;
+      if (slot >= tableSize) slot -= tableSize;
     }
+    table[slot] = i;
+    slot += step;
+    next[i] = slot >= tableSize ? slot - tableSize : slot;
+    turns[i] += 1;
+  };
+
+  // Host i takes a turn in round r when r * share[i] >= turns it took so far; rounds visit hosts in id order.
+  let filled = 0;
+  if (schedule === "rounds" || (schedule === undefined && sumShare * 4 >= n)) {
+    // Most hosts take a turn every round: walk the rounds.
+    for (let round = 0; filled < tableSize; round++) {
+      for (let o = 0; o < n && filled < tableSize; o++) {
+        const i = order[o]!;
+        if (round * share[i]! < turns[i]!) continue;
+        take(i);
+        filled++;
+      }
+    }
+    return table;
+  }
+  // A few heavy hosts and many light ones (most sit out most rounds): the same schedule from a heap of
+  // (round of the next turn, rank in id order), so a round costs its turns rather than every host.
+  const dueRound = (i: number): number => {
+    const k = turns[i]!;
+    let r = Math.ceil(k / share[i]!);
+    while (r > 0 && (r - 1) * share[i]! >= k) r--;
+    while (r * share[i]! < k) r++;
+    return r;
+  };
+  const heapKey = new Float64Array(n);
+  const heapHost = new Int32Array(n);
+  for (let o = 0; o < n; o++) {
+    heapKey[o] = o; // round 0, rank o: already a heap
+    heapHost[o] = order[o]!;
+  }
+  const rankOf = new Int32Array(n);
+  for (let o = 0; o < n; o++) rankOf[order[o]!] = o;
+  while (filled < tableSize) {
+    const i = heapHost[0]!;
+    take(i);
+    filled++;
+    // Reschedule the top and sift it down.
+    const key = dueRound(i) * n + rankOf[i]!;
+    let k = 0;
+    for (;;) {
+      const l = 2 * k + 1;
+      if (l >= n) break;
+      const c = l + 1 < n && heapKey[l + 1]! < heapKey[l]! ? l + 1 : l;
+      if (heapKey[c]! >= key) break;
+      heapKey[k] = heapKey[c]!;
+      heapHost[k] = heapHost[c]!;
+      k = c;
+    }
+    heapKey[k] = key;
+    heapHost[k] = i;
   }
   return table;
 }
