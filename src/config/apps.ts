@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { AppSpec } from "../protocol/procs.ts";
 import type { AppConfig, Config } from "./schema.ts";
 import { resolveCount } from "./semantics.ts";
+import { OCI_SELF, toDriverSpec, toResourcesSpec } from "./drivers.ts";
 
 /** An app command of "@self" runs this very program (the binary, or bun with the entry file). */
 export const SELF = "@self";
@@ -31,7 +32,8 @@ export function toAppSpec(app: AppConfig, config: Config, host: { readonly cores
   const cores = host.cores;
   const port = app.port;
   const readinessKind = app.readiness.kind === "auto" || app.readiness.kind === "check" ? ("none" in port ? "none" : "port") : app.readiness.kind;
-  const self = app.command === SELF ? host.self : undefined;
+  // In a container, "@self" is this binary bind-mounted read-only at OCI_SELF (see toDriverSpec).
+  const self = app.command === SELF ? (app.driver === "oci" ? { command: OCI_SELF, args: [] } : host.self) : undefined;
   return {
     name: app.name,
     command: self?.command ?? app.command,
@@ -56,5 +58,7 @@ export function toAppSpec(app: AppConfig, config: Config, host: { readonly cores
     ...(app.max_memory !== undefined ? { maxMemoryBytes: app.max_memory } : {}),
     ...(app.watchdog ? { watchdog: { timeoutMs: app.watchdog.timeout, pattern: app.watchdog.pattern } } : {}),
     logs: { dir: join(config.agent.data_dir, "logs"), maxBytes: app.logs.max_size, files: app.logs.files, ringLines: app.logs.ring_lines },
+    driver: toDriverSpec(app, config.agent.data_dir, app.command === SELF ? host.self.command : undefined),
+    ...(app.resources ? { resources: toResourcesSpec(app.resources) } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { Alerts } from "./alerts-schema.ts";
 import { Cluster } from "./cluster.ts";
 import { ByteSize, Duration, Listen, Port } from "./units.ts";
 import { Deploy } from "./deploy.ts";
+import { driverFields } from "./drivers.ts";
 
 const def = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
   Schema.withDecodingDefaultKey<S>(Effect.succeed(value))(schema);
@@ -214,6 +215,7 @@ export const App = Schema.Struct({
   checks: def(Schema.Array(AppCheck), []),
   scaling: Schema.optionalKey(ScalingPolicy),
   deploy: def(Deploy, {}),
+  ...driverFields,
 });
 
 // ---------------------------------------------------------------------------------------------

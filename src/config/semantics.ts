@@ -9,6 +9,7 @@ import { appCheckSpec, standaloneCheckSpec } from "./checks.ts";
 import { toScalePolicyInput } from "./scaling.ts";
 import { splitListen } from "./units.ts";
 import { type ClusterConfig, clusterRules } from "./cluster.ts";
+import { driverRules } from "./drivers.ts";
 
 /** The config as far as it decoded: absent sections failed, undefined list entries failed. */
 export interface ConfigParts {
@@ -169,6 +170,7 @@ export function checkSemantics(config: ConfigParts, cores = navigator.hardwareCo
         out.push({ path: `${at}.readiness.pattern`, message: `not a valid regular expression: ${(e as Error).message}`, value: JSON.stringify(re) });
       }
     }
+    out.push(...driverRules(app, at));
     duplicates(app.checks, (c) => c.name, (j) => `${at}.checks[${j}].name`, "check name", out);
     app.checks.forEach((c, j) => out.push(...checkRules(c, `${at}.checks[${j}]`, true)));
   });

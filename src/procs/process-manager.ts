@@ -13,6 +13,9 @@ import { type Clock, type Rng, systemClock, systemRng } from "../core/time.ts";
 import { appInCrashLoop } from "../core/supervision/crash-loop.ts";
 import { Reason, type RestartEvent, decide, initialRestartState } from "../core/supervision/restart-policy.ts";
 import { findOrphans, revisionOfPid } from "./orphans.ts";
+import { type Drivers, createDrivers } from "./drivers/index.ts";
+import { removeScopes } from "./cgroups/replica-group.ts";
+
 import { OutputTails } from "./output-tail.ts";
 import { readProcStat } from "./proc-stat.ts";
 import { settlesWithin, signalGroup, signalPid } from "./process-group.ts";
@@ -40,6 +43,8 @@ export interface ProcessManagerOptions {
   readonly statsIntervalMs?: number;
   /** How a hook's promise is awaited with its bound (tests observe the bound without waiting it out). */
   readonly settleHook?: (p: Promise<unknown>, boundMs: number) => Promise<boolean>;
+  /** The task drivers; default: exec and oci over this host's cgroups as detected now. */
+  readonly drivers?: Drivers;
 }
 
 export interface RollingHooks {
@@ -65,6 +70,7 @@ export class ProcessManager {
   private readonly life: ReplicaLifecycle;
   private applied = false;
   private readonly tails: OutputTails;
+  readonly drivers: Drivers;
   /** Output files of specs without a log dir; created on first use, removed by stopAll(). */
   private privateLogDir: string | null = null;
 
@@ -77,7 +83,9 @@ export class ProcessManager {
     this.statsIntervalMs = opts.statsIntervalMs ?? 1_000;
     this.settleHook = opts.settleHook ?? settlesWithin;
     this.tails = new OutputTails((m) => this.error(m));
+    this.drivers = opts.drivers ?? createDrivers();
     this.life = new ReplicaLifecycle({
+      drivers: this.drivers,
       tails: this.tails,
       logDir: (spec) => spec.logs.dir ?? this.ownLogDir(),
       clock: this.clock,
@@ -253,6 +261,7 @@ export class ProcessManager {
       for (const r of app.replicas.values()) work.push(this.stop(app, r, StopReason.SHUTDOWN));
     }
     await Promise.all(work);
+    removeScopes();
     this.tails.stop();
     if (this.privateLogDir) rmSync(this.privateLogDir, { recursive: true, force: true });
     this.privateLogDir = null;

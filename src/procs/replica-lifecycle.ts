@@ -12,6 +12,7 @@ import { resolve } from "node:path";
 import type { Clock } from "../core/time.ts";
 import { isTripped } from "../core/supervision/crash-loop.ts";
 import { Reason, type KillCause, type RestartEvent } from "../core/supervision/restart-policy.ts";
+import { type Drivers, DriverError } from "./drivers/index.ts";
 import { busyPorts, pickFreePort } from "./listening-ports.ts";
 import { FileTail, type OutputTails, type Stream, openOutputFiles, outputPaths, sizeOf } from "./output-tail.ts";
 import { OWNER_ENV, REVISION_ENV } from "./orphans.ts";
@@ -39,6 +40,8 @@ export interface LifecycleContext {
   ended(app: App, r: Replica, event: RestartEvent): void;
   /** Every port held by a replica of any app other than `r`: a port is never handed to two replicas, whatever their apps. */
   portsTaken(r: Replica): Set<number>;
+  /** The task drivers (exec, oci) and what this host lets them enforce. */
+  readonly drivers: Drivers;
 }
 
 export class ReplicaLifecycle {
@@ -58,6 +61,7 @@ export class ReplicaLifecycle {
       ended: deferred<void>(),
       ready: deferred(),
       output: null,
+      driver: null,
       isReady: false,
       cause: null,
       stopping: false,
@@ -97,25 +101,23 @@ export class ReplicaLifecycle {
     }
     let proc: Run["proc"];
     let from: { stdout: number; stderr: number };
+    let driver: NonNullable<Run["driver"]> | null = null;
     try {
       // Everything before the spawn is an earlier run's: this run's lines start at the current ends.
       from = { stdout: fstatSync(fds.stdout).size, stderr: fstatSync(fds.stderr).size };
-      proc = Bun.spawn([spec.command, ...spec.args], {
-        cwd: spec.cwd,
-        env: this.envFor(spec, r),
-        stdin: "ignore",
-        stdout: fds.stdout,
-        stderr: fds.stderr,
-        detached: true,
-      });
+      driver = this.ctx.drivers.get(spec.driver.kind).start({ spec, id: r.id, env: this.envFor(spec, r), owner: resolve(this.ctx.logDir(spec)) });
+      const { argv, env, cwd } = driver.launch;
+      proc = Bun.spawn([...argv], { cwd, env, stdin: "ignore", stdout: fds.stdout, stderr: fds.stderr, detached: true });
     } catch (e) {
-      return this.onSpawnFailed(app, r, e instanceof Error ? e.message : String(e));
+      void driver?.release();
+      return this.onSpawnFailed(app, r, e instanceof DriverError || e instanceof Error ? e.message : String(e));
     } finally {
       // The child has its own copies now; ours would only leak.
       closeSync(fds.stdout);
       closeSync(fds.stderr);
     }
     const run = this.newRun(proc!.pid, proc!, readProcStat(proc!.pid)?.startTime ?? null);
+    run.driver = driver;
     r.run = run;
     this.ctx.emit({ type: "spawned", app: spec.name, id: r.id, pid: run.pid, startTime: run.startTime });
     this.tailOutput(app, r, run, spec, from!);
@@ -136,6 +138,8 @@ export class ReplicaLifecycle {
     const spec = app.spec;
     if (run.output || !spec || r.run !== run) return;
     const paths = outputPaths(this.ctx.logDir(spec), spec.name, r.id);
+    // Its driver now knows where its cgroup (and container) are.
+    run.driver ??= this.ctx.drivers.get(spec.driver.kind).adopt({ spec, id: r.id, env: {}, owner: resolve(this.ctx.logDir(spec)) });
     // Heartbeats can be seen from now on: the watchdog's clock starts here.
     run.lastBeatMono = this.ctx.clock.now();
     this.tailOutput(app, r, run, spec, { stdout: sizeOf(paths.stdout), stderr: sizeOf(paths.stderr) });
@@ -260,13 +264,39 @@ export class ReplicaLifecycle {
   }
 
   private signal(run: Run, sig: NodeJS.Signals): void {
+    if (run.driver) return run.driver.signal(run.pid, sig);
     if (!signalGroup(run.pid, sig)) signalPid(run.pid, sig);
+  }
+
+  /** Whether anything of the run is left: its process group, or (with a driver) anything in its cgroup. */
+  private alive(run: Run): boolean {
+    return run.driver ? run.driver.alive(run.pid) : groupAlive(run.pid);
+  }
+
+  /** After the run's processes are gone: its cgroup and container state go too, before the slot starts again. */
+  private async release(run: Run): Promise<void> {
+    const d = run.driver;
+    if (!d) return;
+    run.driver = null;
+    try {
+      await d.release();
+    } catch (e) {
+      this.ctx.error(`releasing the run of pid ${run.pid}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   async onExit(app: App, r: Replica, run: Run, code: number | null, signal: string | null): Promise<void> {
     try {
       // Leftovers of the group (grandchildren) must not outlive the leader nor hold its port.
-      if (!run.stopping) signalGroup(run.pid, "SIGKILL");
+      if (!run.stopping) {
+        if (run.driver?.holds) {
+          // The kernel's verdict is read before the group is gone (and its counters with it).
+          if (!run.cause && run.driver.exitCause() === "oom-killed") run.cause = "oom-killed";
+          run.driver.signal(run.pid, "SIGKILL");
+          await waitGone(() => this.alive(run), KILL_GRACE_MS);
+          await this.release(run);
+        } else signalGroup(run.pid, "SIGKILL");
+      } else if (!run.cause && run.driver?.exitCause() === "oom-killed") run.cause = "oom-killed";
       this.finishOutput(run);
       const upMs = Math.max(0, this.ctx.clock.now() - run.startedAtMono);
       const event: RestartEvent = { type: "exited", code, signal, upMs, wasReady: run.isReady, ...(run.cause ? { cause: run.cause } : {}) };
@@ -313,12 +343,13 @@ export class ReplicaLifecycle {
     if (run.proc === null) void this.watchAdopted(app, r, run, deadline);
     let forced = !(await settlesWithin(run.ended.promise, timeoutMs));
     // The leader is gone; give the rest of its group what is left of the timeout, then kill it.
-    if (!forced) forced = !(await waitGone(() => groupAlive(run.pid), Math.max(0, deadline - performance.now())));
+    if (!forced) forced = !(await waitGone(() => this.alive(run), Math.max(0, deadline - performance.now())));
     if (forced) {
       this.signal(run, "SIGKILL");
       await settlesWithin(run.ended.promise, KILL_GRACE_MS);
-      await waitGone(() => groupAlive(run.pid), KILL_GRACE_MS);
+      await waitGone(() => this.alive(run), KILL_GRACE_MS);
     }
+    await this.release(run);
     r.state = "stopped";
     this.ctx.emit({ type: "stopped", app: r.app, id: r.id, pid: run.pid, forced, reason });
   }

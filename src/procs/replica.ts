@@ -11,6 +11,8 @@ import type { KillCause } from "../core/supervision/restart-policy.ts";
 import { LogSink } from "./log-sink.ts";
 import type { FileTail } from "./output-tail.ts";
 import type { ResolvedSpec } from "./spec.ts";
+import type { DriverRun } from "./drivers/driver.ts";
+import type { ResourceUsage } from "../protocol/drivers.ts";
 import type { LastExit, LogLine, ReplicaSnapshot, ReplicaState } from "./types.ts";
 
 export interface Deferred<T> {
@@ -42,6 +44,8 @@ export interface Run {
   readonly ready: Deferred<ReadyOutcome>;
   /** Tails of the files its stdout and stderr go to; null until attached (an adopted run waits for its app's spec). */
   output: { readonly stdout: FileTail; readonly stderr: FileTail } | null;
+  /** What its driver holds for it (cgroup, container); null for a plain exec run without limits, or once released. */
+  driver: DriverRun | null;
   isReady: boolean;
   /** Set when we kill it ourselves, so the decision knows why. */
   cause: KillCause | null;
@@ -59,6 +63,8 @@ export class Replica {
   lastExit: LastExit | null = null;
   cpuPercent = 0;
   rssBytes = 0;
+  /** Its cgroup's counters at the last stats tick. */
+  usage: ResourceUsage | null = null;
   /** The pending restart (backoff), or the end of this slot's crash-loop cooldown. */
   timer: ReturnType<typeof setTimeout> | null = null;
   adopted = false;
@@ -104,6 +110,7 @@ export class Replica {
       rssBytes: this.rssBytes,
       lastExit: this.lastExit,
       revision: this.spec.revision,
+      usage: this.usage,
     };
   }
 }

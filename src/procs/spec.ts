@@ -3,6 +3,7 @@ import { DEFAULT_BACKOFF } from "../core/supervision/backoff.ts";
 import { DEFAULT_CRASH_LOOP } from "../core/supervision/crash-loop.ts";
 import type { RestartPolicy } from "../core/supervision/restart-policy.ts";
 import { DRAIN_REPLY_MARGIN_MS } from "../protocol/balancer.ts";
+import type { DriverSpec, ResourcesSpec } from "../protocol/drivers.ts";
 import type { AppSpec, PortMode } from "./types.ts";
 
 export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
@@ -34,6 +35,8 @@ export interface ResolvedSpec {
   readonly maxMemoryBytes: number | null;
   readonly watchdog: { timeoutMs: number; pattern: RegExp } | null;
   readonly logs: { dir: string | null; maxBytes: number; files: number; ringLines: number };
+  readonly driver: DriverSpec;
+  readonly resources: ResourcesSpec | undefined;
 }
 
 export function resolveSpec(spec: AppSpec): ResolvedSpec {
@@ -74,6 +77,8 @@ export function resolveSpec(spec: AppSpec): ResolvedSpec {
       files: spec.logs?.files ?? DEFAULT_LOG_FILES,
       ringLines: spec.logs?.ringLines ?? DEFAULT_RING_LINES,
     },
+    driver: spec.driver ?? { kind: "exec" },
+    resources: spec.resources,
   };
 }
 

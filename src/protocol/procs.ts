@@ -5,6 +5,7 @@ import type { CrashLoopOptions } from "../core/supervision/crash-loop.ts";
 import type { KillCause, Reason, RestartMode } from "../core/supervision/restart-policy.ts";
 import type { InitMessage } from "./common.ts";
 import type { DeployProcsRequests } from "./deploy.ts";
+import type { DriverSpec, ResourceUsage, ResourcesSpec } from "./drivers.ts";
 
 export type PortMode =
   /** Each replica gets its own free port from [from, to], in env var `env` (default PORT). */
@@ -64,6 +65,10 @@ export interface AppSpec {
    * given), and the manager keeps a ring of its last `ringLines` lines. See output-tail.ts.
    */
   readonly logs?: { readonly dir?: string; readonly maxBytes?: number; readonly files?: number; readonly ringLines?: number };
+  /** How replicas run: exec (a host process, the default) or oci (a container through crun/runc). */
+  readonly driver?: DriverSpec;
+  /** Kernel-enforced limits per replica (see src/procs/cgroups). */
+  readonly resources?: ResourcesSpec;
 }
 
 /** Why the agent stops a replica on purpose: a planned stop, never followed by a restart. */
@@ -123,6 +128,8 @@ export interface ReplicaSnapshot {
   readonly lastExit: LastExit | null;
   /** The revision it runs (0: none known). */
   readonly revision: number;
+  /** The replica's cgroup (limits set or not), null when it has none. */
+  readonly usage?: ResourceUsage | null;
 }
 
 export interface AppSnapshot {

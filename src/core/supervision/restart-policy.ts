@@ -43,6 +43,8 @@ export const Reason = {
   KILLED_BY_SIGNAL: "killed-by-signal",
   SPAWN_FAILED: "spawn-failed",
   MEMORY_LIMIT: "memory-limit",
+  /** The kernel's OOM killer ended a process of the replica's cgroup at its memory limit. */
+  OOM_KILLED: "oom-killed",
   WATCHDOG_TIMEOUT: "watchdog-timeout",
   READINESS_TIMEOUT: "readiness-timeout",
   VANISHED: "vanished",
@@ -54,8 +56,8 @@ export const Reason = {
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
-/** Why we killed a replica ourselves (absent when it exited on its own); each is also the Reason its exit gets. */
-export const KILL_CAUSES = [Reason.MEMORY_LIMIT, Reason.WATCHDOG_TIMEOUT, Reason.READINESS_TIMEOUT, Reason.VANISHED] as const;
+/** Why we (or, for oom-killed, the kernel at a limit we set) killed a replica (absent when it exited on its own); each is also the Reason its exit gets. */
+export const KILL_CAUSES = [Reason.MEMORY_LIMIT, Reason.WATCHDOG_TIMEOUT, Reason.READINESS_TIMEOUT, Reason.VANISHED, Reason.OOM_KILLED] as const;
 export type KillCause = (typeof KILL_CAUSES)[number];
 
 export type RestartEvent =
@@ -104,6 +106,7 @@ const causeReason: Record<KillCause, Reason> = {
   "watchdog-timeout": Reason.WATCHDOG_TIMEOUT,
   "readiness-timeout": Reason.READINESS_TIMEOUT,
   vanished: Reason.VANISHED,
+  "oom-killed": Reason.OOM_KILLED,
 };
 
 /** Classify an end of life: the reason it names and whether it counts as a failure. */
