@@ -14,6 +14,14 @@ const WorkerView = Schema.Struct({
   startedAt: Schema.optional(Schema.Number),
   lastError: Schema.optional(Schema.String),
 });
+const DriversView = Schema.Struct({
+  limits: Schema.Struct({
+    cgroup: Schema.Literals(["v2", "v1", "none"]).annotate({ description: "The cgroup hierarchy replica limits are enforced in" }),
+    enforced: Schema.Array(Schema.Literals(["memory", "memory_swap", "cpu", "pids", "nofile"])),
+    gaps: Schema.Array(Schema.String).annotate({ description: "What cannot be enforced here, and why" }),
+  }),
+  oci: Schema.Struct({ runtime: Schema.NullOr(Schema.String), note: Schema.optionalKey(Schema.String) }),
+}).annotate({ description: "Task drivers: which resource limits this host enforces and which OCI runtime runs containers" });
 const AgentViewSchema = Schema.Struct({
   name: Schema.String,
   version: Schema.String,
@@ -22,6 +30,7 @@ const AgentViewSchema = Schema.Struct({
   uptimeMs: Schema.Number,
   configPath: Schema.optional(Schema.String),
   workers: Schema.Array(WorkerView),
+  drivers: Schema.optionalKey(DriversView),
 });
 
 export interface AgentView {
@@ -31,6 +40,7 @@ export interface AgentView {
   startedAt: number;
   configPath: string | undefined;
   workers: WorkerInfo[];
+  drivers?: typeof DriversView.Type;
 }
 
 export interface AgentRouteDeps {

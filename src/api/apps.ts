@@ -11,6 +11,16 @@ import { defineRoute, param, QueryInt, registry } from "./route.ts";
 import { SSE_KEEPALIVE_MS } from "./sse.ts";
 
 const LastExit = Schema.Struct({ code: Schema.NullOr(Schema.Number), signal: Schema.NullOr(Schema.String), reason: Schema.String, at: Schema.Number });
+const Usage = Schema.Struct({
+  memoryBytes: Schema.Number,
+  cpuUsageMs: Schema.NullOr(Schema.Number),
+  throttledMs: Schema.Number.annotate({ description: "Time the replica waited at its CPU quota" }),
+  throttledPeriods: Schema.Number,
+  periods: Schema.Number.annotate({ description: "CFS periods the replica was runnable in (its CPU use is at most quota × periods)" }),
+  pids: Schema.Number,
+  pidsLimitHits: Schema.Number.annotate({ description: "fork() calls refused at the pids limit" }),
+  oomKills: Schema.Number,
+}).annotate({ description: "The replica's cgroup counters (present when it runs in one: resources set, or driver oci)" });
 const Replica = Schema.Struct({
   app: Schema.String,
   id: Schema.Number,
@@ -26,6 +36,7 @@ const Replica = Schema.Struct({
   lastExit: Schema.NullOr(LastExit),
   /** The revision it runs (GET /v1/apps/:name/revisions); 0 when none is known. */
   revision: Schema.Number,
+  usage: Schema.optionalKey(Schema.NullOr(Usage)),
   uptimeMs: Schema.NullOr(Schema.Number),
   /** The process's own start time (ISO), also for a replica adopted after an agent restart. */
   started_at: Schema.NullOr(Schema.String),

@@ -50,6 +50,8 @@ export interface ResourceUsage {
   /** Time the group waited because it used its CPU quota (ms), and in how many periods. */
   readonly throttledMs: number;
   readonly throttledPeriods: number;
+  /** CFS periods elapsed with the group runnable: at most quota × periods of CPU can have been used. */
+  readonly periods: number;
   readonly pids: number;
   /** fork()/clone() calls refused at the pids limit. */
   readonly pidsLimitHits: number;

@@ -1,4 +1,5 @@
 // Builds the admin API from the supervisor's links: every resource module with its dependencies.
+import { hostDrivers } from "../procs/cgroups/host-report.ts";
 import { hostname } from "node:os";
 import si from "systeminformation";
 import { agentRoutes } from "../api/agent.ts";
@@ -105,7 +106,7 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
     {
       path: "/agent",
       app: agentRoutes({
-        view: () => ({ name: hub.config().agent.name ?? hostname(), version: VERSION, pid: process.pid, startedAt: w.startedAt, configPath: w.configPath, workers: w.hosts().map((h) => h.info()) }),
+        view: () => ({ name: hub.config().agent.name ?? hostname(), version: VERSION, pid: process.pid, startedAt: w.startedAt, configPath: w.configPath, workers: w.hosts().map((h) => h.info()), drivers: hostDrivers() }),
         ...(hub.config().agent.allow_fault_injection
           ? {
               crashWorker: (name: string) => {

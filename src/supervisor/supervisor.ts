@@ -3,6 +3,7 @@
 // Config apply, API boot, the DNS adapter, the critical-endpoint reaper and event translation live beside it.
 //
 //   created --start()--> running --stop()--> stopped      (stop is idempotent; SIGHUP / PATCH -> apply while running)
+import { hostDrivers } from "../procs/cgroups/host-report.ts";
 import { hostname } from "node:os";
 import { createTicketStore, type TokenEntry } from "../api/auth.ts";
 import { registrationInput, type ServiceBody } from "../api/services.ts";
@@ -372,6 +373,12 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
         adminToken = t.token;
         log.info(t.created ? "no API token configured: created one for local use" : "using the local admin token", { file: t.file });
       }
+      const drivers = hostDrivers();
+      // Said once at start: an operator must know whether a memory limit is the kernel's or nobody's.
+      log.log(drivers.limits.gaps.length > 0 ? "warn" : "info", `resource limits: cgroup ${drivers.limits.cgroup}, enforced: ${drivers.limits.enforced.join(", ") || "none"}`, {
+        ...(drivers.limits.gaps.length > 0 ? { gaps: drivers.limits.gaps.join("; ") } : {}),
+        oci_runtime: drivers.oci.runtime ?? drivers.oci.note,
+      });
       syncConfigServices();
       restoreRegistrations();
       // Before procs starts: its first specs carry each app's revision (and a rollout the last run left resumes).

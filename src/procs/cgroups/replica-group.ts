@@ -27,6 +27,7 @@ export interface GroupUsage {
   readonly cpuUsageUs: number | null;
   readonly throttledUs: number;
   readonly throttledPeriods: number;
+  readonly periods: number;
   readonly pids: number;
   /** How often fork() was refused at the pids limit. */
   readonly pidsLimitHits: number;
@@ -172,6 +173,7 @@ export class ReplicaCgroup {
         cpuUsageUs: cpu ? field(cpuStat, "usage_usec") : null,
         throttledUs: field(cpuStat, "throttled_usec"),
         throttledPeriods: field(cpuStat, "nr_throttled"),
+        periods: field(cpuStat, "nr_periods"),
         pids: pids ? num(read(join(pids, "pids.current"))) : 0,
         pidsLimitHits: pids ? field(read(join(pids, "pids.events")), "max") : 0,
         oomKills: this.oomKills() - this.oomBaseline,
@@ -182,6 +184,7 @@ export class ReplicaCgroup {
       cpuUsageUs: acct ? Math.round(num(read(join(acct, "cpuacct.usage"))) / 1000) : null,
       throttledUs: Math.round(field(cpuStat, "throttled_time") / 1000),
       throttledPeriods: field(cpuStat, "nr_throttled"),
+      periods: field(cpuStat, "nr_periods"),
       pids: pids ? num(read(join(pids, "pids.current"))) : 0,
       pidsLimitHits: pids ? field(read(join(pids, "pids.events")), "max") : 0,
       oomKills: this.oomKills() - this.oomBaseline,

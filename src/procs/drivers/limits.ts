@@ -75,6 +75,7 @@ function usageOf(cgroup: ReplicaCgroup | null): ResourceUsage | null {
     cpuUsageMs: u.cpuUsageUs === null ? null : Math.round(u.cpuUsageUs / 1000),
     throttledMs: Math.round(u.throttledUs / 1000),
     throttledPeriods: u.throttledPeriods,
+    periods: u.periods,
     pids: u.pids,
     pidsLimitHits: u.pidsLimitHits,
     oomKills: u.oomKills,

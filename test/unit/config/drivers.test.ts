@@ -1,0 +1,91 @@
+// The driver, resources and oci sections: mapped onto the procs spec, and every bad value named by its path.
+import { describe, expect, test } from "bun:test";
+import { SELF, toAppSpec } from "../../../src/config/apps.ts";
+import { OCI_SELF } from "../../../src/config/drivers.ts";
+import { loadConfigText } from "../../../src/config/load.ts";
+
+function load(text: string) {
+  return loadConfigText(text, "test.yaml", {});
+}
+
+function problems(text: string): string {
+  const r = load(text);
+  if (r.ok) throw new Error("expected the config to be rejected");
+  return r.error.message;
+}
+
+describe("driver and resources config", () => {
+  test("resources map onto kernel limits in bytes and cores; exec is the default driver", () => {
+    const r = load(`agent: {data_dir: /var/lib/polis}
+apps:
+  - name: web
+    command: /bin/true
+    resources: {cpu: 0.5, memory: 256MiB, memory_swap: 0, pids: 512, nofile: 4096}
+`);
+    if (!r.ok) throw new Error(r.error.message);
+    const spec = toAppSpec(r.loaded.config.apps[0]!, r.loaded.config, 2);
+    expect(spec.driver).toEqual({ kind: "exec" });
+    expect(spec.resources).toEqual({ cpu: 0.5, memoryBytes: 256 * 1024 * 1024, memorySwapBytes: 0, pids: 512, nofile: 4096, required: false });
+  });
+
+  test("an oci app gets its bundle state under the data dir, read-only volumes, and @self mounted from this binary", () => {
+    const r = load(`agent: {data_dir: /var/lib/polis}
+apps:
+  - name: box
+    driver: oci
+    command: "${SELF}"
+    args: [demo-app]
+    oci:
+      rootfs: /srv/rootfs
+      user: "1000"
+      volumes: [{source: /srv/data, target: /data}]
+      tmpfs: [{target: /cache, size: 16MiB}]
+      cap_add: [CAP_NET_RAW]
+`);
+    if (!r.ok) throw new Error(r.error.message);
+    const spec = toAppSpec(r.loaded.config.apps[0]!, r.loaded.config, 2);
+    expect(spec.command).toBe(OCI_SELF);
+    expect(spec.args).toEqual(["demo-app"]);
+    if (spec.driver?.kind !== "oci") throw new Error("expected oci");
+    expect(spec.driver.oci).toMatchObject({
+      rootfs: "/srv/rootfs",
+      runtime: "auto",
+      stateDir: "/var/lib/polis/containers",
+      user: { uid: 1000, gid: 1000 },
+      readOnlyRootfs: true,
+      capAdd: ["CAP_NET_RAW"],
+      seccomp: true,
+    });
+    expect(spec.driver.oci.mounts).toEqual([
+      { source: process.execPath, target: OCI_SELF, readOnly: true },
+      { source: "/srv/data", target: "/data", readOnly: true },
+      { target: "/cache", readOnly: false, tmpfs: { sizeBytes: 16 * 1024 * 1024 } },
+    ]);
+  });
+
+  test.each([
+    ["cpu: 0", "apps[0].resources.cpu"],
+    ["memory: lots", "apps[0].resources.memory"],
+    ["pids: 0", "apps[0].resources.pids"],
+    ["nofile: 2", "apps[0].resources.nofile"],
+    ["memory_swap: 1GiB", "apps[0].resources.memory_swap"],
+    ["memory: 1KiB", "apps[0].resources.memory"],
+    ["cpus: 1", "apps[0].resources.cpus"],
+  ])("resources {%s} is rejected at %s", (bad, path) => {
+    expect(problems(`apps:\n  - name: web\n    command: /bin/true\n    resources: {${bad}}\n`)).toContain(path);
+  });
+
+  test.each([
+    ["driver: oci", "apps[0].oci", "needs an oci section"],
+    ["oci: {rootfs: /r}", "apps[0].driver", "needs driver: oci"],
+    ["driver: oci\n    oci: {rootfs: relative/dir}", "apps[0].oci.rootfs", "absolute"],
+    ["driver: oci\n    oci: {rootfs: /r, volumes: [{source: data, target: /d}]}", "apps[0].oci.volumes[0].source", "absolute"],
+    ["driver: oci\n    oci: {rootfs: /r, cap_add: [NET_RAW]}", "apps[0].oci.cap_add[0]", "CAP_"],
+    ["driver: oci\n    oci: {rootfs: /r, runtime: docker}", "apps[0].oci.runtime", ""],
+    ["driver: docker", "apps[0].driver", ""],
+  ])("%s is rejected at %s", (bad, path, words) => {
+    const msg = problems(`apps:\n  - name: web\n    command: /bin/true\n    ${bad}\n`);
+    expect(msg).toContain(path);
+    expect(msg).toContain(words);
+  });
+});
