@@ -4,6 +4,8 @@ import { SELF, toAppSpec } from "../../../src/config/apps.ts";
 import { OCI_SELF } from "../../../src/config/drivers.ts";
 import { loadConfigText } from "../../../src/config/load.ts";
 
+const HOST = { cores: 2, self: { command: "/usr/bin/polis", args: [] } };
+
 function load(text: string) {
   return loadConfigText(text, "test.yaml", {});
 }
@@ -23,7 +25,7 @@ apps:
     resources: {cpu: 0.5, memory: 256MiB, memory_swap: 0, pids: 512, nofile: 4096}
 `);
     if (!r.ok) throw new Error(r.error.message);
-    const spec = toAppSpec(r.loaded.config.apps[0]!, r.loaded.config, 2);
+    const spec = toAppSpec(r.loaded.config.apps[0]!, r.loaded.config, HOST);
     expect(spec.driver).toEqual({ kind: "exec" });
     expect(spec.resources).toEqual({ cpu: 0.5, memoryBytes: 256 * 1024 * 1024, memorySwapBytes: 0, pids: 512, nofile: 4096, required: false });
   });
@@ -43,7 +45,7 @@ apps:
       cap_add: [CAP_NET_RAW]
 `);
     if (!r.ok) throw new Error(r.error.message);
-    const spec = toAppSpec(r.loaded.config.apps[0]!, r.loaded.config, 2);
+    const spec = toAppSpec(r.loaded.config.apps[0]!, r.loaded.config, HOST);
     expect(spec.command).toBe(OCI_SELF);
     expect(spec.args).toEqual(["demo-app"]);
     if (spec.driver?.kind !== "oci") throw new Error("expected oci");
@@ -57,7 +59,7 @@ apps:
       seccomp: true,
     });
     expect(spec.driver.oci.mounts).toEqual([
-      { source: process.execPath, target: OCI_SELF, readOnly: true },
+      { source: "/usr/bin/polis", target: OCI_SELF, readOnly: true },
       { source: "/srv/data", target: "/data", readOnly: true },
       { target: "/cache", readOnly: false, tmpfs: { sizeBytes: 16 * 1024 * 1024 } },
     ]);
