@@ -15,7 +15,6 @@ import { Reason, type RestartEvent, decide, initialRestartState } from "../core/
 import { findOrphans, revisionOfPid } from "./orphans.ts";
 import { type Drivers, createDrivers } from "./drivers/index.ts";
 import { removeScopes } from "./cgroups/replica-group.ts";
-
 import { OutputTails } from "./output-tail.ts";
 import { readProcStat } from "./proc-stat.ts";
 import { settlesWithin, signalGroup, signalPid } from "./process-group.ts";
