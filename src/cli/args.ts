@@ -15,6 +15,8 @@ export interface OptionDef {
   readonly description: string;
   /** Values a shell can complete (also checked when parsing). */
   readonly choices?: readonly string[];
+  /** A string option that may be given more than once: its value is the list, in order. */
+  readonly multiple?: true;
 }
 
 export interface ArgDef {
@@ -27,7 +29,7 @@ export interface ArgDef {
 export interface CommandContext {
   /** Positional arguments by name (undefined when an optional one is left out). */
   readonly args: Readonly<Record<string, string | undefined>>;
-  readonly opts: Readonly<Record<string, string | boolean | undefined>>;
+  readonly opts: Readonly<Record<string, string | boolean | string[] | undefined>>;
   readonly out: Output;
   /** The admin API client, with a token that has the command's role (client commands only). */
   client(): PolisClient;
@@ -73,13 +75,13 @@ export function optionsOf(def: CommandDef): OptionDef[] {
 
 export type Parsed =
   | { readonly kind: "help" }
-  | { readonly kind: "ok"; readonly args: Record<string, string | undefined>; readonly opts: Record<string, string | boolean | undefined> };
+  | { readonly kind: "ok"; readonly args: Record<string, string | undefined>; readonly opts: Record<string, string | boolean | string[] | undefined> };
 
 /** Parses `argv` (the words after the command name) against `def`; throws UsageError on anything it does not define. */
 export function parseCommand(def: CommandDef, argv: readonly string[]): Parsed {
   const options = optionsOf(def);
-  const config = Object.fromEntries(options.map((o) => [o.name, { type: o.type, ...(o.short ? { short: o.short } : {}) }]));
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  const config = Object.fromEntries(options.map((o) => [o.name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]));
+  let parsed: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
   try {
     parsed = parseArgs({ args: [...argv], options: config, allowPositionals: true, allowNegative: true, strict: true }) as typeof parsed;
   } catch (e) {
@@ -129,7 +131,7 @@ export function synopsis(def: CommandDef): string {
 }
 
 function optionLabel(o: OptionDef): string {
-  return `${o.short ? `-${o.short}, ` : ""}--${o.name}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}`;
+  return `${o.short ? `-${o.short}, ` : ""}--${o.name}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}${o.multiple ? " (repeatable)" : ""}`;
 }
 
 /** The text `polis CMD --help` prints. */

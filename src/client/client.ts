@@ -139,6 +139,13 @@ export function createClient(opts: ClientOptions) {
     /** Log lines as they are written; `onOpen` runs once the agent has subscribed this stream. */
     followLogs: (name: string, onLine: (line: Json) => void, signal?: AbortSignal, onOpen?: () => void) =>
       stream(`/v1/apps/${encodeURIComponent(name)}/logs/follow`, {}, (n, data) => n === "log" && onLine(JSON.parse(data)), signal, onOpen),
+    deployments: (name: string) => call<{ app: string; current: number; target: number; deployments: Json[] }>("GET", `/v1/apps/${encodeURIComponent(name)}/deployments`),
+    deployment: (name: string, id: string) => call("GET", `/v1/apps/${encodeURIComponent(name)}/deployments/${encodeURIComponent(id)}`),
+    /** A merge patch of the revision fields, with optional strategy overrides; answers once the rollout started. */
+    deploy: (name: string, spec: Json, strategy?: Json) => call("POST", `/v1/apps/${encodeURIComponent(name)}/deployments`, { spec, ...(strategy ? { strategy } : {}) }),
+    rolloutControl: (name: string, id: string, what: "pause" | "resume" | "abort") => call("POST", `/v1/apps/${encodeURIComponent(name)}/deployments/${encodeURIComponent(id)}/${what}`, {}),
+    rollback: (name: string, revision?: number) => call("POST", `/v1/apps/${encodeURIComponent(name)}/rollback`, revision === undefined ? {} : { revision }),
+    revisions: (name: string) => call<{ app: string; current: number; target: number; revisions: Json[] }>("GET", `/v1/apps/${encodeURIComponent(name)}/revisions`),
     checks: () => call<{ checks: Json[] }>("GET", "/v1/checks"),
     check: (id: string) => call("GET", `/v1/checks/${encodeURIComponent(id)}`),
     checkHistory: (id: string) => call("GET", `/v1/checks/${encodeURIComponent(id)}/history`),

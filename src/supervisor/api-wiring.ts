@@ -13,6 +13,8 @@ import { clusterRoutes } from "../api/cluster.ts";
 import { type CheckView, checkRoutes, healthSummaryRoutes } from "../api/checks.ts";
 import { type ApplyResult, type ConfigRouteDeps, configRoutes, reloadRoutes } from "../api/config.ts";
 import { eventRoutes } from "../api/events.ts";
+import { deploymentRoutes } from "../api/deployments.ts";
+import { prepareSpec } from "./deploy-spec.ts";
 import { metricRoutes, scalingRoutes } from "../api/scaling.ts";
 import { serviceRoutes } from "../api/services.ts";
 import { replicaBounds } from "../config/apps.ts";
@@ -135,6 +137,26 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
         logs: (app, replica, tail) => procsReq({ t: "procs.logs", app, ...(replica !== undefined ? { replica } : {}), tail }),
         follow: (app, fn) => procs.followLogs(app, fn),
         revision: (app) => w.deploy.current(app),
+      }),
+    },
+    {
+      path: "/apps",
+      app: deploymentRoutes({
+        known: (app) => hub.config().apps.some((a) => a.name === app),
+        current: (app) => w.deploy.current(app),
+        rollouts: (app) => w.deploy.rollouts(app),
+        rollout: (app, id) => w.deploy.rollout(app, id),
+        revisions: (app) => w.deploy.revisions(app),
+        prepare: (app, patch) => {
+          const cfg = hub.config().apps.find((a) => a.name === app);
+          const target = cfg ? w.deploy.specOf(cfg) : undefined;
+          const own = w.deploy.configRevision(app);
+          const fields = target?.revision !== undefined && target.revision !== own ? w.deploy.revisions(app).find((r) => r.number === target.revision)?.fields : undefined;
+          return prepareSpec(w.current().raw, hub.config(), app, patch, fields as Record<string, unknown> | undefined, hub.cores);
+        },
+        deploy: (app, fields, by, options) => w.deploy.deploy(app, fields, { by, source: "api", options }),
+        rollback: (app, revision, by) => w.deploy.rollback(app, { ...(revision !== undefined ? { revision } : {}), by }),
+        control: (app, id, what, by) => w.deploy.control(app, id, what, by),
       }),
     },
     {

@@ -241,13 +241,15 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
     }
   };
 
+  const view = (app: string, s: RolloutState): RolloutView => ({ ...s, active: isActive(s), status: statusOf(s), live: isActive(s) ? (slots.get(app)?.live ?? null) : null });
+
   const nextId = (app: string) => {
     const n = ds.rollouts(app).reduce((m, r) => Math.max(m, Number(r.id.replace(/^\D+/, "")) || 0), 0) + 1;
     return `${app}-${n}`;
   };
 
   /** Ends the active rollout (superseded) and starts one from its stable revision to `to`. */
-  const begin = (app: string, input: { from: number; to: number; kind: RolloutKind; by: string; options: RolloutOptions }): DeployResult<RolloutState> => {
+  const begin = (app: string, input: { from: number; to: number; kind: RolloutKind; by: string; options: RolloutOptions }): DeployResult<RolloutView> => {
     const prev = active(app);
     if (prev && !carryOut(app, prev, decide(prev, { type: "supersede", by: input.to }, Date.now()))) return err(503, "store_unavailable", "the state store refused the write; nothing was changed");
     const d = startRollout({ id: nextId(app), app, ...input, from: prev ? prev.from : input.from }, Date.now());
@@ -255,7 +257,7 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
     if (!persisted(`rollout of ${app}`, () => ds.putRollout(app, d.state))) return err(503, "store_unavailable", "the state store refused the write; nothing was changed");
     carryOut(app, d.state, d);
     void evaluate(app);
-    return { ok: true, value: d.state };
+    return { ok: true, value: view(app, d.state) };
   };
 
   /** Records the revision for `fields` (a new one when they are new); persisted before anything uses it. */
@@ -271,7 +273,6 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
     return r.revision;
   };
 
-  const view = (app: string, s: RolloutState): RolloutView => ({ ...s, active: isActive(s), status: statusOf(s), live: isActive(s) ? (slots.get(app)?.live ?? null) : null });
 
   const runner = {
     /**
@@ -310,7 +311,7 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
      * A new revision from the API or CLI: `fields` already validated (the caller decoded them as an app). Starts a
      * rollout unless the app already runs (or rolls out) exactly that.
      */
-    deploy(appName: string, fields: Record<string, unknown>, opts: { by: string; source: RevisionSource; options?: Partial<RolloutOptions> }): DeployResult<RolloutState> {
+    deploy(appName: string, fields: Record<string, unknown>, opts: { by: string; source: RevisionSource; options?: Partial<RolloutOptions> }): DeployResult<RolloutView> {
       const app = appCfg(appName);
       const rec = ds.app(appName);
       if (!app || !rec) return err(404, "not_found", `no app named ${appName}`);
@@ -324,7 +325,7 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
      * Roll the app back to `revision` (default: the newest one before the revision it runs), as a rollout of its
      * own. The function a policy calls as its "rollback" action.
      */
-    rollback(appName: string, opts: { revision?: number; by: string }): DeployResult<RolloutState> {
+    rollback(appName: string, opts: { revision?: number; by: string }): DeployResult<RolloutView> {
       const app = appCfg(appName);
       const rec = ds.app(appName);
       if (!app || !rec) return err(404, "not_found", `no app named ${appName}`);
@@ -358,6 +359,11 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
       return s ? view(app, s) : undefined;
     },
     revisions: (app: string) => ds.revisions(app),
+    /** The revision the config's own fields are (it may differ from what runs after a rollback or an API deploy). */
+    configRevision: (app: string) => {
+      const hash = ds.app(app)?.config;
+      return hash === undefined ? undefined : [...ds.revisions(app)].reverse().find((r) => r.hash === hash)?.number;
+    },
     /** The revision the app runs (the last completed), and the one new replicas get now. */
     current: (app: string) => {
       const rec = ds.app(app);

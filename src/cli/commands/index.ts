@@ -4,6 +4,7 @@ import type { CommandDef } from "../args.ts";
 import { alert, alerts, silence } from "./alerts.ts";
 import { completionScript, SHELLS, type Shell } from "../completion.ts";
 import { drain, maint, reload, restart, scale, start, stop } from "./control.ts";
+import { deploy, revisions, rollback, rollout } from "./deploy.ts";
 import { agent, demoApp, init, service, upgrade, validate, version } from "./local.ts";
 import { apps, balancers, checks, describe, resolve, scaling, services, status } from "./observe.ts";
 import { events, logs } from "./streams.ts";
@@ -35,8 +36,8 @@ const help: CommandDef = {
 
 export const GROUPS: readonly CommandGroup[] = [
   { title: "Run and set up", commands: [agent, upgrade, validate, init, service, completion, version, help, demoApp] },
-  { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling, alerts, members, cluster] },
-  { title: "Change (operator role; reload: admin)", commands: [scale, restart, stop, start, maint, drain, reload, alert, silence] },
+  { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling, alerts, members, cluster, revisions] },
+  { title: "Change (operator role; reload: admin)", commands: [scale, restart, deploy, rollout, rollback, stop, start, maint, drain, reload, alert, silence] },
 ];
 
 export function allCommands(): CommandDef[] {

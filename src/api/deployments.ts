@@ -1,0 +1,201 @@
+// /v1/apps/:name/deployments, /rollback and /revisions: an app's rollouts (history and live status), a new
+// revision from a merge patch, the operator gates (pause, resume, abort), rollback to a named revision, and the
+// revision history. Everything a rollout does is also on the event stream as deploy.*.
+import { Schema } from "effect";
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { ConfigProblem } from "../config/problems.ts";
+import type { Revision } from "../core/deploy/revision.ts";
+import type { RolloutOptions } from "../core/deploy/rollout.ts";
+import { parseDuration } from "../config/units.ts";
+import type { DeployError, DeployResult, RolloutView } from "../supervisor/deploy-runner.ts";
+import { ApiError } from "./errors.ts";
+import { defineRoute, param } from "./route.ts";
+
+export interface DeploymentRouteDeps {
+  known(app: string): boolean;
+  current(app: string): { current: number; target: number } | undefined;
+  rollouts(app: string): RolloutView[];
+  rollout(app: string, id: string): RolloutView | undefined;
+  revisions(app: string): readonly Revision[];
+  /** Validates the patch over the target revision; problems name `spec.<field>`. */
+  prepare(app: string, patch: Record<string, unknown>): { ok: true; fields: Record<string, unknown> } | { ok: false; problems: ConfigProblem[] };
+  deploy(app: string, fields: Record<string, unknown>, by: string, options: Partial<RolloutOptions>): DeployResult<RolloutView>;
+  rollback(app: string, revision: number | undefined, by: string): DeployResult<RolloutView>;
+  control(app: string, id: string, what: "pause" | "resume" | "abort", by: string): DeployResult<RolloutView>;
+}
+
+const RevisionCount = Schema.Struct({ revision: Schema.Number, total: Schema.Number, ready: Schema.Number, available: Schema.Number });
+const Rollout = Schema.Struct({
+  id: Schema.String,
+  app: Schema.String,
+  kind: Schema.Literals(["deploy", "rollback"]),
+  status: Schema.String,
+  active: Schema.Boolean,
+  from: Schema.Number,
+  to: Schema.Number,
+  target: Schema.Number,
+  phase: Schema.Literals(["forward", "revert"]),
+  paused: Schema.Boolean,
+  outcome: Schema.NullOr(Schema.String),
+  reason: Schema.String,
+  failure: Schema.NullOr(Schema.String),
+  by: Schema.String,
+  strategy: Schema.Struct({
+    strategy: Schema.Literal("rolling"),
+    max_surge: Schema.Number,
+    max_unavailable: Schema.Number,
+    min_healthy_time_ms: Schema.Number,
+    healthy_deadline_ms: Schema.Number,
+    progress_deadline_ms: Schema.Number,
+    auto_revert: Schema.Boolean,
+  }),
+  started_at: Schema.String,
+  updated_at: Schema.String,
+  ended_at: Schema.NullOr(Schema.String),
+  live: Schema.NullOr(Schema.Struct({ at: Schema.String, desired: Schema.Number, revisions: Schema.Array(RevisionCount) })),
+});
+const RevisionView = Schema.Struct({ number: Schema.Number, hash: Schema.String, source: Schema.String, by: Schema.String, created_at: Schema.String, fields: Schema.Record(Schema.String, Schema.Unknown) });
+
+const DurationText = Schema.String.check(Schema.isPattern(/^\d{1,7}(ms|s|m|h)$/, { message: 'Expected a duration such as "5s", "2m" or "500ms"' }));
+const Count = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1000 }));
+const Strategy = Schema.Struct({
+  strategy: Schema.optionalKey(Schema.Literal("rolling")),
+  max_surge: Schema.optionalKey(Count),
+  max_unavailable: Schema.optionalKey(Count),
+  min_healthy_time: Schema.optionalKey(DurationText),
+  healthy_deadline: Schema.optionalKey(DurationText),
+  progress_deadline: Schema.optionalKey(DurationText),
+  auto_revert: Schema.optionalKey(Schema.Boolean),
+});
+const DeployBody = Schema.Struct({
+  /** A merge patch of the app's revision fields (command, args, cwd, env, readiness, max_memory, checks). */
+  spec: Schema.Record(Schema.String, Schema.Unknown),
+  /** Overrides of the app's deploy settings for this rollout only. */
+  strategy: Schema.optionalKey(Strategy),
+});
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function rolloutJson(r: RolloutView) {
+  const o = r.options;
+  return {
+    id: r.id,
+    app: r.app,
+    kind: r.kind,
+    status: r.status,
+    active: r.active,
+    from: r.from,
+    to: r.to,
+    target: r.target,
+    phase: r.phase,
+    paused: r.paused,
+    outcome: r.outcome,
+    reason: r.reason,
+    failure: r.failure,
+    by: r.by,
+    strategy: { strategy: "rolling" as const, max_surge: o.maxSurge, max_unavailable: o.maxUnavailable, min_healthy_time_ms: o.minHealthyMs, healthy_deadline_ms: o.healthyDeadlineMs, progress_deadline_ms: o.progressDeadlineMs, auto_revert: o.autoRevert },
+    started_at: iso(r.startedAt),
+    updated_at: iso(r.updatedAt),
+    ended_at: r.endedAt === null ? null : iso(r.endedAt),
+    live: r.live ? { at: iso(r.live.at), desired: r.live.desired, revisions: r.live.revisions } : null,
+  };
+}
+
+const revisionJson = (r: Revision) => ({ number: r.number, hash: r.hash, source: r.source, by: r.by, created_at: iso(r.createdAt), fields: r.fields });
+
+const callerName = (c: Context) => (c.get("principal" as never) as { name?: string } | undefined)?.name ?? "api";
+
+const orThrow = <T>(r: DeployResult<T>): T => {
+  if (r.ok) return r.value;
+  const e: DeployError = r.error;
+  throw new ApiError(e.status, e.code, e.message);
+};
+
+function strategyOptions(s: (typeof Strategy)["Type"] | undefined): Partial<RolloutOptions> {
+  if (!s) return {};
+  const out: { -readonly [K in keyof RolloutOptions]?: RolloutOptions[K] } = {};
+  if (s.max_surge !== undefined) out.maxSurge = s.max_surge;
+  if (s.max_unavailable !== undefined) out.maxUnavailable = s.max_unavailable;
+  if (s.min_healthy_time !== undefined) out.minHealthyMs = parseDuration(s.min_healthy_time);
+  if (s.healthy_deadline !== undefined) out.healthyDeadlineMs = parseDuration(s.healthy_deadline);
+  if (s.progress_deadline !== undefined) out.progressDeadlineMs = parseDuration(s.progress_deadline);
+  if (s.auto_revert !== undefined) out.autoRevert = s.auto_revert;
+  return out;
+}
+
+export function deploymentRoutes(deps: DeploymentRouteDeps): Hono {
+  const app = new Hono();
+  const P = "/apps";
+  const known = (c: Context) => {
+    const name = param(c, "name");
+    if (!deps.known(name) || !deps.current(name)) throw new ApiError(404, "not_found", `no app named ${name}`);
+    return name;
+  };
+  const History = Schema.Struct({ app: Schema.String, current: Schema.Number, target: Schema.Number, deployments: Schema.Array(Rollout) });
+
+  defineRoute(app, P, { method: "get", path: "/:name/deployments", summary: "An app's rollouts, newest first (the active one with its live status)", response: History }, (c) => {
+    const name = known(c);
+    const cur = deps.current(name)!;
+    return { app: name, ...cur, deployments: deps.rollouts(name).map(rolloutJson).reverse() };
+  });
+  defineRoute(
+    app,
+    P,
+    {
+      method: "post",
+      path: "/:name/deployments",
+      summary: "Deploy a new revision: a merge patch of the revision fields, rolled out with the app's strategy (or the overrides given)",
+      body: DeployBody,
+      response: Rollout,
+      status: 202,
+      errors: [409, 503],
+    },
+    (c, { body }) => {
+      const name = known(c);
+      if (body.strategy?.max_surge === 0 && body.strategy.max_unavailable === 0) {
+        throw new ApiError(400, "invalid_request", "strategy: max_surge and max_unavailable are both 0: the rollout could never replace a replica", { problems: [{ field: "strategy.max_surge", message: "make max_surge or max_unavailable at least 1" }] });
+      }
+      const prepared = deps.prepare(name, body.spec);
+      if (!prepared.ok) {
+        const first = prepared.problems[0]!;
+        throw new ApiError(400, "invalid_spec", `invalid spec: ${first.path}: ${first.message}${prepared.problems.length > 1 ? ` (and ${prepared.problems.length - 1} more)` : ""}; no revision was created`, {
+          problems: prepared.problems.map((p) => ({ field: p.path, message: p.message, ...(p.value !== undefined ? { value: p.value } : {}) })),
+        });
+      }
+      return rolloutJson(orThrow(deps.deploy(name, prepared.fields, callerName(c), strategyOptions(body.strategy))));
+    },
+  );
+  defineRoute(app, P, { method: "get", path: "/:name/deployments/:id", summary: "One rollout: phase, target, per-revision replica counts and the reason of its last decision", response: Rollout }, (c) => {
+    const name = known(c);
+    const r = deps.rollout(name, param(c, "id"));
+    if (!r) throw new ApiError(404, "not_found", `${name} has no rollout ${param(c, "id")}`);
+    return rolloutJson(r);
+  });
+  for (const what of ["pause", "resume", "abort"] as const) {
+    const summary = { pause: "Pause the rollout: nothing more is started or retired until resumed", resume: "Resume a paused rollout (after a failure: retry it)", abort: "Abort the rollout: revert to the revision it replaced" }[what];
+    defineRoute(app, P, { method: "post", path: `/:name/deployments/:id/${what}`, summary, response: Rollout, errors: [409, 503] }, (c) => {
+      const name = known(c);
+      return rolloutJson(orThrow(deps.control(name, param(c, "id"), what, callerName(c))));
+    });
+  }
+  defineRoute(
+    app,
+    P,
+    {
+      method: "post",
+      path: "/:name/rollback",
+      summary: "Roll back to a revision (default: the newest one before the revision the app runs), as a rollout",
+      body: Schema.Struct({ revision: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))) }),
+      response: Rollout,
+      status: 202,
+      errors: [409, 503],
+    },
+    (c, { body }) => rolloutJson(orThrow(deps.rollback(known(c), body.revision, callerName(c)))),
+  );
+  defineRoute(app, P, { method: "get", path: "/:name/revisions", summary: "An app's revisions (newest last) and the one it runs", response: Schema.Struct({ app: Schema.String, current: Schema.Number, target: Schema.Number, revisions: Schema.Array(RevisionView) }) }, (c) => {
+    const name = known(c);
+    return { app: name, ...deps.current(name)!, revisions: deps.revisions(name).map(revisionJson) };
+  });
+  return app;
+}
