@@ -1,0 +1,134 @@
+// Cluster discovery on a real etcd with two agents (the compiled binary) on distinct loopback addresses:
+// 1. registration on A -> first request balanced to it from B: p50/p99, next to etcd's own put -> watch latency
+//    measured in the same run (the ratio is what the agent adds: A's API, its cluster worker, B's watch, catalog,
+//    balancer push);
+// 2. A killed with SIGKILL -> its endpoint gone from B: distribution over --kills runs, against lease TTL + 1.5 s;
+// 3. an etcd outage under wrk on B's local balancer (a local app): failed requests (goal 0).
+// Usage: bun scripts/bench/cluster.ts [--regs 100] [--kills 20] [--outage 30]   (needs dist/polis: npm run build)
+import { createEtcdClient } from "../../src/cluster/etcd.ts";
+import { startEtcd } from "../../test/support/etcd.ts";
+import { freePort, loadAverage, portRange, type RunningAgent, startAgent } from "./_agent.ts";
+import { ensureWrk, startWrk } from "./_wrk.ts";
+
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const REGS = arg("regs", 100);
+const KILLS = arg("kills", 20);
+const OUTAGE_S = arg("outage", 30);
+const TTL_S = 2;
+const A_ADDR = "127.0.0.11";
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+const fmt = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(2)} ms, p99 ${pct(xs, 99).toFixed(2)} ms, max ${Math.max(...xs).toFixed(2)} ms (n=${xs.length})`;
+
+console.log(`load average before: ${loadAverage()}`);
+await using etcd = await startEtcd();
+const cluster = (name: string, advertise: string) => ({ etcd: { endpoints: [etcd.url], prefix: "/bench", dial_timeout: "1s" }, node: { name, advertise }, lease_ttl: `${TTL_S}s` });
+
+// --- 1. etcd's own put -> watch latency
+const client = createEtcdClient({ endpoints: [etcd.url], dialTimeoutMs: 2000 });
+const raw: number[] = [];
+{
+  const ctrl = new AbortController();
+  let pending: { key: string; t0: number; done: () => void } | undefined;
+  let created!: () => void;
+  const ready = new Promise<void>((r) => (created = r));
+  const watching = client.watch("/raw/", { prefix: true, startRevision: "0", signal: ctrl.signal, onCreated: () => created() }, (events) => {
+    for (const e of events) if (pending && e.key === pending.key) {
+      raw.push(performance.now() - pending.t0);
+      pending.done();
+    }
+  });
+  await ready;
+  for (let i = 0; i < REGS; i++) {
+    await new Promise<void>((done) => {
+      pending = { key: `/raw/${i}`, t0: performance.now(), done };
+      void client.put(`/raw/${i}`, "x");
+    });
+  }
+  ctrl.abort();
+  await watching.catch(() => {});
+}
+console.log(`etcd put -> watch event: ${fmt(raw)}`);
+
+// --- 2. registration on A -> balanced to from B
+const lbPort = freePort();
+const servers = Array.from({ length: REGS }, (_, i) => Bun.serve({ hostname: A_ADDR, port: 0, fetch: () => new Response(`s${i}`) }));
+const startA = () => startAgent({ config: { agent: { name: "bench-a" }, cluster: cluster("bench-a", A_ADDR) } });
+let a: RunningAgent = await startA();
+await using b = await startAgent({
+  config: {
+    agent: { name: "bench-b" },
+    cluster: cluster("bench-b", "127.0.0.12"),
+    balancers: [{ name: "front", listen: `127.0.0.1:${lbPort}`, protocol: "http", backends: { service: "bench" }, retries: { max: 0 }, outlier: { enabled: false } }],
+  },
+});
+const reg: number[] = [];
+for (let i = 0; i < REGS; i++) {
+  const t0 = performance.now();
+  const put = await a.api("/v1/services/default/bench", { method: "PUT", body: JSON.stringify({ endpoints: [{ id: `e${i}`, address: A_ADDR, port: servers[i]!.port }] }) });
+  if (put.status !== 200) throw new Error(`registration ${i}: ${put.status} ${await put.text()}`);
+  const deadline = t0 + 10_000;
+  for (;;) {
+    const text = await fetch(`http://127.0.0.1:${lbPort}/`).then((r) => r.text(), () => "");
+    if (text === `s${i}`) break;
+    if (performance.now() > deadline) throw new Error(`registration ${i} never reached B's balancer`);
+  }
+  reg.push(performance.now() - t0);
+}
+console.log(`registration on A -> balanced to from B: ${fmt(reg)}; p50 ratio to etcd put->watch ${(pct(reg, 50) / pct(raw, 50)).toFixed(1)}x, p99 ratio ${(pct(reg, 99) / pct(raw, 99)).toFixed(1)}x (goal p99 <= 100 ms)`);
+for (const s of servers) s.stop(true);
+
+// --- 3. dead host -> gone everywhere
+const gone: number[] = [];
+const bench = async () => ((await (await b.api("/v1/services/default/bench")).json().catch(() => ({}))) as { endpoints?: unknown[] }).endpoints?.length ?? 0;
+for (let k = 0; k < KILLS; k++) {
+  if (k > 0) a = await startA();
+  const put = await a.api("/v1/services/default/bench", { method: "PUT", body: JSON.stringify({ endpoints: [{ id: `k${k}`, address: A_ADDR, port: 9 }] }) });
+  if (put.status !== 200) throw new Error(`kill ${k}: registration failed`);
+  const seenBy = Date.now() + 10_000;
+  while ((await bench()) !== 1) if (Date.now() > seenBy) throw new Error(`kill ${k}: B never saw the endpoint`);
+  // A few keepalives so the kill lands anywhere in a keepalive period.
+  await Bun.sleep(Math.random() * 1000);
+  await a.stop("SIGKILL");
+  const t0 = performance.now();
+  while ((await bench()) !== 0) {
+    if (performance.now() - t0 > 15_000) throw new Error(`kill ${k}: endpoint still on B after 15 s`);
+    await Bun.sleep(10);
+  }
+  gone.push(performance.now() - t0);
+  await a[Symbol.asyncDispose]();
+}
+const goal = TTL_S * 1000 + 1500;
+console.log(`SIGKILL of A -> its endpoint gone from B (lease TTL ${TTL_S}s): ${fmt(gone)}; ${gone.filter((g) => g <= goal).length}/${gone.length} within TTL + 1.5 s = ${goal} ms`);
+
+// --- 4. etcd outage under wrk on B's local balancer
+await ensureWrk();
+const lb2 = freePort();
+const [from, to] = portRange();
+await using c = await startAgent({
+  config: {
+    agent: { name: "bench-c" },
+    cluster: cluster("bench-c", "127.0.0.13"),
+    apps: [{ name: "local", command: "@self", args: ["demo-app"], replicas: 2, port: { range: [from, to] }, readiness: { kind: "port", timeout: "10s" } }],
+    balancers: [{ name: "local", listen: `127.0.0.1:${lb2}`, protocol: "http", backends: { app: "local" } }],
+  },
+});
+const readyBy = Date.now() + 20_000;
+while ((await fetch(`http://127.0.0.1:${lb2}/`).then((r) => r.status, () => 0)) !== 200) if (Date.now() > readyBy) throw new Error("local balancer never answered");
+const total = OUTAGE_S + 10;
+const run = startWrk(`http://127.0.0.1:${lb2}/`, total, 50, 2);
+await Bun.sleep(5000);
+await etcd.stop("SIGKILL");
+const staleSeen = ((await (await c.api("/v1/cluster/status")).json()) as { stale: boolean }).stale;
+await Bun.sleep(OUTAGE_S * 1000);
+await etcd.start();
+const r = await run;
+const reconnectBy = Date.now() + 20_000;
+while (((await (await c.api("/v1/cluster/status")).json()) as { stale: boolean }).stale) if (Date.now() > reconnectBy) throw new Error("no reconnect after etcd returned");
+console.log(`etcd outage of ${OUTAGE_S} s (SIGKILL, then restart) under wrk -c50 on a local balancer: ${r.requests} requests, ${r.non2xx} non-2xx, ${r.socketErrors} socket errors (goal 0 failed); stale during the outage: ${staleSeen}`);
+console.log(`load average after: ${loadAverage()}`);
