@@ -3,8 +3,11 @@
 //    measured in the same run (the ratio is what the agent adds: A's API, its cluster worker, B's watch, catalog,
 //    balancer push);
 // 2. A killed with SIGKILL -> its endpoint gone from B: distribution over --kills runs, against lease TTL + 1.5 s;
-// 3. an etcd outage under wrk on B's local balancer (a local app): failed requests (goal 0).
-// Usage: bun scripts/bench/cluster.ts [--regs 100] [--kills 20] [--outage 30]   (needs dist/polis: npm run build)
+// 3. an etcd outage under wrk on B's local balancer (a local app): failed requests (goal 0);
+// 4. --agents agents with --per static endpoints each, started together: time until every agent holds every other
+//    agent's endpoints, and what it put on etcd (keys, watch events).
+// Usage: bun scripts/bench/cluster.ts [--regs 100] [--kills 20] [--outage 30] [--agents 5] [--per 200] [--only N]
+// (needs dist/polis: npm run build)
 import { createEtcdClient } from "../../src/cluster/etcd.ts";
 import { startEtcd } from "../../test/support/etcd.ts";
 import { freePort, loadAverage, portRange, type RunningAgent, startAgent } from "./_agent.ts";
@@ -17,6 +20,10 @@ const arg = (name: string, dflt: number) => {
 const REGS = arg("regs", 100);
 const KILLS = arg("kills", 20);
 const OUTAGE_S = arg("outage", 30);
+const AGENTS = arg("agents", 5);
+const PER = arg("per", 200);
+const ONLY = arg("only", 0);
+const part = (n: number) => ONLY === 0 || ONLY === n;
 const TTL_S = 2;
 const A_ADDR = "127.0.0.11";
 const pct = (xs: number[], p: number) => {
@@ -29,10 +36,10 @@ console.log(`load average before: ${loadAverage()}`);
 await using etcd = await startEtcd();
 const cluster = (name: string, advertise: string) => ({ etcd: { endpoints: [etcd.url], prefix: "/bench", dial_timeout: "1s" }, node: { name, advertise }, lease_ttl: `${TTL_S}s` });
 
-// --- 1. etcd's own put -> watch latency
 const client = createEtcdClient({ endpoints: [etcd.url], dialTimeoutMs: 2000 });
 const raw: number[] = [];
-{
+// --- 1. etcd's own put -> watch latency (the baseline of 2.)
+if (part(1)) {
   const ctrl = new AbortController();
   let pending: { key: string; t0: number; done: () => void } | undefined;
   let created!: () => void;
@@ -53,9 +60,10 @@ const raw: number[] = [];
   ctrl.abort();
   await watching.catch(() => {});
 }
-console.log(`etcd put -> watch event: ${fmt(raw)}`);
+if (part(1)) console.log(`etcd put -> watch event: ${fmt(raw)}`);
 
-// --- 2. registration on A -> balanced to from B
+// --- 2. registration on A -> balanced to from B (section 1 of the output); 3. dead host -> gone everywhere
+if (part(1) || part(2)) {
 const lbPort = freePort();
 const servers = Array.from({ length: REGS }, (_, i) => Bun.serve({ hostname: A_ADDR, port: 0, fetch: () => new Response(`s${i}`) }));
 const startA = () => startAgent({ config: { agent: { name: "bench-a" }, cluster: cluster("bench-a", A_ADDR) } });
@@ -105,8 +113,10 @@ for (let k = 0; k < KILLS; k++) {
 }
 const goal = TTL_S * 1000 + 1500;
 console.log(`SIGKILL of A -> its endpoint gone from B (lease TTL ${TTL_S}s): ${fmt(gone)}; ${gone.filter((g) => g <= goal).length}/${gone.length} within TTL + 1.5 s = ${goal} ms`);
+}
 
-// --- 4. etcd outage under wrk on B's local balancer
+// --- 3. etcd outage under wrk on a local balancer
+if (part(3)) {
 await ensureWrk();
 const lb2 = freePort();
 const [from, to] = portRange();
@@ -131,4 +141,42 @@ const r = await run;
 const reconnectBy = Date.now() + 20_000;
 while (((await (await c.api("/v1/cluster/status")).json()) as { stale: boolean }).stale) if (Date.now() > reconnectBy) throw new Error("no reconnect after etcd returned");
 console.log(`etcd outage of ${OUTAGE_S} s (SIGKILL, then restart) under wrk -c50 on a local balancer: ${r.requests} requests, ${r.non2xx} non-2xx, ${r.socketErrors} socket errors (goal 0 failed); stale during the outage: ${staleSeen}`);
+}
+
+// --- 4. convergence of N agents x M endpoints from a cold start
+if (part(4)) {
+  const before = Number((await client.status()).revision);
+  const t0 = performance.now();
+  const agents = await Promise.all(
+    Array.from({ length: AGENTS }, (_, i) =>
+      startAgent({
+        readyTimeoutMs: 60_000,
+        config: {
+          agent: { name: `conv-${i}` },
+          cluster: { ...cluster(`conv-${i}`, `127.0.1.${i + 1}`), etcd: { endpoints: [etcd.url], prefix: "/conv", dial_timeout: "2s" } },
+          services: [{ name: "many", endpoints: Array.from({ length: PER }, (_, j) => ({ id: `m${j}`, address: `127.0.1.${i + 1}`, port: 10_000 + j })) }],
+        },
+      }),
+    ),
+  );
+  const want = (AGENTS - 1) * PER;
+  const converged: number[] = [];
+  await Promise.all(
+    agents.map(async (x) => {
+      const by = Date.now() + 120_000;
+      for (;;) {
+        const st = (await (await x.api("/v1/cluster/status")).json()) as { remoteEndpoints?: number };
+        if (st.remoteEndpoints === want) break;
+        if (Date.now() > by) throw new Error(`${x.url}: ${st.remoteEndpoints} of ${want} remote endpoints after 120 s`);
+        await Bun.sleep(20);
+      }
+      converged.push(performance.now() - t0);
+    }),
+  );
+  const after = await client.status();
+  const keys = (await client.range("/conv/", { prefix: true })).kvs.length;
+  const writes = Number(after.revision) - before;
+  console.log(`${AGENTS} agents x ${PER} endpoints, cold start (spawn of all) -> every agent holds all ${want} remote endpoints: slowest ${Math.max(...converged).toFixed(0)} ms, fastest ${Math.min(...converged).toFixed(0)} ms; etcd: ${keys} keys, ${writes} revisions (transactions of up to 100 puts), ~${keys * AGENTS} key events in ~${writes * AGENTS} watch responses`);
+  for (const x of agents) await x[Symbol.asyncDispose]();
+}
 console.log(`load average after: ${loadAverage()}`);
