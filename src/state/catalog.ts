@@ -103,6 +103,8 @@ export interface Catalog {
   setMaintenance(namespace: string, name: string, m: Maintenance | null): void;
   maintenance(namespace: string, name: string): Maintenance | undefined;
   overrides(): CatalogOverrides;
+  /** The operator's override of one endpoint, kept (and persisted) whether or not the endpoint exists now. */
+  endpointOverride(namespace: string, name: string, id: string): EndpointOverride | undefined;
   get(namespace: string, name: string): CatalogService | undefined;
   list(filter?: { namespace?: string; selector?: LabelSelector }): CatalogService[];
   /** Endpoints of a service that answer traffic; undefined when the service is unknown. */
@@ -345,6 +347,7 @@ export function createCatalog(opts: CatalogOptions = {}): Catalog {
     },
     maintenance: (namespace, name) => overrides[key(namespace, name)]?.maintenance,
     overrides: () => structuredClone(overrides),
+    endpointOverride: (namespace, name, id) => endpointOverride(key(namespace, name), id),
     get(namespace, name) {
       const s = services.get(key(namespace, name));
       return s ? view(s) : undefined;

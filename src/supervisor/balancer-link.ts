@@ -39,7 +39,7 @@ function sources(b: BalancerConfig): Array<{ namespace: string; service: string;
 /** What the balancer link needs from the supervisor. */
 export interface BalancerLinkDeps {
   config(): Config;
-  readonly catalog: Pick<Catalog, "get" | "onChange" | "setDraining" | "setEndpointOverride">;
+  readonly catalog: Pick<Catalog, "get" | "onChange" | "setDraining" | "setEndpointOverride" | "endpointOverride">;
   publish(e: EventInput): void;
   readonly telemetry: Pick<Telemetry, "proxyStats" | "retainEndpoints" | "forget">;
   /** The balancer workers, one per core. */
@@ -54,10 +54,14 @@ function holdersOf(hub: BalancerLinkDeps, b: BalancerConfig, endpoint: string) {
 }
 
 
+/**
+ * Where the operator's overrides of a balancer's static endpoints (its `backends.endpoints`) are kept in the catalog:
+ * under this namespace and the balancer's name, persisted with every other override. "@" is not allowed in a
+ * namespace, so no service ever shares them.
+ */
+export const STATIC_NAMESPACE = "@static";
+
 export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricSample[]) => void) {
-  /** Operator overrides for static endpoints (catalog endpoints carry theirs in the catalog). */
-  const staticDrain = new Set<string>();
-  const staticWeight = new Map<string, number>();
   /** The last second's reports per balancer (one per worker). */
   const latest = new Map<string, WorkerStats[]>();
   const ejectedUntil = new Map<string, number>();
@@ -92,8 +96,8 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
     }
     for (const e of b.backends.endpoints) {
       const { hostname, port } = splitListen(e.address);
-      const key = `${b.name}/${e.address}`;
-      out.push({ id: e.address, address: hostname, port, weight: staticWeight.get(key) ?? e.weight, health: "passing", draining: staticDrain.has(key) });
+      const o = hub.catalog.endpointOverride(STATIC_NAMESPACE, b.name, e.address);
+      out.push({ id: e.address, address: hostname, port, weight: o?.weight ?? e.weight, health: "passing", draining: o?.draining ?? false });
     }
     return out;
   };
@@ -322,7 +326,7 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
     async drain(balancer: string, endpoint: string): Promise<{ inFlight: number }> {
       const b = hub.config().balancers.find((x) => x.name === balancer)!;
       if (b.backends.endpoints.some((e) => e.address === endpoint)) {
-        staticDrain.add(`${b.name}/${endpoint}`);
+        hub.catalog.setEndpointOverride(STATIC_NAMESPACE, b.name, endpoint, { draining: true });
         changed();
       } else {
         for (const { namespace, service } of holders(b, endpoint)) hub.catalog.setEndpointOverride(namespace, service, endpoint, { draining: true });
@@ -332,7 +336,7 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
     setWeight(balancer: string, endpoint: string, weight: number) {
       const b = hub.config().balancers.find((x) => x.name === balancer)!;
       if (b.backends.endpoints.some((e) => e.address === endpoint)) {
-        staticWeight.set(`${b.name}/${endpoint}`, weight);
+        hub.catalog.setEndpointOverride(STATIC_NAMESPACE, b.name, endpoint, { weight });
         changed();
         return;
       }

@@ -68,5 +68,8 @@ export interface EndpointRef {
  */
 export function endpointOf(app: Pick<AppConfig, "name" | "port">, replica: number): EndpointRef | undefined {
   if ("none" in app.port) return undefined;
-  return { namespace: APP_NAMESPACE, service: app.name, id: "shared" in app.port ? `${app.name}-shared` : `${app.name}-${replica}` };
+  return { namespace: APP_NAMESPACE, service: app.name, id: "shared" in app.port ? `${app.name}-shared` : replicaEndpointId(app.name, replica) };
 }
+
+/** The endpoint of a replica with its own port (endpointOf's rule, for a replica whose app left the config). */
+export const replicaEndpointId = (app: string, replica: number) => `${app}-${replica}`;

@@ -12,7 +12,7 @@ import { type ScalerDecisionRecord, createIntentStore } from "../state/intent.ts
 import { StoreError } from "../state/store-fault.ts";
 import type { Store } from "../state/store.ts";
 import type { Telemetry } from "../telemetry/metrics.ts";
-import { APP_NAMESPACE, type EndpointRef, endpointOf } from "./hub.ts";
+import { APP_NAMESPACE, type EndpointRef, endpointOf, replicaEndpointId } from "./hub.ts";
 import type { EndpointHealth } from "../state/catalog.ts";
 
 export interface ReplicaView {
@@ -133,7 +133,7 @@ export function createProcsLink(hub: ProcsLinkDeps) {
   const removeEndpoint = (app: string, id: number) => {
     const cfg = appConfig(app);
     // An app no longer in the config has lost its service already; a replica of one is only found by its id rule.
-    const ref = cfg ? endpointOf(cfg, id) : { namespace: APP_NAMESPACE, service: app, id: `${app}-${id}` };
+    const ref = cfg ? endpointOf(cfg, id) : { namespace: APP_NAMESPACE, service: app, id: replicaEndpointId(app, id) };
     if (!ref) return;
     if (cfg && "shared" in cfg.port && [...replicas.values()].some((r) => r.app === app && r.ready && r.id !== id)) return;
     hub.catalog.removeEndpoint(ref.namespace, ref.service, ref.id);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { ToBalancer } from "../../../src/protocol/balancer.ts";
 import type { MetricSample } from "../../../src/protocol/scaler.ts";
-import { createCatalog } from "../../../src/state/catalog.ts";
+import { type CatalogOverrides, createCatalog } from "../../../src/state/catalog.ts";
 import { createBalancerLink } from "../../../src/supervisor/balancer-link.ts";
 import { configOf, recordingEvents, recordingTelemetry } from "./link-fakes.ts";
 
@@ -13,9 +13,9 @@ const RAW = {
   ],
 };
 
-function setup() {
+function setup(overrides?: CatalogOverrides) {
   const config = configOf(RAW);
-  const catalog = createCatalog();
+  const catalog = createCatalog(overrides ? { overrides } : {});
   catalog.upsertService({ name: "web", namespace: "default", labels: {}, annotations: {}, endpoints: [] }, "app");
   const sent: Array<Array<ToBalancer | { t: string; balancer: string; endpoint: string }>> = [[], []];
   /** What each worker still has in flight when its drain is answered. */
@@ -68,6 +68,24 @@ describe("balancer link", () => {
     expect(p && p.t === "balancer.pool" ? p.members.map((m) => [m.id, m.draining, m.weight]) : []).toEqual([
       ["127.0.0.1:9001", true, 1],
       ["127.0.0.1:9002", false, 9],
+    ]);
+  });
+
+  test("a static endpoint's drain and weight are the catalog's persisted overrides: an agent restarted on them keeps both", async () => {
+    const before = setup();
+    await before.link.drain("static", "127.0.0.1:9001");
+    before.link.setWeight("static", "127.0.0.1:9002", 9);
+    // What the store holds is what the next agent's catalog starts from.
+    const persisted = before.catalog.overrides();
+    const after = setup(persisted);
+    expect(after.link.state().static!.map((m) => [m.id, m.draining, m.weight])).toEqual([
+      ["127.0.0.1:9001", true, 1],
+      ["127.0.0.1:9002", false, 9],
+    ]);
+    // The contrast: a fresh agent with no overrides has neither.
+    expect(setup().link.state().static!.map((m) => [m.id, m.draining, m.weight])).toEqual([
+      ["127.0.0.1:9001", false, 1],
+      ["127.0.0.1:9002", false, 3],
     ]);
   });
 
