@@ -261,11 +261,7 @@ export class HashRing {
     }
     this.size -= drops;
     // Each bucket start moves left by the dropped points below it.
-    for (let b = 1, d = 0; b < B.length; b++) {
-      const edge = b === B.length - 1 ? Infinity : b * 2 ** shift * SLOT;
-      while (d < drops && drop[d]! < edge) d++;
-      B[b] = B[b]! - d;
-    }
+    shiftBuckets(B, drop, drops, shift, SLOT, -1);
     for (const h of gone) this.releaseSlot(h.slot);
 
     // Insert: sorted new points, merged from the back so each old point moves once; positions at or below `old`
@@ -309,11 +305,7 @@ export class HashRing {
       out--;
     }
     this.size += adds;
-    for (let b = 1, a = 0; b < B.length; b++) {
-      const edge = b === B.length - 1 ? Infinity : b * 2 ** shift * SLOT;
-      while (a < adds && add[a]! < edge) a++;
-      B[b] = B[b]! + a;
-    }
+    shiftBuckets(B, add, adds, shift, SLOT, 1);
     // A ring that grew or shrank past a power of two gets a bucket index of the matching size.
     if (this.bucketShiftFor(this.size) !== shift) this.indexBuckets();
     return { added: adds, removed: drops, rebuilt: false };
@@ -378,6 +370,18 @@ export class HashRing {
     for (const h of this.hosts.values()) out[this.slotIndex[h.slot]!] = h.count;
     return out;
   }
+}
+
+/** buckets[b] += sign * (points of `sorted` below bucket b), for every b >= 1; `sorted` holds hash * slotScale + slot. */
+function shiftBuckets(buckets: Uint32Array, sorted: Float64Array, count: number, shift: number, slotScale: number, sign: number): void {
+  const last = buckets.length - 1;
+  let b = 1;
+  for (let d = 0; d < count; d++) {
+    const bucket = Math.floor(sorted[d]! / slotScale) >>> shift;
+    // Buckets up to this point's own have d points below them.
+    for (; b <= bucket; b++) buckets[b] = buckets[b]! + sign * d;
+  }
+  for (; b <= last; b++) buckets[b] = buckets[b]! + sign * count;
 }
 
 /** A ring built once for `ids` and `weights` (tests, benchmarks, one-off lookups). */
