@@ -16,6 +16,7 @@ const replicaRows = (ctx: CommandContext, a: Json, now: number) =>
     x.pid,
     x.port,
     ctx.out.style.state(String(x.state)),
+    x.revision ? x.revision : "-",
     x.restarts,
     uptime(x, now),
     x.adopted ? "yes" : "-",
@@ -23,7 +24,7 @@ const replicaRows = (ctx: CommandContext, a: Json, now: number) =>
     bytes(x.rssBytes),
     x.lastExit ? `${x.lastExit.reason} ${formatTime(x.lastExit.at, now)}` : "-",
   ]);
-const REPLICA_HEADERS = ["replica", "pid", "port", "state", "restarts", "uptime", "adopted", "cpu%", "rss", "last exit"];
+const REPLICA_HEADERS = ["replica", "pid", "port", "state", "rev", "restarts", "uptime", "adopted", "cpu%", "rss", "last exit"];
 
 export const status: CommandDef = {
   name: "status",
@@ -102,7 +103,10 @@ export const describe: CommandDef = {
     const s = ctx.out.style;
     const out = ctx.out.line;
     out(`${s.bold(name)}  ${s.state(appState(a))}  ${a.ready}/${a.desired} ready  (min ${a.min}, max ${a.max})`);
-    if (a.revision !== undefined) out(`revision   ${a.revision}`);
+    if (a.revision !== undefined) {
+      const rev = a.revision as Json;
+      out(`revision   ${rev.current}${rev.target !== rev.current ? ` (new replicas get ${rev.target}: polis rollout status ${name})` : ""}`);
+    }
     const auto = autoscalingText(autoscalingOf(a), now);
     if (auto) out(`autoscaling ${s.state(auto)}`);
     const intent = (a.intent ?? {}) as Json;
