@@ -108,7 +108,10 @@ export class ReplicaCgroup {
     const dirs = new Map<Controller, string>();
     for (const [c, base] of Object.entries(support.bases) as Array<[Controller, string]>) {
       const dir = join(base, scope, name);
-      if (existsSync(dir)) dirs.set(c, dir);
+      if (!existsSync(dir)) continue;
+      dirs.set(c, dir);
+      // An adopted group's scope is this agent's now, to remove when it stops.
+      scopes.add(join(base, scope));
     }
     if (dirs.size === 0) return null;
     const g = new ReplicaCgroup(support, dirs, 0);

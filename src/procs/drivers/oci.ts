@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join } from "node:path";
 import type { OciSpec } from "../../protocol/drivers.ts";
 import type { CgroupSupport } from "../cgroups/detect.ts";
+import { OWNER_ENV } from "../orphans.ts";
 import { groupAlive, settlesWithin, signalGroup, signalPid } from "../process-group.ts";
 import { type Driver, DriverError, type DriverRun, type RunRequest } from "./driver.ts";
 import { type RunLimits, adoptLimits, prepareLimits, scopeOf } from "./limits.ts";
@@ -151,7 +152,9 @@ export function createOciDriver(support: CgroupSupport, which?: (bin: string) =>
         if (existsSync(stale)) Bun.spawnSync([rt.path, ...globalArgs(rt, oci), "delete", "--force", cid], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
         mkdirSync(bundle, { recursive: true });
         const env: Record<string, string> = { ...req.spec.env };
-        for (const [k, v] of Object.entries(req.env)) if (k.startsWith("POLIS_") || k === req.spec.portEnv) env[k] = v;
+        // The app and replica, not the owner: only the runtime (the slot's group leader) may claim the slot when a
+        // restarted agent looks for orphans; the container's init leads a group too and must not look like one.
+        for (const [k, v] of Object.entries(req.env)) if ((k.startsWith("POLIS_") && k !== OWNER_ENV) || k === req.spec.portEnv) env[k] = v;
         const config = ociConfig(oci, {
           args: [req.spec.command, ...req.spec.args],
           env,
