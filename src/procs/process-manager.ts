@@ -585,7 +585,3 @@ export class ProcessManager {
 export function ownerOf(logDir: string): string {
   return resolvePath(logDir);
 }
-
-export function createProcessManager(hooks: ProcessManagerHooks = {}, opts: ProcessManagerOptions = {}): ProcessManager {
-  return new ProcessManager(hooks, opts);
-}
