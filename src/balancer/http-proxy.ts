@@ -7,6 +7,7 @@
 
 import type { Socket, TCPSocketListener, TCPSocketListenOptions } from "bun";
 import { createDeadlineClock } from "./deadline-clock.ts";
+import { createH2Front, type H2Front, type H2FrontOptions } from "./h2-front.ts";
 import { ClientConn, DL_IDLE, DL_NONE, ST_CLOSED, ST_HEAD, type Shared } from "./http-exchange.ts";
 import type { ProxyPool } from "./proxy-pool.ts";
 import { ProxyStats, snapshotAll, type ProxyStatsSnapshot } from "./proxy-stats.ts";
@@ -47,6 +48,8 @@ export interface HttpProxyOptions {
   retryMinPerSecond?: number;
   maxIdlePerEndpoint?: number;
   upstreamIdleTimeoutMs?: number;
+  /** HTTP/2 on this listener (h2c prior knowledge, h2 by ALPN): streams are proxied by h2-front.ts. */
+  h2?: Pick<H2FrontOptions, "upstream" | "upstreamTls" | "maxConcurrentStreams" | "upstreamMaxStreams">;
 }
 
 export interface HttpProxy {
@@ -63,7 +66,14 @@ export interface HttpProxy {
   connections(): number;
   /** End this many keep-alive connections after their current response (replaces the previous budget). */
   shed(n: number): void;
+  /** The HTTP/2 side, when on. */
+  readonly h2?: H2Front;
 }
+
+/** The client connection preface starts "PRI * HTTP/2.0": no HTTP/1.1 request starts with "PRI ". */
+/** ALPN wire list (length-prefixed names): h2 first, HTTP/1.1 for clients that do not speak it. */
+const ALPN_H2_H1 = Buffer.from("\x02h2\x08http/1.1", "latin1");
+const isH2Preface = (b: Buffer) => b.length >= 4 && b[0] === 0x50 && b[1] === 0x52 && b[2] === 0x49 && b[3] === 0x20;
 
 /**
  * At close, an idle keep-alive connection is kept this long for a request already on its way (answered with
@@ -104,6 +114,21 @@ export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
     }),
     proto: opts.tls ? "https" : "http", via: opts.via ?? "polis", closing: false, shed: 0,
   };
+  const h2 = opts.h2
+    ? createH2Front({
+        ...opts.h2,
+        pool: opts.pool,
+        stats,
+        endpointStats: upstreams.stats,
+        budget: sh.budget,
+        proto: sh.proto,
+        maxHeaderBytes: o.maxHeaderBytes,
+        connectTimeoutMs: o.connectTimeoutMs,
+        requestTimeoutMs: o.requestTimeoutMs,
+        idleTimeoutMs: o.clientIdleTimeoutMs,
+        maxRetries: o.maxRetries,
+      })
+    : undefined;
   const handler = {
     binaryType: "buffer" as const,
     open(s: Socket<ClientConn>) {
@@ -114,14 +139,26 @@ export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
       c.setDeadline(DL_IDLE, o.clientIdleTimeoutMs);
     },
     data(s: Socket<ClientConn>, chunk: Buffer) {
-      s.data.onData(chunk);
+      const c = s.data;
+      // A connection's first bytes decide its protocol: the HTTP/2 preface hands it to the HTTP/2 side for good.
+      if (h2 !== undefined && c.method === "" && c.inBuf === undefined && c.state === ST_HEAD && isH2Preface(chunk) && sh.conns.delete(c)) {
+        stats.active--;
+        c.dlKind = DL_NONE;
+        s.data = h2.adopt(s as Socket<unknown>, chunk, c.clientIp) as unknown as ClientConn;
+        return;
+      }
+      c.onData(chunk);
     },
     drain(s: Socket<ClientConn>) {
       s.data.onDrain();
     },
     close(s: Socket<ClientConn>) {
       const c = s.data;
-      if (c === undefined || !sh.conns.delete(c)) return;
+      if (c === undefined) return;
+      if (!sh.conns.delete(c)) {
+        if (!(c instanceof ClientConn)) (c as { onClose(): void }).onClose();
+        return;
+      }
       stats.active--;
       c.onClose();
     },
@@ -136,7 +173,7 @@ export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
       port,
       reusePort: true,
       socket: handler,
-      ...(tls ? { tls: { cert: Bun.file(tls.certFile), key: Bun.file(tls.keyFile) } } : {}),
+      ...(tls ? { tls: { cert: Bun.file(tls.certFile), key: Bun.file(tls.keyFile), ...(h2 ? { ALPNProtocols: ALPN_H2_H1 } : {}) } } : {}),
     };
     return Bun.listen<ClientConn>(options);
   };
@@ -170,6 +207,7 @@ export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
     stats: (reset = false) => snapshotAll(stats, upstreams.stats, reset),
     held: () => sh.held.size,
     connections: () => sh.conns.size,
+    ...(h2 ? { h2 } : {}),
     shed(n: number) {
       sh.shed = Math.max(0, Math.floor(n));
     },
@@ -190,7 +228,9 @@ export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
           if (c.state === ST_HEAD && c.inBuf === undefined) c.setDeadline(DL_IDLE, Math.min(CLOSE_IDLE_LINGER_MS, graceMs));
         }
         const deadline = Date.now() + graceMs;
+        const h2Closed = h2?.close(graceMs);
         while (sh.conns.size > 0 && Date.now() < deadline) await Bun.sleep(10);
+        await h2Closed;
         for (const c of sh.conns) c.sock.terminate();
         clearInterval(sweep);
         upstreams.closeAll();

@@ -1,5 +1,6 @@
 // One configured balancer inside a worker: its pool (health, drain, outlier ejection, slow start, panic, connection
 // limits, sticky sessions) in front of a core Picker, and its HTTP, TCP or UDP proxy.
+import { readFileSync } from "node:fs";
 import { createPicker } from "../core/balancing/index.ts";
 import { createOutlierDetector, type OutlierDecision } from "../core/balancing/outlier.ts";
 import { atLimit, buildPool, type EligibleEndpoint, type EndpointRecord } from "../core/balancing/pool.ts";
@@ -161,6 +162,16 @@ export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierD
       maxRetries: cfg.retries.max,
       retryRatio: cfg.retries.budget_percent / 100,
       retryMinPerSecond: cfg.retries.min_per_second,
+      ...(cfg.http2
+        ? {
+            h2: {
+              upstream: cfg.upstream_protocol,
+              maxConcurrentStreams: cfg.http2.max_concurrent_streams,
+              upstreamMaxStreams: cfg.http2.upstream_max_streams,
+              ...(cfg.upstream_protocol === "h2" ? { upstreamTls: { rejectUnauthorized: cfg.upstream_tls?.verify ?? true, ...(cfg.upstream_tls?.ca_file ? { ca: readFileSync(cfg.upstream_tls.ca_file, "utf8") } : {}), ...(cfg.upstream_tls?.servername ? { servername: cfg.upstream_tls.servername } : {}) } } : {}),
+            },
+          }
+        : {}),
     });
   } else if (cfg.protocol === "tcp") {
     proxy = createTcpProxy({ hostname, port, pool, connectTimeoutMs: cfg.timeouts.connect, maxRetries: cfg.retries.max, idleTimeoutMs: cfg.timeouts.idle });
@@ -200,6 +211,7 @@ export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierD
         }
       }
       for (const id of [...records.keys()]) if (!seen.has(id)) records.delete(id);
+      http?.h2?.retain(seen);
       for (const id of [...idleWaiters.keys()]) settleIdle(id);
       initialized = true;
       outlier.setEndpoints([...records.keys()], now);

@@ -41,5 +41,7 @@ export function toBalancerSpec(b: BalancerConfig, config: Config, cores: number)
     ...(b.upstream_tls
       ? { upstream_tls: { verify: b.upstream_tls.verify, ...(b.upstream_tls.ca_file !== undefined ? { ca_file: b.upstream_tls.ca_file } : {}), ...(b.upstream_tls.servername !== undefined ? { servername: b.upstream_tls.servername } : {}) } }
       : {}),
+    upstream_protocol: b.upstream_protocol,
+    ...(b.protocol === "http" && b.http2.enabled ? { http2: { max_concurrent_streams: b.http2.max_concurrent_streams, upstream_max_streams: b.http2.upstream_max_streams } } : {}),
   };
 }

@@ -332,6 +332,19 @@ export const Balancer = Schema.Struct({
       servername: Schema.optionalKey(NonEmpty),
     }),
   ),
+  /** How HTTP/2 clients' streams reach the endpoints: HTTP/1.1, h2c (cleartext HTTP/2, what gRPC servers speak) or h2 (TLS). */
+  upstream_protocol: def(Schema.Literals(["http1", "h2c", "h2"]), "http1"),
+  http2: def(
+    Schema.Struct({
+      /** Accept HTTP/2 on this listener: h2c prior knowledge, and h2 by ALPN when tls is set. HTTP/1.1 keeps working. */
+      enabled: def(Schema.Boolean, true),
+      /** Streams one client connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+      max_concurrent_streams: def(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 10_000 })), 100),
+      /** Streams one upstream connection carries at once (the endpoint's own SETTINGS lower it); more open more connections. */
+      upstream_max_streams: def(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 10_000 })), 100),
+    }),
+    {},
+  ),
 });
 
 // ---------------------------------------------------------------------------------------------

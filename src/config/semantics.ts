@@ -211,6 +211,9 @@ export function checkSemantics(config: ConfigParts, cores = navigator.hardwareCo
     }
     if (!isPrime(b.maglev.table_size)) out.push({ path: `${at}.maglev.table_size`, message: "must be a prime (e.g. 65537 or 655373)", value: String(b.maglev.table_size) });
     if (b.protocol !== "http" && (b.sticky || b.tls)) out.push({ path: `${at}.protocol`, message: "sticky sessions and tls termination need protocol http", value: JSON.stringify(b.protocol) });
+    if (b.protocol !== "http" && b.upstream_protocol !== "http1") out.push({ path: `${at}.upstream_protocol`, message: "h2c and h2 upstreams need protocol http (a tcp balancer passes HTTP/2 through as bytes)", value: JSON.stringify(b.upstream_protocol) });
+    if (b.upstream_protocol !== "http1" && !b.http2.enabled) out.push({ path: `${at}.upstream_protocol`, message: `upstream_protocol ${b.upstream_protocol} carries HTTP/2 streams: it needs http2.enabled`, value: JSON.stringify(b.upstream_protocol) });
+    if (b.upstream_protocol === "h2c" && b.upstream_tls) out.push({ path: `${at}.upstream_tls`, message: "upstream_protocol h2c is cleartext; use h2 for HTTP/2 over TLS", value: "set" });
     if (b.outlier.base_ejection_time > b.outlier.max_ejection_time) out.push({ path: `${at}.outlier.base_ejection_time`, message: "must not exceed outlier.max_ejection_time", value: String(b.outlier.base_ejection_time) });
     if (be.scope === "cluster" && !be.app) out.push({ path: `${at}.backends.scope`, message: "scope applies to an app backend (a service backend always spans the cluster)" });
   });

@@ -58,6 +58,9 @@ export interface BalancerSpec {
   readonly udp_idle_timeout: number;
   readonly tls?: { readonly cert_file: string; readonly key_file: string };
   readonly upstream_tls?: { readonly verify: boolean; readonly ca_file?: string; readonly servername?: string };
+  readonly upstream_protocol: "http1" | "h2c" | "h2";
+  /** HTTP/2 on the listener (absent: off). */
+  readonly http2?: { readonly max_concurrent_streams: number; readonly upstream_max_streams: number };
 }
 
 /** One endpoint as the supervisor sees it; the worker adds live counts, ejection and slow start. */
