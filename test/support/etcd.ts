@@ -68,3 +68,53 @@ export async function startEtcd(): Promise<RunningEtcd> {
     },
   };
 }
+
+export interface EtcdMember {
+  readonly name: string;
+  readonly url: string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** A real 3-member (or n-member) etcd cluster on 127.0.0.1, each member with its own data dir under one temp dir. */
+export async function startEtcdCluster(n = 3): Promise<{ members: EtcdMember[]; urls: string[]; [Symbol.asyncDispose](): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "polis-etcd3-"));
+  const spec = Array.from({ length: n }, (_, i) => ({ name: `m${i}`, client: freeLoopbackPort(), peer: freeLoopbackPort() }));
+  const initial = spec.map((m) => `${m.name}=http://127.0.0.1:${m.peer}`).join(",");
+  const token = `polis-test-${spec[0]!.peer}`;
+  const procs = spec.map((m) =>
+    Bun.spawn(
+      [ETCD, "--name", m.name, "--data-dir", join(dir, m.name), "--listen-client-urls", `http://127.0.0.1:${m.client}`, "--advertise-client-urls", `http://127.0.0.1:${m.client}`, "--listen-peer-urls", `http://127.0.0.1:${m.peer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${m.peer}`, "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", token, "--logger", "zap", "--log-level", "error"],
+      { stdin: "ignore", stdout: "ignore", stderr: "ignore" },
+    ),
+  );
+  const members: EtcdMember[] = spec.map((m, i) => ({
+    name: m.name,
+    url: `http://127.0.0.1:${m.client}`,
+    async stop(signal: NodeJS.Signals = "SIGKILL") {
+      const p = procs[i]!;
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      p.kill(signal);
+      await p.exited;
+    },
+  }));
+  const deadline = Date.now() + 30_000;
+  for (const m of members) {
+    for (;;) {
+      const ok = await fetch(`${m.url}/v3/kv/range`, { method: "POST", body: JSON.stringify({ key: "eA==" }), signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (Date.now() > deadline) {
+        for (const x of members) await x.stop();
+        throw new Error(`etcd member ${m.name} did not start`);
+      }
+      await Bun.sleep(50);
+    }
+  }
+  return {
+    members,
+    urls: members.map((m) => m.url),
+    async [Symbol.asyncDispose]() {
+      for (const m of members) await m.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -5,7 +5,7 @@ import { createClusterAgent, type ClusterAgent } from "../../../src/cluster/agen
 import { createEtcdClient, EtcdError, type EtcdClient, prefixEnd } from "../../../src/cluster/etcd.ts";
 import type { ClusterEndpoint } from "../../../src/core/cluster/records.ts";
 import type { FromCluster } from "../../../src/protocol/cluster.ts";
-import { HAVE_ETCD, type RunningEtcd, startEtcd } from "../../support/etcd.ts";
+import { HAVE_ETCD, type RunningEtcd, startEtcd, startEtcdCluster } from "../../support/etcd.ts";
 import { waitFor } from "../../support/wait-for.ts";
 
 let prefixSeq = 0;
@@ -137,3 +137,47 @@ describe.skipIf(!HAVE_ETCD)("cluster runner on a real etcd", () => {
     expect(b.agent.members().find((m) => m.name === "a")?.status).toBe("left");
   }, 30_000);
 });
+
+describe.skipIf(!HAVE_ETCD)("cluster runner on a 3-member etcd", () => {
+  test("one member of three down: the runners move to another member and keep the catalog whole; new changes still flow", async () => {
+    await using etcd = await startEtcdCluster(3);
+    const agents: ClusterAgent[] = [];
+    try {
+      const make = (node: string, order: string[]) => {
+        const remote = new Map<string, ClusterEndpoint>();
+        const agent = createClusterAgent({
+          spec: { endpoints: order, prefix: "/three", dialTimeoutMs: 500, leaseTtlSeconds: 3, node: { name: node, zone: "z", advertise: "10.0.0.1" }, version: "test" },
+          client: createEtcdClient({ endpoints: order, dialTimeoutMs: 500 }),
+          send: (m) => {
+            if (m.t !== "cluster.remote") return;
+            if (m.full) remote.clear();
+            for (const id of m.removed) remote.delete(id);
+            for (const e of m.upserts) remote.set(`${e.node}/${e.id}`, e);
+          },
+          capacity: () => ({ cores: 1, memoryBytes: 1, load1: 0 }),
+          log: () => {},
+        });
+        agents.push(agent);
+        return { agent, remote };
+      };
+      // Both start on member 0, the one that goes down.
+      const a = make("a", etcd.urls);
+      const b = make("b", etcd.urls);
+      a.agent.setLocal([ep("a", "web-0"), ep("a", "web-1")]);
+      a.agent.start();
+      b.agent.start();
+      await waitFor(() => b.remote.size === 2 && a.agent.status().connected && b.agent.status().connected, { timeoutMs: 15_000, what: "b to see a" });
+      expect(b.agent.status().endpoint).toBe(etcd.urls[0]!);
+      await etcd.members[0]!.stop("SIGKILL");
+      a.agent.setLocal([ep("a", "web-0"), ep("a", "web-1"), ep("a", "web-2")]);
+      await waitFor(() => b.remote.size === 3, { timeoutMs: 15_000, what: "a change after the member died to reach b" });
+      await waitFor(() => b.agent.status().connected && b.agent.status().endpoint !== etcd.urls[0], { timeoutMs: 15_000, what: "b on another member" });
+      // Nobody's lease lapsed: both nodes stay alive in each other's view.
+      expect(b.agent.members().map((m) => [m.name, m.status])).toEqual([["a", "alive"], ["b", "alive"]]);
+      expect([...b.remote.keys()].sort()).toEqual(["a/web-0", "a/web-1", "a/web-2"]);
+    } finally {
+      for (const x of agents) await x.stop();
+    }
+  }, 60_000);
+});
+
