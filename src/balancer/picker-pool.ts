@@ -37,7 +37,9 @@ export interface PickerPoolOptions {
 export function createPickerPool(picker: Picker, key: HashKey = { kind: "none" }, opts: PickerPoolOptions = {}): PickerPool {
   const admit = opts.admitAttempts ?? 0;
   let endpoints: PoolEndpoint[] = [];
-  const index = new Map<PoolEndpoint, number>();
+  // By id: the pool is rebuilt with fresh endpoint objects, and a request picked before that must still report
+  // to its endpoint's current index (load-aware pickers seed their counts from `active`, which includes it).
+  const index = new Map<string, number>();
   const ctx: PickContext = { hash: 0 };
   const keyOf = (c: RequestContext | ConnectionContext): string | undefined => {
     switch (key.kind) {
@@ -52,7 +54,7 @@ export function createPickerPool(picker: Picker, key: HashKey = { kind: "none" }
     setEndpoints(next) {
       endpoints = next;
       index.clear();
-      next.forEach((e, i) => index.set(e, i));
+      next.forEach((e, i) => index.set(e.id, i));
       picker.update(next);
     },
     pick: function pickEndpoint(c: RequestContext | ConnectionContext) {
@@ -72,12 +74,12 @@ export function createPickerPool(picker: Picker, key: HashKey = { kind: "none" }
     },
     onStart(ep) {
       ep.active++;
-      const i = index.get(ep);
+      const i = index.get(ep.id);
       if (i !== undefined) picker.onStart?.(i);
     },
     onDone(ep: PoolEndpoint, latencyMs: number, outcome: ProxyOutcome) {
       if (ep.active > 0) ep.active--;
-      const i = index.get(ep);
+      const i = index.get(ep.id);
       // A client that went away says nothing about the endpoint: it counts as a success for load feedback.
       if (i !== undefined) picker.onDone?.(i, latencyMs, outcome === "client" || (typeof outcome === "number" && outcome < 500));
     },

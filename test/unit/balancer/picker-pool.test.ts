@@ -71,4 +71,21 @@ describe("retries move off the endpoint that just failed", () => {
     pool.setEndpoints(eps);
     expect(pool.pick(ctx(eps[0]))).toBe(eps[0]);
   });
+
+});
+
+describe("picker pool feedback across updates", () => {
+  test("a request that started before a pool update reports done to the endpoint's new index", () => {
+    const dones: number[] = [];
+    const picker: Picker = { name: "spy", update() {}, pick: () => 0, onDone: (i) => void dones.push(i) };
+    const pool = createPickerPool(picker);
+    const [a, b] = [ep(1), ep(2)];
+    pool.setEndpoints([a, b]);
+    pool.onStart?.(b);
+    // The pool is rebuilt with fresh endpoint objects (as buildPool makes), in another order.
+    const b2 = { ...b }, a2 = { ...a };
+    pool.setEndpoints([b2, a2]);
+    pool.onDone?.(b, 5, 200);
+    expect(dones).toEqual([0]);
+  });
 });
