@@ -97,6 +97,7 @@ export function createH2Front(o: H2FrontOptions): H2Front {
     sessions.add(session);
     if (closing) session.goaway(C.NGHTTP2_NO_ERROR);
     let resets = 0;
+    let calmed = false;
     let windowStart = Date.now();
     const budget = o.maxConcurrentStreams * RESET_BUDGET_FACTOR;
     (session as unknown as { clientReset: () => void }).clientReset = () => {
@@ -105,10 +106,12 @@ export function createH2Front(o: H2FrontOptions): H2Front {
         windowStart = now;
         resets = 0;
       }
-      if (++resets > budget && !session.destroyed) {
+      if (++resets > budget && !session.destroyed && !calmed) {
+        calmed = true;
         o.stats.errors++;
         session.goaway(C.NGHTTP2_ENHANCE_YOUR_CALM);
-        session.destroy();
+        // Let the GOAWAY go out, then cut: the streams it still has are the flood's own.
+        setTimeout(() => session.destroy(), 50).unref?.();
       }
     };
     session.setTimeout(o.idleTimeoutMs, () => {

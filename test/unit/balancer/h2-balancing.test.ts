@@ -169,3 +169,34 @@ describe("per-stream balancing of gRPC over h2c", () => {
     expect(failed).toBe(0);
   });
 });
+
+describe("one listener, both protocols", () => {
+  test("HTTP/1.1 requests keep their own path on a listener that speaks HTTP/2, and h2 over TLS is chosen by ALPN", async () => {
+    const { makeCert } = await import("./tls-certs.ts");
+    const http2 = await import("node:http2");
+    const upstream = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => new Response(`h1 upstream ${new URL(req.url).pathname} ${req.headers.get("x-forwarded-proto")}`) });
+    cleanups.push(() => upstream.stop(true));
+    const cert = makeCert("localhost");
+    cleanups.push(() => cert.remove());
+    const l = await h2Listener({ upstream_protocol: "http1", tls: { cert_file: cert.certFile, key_file: cert.keyFile } });
+    cleanups.push(() => l.close(200));
+    l.setMembers([{ id: "u", address: "127.0.0.1", port: upstream.port!, weight: 1, health: "passing", draining: false }]);
+    // HTTP/1.1 over TLS (ALPN http/1.1 or none): the HTTP/1.1 data plane.
+    const h1 = await fetch(`https://127.0.0.1:${l.port}/one`, { tls: { rejectUnauthorized: false } });
+    expect(await h1.text()).toBe("h1 upstream /one https");
+    // h2 by ALPN: the HTTP/2 side, proxied to the HTTP/1.1 upstream.
+    const session = http2.connect(`https://127.0.0.1:${l.port}`, { rejectUnauthorized: false });
+    cleanups.push(() => session.close());
+    const body = await new Promise<{ status: number; text: string; alpn: string | false | undefined }>((resolve, reject) => {
+      const req = session.request({ ":path": "/two" });
+      let text = "";
+      let status = 0;
+      req.on("response", (h) => (status = Number(h[":status"])));
+      req.on("data", (c) => (text += c));
+      req.on("end", () => resolve({ status, text, alpn: session.alpnProtocol }));
+      req.on("error", reject);
+      req.end();
+    });
+    expect(body).toEqual({ status: 200, text: "h1 upstream /two https", alpn: "h2" });
+  });
+});
