@@ -25,11 +25,24 @@ export interface ConnBalancer {
   stop(): void;
 }
 
+/** A listener starts closing connections for balance: what it holds, its share, how many it closes. */
+export interface ShedEpisode {
+  readonly listener: string;
+  readonly held: number;
+  readonly fair: number;
+  readonly shed: number;
+}
+
+/** An episode is reported when shedding starts, at most this often per listener (it may take a few ticks). */
+const REPORT_EVERY_MS = 10_000;
+
 export function startConnBalancer(
   worker: () => number,
   listeners: () => Iterable<readonly [string, BalancedListener]>,
   opts: ConnBalancerOptions = CONN_BALANCER_DEFAULTS,
+  onShed: (e: ShedEpisode) => void = () => {},
 ): ConnBalancer {
+  const lastReport = new Map<string, number>();
   /** Per listener, the latest count of every other worker. */
   const peers = new Map<string, Map<number, PeerCount>>();
   const channel = new BroadcastChannel(opts.channel);
@@ -52,7 +65,16 @@ export function startConnBalancer(
       const own = l.connections();
       counts[name] = own;
       const byWorker = peers.get(name);
-      l.shed(byWorker === undefined ? 0 : decideShed(own, byWorker.values(), now, opts).shed);
+      const d = byWorker === undefined ? undefined : decideShed(own, byWorker.values(), now, opts);
+      l.shed(d?.shed ?? 0);
+      if (d !== undefined && d.shed > 0 && now - (lastReport.get(name) ?? -Infinity) >= REPORT_EVERY_MS) {
+        lastReport.set(name, now);
+        try {
+          onShed({ listener: name, held: own, fair: d.fair, shed: d.shed });
+        } catch {
+          // A reporting fault must not stop the balance.
+        }
+      }
     }
     const report: BalancerPeerReport = { t: "balancer.connections", worker: worker(), counts };
     channel.postMessage(report);

@@ -106,7 +106,11 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
       port = p;
       await apply(state);
       statsTimer = setInterval(sendStats, 1000);
-      balance = startConnBalancer(() => index, balanced);
+      balance = startConnBalancer(() => index, balanced, undefined, (e) => port.send({
+        t: "log", level: "info",
+        msg: `balancer ${e.listener}: this thread holds ${e.held} connections, its share is ${Math.ceil(e.fair)}; ${e.shed} will be closed after their next response, so their clients reconnect and spread over the threads`,
+        fields: { balancer: e.listener, worker: index, connections: e.held, share: Math.ceil(e.fair), closing: e.shed },
+      }));
     },
     async reinit(state) {
       await apply(state);

@@ -38,10 +38,9 @@ describe("connection balance between balancer workers", () => {
 
     const channel = `polis.test.${process.pid}.${Math.random()}`;
     const opts = { ...CONN_BALANCER_DEFAULTS, tickMs: 10, channel };
-    const runners = [
-      startConnBalancer(() => 0, () => [["h", { connections: () => a.connections(), shed: (n: number) => a.shed(n) }]], opts),
-      startConnBalancer(() => 1, () => [["h", { connections: () => b.connections(), shed: (n: number) => b.shed(n) }]], opts),
-    ];
+    const episodes: { worker: number; held: number; shed: number }[] = [];
+    const runners = [0, 1].map((w) => startConnBalancer(() => w, () => [["h", { connections: () => (w === 0 ? a : b).connections(), shed: (n: number) => (w === 0 ? a : b).shed(n) }]], opts,
+      (e) => episodes.push({ worker: w, held: e.held, shed: e.shed })));
     cleanups.push(() => runners.forEach((r) => r.stop()));
 
     // Clients keep sending; one told "Connection: close" reconnects, and the kernel hashes its new connection.
@@ -64,6 +63,9 @@ describe("connection balance between balancer workers", () => {
     expect(closes).toBeGreaterThanOrEqual(11);
     expect(closes).toBeLessThan(90);
     expect(b.connections()).toBeGreaterThanOrEqual(13);
+    // The start of the episode was reported once (rate-limited), by the worker that held them all.
+    expect(episodes.length).toBe(1);
+    expect(episodes[0]).toMatchObject({ worker: 0, held: 30, shed: 15 });
   });
 
   test("a single worker (no peers on the channel) never closes a keep-alive connection", async () => {
