@@ -57,6 +57,39 @@ describe("listener admission", () => {
   });
 });
 
+describe("listener bounded loads", () => {
+  // Four requests with one key, all held open at the upstreams: unbounded, the key's endpoint takes all four;
+  // with hash_balance_factor 1 no endpoint may go above its share of the in-flight total, so they split 2 and 2.
+  test.each([
+    ["consistent_hash", undefined, [0, 4]],
+    ["consistent_hash", 1, [2, 2]],
+    ["maglev", undefined, [0, 4]],
+    ["maglev", 1, [2, 2]],
+  ] as const)("%s with hash_balance_factor %p spreads one hot key's held requests as %p", async (algorithm, factor, split) => {
+    const held: { write(s: string): unknown }[] = [];
+    const ups = [0, 1].map(() => rawUpstream((s, text) => { if (text.includes("\r\n\r\n")) held.push(s); }));
+    cleanups.push(...ups.map((u) => () => u.stop()));
+    const cfg = balancer({
+      algorithm,
+      hash_key: { source: "header", name: "x-user" },
+      ...(factor !== undefined ? { hash_balance_factor: factor } : {}),
+      backends: { endpoints: [{ address: "127.0.0.1:1" }] },
+      retries: { max: 0 },
+    });
+    const l = await createListener(cfg, () => {});
+    cleanups.push(() => l.close(50));
+    l.setMembers(ups.map((u, i) => ({ id: `e${i}`, address: "127.0.0.1", port: u.port, weight: 1, health: "passing" as const, draining: false })));
+    for (let k = 1; k <= 4; k++) {
+      const c = await rawClient(l.port);
+      cleanups.push(() => c.close());
+      c.send("GET / HTTP/1.1\r\nHost: h\r\nx-user: hot\r\n\r\n");
+      await waitFor(() => held.length === k, { what: `request ${k} held at an upstream` });
+    }
+    expect([l.active("e0"), l.active("e1")].sort()).toEqual([...split]);
+    for (const s of held) s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  });
+});
+
 describe("listener bind failure", () => {
   test("a listener that cannot bind leaves no timer behind: the process exits by itself", async () => {
     const busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
