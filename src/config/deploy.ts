@@ -27,6 +27,20 @@ export const Deploy = Schema.Struct({
   progress_deadline: def(Duration, "10m"),
   /** A failed rollout rolls back to the revision it replaced. */
   auto_revert: def(Schema.Boolean, true),
+  /**
+   * Compare the new revision's traffic at the balancers with the old one's over the last 10 s; a failed comparison
+   * fails the rollout (as a crash does). Off unless given.
+   */
+  analysis: Schema.optionalKey(
+    Schema.Struct({
+      /** Its failure ratio (5xx + gateway failures) may exceed the old revision's by at most this (0.05: 5 points). */
+      max_error_ratio: def(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 })), 0.05),
+      /** Its p95 latency may be at most this many times the old revision's. */
+      max_latency_ratio: def(Schema.Number.check(Schema.isGreaterThanOrEqualTo(1)), 3),
+      /** Requests it must have served in the window before it is judged. */
+      min_requests: def(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000 })), 50),
+    }),
+  ),
   /** Revisions kept per app (the running one and the one it replaced are always kept). */
   revision_history: def(Schema.Int.check(Schema.isBetween({ minimum: 2, maximum: 100 })), 10),
 }).check(
@@ -45,6 +59,7 @@ export function toRolloutOptions(d: DeployConfig): RolloutOptions {
     healthyDeadlineMs: d.healthy_deadline,
     progressDeadlineMs: d.progress_deadline,
     autoRevert: d.auto_revert,
+    analysis: d.analysis ? { maxErrorRatio: d.analysis.max_error_ratio, maxLatencyRatio: d.analysis.max_latency_ratio, minRequests: d.analysis.min_requests } : null,
   };
 }
 

@@ -222,6 +222,15 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
   const sourceOf = (b: BalancerConfig, id: string): string =>
     b.backends.endpoints.some((e) => e.address === id) ? "static" : b.backends.app ? "app" : "service";
   const statsOf = (key: string): StatsView => (histories.get(key) ?? new StatsHistory(Date.now())).view();
+  /** The recent windows of these endpoints in every balancer that has them. */
+  const windowsOf = (endpointIds: readonly string[]) => {
+    const out = [];
+    for (const b of hub.config().balancers) for (const id of endpointIds) {
+      const h = histories.get(`${b.name}/${id}`);
+      if (h) out.push(h.window());
+    }
+    return out;
+  };
 
   const viewOf = (b: BalancerConfig): BalancerView => {
     const perWorker = latest.get(b.name) ?? [];
@@ -268,6 +277,7 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
   };
 
   return {
+    windowsOf,
     state: () => pools(),
     stop: () => {
       if (fallback) clearTimeout(fallback);

@@ -128,6 +128,11 @@ export class StatsHistory {
     if (this.rounds.length > RATE_WINDOW_ROUNDS) this.rounds.shift();
   }
 
+  /** The recent window merged into one (counters and the fine histogram), for comparing endpoints. */
+  window(): MergedStats {
+    return merge(this.rounds.map(asSnapshot));
+  }
+
   view(): StatsView {
     const n = this.rounds.length;
     const rates = zeroCounts();
@@ -151,4 +156,9 @@ function asSnapshot(m: MergedStats): StatsSnapshot {
     requests: m.requests, responses: [0, r["1xx"], r["2xx"], r["3xx"], r["4xx"], r["5xx"]], errors: m.errors, retries: m.retries,
     bytesIn: m.bytesIn, bytesOut: m.bytesOut, active: m.active, latency: m.latency, buckets: m.buckets, sumUs: m.sumUs,
   };
+}
+
+/** Several windows (endpoints, balancers) as one. */
+export function mergeWindows(ms: readonly MergedStats[]): MergedStats {
+  return merge(ms.map(asSnapshot));
 }

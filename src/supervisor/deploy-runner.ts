@@ -11,7 +11,7 @@ import { toAppSpec } from "../config/apps.ts";
 import { revisionFieldsOf, toRolloutOptions, withRevision } from "../config/deploy.ts";
 import type { AppConfig, Config } from "../config/schema.ts";
 import { type Revision, type RevisionSource, recordRevision, revisionHash } from "../core/deploy/revision.ts";
-import { type Decision, type ReplicaObservation, type ReplicaPhase, type RolloutEvent, type RolloutKind, type RolloutOptions, type RolloutState, decide, isActive, startRollout } from "../core/deploy/rollout.ts";
+import { type Decision, type ReplicaObservation, type ReplicaPhase, type RevisionTraffic, type RolloutEvent, type RolloutKind, type RolloutOptions, type RolloutState, decide, isActive, startRollout } from "../core/deploy/rollout.ts";
 import { Reason as ExitReason } from "../core/supervision/restart-policy.ts";
 import type { AppSnapshot, AppSpec, ReplicaSnapshot, ReplicaState } from "../protocol/procs.ts";
 import type { Catalog } from "../state/catalog.ts";
@@ -40,6 +40,8 @@ export interface DeployRunnerDeps {
   retire(app: string, id: number): Promise<{ retired: boolean }>;
   /** Push every app's spec (with its target revision) to procs. */
   applySpecs(): void;
+  /** These endpoints' traffic at every balancer over the recent window. */
+  traffic(endpointIds: readonly string[]): RevisionTraffic;
 }
 
 /** Replicas of one revision as the last observation saw them. */
@@ -195,6 +197,13 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
     return Math.max(seen, ep.healthSince);
   };
 
+  /** The target revision's traffic and the others', by their replicas' endpoints (none for a shared port). */
+  const trafficOf = (app: AppConfig, snap: AppSnapshot, target: number) => {
+    if ("shared" in app.port) return undefined;
+    const ids = (mine: boolean) => snap.replicas.filter((r) => (r.revision === target) === mine).map((r) => endpointOf(app, r.id)?.id).filter((x): x is string => x !== undefined);
+    return { target: deps.traffic(ids(true)), others: deps.traffic(ids(false)) };
+  };
+
   /** One observation and decision for an app's active rollout. */
   const step = async (app: string) => {
     const s = active(app);
@@ -212,12 +221,13 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
       const c = counts.get(r.revision) ?? { total: 0, ready: 0, available: 0 };
       c.total++;
       if (r.phase === "ready") c.ready++;
-      if (r.passingSince !== null && (r.revision !== s.target || now - r.passingSince >= s.options.minHealthyMs)) c.available++;
+      if (r.passingSince !== null && (r.revision !== s.target || r.startedAt < s.phaseAt || now - r.passingSince >= s.options.minHealthyMs)) c.available++;
       counts.set(r.revision, c);
     }
     slot.live = { at: now, desired: snap.desired, revisions: [...counts].sort((a, b) => b[0] - a[0]).map(([revision, c]) => ({ revision, ...c })) };
     for (const k of readySeen.keys()) if (k.startsWith(`${app}/`) && !snap.replicas.some((r) => k === `${app}/${r.id}/${r.pid}`)) readySeen.delete(k);
-    const d = decide(s, { type: "observe", replicas, desired: snap.desired, launching: slot.launching }, now);
+    const traffic = s.options.analysis ? trafficOf(cfg, snap, s.target) : undefined;
+    const d = decide(s, { type: "observe", replicas, desired: snap.desired, launching: slot.launching, ...(traffic ? { traffic } : {}) }, now);
     carryOut(app, s, d);
   };
 

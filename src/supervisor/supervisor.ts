@@ -38,6 +38,7 @@ import { allHosts, type Hub, notRunning, type WorkerHosts } from "./hub.ts";
 import { createJwtCache } from "./jwt-cache.ts";
 import { createProcsLink } from "./procs-link.ts";
 import { createDeployRunner } from "./deploy-runner.ts";
+import { mergeWindows } from "./balancer-stats.ts";
 import { createDeployStore } from "../state/deployments.ts";
 import { createScalerLink } from "./scaler-link.ts";
 import type { Handover } from "./takeover.ts";
@@ -173,6 +174,10 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     launch: (app, spec) => hosts.procs?.request({ t: "procs.launch", app, spec }, 120_000) ?? notRunning("procs"),
     retire: (app, replica) => hosts.procs?.request({ t: "procs.retire", app, replica }, 120_000) ?? notRunning("procs"),
     applySpecs: () => procs.apply(),
+    traffic: (ids) => {
+      const m = mergeWindows(balancer.windowsOf(ids));
+      return { requests: m.requests, failures: m.responses["5xx"] + m.errors, p95Ms: m.latency.p95Ms };
+    },
   });
   const health = createHealthLink({ config: () => config, catalog, publish, telemetry, send: (msg) => hosts.health?.send(msg) }, () => procs.readyReplicas(), () => apiChecks.values());
   const scaler = createScalerLink(

@@ -173,6 +173,25 @@ describe("deployments", () => {
     await ready(agent, 1);
   }, 90_000);
 
+  test("with analysis on, a revision 10x slower than the old one is reverted by the latency comparison, with no failed request", async () => {
+    const { agent, port } = await startWeb({ deploy: { min_healthy_time: "4s", healthy_deadline: "20s", analysis: { max_latency_ratio: 3, min_requests: 20 } } });
+    await using _ = agent;
+    await ready(agent, 1);
+    const traffic = load(port, 4, 60_000);
+    let rollout: RolloutInfo;
+    try {
+      await waitFor(() => traffic.ok >= 200, { timeoutMs: 20_000, what: "load flowing" });
+      const res = await deploy(agent, { env: { MODE: "slow", SLOW_MS: "60" } });
+      rollout = await ended(agent, ((await res.json()) as RolloutInfo).id);
+    } finally {
+      await traffic.stop();
+    }
+    expect(rollout.status).toBe("reverted");
+    expect(rollout.failure).toContain("p95 latency");
+    expect(traffic.failures).toEqual([]);
+    await ready(agent, 1);
+  }, 90_000);
+
   test("a spec that fails validation creates no revision and changes nothing; unknown apps and fields are refused", async () => {
     const { agent } = await startWeb();
     await using _ = agent;
@@ -192,7 +211,7 @@ describe("deployments", () => {
   }, 60_000);
 
   test("rollback goes to a named revision; pause holds a rollout and abort reverts it", async () => {
-    const { agent } = await startWeb({ replicas: 2 });
+    const { agent } = await startWeb({ replicas: 2, deploy: { min_healthy_time: "500ms", healthy_deadline: "8s" } });
     await using _ = agent;
     await ready(agent, 1, 2);
     const two = (await (await deploy(agent, { env: { VERSION: "v2" } })).json()) as RolloutInfo;

@@ -19,7 +19,29 @@ export interface RolloutOptions {
   readonly healthyDeadlineMs: number;
   readonly progressDeadlineMs: number;
   readonly autoRevert: boolean;
+  /** Compare the new revision's traffic at the balancers with the old one's (null: no analysis, the checks decide). */
+  readonly analysis: AnalysisOptions | null;
 }
+
+export interface AnalysisOptions {
+  /** The new revision fails when its failure ratio (5xx + gateway failures) exceeds the old one's by more than this. */
+  readonly maxErrorRatio: number;
+  /** ... or its p95 latency is more than this many times the old one's (and above 1 ms). */
+  readonly maxLatencyRatio: number;
+  /** Requests each side must have served in the window before it is judged. */
+  readonly minRequests: number;
+}
+
+/** One revision's traffic at the balancers over the recent window. */
+export interface RevisionTraffic {
+  readonly requests: number;
+  /** 5xx answers plus gateway failures (connect errors, timeouts). */
+  readonly failures: number;
+  readonly p95Ms: number;
+}
+
+/** Below this a p95 is noise (a timer tick, a GC pause): latency is not compared under it. */
+export const LATENCY_FLOOR_MS = 1;
 
 export type Phase = "forward" | "revert";
 export type Outcome = "succeeded" | "reverted" | "superseded";
@@ -31,6 +53,8 @@ export const Reason = {
   COMPLETE: "complete",
   REPLICA_FAILED: "replica-failed",
   HEALTHY_DEADLINE: "healthy-deadline",
+  ANALYSIS_ERRORS: "analysis-errors",
+  ANALYSIS_LATENCY: "analysis-latency",
   PROGRESS_DEADLINE: "progress-deadline",
   ABORTED: "aborted",
   PAUSED: "paused",
@@ -85,7 +109,14 @@ export interface ReplicaObservation {
 }
 
 export type RolloutEvent =
-  | { readonly type: "observe"; readonly replicas: readonly ReplicaObservation[]; readonly desired: number; readonly launching: number }
+  | {
+      readonly type: "observe";
+      readonly replicas: readonly ReplicaObservation[];
+      readonly desired: number;
+      readonly launching: number;
+      /** Traffic of the target revision and of the others, when analysis is on. */
+      readonly traffic?: { readonly target: RevisionTraffic; readonly others: RevisionTraffic };
+    }
   | { readonly type: "pause" }
   | { readonly type: "resume" }
   | { readonly type: "abort"; readonly by: string }
@@ -208,7 +239,9 @@ function observe(s: RolloutState, e: Extract<RolloutEvent, { type: "observe" }>,
   const live = e.replicas.filter((r) => r.phase !== "stopping");
   const tgt = live.filter((r) => r.revision === s.target);
   const others = live.filter((r) => r.revision !== s.target);
-  const available = tgt.filter((r) => serving(r) && now - r.passingSince! >= o.minHealthyMs);
+  // A replica of the target that already ran before this phase (an old one a revert goes back to) has proved
+  // itself: it counts while it serves. One started since must pass for min_healthy_time first.
+  const available = tgt.filter((r) => serving(r) && (r.startedAt < s.phaseAt || now - r.passingSince! >= o.minHealthyMs));
 
   if (s.paused) return { state: { ...s, progressAt: now }, actions: [], reason: s.reason };
 
@@ -220,6 +253,8 @@ function observe(s: RolloutState, e: Extract<RolloutEvent, { type: "observe" }>,
       return fail(s, now, Reason.HEALTHY_DEADLINE, `failed: replica ${r.id} of revision ${s.target} was not ready and passing within healthy_deadline (${o.healthyDeadlineMs} ms)`);
     }
   }
+  const verdict = s.phase === "forward" && o.analysis && e.traffic ? analyse(o.analysis, e.traffic.target, e.traffic.others) : null;
+  if (verdict) return fail(s, now, verdict.reason, verdict.what);
   let progressAt = s.progressAt;
   const best = { available: Math.max(s.best.available, available.length), others: Math.min(s.best.others, others.length) };
   if (best.available > s.best.available || best.others < s.best.others) progressAt = now;
@@ -255,4 +290,19 @@ function observe(s: RolloutState, e: Extract<RolloutEvent, { type: "observe" }>,
   busy.slice(0, Math.max(0, canRetire)).forEach((r) => retire(r.id));
 
   return { state: actions.length > 0 || progressAt !== s.progressAt ? { ...state, reason: Reason.PROGRESSING, updatedAt: now } : state, actions, reason: Reason.PROGRESSING };
+}
+
+/** The analysis gate: null when the new revision passes (or has not served enough to be judged). */
+export function analyse(a: AnalysisOptions, t: RevisionTraffic, old: RevisionTraffic): { reason: Reason; what: string } | null {
+  if (t.requests < a.minRequests) return null;
+  const errT = t.failures / t.requests;
+  const errO = old.requests > 0 ? old.failures / old.requests : 0;
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  if (errT > errO + a.maxErrorRatio) {
+    return { reason: Reason.ANALYSIS_ERRORS, what: `failed analysis: ${pct(errT)} of its ${t.requests} requests failed against ${pct(errO)} for the old revision (max_error_ratio ${a.maxErrorRatio})` };
+  }
+  if (old.requests >= a.minRequests && t.p95Ms > Math.max(old.p95Ms, LATENCY_FLOOR_MS) * a.maxLatencyRatio) {
+    return { reason: Reason.ANALYSIS_LATENCY, what: `failed analysis: p95 latency ${t.p95Ms.toFixed(1)} ms against ${old.p95Ms.toFixed(1)} ms for the old revision (max_latency_ratio ${a.maxLatencyRatio})` };
+  }
+  return null;
 }
