@@ -27,7 +27,8 @@ export interface ResolvedService {
 
 export interface CatalogView {
   readonly version: number;
-  resolve(name: string, namespace: string): ResolvedService | undefined;
+  /** With `node`: only the endpoints on that cluster node (lower-cased), for NAME[.NS].NODE.node names. */
+  resolve(name: string, namespace: string, node?: string): ResolvedService | undefined;
 }
 
 /** Consul's default: warning still answers, critical does not (its `only_passing` is our `onlyPassing`). */

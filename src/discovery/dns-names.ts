@@ -5,6 +5,7 @@
 //   NAME | NAME.NAMESPACE          service NAME (namespace "default" when omitted): A, AAAA, SRV
 //   _NAME._tcp | _NAME._tcp.NAMESPACE   SRV of service NAME (also _udp)
 //   HEX.addr                       address host named by SRV targets: 8 hex digits (A) or 32 (AAAA)
+//   NAME.NODE.node | NAME.NAMESPACE.NODE.node   service NAME's endpoints on cluster node NODE only: A, AAAA, SRV
 //   _tcp, _udp, addr, X._tcp...    empty non-terminals or nothing: `empty` (NODATA) / `unknown` (NXDOMAIN)
 // Caveat: `NAMESPACE.<domain>` alone reads as a service named NAMESPACE; when there is none the
 // answer is NXDOMAIN although names exist below it (resolvers that cut on NXDOMAIN, RFC 8020,
@@ -12,13 +13,14 @@
 
 export const DEFAULT_NAMESPACE = "default";
 export const ADDR_LABEL = "addr";
+export const NODE_LABEL = "node";
 
 export type DnsRoute =
   | { readonly kind: "outside" }
   | { readonly kind: "apex" }
   | { readonly kind: "empty" }
   | { readonly kind: "unknown" }
-  | { readonly kind: "service"; readonly service: string; readonly namespace: string; readonly srvOnly: boolean }
+  | { readonly kind: "service"; readonly service: string; readonly namespace: string; readonly srvOnly: boolean; readonly node?: string }
   | { readonly kind: "addr"; readonly address: string; readonly family: 4 | 6 };
 
 const OUTSIDE: DnsRoute = { kind: "outside" };
@@ -59,6 +61,9 @@ export function routeName(name: string, domain: string): DnsRoute {
   if (labels.length === 3 && isProto(b) && a.length > 1 && a.startsWith("_") && isServiceLabel(c)) {
     return service(a.slice(1), c, true);
   }
+  // Node-local answers (Consul's <node>.node): NAME.NODE.node and NAME.NAMESPACE.NODE.node.
+  if (labels.length === 3 && c === NODE_LABEL && isServiceLabel(a) && isServiceLabel(b)) return { kind: "service", service: a, namespace: DEFAULT_NAMESPACE, srvOnly: false, node: b };
+  if (labels.length === 4 && labels[3] === NODE_LABEL && isServiceLabel(a) && isServiceLabel(b) && isServiceLabel(c)) return { kind: "service", service: a, namespace: b, srvOnly: false, node: c };
   return UNKNOWN;
 }
 

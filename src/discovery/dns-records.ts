@@ -66,7 +66,7 @@ export function buildRecords(
       }
       break;
     case "service": {
-      const resolved = view.resolve(route.service, route.namespace);
+      const resolved = route.node === undefined ? view.resolve(route.service, route.namespace) : view.resolve(route.service, route.namespace, route.node);
       if (resolved === undefined) {
         set.rcode = RCODE_NXDOMAIN;
         break;

@@ -355,7 +355,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     openListeners: async () => {
       api = bootApi();
       await api.grpc;
-      dns = await startDns(config.dns, catalog, log, telemetry.dnsQuery);
+      dns = await startDns(config.dns, catalog, log, telemetry.dnsQuery, cluster?.node);
     },
     persistEvents: (on) => {
       if (!on) store.flush();
@@ -393,7 +393,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       jwt.commit(jwt.prepare(config));
       api = bootApi();
       await api.grpc;
-      dns = await startDns(config.dns, catalog, log, telemetry.dnsQuery);
+      dns = await startDns(config.dns, catalog, log, telemetry.dnsQuery, cluster?.node);
       await Promise.all(allHosts(hosts).filter((h) => !(opts.deferBalancers && hosts.balancers.includes(h as never))).map((h) => h.start()));
       ready = true;
       reaper.start(REAP_INTERVAL_MS);

@@ -77,11 +77,17 @@ describe.skipIf(!HAVE_ETCD)("cluster discovery across two agents on real etcd", 
     expect(r.text).toContain("hello from web-0");
   }, 20_000);
 
-  test.skipIf(!existsSync(DIG))("B's DNS answers web.polis. with A's address", async () => {
-    const p = Bun.spawn([DIG, "@127.0.0.1", "-p", String(dnsPort), "+time=2", "+tries=2", "+short", "web.polis.", "A"], { stdout: "pipe", stderr: "pipe" });
+  const dig = async (...args: string[]) => {
+    const p = Bun.spawn([DIG, "@127.0.0.1", "-p", String(dnsPort), "+time=2", "+tries=2", ...args], { stdout: "pipe", stderr: "pipe" });
     const out = await new Response(p.stdout).text();
     await p.exited;
-    expect(out.trim().split("\n")).toEqual(["127.0.0.11"]);
+    return out;
+  };
+
+  test.skipIf(!existsSync(DIG))("B's DNS answers web.polis. with A's address, and node-local names per node", async () => {
+    expect((await dig("+short", "web.polis.", "A")).trim().split("\n")).toEqual(["127.0.0.11"]);
+    expect((await dig("+short", "web.node-a.node.polis.", "A")).trim()).toBe("127.0.0.11");
+    expect(await dig("web.default.node-b.node.polis.", "A")).toContain("status: NXDOMAIN");
   }, 20_000);
 
   test("`polis members` on B lists both nodes alive with zone and address", async () => {

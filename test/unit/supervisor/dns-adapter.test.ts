@@ -43,3 +43,16 @@ describe("DNS view of the catalog", () => {
     expect(view.version).toBe(catalog.version);
   });
 });
+
+describe("node-local DNS view", () => {
+  test("NAME.NODE.node answers only that node's endpoints; this node's own under its name; an unknown node is NXDOMAIN", () => {
+    const catalog = createCatalog();
+    catalog.upsertService({ name: "web", namespace: "default", labels: {}, annotations: {}, endpoints: [{ id: "l", address: "10.0.0.1", port: 1, protocol: "http", weight: 1, metadata: {} }] }, "app");
+    catalog.applyRemote([{ namespace: "default", service: "web", labels: {}, endpoint: { id: "r", address: "10.0.0.2", port: 2, protocol: "http", weight: 3, metadata: {}, health: "passing", draining: false, node: "Edge-2", zone: "" } }], [], false);
+    const view = catalogDnsView(catalog, "Edge-1");
+    expect(view.resolve("web", "default")?.endpoints.map((e) => e.address)).toEqual(["10.0.0.1", "10.0.0.2"]);
+    expect(view.resolve("web", "default", "edge-1")?.endpoints.map((e) => e.address)).toEqual(["10.0.0.1"]);
+    expect(view.resolve("web", "default", "edge-2")?.endpoints.map((e) => [e.address, e.weight])).toEqual([["10.0.0.2", 3]]);
+    expect(view.resolve("web", "default", "edge-3")).toBeUndefined();
+  });
+});
