@@ -5,9 +5,10 @@
 //   Policies precompute their tables there (rings, maglev tables, smooth-WRR state).
 // - `pick(ctx)` returns an index into the array last given to `update`, or -1 when nothing can be
 //   picked. It must not allocate and must not await.
-// - Policies see only endpoints the pool marked eligible (passing, not ejected, not draining,
-//   under their connection limit); panic mode and warning weights are applied by the pool
-//   before policies see weights (see pool.ts once it exists). A policy that needs a key uses ctx.hash.
+// - Policies see only endpoints the pool marked eligible (passing or warning, not ejected, not
+//   draining); panic mode and warning weights are applied by the pool before policies see weights
+//   (pool.ts). Connection limits are not: `pickAdmitted` (pool.ts) checks the live count after a
+//   pick and picks again with a re-hashed key. A policy that needs a key uses ctx.hash.
 // - Feedback (`onStart`/`onDone`) lets load-aware policies (least_*, peak_ewma) track in-flight
 //   requests and latency; the data plane calls them for every pick it used.
 
