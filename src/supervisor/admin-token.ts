@@ -13,7 +13,9 @@ export function ensureAdminToken(dataDir: string): { token: string; file: string
     const token = readFileSync(file, "utf8").trim();
     if (token.length >= 16) return { token, file, created: false };
   }
-  const token = randomBytes(24).toString("base64url");
+  // The prefix keeps a token from starting with "-" (1 in 64 base64url ones do), which `--token X` would take for an
+  // option, and makes a leaked token recognisable.
+  const token = `polis_${randomBytes(24).toString("base64url")}`;
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   return { token, file, created: true };
