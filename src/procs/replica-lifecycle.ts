@@ -7,18 +7,18 @@
 // group gets what is left of the stop timeout, then SIGKILL; an unexpected exit SIGKILLs leftovers at
 // once (grandchildren must not hold the port the replacement needs). Nothing here decides restarts:
 // an end of life the operator did not ask for is handed to `ctx.ended`.
-import { closeSync, fstatSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Clock } from "../core/time.ts";
 import { isTripped } from "../core/supervision/crash-loop.ts";
 import { Reason, type KillCause, type RestartEvent } from "../core/supervision/restart-policy.ts";
 import { type Drivers, DriverError } from "./drivers/index.ts";
 import { busyPorts, pickFreePort } from "./listening-ports.ts";
-import { FileTail, type OutputTails, type Stream, openOutputFiles, outputPaths, sizeOf } from "./output-tail.ts";
+import { FileTail, type OutputTails, type Stream, outputPaths, sizeOf } from "./output-tail.ts";
 import { OWNER_ENV, REVISION_ENV } from "./orphans.ts";
 import { readProcStat, startedAtWall } from "./proc-stat.ts";
 import { groupAlive, settlesWithin, signalGroup, signalPid, waitGone } from "./process-group.ts";
 import { waitForPort } from "./readiness.ts";
+import { type Spawned, spawnDetached } from "./spawn.ts";
 import { type App, type Replica, type Run, deferred } from "./replica.ts";
 import type { ResolvedSpec } from "./spec.ts";
 import type { LogLine, ProcsEventInput } from "./types.ts";
@@ -92,37 +92,27 @@ export class ReplicaLifecycle {
     if (spec.port.kind === "range" && r.port === null) {
       return this.onSpawnFailed(app, r, `no free port in ${spec.port.from}-${spec.port.to}`);
     }
-    let fds: { stdout: number; stderr: number };
-    try {
-      const dir = this.ctx.logDir(spec);
-      fds = openOutputFiles(dir, outputPaths(dir, spec.name, r.id));
-    } catch (e) {
-      return this.onSpawnFailed(app, r, `cannot open output files: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    let proc: Run["proc"];
-    let from: { stdout: number; stderr: number };
+    let spawned: Spawned;
     let driver: NonNullable<Run["driver"]> | null = null;
     try {
-      // Everything before the spawn is an earlier run's: this run's lines start at the current ends.
-      from = { stdout: fstatSync(fds.stdout).size, stderr: fstatSync(fds.stderr).size };
-      driver = this.ctx.drivers.get(spec.driver.kind).start({ spec, id: r.id, env: this.envFor(spec, r), owner: resolve(this.ctx.logDir(spec)) });
+      const dir = this.ctx.logDir(spec);
+      driver = this.ctx.drivers.get(spec.driver.kind).start({ spec, id: r.id, env: this.envFor(spec, r), owner: resolve(dir) });
       const { argv, env, cwd } = driver.launch;
-      proc = Bun.spawn([...argv], { cwd, env, stdin: "ignore", stdout: fds.stdout, stderr: fds.stderr, detached: true });
+      // Everything before the spawn is an earlier run's: this run's lines start at the files' current ends.
+      spawned = spawnDetached({ command: argv[0]!, args: argv.slice(1), ...(cwd !== undefined ? { cwd } : {}), env, dir, paths: outputPaths(dir, spec.name, r.id) });
     } catch (e) {
       void driver?.release();
       return this.onSpawnFailed(app, r, e instanceof DriverError || e instanceof Error ? e.message : String(e));
-    } finally {
-      // The child has its own copies now; ours would only leak.
-      closeSync(fds.stdout);
-      closeSync(fds.stderr);
     }
-    const run = this.newRun(proc!.pid, proc!, readProcStat(proc!.pid)?.startTime ?? null);
+    const proc = spawned.proc;
+    const from = spawned.from;
+    const run = this.newRun(spawned.pid, proc, spawned.startTime);
     run.driver = driver;
     r.run = run;
     this.ctx.emit({ type: "spawned", app: spec.name, id: r.id, pid: run.pid, startTime: run.startTime });
-    this.tailOutput(app, r, run, spec, from!);
-    proc!.exited.then(
-      () => this.onExit(app, r, run, proc!.exitCode, signalName(proc!.signalCode)),
+    this.tailOutput(app, r, run, spec, from);
+    proc.exited.then(
+      () => this.onExit(app, r, run, proc.exitCode, signalName(proc.signalCode)),
       () => this.onExit(app, r, run, null, null),
     );
     void this.awaitReadiness(app, r, run, spec);
