@@ -46,6 +46,7 @@ export function offlineSpec(): Record<string, unknown> {
     persistApiChecks: () => {},
     alerts: standIn("alerts"),
     deploy: standIn("deploy"),
+    tasks: standIn("tasks"),
   } satisfies ApiWiring);
   return buildOpenApi(registry.slice(from));
 }

@@ -30,6 +30,8 @@ export interface CommandContext {
   /** Positional arguments by name (undefined when an optional one is left out). */
   readonly args: Readonly<Record<string, string | undefined>>;
   readonly opts: Readonly<Record<string, string | boolean | string[] | undefined>>;
+  /** The words after the defined arguments, for a command that takes them (`rest`). */
+  readonly rest?: readonly string[];
   readonly out: Output;
   /** The admin API client, with a token that has the command's role (client commands only). */
   client(): PolisClient;
@@ -45,6 +47,8 @@ export interface CommandDef {
   /** Set for commands that talk to the admin API: the role their requests need. */
   readonly role?: Role;
   readonly examples?: readonly string[];
+  /** Takes any number of words after its arguments (a command line after `--`), named this in usage. */
+  readonly rest?: string;
   /** Exit code, or undefined to keep running (the agent, the demo app). */
   run(ctx: CommandContext): Promise<number | undefined> | number | undefined;
 }
@@ -75,7 +79,7 @@ export function optionsOf(def: CommandDef): OptionDef[] {
 
 export type Parsed =
   | { readonly kind: "help" }
-  | { readonly kind: "ok"; readonly args: Record<string, string | undefined>; readonly opts: Record<string, string | boolean | string[] | undefined> };
+  | { readonly kind: "ok"; readonly args: Record<string, string | undefined>; readonly opts: Record<string, string | boolean | string[] | undefined>; readonly rest?: string[] };
 
 /** Parses `argv` (the words after the command name) against `def`; throws UsageError on anything it does not define. */
 export function parseCommand(def: CommandDef, argv: readonly string[]): Parsed {
@@ -103,12 +107,12 @@ export function parseCommand(def: CommandDef, argv: readonly string[]): Parsed {
     if (a.choices && !a.choices.includes(v)) throw new UsageError(`${a.name.toUpperCase()} must be one of ${a.choices.join(", ")}; got "${v}"`);
     args[a.name] = v;
   }
-  if (pos.length > defs.length) throw new UsageError(`unexpected argument "${pos[defs.length]}"`);
+  if (pos.length > defs.length && !def.rest) throw new UsageError(`unexpected argument "${pos[defs.length]}"`);
   for (const o of options) {
     const v = parsed.values[o.name];
     if (o.choices && typeof v === "string" && !o.choices.includes(v)) throw new UsageError(`--${o.name} must be one of ${o.choices.join(", ")}; got "${v}"`);
   }
-  return { kind: "ok", args, opts: parsed.values };
+  return { kind: "ok", args, opts: parsed.values, ...(pos.length > defs.length ? { rest: pos.slice(defs.length) } : {}) };
 }
 
 function wantsHelp(argv: readonly string[]): boolean {
@@ -127,7 +131,7 @@ function cleanParseError(message: string): string {
 
 export function synopsis(def: CommandDef): string {
   const args = (def.args ?? []).map((a) => (a.optional ? `[${a.name.toUpperCase()}]` : a.name.toUpperCase())).join(" ");
-  return `polis ${def.name}${args ? ` ${args}` : ""}${(def.options?.length ?? 0) > 0 || def.role ? " [options]" : ""}`;
+  return `polis ${def.name}${args ? ` ${args}` : ""}${(def.options?.length ?? 0) > 0 || def.role ? " [options]" : ""}${def.rest ? ` -- ${def.rest}` : ""}`;
 }
 
 function optionLabel(o: OptionDef): string {

@@ -77,6 +77,7 @@ export async function runCli(argv: readonly string[], out: Output = createOutput
     return await def.run({
       args,
       opts,
+      rest: parsed.rest ?? [],
       out,
       client() {
         client ??= connect({ command: def.name, role: def.role ?? "read", url: opts.url as string | undefined, token: opts.token as string | undefined, config: opts.config as string | undefined });

@@ -170,6 +170,9 @@ export function createClient(opts: ClientOptions) {
     config: () => call("GET", "/v1/config"),
     patchConfig: (patch: Json) => call("PATCH", "/v1/config", patch),
     events: (q: EventQuery = {}) => call<{ events: AgentEvent[]; gap: boolean; lastSeq: number }>("GET", "/v1/events", undefined, { ...q }),
+    /** A task's output as it comes (`output` events), then `end` once it finished. */
+    followTask: (id: string, onEvent: (name: string, data: Json) => void, signal?: AbortSignal) =>
+      stream(`/v1/tasks/${encodeURIComponent(id)}/logs/follow`, {}, (n, data) => onEvent(n, JSON.parse(data)), signal),
     followEvents: (q: EventQuery, onEvent: (e: AgentEvent | Json) => void, signal?: AbortSignal, onOpen?: () => void) =>
       stream("/v1/events", { ...q, since: q.since ?? undefined }, (_name, data) => onEvent(JSON.parse(data)), signal, onOpen),
   };

@@ -3,6 +3,7 @@
 import { Effect, Schema } from "effect";
 import { Alerts } from "./alerts-schema.ts";
 import { Cluster } from "./cluster.ts";
+import { TaskDefinition, TaskQueue } from "./tasks-schema.ts";
 import { ByteSize, Duration, Listen, Port } from "./units.ts";
 import { Deploy } from "./deploy.ts";
 import { driverFields } from "./drivers.ts";
@@ -441,6 +442,8 @@ export const Config = Schema.Struct({
   alerts: def(Alerts, {}),
   /** Absent: one host, no etcd. */
   cluster: Schema.optionalKey(Cluster),
+  tasks: def(Schema.Array(TaskDefinition), []),
+  task_queue: def(TaskQueue, {}),
 });
 
 export type Config = typeof Config.Type;

@@ -2,10 +2,12 @@
 import type { FromProcs, ProcsRequests, ReplicaSnapshot, ToProcs } from "../protocol/procs.ts";
 import type { ModulePort, WorkerModule } from "../runtime/worker.ts";
 import { ProcessManager } from "./process-manager.ts";
+import { createTaskRunner, type TaskRunner } from "./task-runner.ts";
 
 export function createProcsModule(): WorkerModule<ToProcs, FromProcs, ProcsRequests> {
   let port: ModulePort<ToProcs, FromProcs, ProcsRequests>;
   let manager: ProcessManager;
+  let tasks: TaskRunner;
   const following = new Map<string, () => void>();
   /** Hooks waiting for the supervisor's answer; the manager bounds each by its app's drain bound (spec.ts). */
   const hooks = new Map<number, { resolve(): void; reject(e: Error): void }>();
@@ -21,6 +23,7 @@ export function createProcsModule(): WorkerModule<ToProcs, FromProcs, ProcsReque
   return {
     async start(state, p) {
       port = p;
+      tasks = createTaskRunner((m) => port.send(m));
       manager = new ProcessManager({
         onEvent: (event) => port.send({ t: "procs.event", event }),
         onStats: (batch) => port.queue({ t: "procs.stats", batch }),
@@ -58,6 +61,8 @@ export function createProcsModule(): WorkerModule<ToProcs, FromProcs, ProcsReque
       "procs.logs": (msg) => manager.logs(msg.app, msg.replica, msg.tail),
       "procs.snapshot": () => manager.snapshot(),
       "procs.release": () => ({ released: manager.release() }),
+      "procs.task-start": (msg) => tasks.start(msg.task),
+      "procs.task-adopt": (msg) => tasks.adopt(msg.tasks),
     },
     handle(msg) {
       switch (msg.t) {
@@ -70,6 +75,9 @@ export function createProcsModule(): WorkerModule<ToProcs, FromProcs, ProcsReque
           if (msg.on) following.set(msg.app, manager.followLogs(msg.app, (line) => port.queue({ t: "procs.log", line })));
           return;
         }
+        case "procs.task-stop":
+          tasks.stop(msg.id, msg.signal, msg.graceMs);
+          return;
         case "procs.hook-done": {
           const h = hooks.get(msg.hook);
           if (!h) return;
@@ -83,6 +91,8 @@ export function createProcsModule(): WorkerModule<ToProcs, FromProcs, ProcsReque
     async stop() {
       for (const h of hooks.values()) h.resolve();
       hooks.clear();
+      // Tasks are not stopped with the agent: they run to their end and a restarted agent adopts them.
+      tasks?.close();
       await manager?.stopAll();
     },
   };

@@ -17,7 +17,7 @@ export function revisionOfPid(pid: number): number {
   return Number.isInteger(n) && n > 0 ? n : 0;
 }
 
-function environOf(pid: number): Map<string, string> | null {
+export function environOf(pid: number): Map<string, string> | null {
   let raw: string;
   try {
     raw = readFileSync(`/proc/${pid}/environ`, "latin1");

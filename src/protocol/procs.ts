@@ -6,6 +6,7 @@ import type { KillCause, Reason, RestartMode } from "../core/supervision/restart
 import type { InitMessage } from "./common.ts";
 import type { DeployProcsRequests } from "./deploy.ts";
 import type { DriverSpec, ResourceUsage, ResourcesSpec } from "./drivers.ts";
+import type { FromProcsTasks, ProcsTaskRequests, ToProcsTasks } from "./tasks.ts";
 
 export type PortMode =
   /** Each replica gets its own free port from [from, to], in env var `env` (default PORT). */
@@ -207,7 +208,8 @@ export type ToProcs =
   | { readonly t: "procs.apply"; readonly apps: readonly AppSpec[] }
   | { readonly t: "procs.follow"; readonly app: string; readonly on: boolean }
   /** The supervisor finished a hook the worker asked for (drain before stop, route to a new replica). */
-  | { readonly t: "procs.hook-done"; readonly hook: number; readonly error?: string };
+  | { readonly t: "procs.hook-done"; readonly hook: number; readonly error?: string }
+  | ToProcsTasks;
 
 export type RollingRestartResult = { readonly ok: true; readonly replaced: number } | { readonly ok: false; readonly replaced: number; readonly reason: string };
 
@@ -221,7 +223,7 @@ export type ProcsRequests = DeployProcsRequests & {
   readonly "procs.snapshot": { readonly body: object; readonly reply: AppSnapshot[] };
   /** Takeover: stop supervising every replica without stopping any; a successor agent adopts them. */
   readonly "procs.release": { readonly body: object; readonly reply: { readonly released: number } };
-};
+} & ProcsTaskRequests;
 
 /** Procs -> supervisor. */
 export type FromProcs =
@@ -229,4 +231,5 @@ export type FromProcs =
   | { readonly t: "procs.stats"; readonly batch: readonly ReplicaStats[] }
   | { readonly t: "procs.log"; readonly line: LogLine }
   /** Asks the supervisor to act before the worker goes on; answered with procs.hook-done. */
-  | { readonly t: "procs.hook"; readonly hook: number; readonly kind: "drain" | "ready"; readonly replica: ReplicaSnapshot };
+  | { readonly t: "procs.hook"; readonly hook: number; readonly kind: "drain" | "ready"; readonly replica: ReplicaSnapshot }
+  | FromProcsTasks;

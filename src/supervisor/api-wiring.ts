@@ -5,6 +5,8 @@ import si from "systeminformation";
 import { agentRoutes } from "../api/agent.ts";
 import { alertRoutes, silenceRoutes } from "../api/alerts.ts";
 import type { AlertService } from "../alerts/service.ts";
+import { taskRoutes } from "../api/tasks.ts";
+import type { TaskService } from "../tasks/service.ts";
 import { type ApiModule } from "../api/app.ts";
 import { appRoutes } from "../api/apps.ts";
 import type { TicketStore } from "../api/auth.ts";
@@ -49,6 +51,7 @@ export interface ApiWiring {
   persistApiChecks: () => void;
   alerts: AlertService;
   deploy: DeployRunner;
+  tasks: TaskService;
 }
 
 async function systemView() {
@@ -222,6 +225,7 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
           : {},
       ),
     },
+    { path: "/tasks", app: taskRoutes({ tasks: w.tasks, allowApiTasks: () => hub.config().api.allow_api_tasks, defaults: () => ({ outputLimit: hub.config().task_queue.output_limit }) }) },
     { path: "/events", app: eventRoutes({ bus: hub.events, tickets: w.tickets, onDrop: () => hub.telemetry.eventBusDrop(1) }) },
   ];
 }

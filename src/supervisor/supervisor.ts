@@ -45,6 +45,7 @@ import type { Handover } from "./takeover.ts";
 import { createHandover } from "./takeover-handover.ts";
 import { createWorkerHost, type WorkerInfo } from "./worker-host.ts";
 import { wireAlerts } from "./alerts-wiring.ts";
+import { wireTasks } from "./tasks-wiring.ts";
 
 export interface SupervisorOptions {
   config: Config;
@@ -200,6 +201,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   if (cluster) telemetry.observeCluster(() => cluster.status());
   const balancer = createBalancerLink({ config: () => config, catalog, publish, telemetry, balancerHosts, ...(cluster ? { locality: { node: cluster.node, zone: cluster.zone } } : {}) }, (s) => scaler.ingest(s));
   const alerts = wireAlerts(hub, { health, scaler, balancer }, () => sup.apiUrl);
+  const tasks = wireTasks(hub);
   const reaper = createCriticalReaper({ catalog, publish, afterMs: () => config.discovery.deregister_critical_after });
 
   const balancerInit = (index: number) => ({ index, balancers: config.balancers.map((b) => toBalancerSpec(b, config, cores)), pools: balancer.state() });
@@ -217,7 +219,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     };
     const procsMessage = (m: FromProcs) => {
       if (m.t === "procs.event" && "id" in m.event) deploy.replicaChanged(m.event.app);
-      return procs.handle(m);
+      return procs.handle(m) || tasks.handle(m);
     };
     hosts.procs = createWorkerHost({ name: "procs", specifier: workerSpecifier("procs"), state: () => procs.state(), onMessage: route("procs", procsMessage), onStateChange });
     hosts.health = createWorkerHost({ name: "health", specifier: workerSpecifier("health"), state: () => health.state(), onMessage: route("health", health.handle), onStateChange });
@@ -280,6 +282,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     if (has("apps") || has("agent")) scaler.reload();
     if (has("dns")) dns?.setTtl(dnsTtlSeconds(config.dns));
     if (has("alerts")) alerts.reload();
+    if (has("tasks")) tasks.reload();
     // Apps matter too: a balancer's defaults (hold_when_empty) follow its app's bounds. Unchanged listeners are kept.
     if (has("balancers") || has("apps")) hosts.balancers.forEach((h, i) => h.send({ t: "init", state: balancerInit(i) }));
     balancer.changed();
@@ -330,6 +333,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
           return r.ok ? r : { ok: false, status: r.status, problems: r.error.problems, message: r.error.message };
         },
         alerts,
+        tasks,
         apiChecks,
         persistApiChecks: () => store.putKv("checks.api", Object.fromEntries(apiChecks)),
         deploy,
@@ -399,6 +403,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       reaper.start(REAP_INTERVAL_MS);
       alerts.start();
       deploy.start();
+      await tasks.start();
       catalog.onChange((c) => publish(catalogChangeEvent(c)));
       publish({ type: "agent.started", source: "supervisor", target: "agent", severity: "info", message: `agent ${VERSION} started with ${allHosts(hosts).length} workers`, data: { workers: allHosts(hosts).map((h) => h.name) } });
     },
@@ -426,6 +431,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       alerts.stop();
       alerts.close();
       deploy.stop();
+      tasks.stop();
+      tasks.close();
       balancer.stop();
       // The procs worker must outlive every replica's stop timeout, or a replica that ignores SIGTERM would be
       // orphaned when the worker is terminated before it sends SIGKILL.

@@ -2,6 +2,7 @@
 // its definition here; parsing, --help, completion and docs/cli.md follow from it.
 import type { CommandDef } from "../args.ts";
 import { alert, alerts, silence } from "./alerts.ts";
+import { run, task, tasks } from "./tasks.ts";
 import { completionScript, SHELLS, type Shell } from "../completion.ts";
 import { drain, maint, reload, restart, scale, start, stop } from "./control.ts";
 import { deploy, revisions, rollback, rollout } from "./deploy.ts";
@@ -36,8 +37,8 @@ const help: CommandDef = {
 
 export const GROUPS: readonly CommandGroup[] = [
   { title: "Run and set up", commands: [agent, upgrade, validate, init, service, completion, version, help, demoApp] },
-  { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling, alerts, members, cluster, revisions] },
-  { title: "Change (operator role; reload: admin)", commands: [scale, restart, deploy, rollout, rollback, stop, start, maint, drain, reload, alert, silence] },
+  { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling, alerts, tasks, members, cluster, revisions] },
+  { title: "Change (operator role; reload: admin)", commands: [scale, restart, deploy, rollout, rollback, stop, start, maint, drain, reload, alert, silence, run, task] },
 ];
 
 export function allCommands(): CommandDef[] {

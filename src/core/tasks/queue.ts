@@ -58,7 +58,7 @@ export type QueueEvent =
   | { readonly type: "enqueue"; readonly spec: TaskSpec }
   | { readonly type: "spawned"; readonly id: string; readonly pid: number; readonly startTime: number | null }
   | { readonly type: "spawn-failed"; readonly id: string; readonly message: string }
-  | { readonly type: "exited"; readonly id: string; readonly code: number | null; readonly signal: string | null; readonly output?: OutputInfo }
+  | { readonly type: "exited"; readonly id: string; readonly code: number | null; readonly signal: string | null; readonly output?: OutputInfo; readonly statusUnknown?: boolean }
   | { readonly type: "cancel"; readonly id: string }
   | { readonly type: "update"; readonly id: string; readonly spec: TaskSpec }
   | { readonly type: "delete"; readonly id: string }
@@ -235,6 +235,11 @@ export function decide(s: QueueState, e: QueueEvent, now: number): QueueDecision
       if (e.output) t.output = e.output;
       const how = e.code !== null ? `exit code ${e.code}` : `killed by ${e.signal ?? "a signal"}`;
       if (t.cancelRequested) finish(s, t, "cancelled", `cancelled (${how})`, now, actions);
+      // An adopted process is not the agent's child: its status cannot be read. It ran once; it is not run again.
+      else if (e.statusUnknown) {
+        finish(s, t, "succeeded", "ended after the agent restarted; its exit status is unknown (it was not the agent's child)", now, actions);
+        t.attempts[t.attempts.length - 1]!.outcome = "adopted-exit-unknown";
+      }
       else if (t.reason === "timeout") finish(s, t, "timed_out", `ran longer than its timeout of ${t.spec.timeoutMs} ms (${how})`, now, actions);
       else if (e.code === 0) finish(s, t, "succeeded", how, now, actions);
       else finish(s, t, "failed", how, now, actions);
