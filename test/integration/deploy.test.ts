@@ -210,7 +210,7 @@ describe("deployments", () => {
     expect((await deploy(agent, { env: { VERSION: "v1" } })).status).toBe(409);
   }, 60_000);
 
-  test("rollback goes to a named revision; pause holds a rollout and abort reverts it", async () => {
+  test("rollback goes to a named revision; pause holds a rollout, abort reverts it, a new revision supersedes it", async () => {
     const { agent } = await startWeb({ replicas: 2, deploy: { min_healthy_time: "500ms", healthy_deadline: "8s" } });
     await using _ = agent;
     await ready(agent, 1, 2);
@@ -237,6 +237,16 @@ describe("deployments", () => {
     expect((await ended(agent, slow.id)).status).toBe("reverted");
     await ready(agent, 1, 2);
     expect((await agent.api(`/v1/apps/web/deployments/${slow.id}/resume`, { method: "POST" })).status).toBe(409);
+
+    // A new revision during a rollout supersedes it: the app ends on the newest, from the last one that completed.
+    const v5 = (await (await deploy(agent, { env: { VERSION: "v5" } }, { min_healthy_time: "30s", healthy_deadline: "2m" })).json()) as RolloutInfo;
+    await waitFor(async () => (await readyRevisions(agent)).includes(v5.to), { timeoutMs: 20_000, what: "a replica of the superseded revision" });
+    const v6 = (await (await deploy(agent, { env: { VERSION: "v6" } })).json()) as RolloutInfo;
+    expect(v6.from).toBe(1);
+    expect((await (await agent.api(`/v1/apps/web/deployments/${v5.id}`)).json()) as RolloutInfo).toMatchObject({ status: "superseded", active: false });
+    expect((await ended(agent, v6.id)).status).toBe("succeeded");
+    await ready(agent, v6.to, 2);
+    expect((await deployEvents(agent)).map((e) => e.type)).toContain("deploy.superseded");
   }, 120_000);
 
   test("an agent killed mid-rollout resumes it after its restart: adopted replicas keep their revisions and none runs twice", async () => {
