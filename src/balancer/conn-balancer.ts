@@ -3,7 +3,7 @@
 // Every tick each worker posts its open client connections per HTTP listener on a BroadcastChannel the balancer
 // workers of the process share (protocol/balancer.ts), keeps the latest report of every other worker, and sets each
 // listener's shed budget from the pure decision. With one worker there are no reports and nothing is ever shed.
-import { CONN_BALANCE_DEFAULTS, decideShed, type ConnBalanceOptions, type PeerCount } from "../core/balancing/conn-balance.ts";
+import { CONN_BALANCE_DEFAULTS, decideShed, INITIAL_CONN_BALANCE, type ConnBalanceOptions, type ConnBalanceState, type PeerCount } from "../core/balancing/conn-balance.ts";
 import { BALANCER_PEERS_CHANNEL, type BalancerPeerReport } from "../protocol/balancer.ts";
 
 /** What the runner needs of one listener: its connection count and a place to put the shed budget. */
@@ -43,6 +43,8 @@ export function startConnBalancer(
   onShed: (e: ShedEpisode) => void = () => {},
 ): ConnBalancer {
   const lastReport = new Map<string, number>();
+  /** Per listener, the previous decision's view (see ConnBalanceState). */
+  const states = new Map<string, ConnBalanceState>();
   /** Per listener, the latest count of every other worker. */
   const peers = new Map<string, Map<number, PeerCount>>();
   const channel = new BroadcastChannel(opts.channel);
@@ -65,7 +67,8 @@ export function startConnBalancer(
       const own = l.connections();
       counts[name] = own;
       const byWorker = peers.get(name);
-      const d = byWorker === undefined ? undefined : decideShed(own, byWorker.values(), now, opts);
+      const d = byWorker === undefined ? undefined : decideShed(states.get(name) ?? INITIAL_CONN_BALANCE, own, byWorker.values(), now, opts);
+      states.set(name, d?.state ?? INITIAL_CONN_BALANCE);
       l.shed(d?.shed ?? 0);
       if (d !== undefined && d.shed > 0 && now - (lastReport.get(name) ?? -Infinity) >= REPORT_EVERY_MS) {
         lastReport.set(name, now);

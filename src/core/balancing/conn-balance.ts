@@ -11,7 +11,9 @@
 // the split cannot oscillate.
 //
 // Each worker reports its open connection count per listener to the others; reports older than `staleMs` are from a
-// worker that is gone or stuck and do not count.
+// worker that is gone or stuck and do not count. A worker acts only on an excess two decisions in a row agree on
+// (the smaller of the two), so a burst of new connections, which every worker sees before the others' reports do,
+// closes nothing.
 
 export interface PeerCount {
   readonly active: number;
@@ -29,25 +31,47 @@ export interface ConnBalanceOptions {
 
 export const CONN_BALANCE_DEFAULTS: ConnBalanceOptions = { staleMs: 1_000, minSlack: 2, slackRatio: 0.05 };
 
+/** What the previous decision saw: a worker sheds only what two decisions in a row found above its share. */
+export interface ConnBalanceState {
+  readonly excess: number;
+  /** When that decision was taken: a confirming one needs every peer to have reported since. */
+  readonly at: number;
+}
+
+export const INITIAL_CONN_BALANCE: ConnBalanceState = { excess: 0, at: -Infinity };
+
 export interface ShedDecision {
+  readonly state: ConnBalanceState;
   /** Keep-alive connections to end after their current response (0: none): down to the fair share. */
   readonly shed: number;
   /** The fair share the decision used, and why. */
   readonly fair: number;
-  readonly reason: "no-peers" | "within-share" | "above-share";
+  /**
+   * "unconfirmed": above the share for the first time. Counts travel between workers a tick late, so while
+   * connections arrive (a client opening 50 at once) every worker briefly looks fuller than the others' last
+   * reports say; acting on one look would close connections on every worker.
+   */
+  readonly reason: "no-peers" | "within-share" | "unconfirmed" | "above-share";
 }
 
 /** How many of this worker's `own` connections to close so the listener's connections even out. */
-export function decideShed(own: number, peers: Iterable<PeerCount>, now: number, opts: ConnBalanceOptions = CONN_BALANCE_DEFAULTS): ShedDecision {
-  let total = own, workers = 1;
+export function decideShed(
+  state: ConnBalanceState, own: number, peers: Iterable<PeerCount>, now: number, opts: ConnBalanceOptions = CONN_BALANCE_DEFAULTS,
+): ShedDecision {
+  let total = own, workers = 1, fresh = true;
   for (const p of peers) {
     if (now - p.at > opts.staleMs) continue;
     total += p.active;
     workers++;
+    if (p.at <= state.at) fresh = false;
   }
-  if (workers === 1) return { shed: 0, fair: own, reason: "no-peers" };
+  if (workers === 1) return { state: INITIAL_CONN_BALANCE, shed: 0, fair: own, reason: "no-peers" };
   const fair = total / workers;
   const limit = Math.ceil(fair) + Math.max(opts.minSlack, Math.ceil(fair * opts.slackRatio));
-  if (own <= limit) return { shed: 0, fair, reason: "within-share" };
-  return { shed: own - Math.ceil(fair), fair, reason: "above-share" };
+  if (own <= limit) return { state: INITIAL_CONN_BALANCE, shed: 0, fair, reason: "within-share" };
+  const excess = own - Math.ceil(fair);
+  if (state.excess === 0) return { state: { excess, at: now }, shed: 0, fair, reason: "unconfirmed" };
+  // No news from some peer since the last look: nothing confirms it yet (keep the earlier look to compare with).
+  if (!fresh) return { state, shed: 0, fair, reason: "unconfirmed" };
+  return { state: { excess, at: now }, shed: Math.min(excess, state.excess), fair, reason: "above-share" };
 }
