@@ -100,7 +100,7 @@ describe("polis completion", () => {
       const p = Bun.spawnSync(["bash", "-c", `source ${script}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _polis; printf '%s\\n' "\${COMPREPLY[@]}"`], { timeout: 10_000 });
       return p.stdout.toString().trim().split("\n").filter(Boolean);
     };
-    expect(complete(["polis", "re"]).sort()).toEqual(["reload", "resolve", "restart"]);
+    expect(complete(["polis", "re"]).sort()).toEqual(["reload", "resolve", "restart", "revisions"]);
     expect(complete(["polis", "logs", "--st"])).toEqual(["--stderr"]);
     expect(complete(["polis", "events", "--severity", "w"])).toEqual(["warning"]);
     expect(complete(["polis", "completion", ""]).sort()).toEqual(["bash", "fish", "zsh"]);

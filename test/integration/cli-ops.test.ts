@@ -328,7 +328,7 @@ describe("polis operator commands", () => {
     const rows = r.stdout.split("\n").filter((l) => l.startsWith("demo "));
     expect(rows.length).toBe(before.length);
     for (const l of rows) {
-      const [, , pid, , , , uptime, adopted] = l.split(/\s+/);
+      const [, , pid, , , , , uptime, adopted] = l.split(/\s+/);
       expect(before).toContain(Number(pid));
       expect(adopted).toBe("yes");
       const m = /^(?:(\d+)m)?(\d+)s$/.exec(uptime!);
