@@ -51,7 +51,7 @@ export function startConnBalancer(
   (channel as { unref?: () => void }).unref?.();
   channel.onmessage = (e: { data: unknown }) => {
     const m = e.data as BalancerPeerReport | undefined;
-    if (m?.t !== "balancer.connections" || m.worker === worker() || typeof m.counts !== "object" || m.counts === null) return;
+    if (m?.t !== "balancer.connections" || typeof m.worker !== "number" || m.worker === worker() || typeof m.counts !== "object" || m.counts === null) return;
     const at = performance.now();
     for (const [name, active] of Object.entries(m.counts)) {
       if (typeof active !== "number" || !Number.isFinite(active) || active < 0) continue;
