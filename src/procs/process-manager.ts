@@ -22,7 +22,7 @@ import { type App, Replica } from "./replica.ts";
 import { ReplicaLifecycle } from "./replica-lifecycle.ts";
 import { sampleStats } from "./stats-sampler.ts";
 import { DRAIN_REPLY_MARGIN_MS } from "../protocol/balancer.ts";
-import { type CrashLoopReason, StopReason } from "../protocol/procs.ts";
+import { type CrashLoopReason, type RollingEndReason, StopReason } from "../protocol/procs.ts";
 import { type ResolvedSpec, resolveSpec, underApp } from "./spec.ts";
 import type {
   AdoptRecord,
@@ -463,12 +463,12 @@ export class ProcessManager {
     const spec = app.spec!;
     const olds = [...app.replicas.values()].sort((a, b) => a.id - b.id);
     let replaced = 0;
-    const abort = (reason: string): RollingResult => {
-      this.emit({ type: "rolling-restart", app: spec.name, status: "aborted", replaced, reason });
-      return { ok: false, replaced, reason };
+    const abort = (reason: RollingEndReason, message: string): RollingResult => {
+      this.emit({ type: "rolling-restart", app: spec.name, status: "aborted", replaced, reason, message });
+      return { ok: false, replaced, reason: message };
     };
     for (const old of olds) {
-      if (this.closed) return abort("shutting down");
+      if (this.closed) return abort("shutting-down", "shutting down");
       if (!app.replicas.has(old.id)) continue;
       const id = Math.max(...app.replicas.keys()) + 1;
       const fresh = new Replica(spec.name, id, null, initialRestartState(spec.restart), underApp(spec, old.spec));
@@ -478,7 +478,7 @@ export class ProcessManager {
       if (!outcome.ok) {
         await this.stop(app, fresh, StopReason.ROLLING_RESTART_ABORTED);
         app.replicas.delete(id);
-        return abort(`replica ${id} did not become ready: ${outcome.reason}`);
+        return abort("replica-not-ready", `replica ${id} did not become ready: ${outcome.reason}`);
       }
       await this.callHook(() => hooks.onReady?.(fresh.snapshot()), "onReady", spec.hookTimeoutMs);
       await this.callHook(() => hooks.drain?.(old.snapshot()), "drain", spec.hookTimeoutMs);
@@ -486,7 +486,7 @@ export class ProcessManager {
       app.replicas.delete(old.id);
       replaced++;
     }
-    this.emit({ type: "rolling-restart", app: spec.name, status: "done", replaced, reason: "all replicas replaced" });
+    this.emit({ type: "rolling-restart", app: spec.name, status: "done", replaced, reason: "all-replaced", message: "all replicas replaced" });
     return { ok: true, replaced };
   }
 

@@ -91,6 +91,8 @@ export const isStopReason = (r: string): r is StopReason => STOP_REASON_SET.has(
 export type StoppingReason = StopReason | KillCause;
 /** Why a replica is stopped for good: a planned stop, or the restart policy's verdict (mode never, clean exit...). */
 export type StoppedReason = StopReason | Reason;
+/** How a rolling restart ended (its `message` says the rest: which replica, and why it was not ready). */
+export type RollingEndReason = "all-replaced" | "shutting-down" | "replica-not-ready";
 /** Why an app's crash-loop verdict changed: the restart policy's reason, or fewer slots after a scale-down. */
 export type CrashLoopReason = Reason | "scaled";
 
@@ -184,7 +186,7 @@ export type ProcsEvent =
   /** The app-level verdict: `looping` of its `slots` are in crash-loop (a strict majority), each after `restarts` unstable restarts in the window. */
   | (Base & { readonly type: "crash-loop"; readonly looping: number; readonly slots: number; readonly restarts: number; readonly windowMs: number; readonly cooldownMs: number; readonly reason: CrashLoopReason })
   | (Base & { readonly type: "crash-loop-cleared"; readonly reason: CrashLoopReason })
-  | (Base & { readonly type: "rolling-restart"; readonly status: "done" | "aborted"; readonly replaced: number; readonly reason: string })
+  | (Base & { readonly type: "rolling-restart"; readonly status: "done" | "aborted"; readonly replaced: number; readonly reason: RollingEndReason; readonly message: string })
   | (Base & { readonly type: "error"; readonly message: string });
 
 export interface AdoptRecord {

@@ -51,7 +51,7 @@ function describe(e: ProcsEvent): string {
     case "replica-crash-loop": return `${who} is in a crash loop (${e.restarts} unstable restarts in ${Math.round(e.windowMs / 1000)} s); its restarts paused for ${Math.round(e.cooldownMs / 1000)} s`;
     case "crash-loop": return `${who} is in a crash loop: ${e.looping} of ${e.slots} replicas are looping`;
     case "crash-loop-cleared": return `${who} crash loop cleared: ${e.reason}`;
-    case "rolling-restart": return `${who} rolling restart ${e.status} (${e.replaced} replaced): ${e.reason}`;
+    case "rolling-restart": return `${who} rolling restart ${e.status} (${e.replaced} replaced): ${e.message}`;
     case "error": return `${who}: ${e.message}`;
   }
 }

@@ -30,7 +30,7 @@ describe("rolling restart", () => {
       [2, "ready"],
       [3, "ready"],
     ]);
-    expect(h.of("rolling-restart")[0]).toMatchObject({ status: "done", replaced: 2 });
+    expect(h.of("rolling-restart")[0]).toMatchObject({ status: "done", replaced: 2, reason: "all-replaced" });
   });
 
   test("a new replica that never becomes ready aborts the roll and the old ones keep serving", async () => {
@@ -48,7 +48,7 @@ describe("rolling restart", () => {
       result: { ok: false, replaced: 0, reason: expect.stringContaining("did not become ready: not ready after 200 ms") },
       oldsRunning: [true, true],
     });
-    expect(h.of("rolling-restart")[0]).toMatchObject({ status: "aborted" });
+    expect(h.of("rolling-restart")[0]).toMatchObject({ status: "aborted", reason: "replica-not-ready" });
     expect(h.pm.snapshot()[0]!.replicas.map((r) => [r.id, r.state])).toEqual([
       [0, "ready"],
       [1, "ready"],
