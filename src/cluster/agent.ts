@@ -288,8 +288,10 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
         if (connected) backoff = INITIAL_BACKOFF;
         if (e instanceof LeaseLost) lease = undefined;
         const why = (e as Error).message ?? String(e);
+        // One warning per outage (with the event); the retries after it log at debug, so hours of outage stay quiet.
+        const firstFailure = connected || lastError === undefined;
         goStale(why);
-        deps.log(e instanceof EtcdError && e.reason === "unreachable" ? "warn" : "error", "cluster session ended", { error: why });
+        deps.log(firstFailure ? (e instanceof EtcdError && e.reason === "unreachable" ? "warn" : "error") : "debug", "cluster session ended", { error: why });
       }
       if (stopped) return;
       const d = nextBackoff(RECONNECT_BACKOFF, backoff, rng);

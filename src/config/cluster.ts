@@ -24,16 +24,14 @@ export const Cluster = Schema.Struct({
     password_file: Schema.optionalKey(NonEmpty),
     tls: Schema.optionalKey(Schema.Struct({ ca_file: Schema.optionalKey(NonEmpty), cert_file: Schema.optionalKey(NonEmpty), key_file: Schema.optionalKey(NonEmpty) })),
   }),
-  node: def(
-    Schema.Struct({
+  node: Schema.Struct({
       /** Default: agent.name, else the host name. */
       name: Schema.optionalKey(NodeName),
       zone: def(Schema.String, ""),
-      /** The address replicas bind to (HOST) and other nodes reach them at. */
-      advertise: def(NonEmpty, "127.0.0.1"),
-    }),
-    {},
-  ),
+      /** The address replicas bind to (HOST) and other nodes reach them at. No default: a guess (127.0.0.1, the
+       *  first interface) would publish endpoints other hosts cannot reach, or reach the wrong host. */
+      advertise: NonEmpty,
+  }),
   lease_ttl: def(Duration, "10s"),
 });
 

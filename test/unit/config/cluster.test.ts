@@ -14,8 +14,8 @@ describe("cluster config", () => {
     expect(r.ok && r.config.cluster).toBeUndefined();
   });
 
-  test("defaults: prefix /polis, 2s dial timeout, 10s lease, advertise 127.0.0.1; the node is named after the agent", () => {
-    const r = decode({ etcd: { endpoints: ["http://127.0.0.1:2379"] } }, { agent: { name: "edge-1" } });
+  test("defaults: prefix /polis, 2s dial timeout, 10s lease; the node is named after the agent", () => {
+    const r = decode({ etcd: { endpoints: ["http://127.0.0.1:2379"] }, node: { advertise: "127.0.0.1" } }, { agent: { name: "edge-1" } });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(toClusterSpec(r.config.cluster!, r.config.agent.name, "9.9.9")).toEqual({
@@ -32,19 +32,21 @@ describe("cluster config", () => {
     [{ etcd: { endpoints: [] } }, "cluster.etcd.endpoints: Expected at least one etcd endpoint"],
     [{ etcd: { endpoints: ["127.0.0.1:2379"] } }, 'cluster.etcd.endpoints[0]: Expected an etcd client URL such as "http://127.0.0.1:2379" (scheme, host and port, no path)'],
     [{ etcd: { endpoints: ["http://e:2379"], prefix: "polis/" } }, 'cluster.etcd.prefix: Expected a key prefix such as "/polis" (starts with "/", no trailing "/")'],
-    [{ etcd: { endpoints: ["http://e:2379"] }, lease_ttl: "1s" }, "cluster.lease_ttl: must be at least 2s"],
-    [{ etcd: { endpoints: ["http://e:2379"] }, lease_ttl: "2500ms" }, "cluster.lease_ttl: etcd leases are whole seconds"],
+    [{ etcd: { endpoints: ["http://e:2379"] }, node: { advertise: "10.0.0.1" }, lease_ttl: "1s" }, "cluster.lease_ttl: must be at least 2s"],
+    [{ etcd: { endpoints: ["http://e:2379"] }, node: { advertise: "10.0.0.1" }, lease_ttl: "2500ms" }, "cluster.lease_ttl: etcd leases are whole seconds"],
     [{ etcd: { endpoints: ["http://e:2379"] }, node: { advertise: "edge-1.example" } }, "cluster.node.advertise: expected an IP address (other nodes and DNS answers use it as is)"],
-    [{ etcd: { endpoints: ["http://e:2379"], password_file: "/p" } }, "cluster.etcd.password_file: a password needs cluster.etcd.username"],
-    [{ etcd: { endpoints: ["http://e:2379"], tls: { cert_file: "/c" } } }, "cluster.etcd.tls: cert_file and key_file go together"],
-    [{ etcd: { endpoints: ["http://e:2379"], tls: { ca_file: "/c" } } }, "cluster.etcd.endpoints: tls is set but an endpoint uses http://"],
+    [{ etcd: { endpoints: ["http://e:2379"], password_file: "/p" }, node: { advertise: "10.0.0.1" } }, "cluster.etcd.password_file: a password needs cluster.etcd.username"],
+    [{ etcd: { endpoints: ["http://e:2379"], tls: { cert_file: "/c" } }, node: { advertise: "10.0.0.1" } }, "cluster.etcd.tls: cert_file and key_file go together"],
+    [{ etcd: { endpoints: ["http://e:2379"], tls: { ca_file: "/c" } }, node: { advertise: "10.0.0.1" } }, "cluster.etcd.endpoints: tls is set but an endpoint uses http://"],
     [{ etcd: { endpoints: ["http://e:2379"] }, nodes: {} }, expect.stringContaining("cluster.nodes")],
+    [{ etcd: { endpoints: ["http://e:2379"] } }, "cluster.node: required field is missing"],
+    [{ etcd: { endpoints: ["http://e:2379"] }, node: { name: "a" } }, "cluster.node.advertise: required field is missing"],
   ])("%o is refused: %s", (cluster, message) => {
     expect(problems(cluster)).toContainEqual(message as string);
   });
 
   test("scope applies to app backends only", () => {
-    const p = problems({ etcd: { endpoints: ["http://e:2379"] } }, { balancers: [{ name: "b", listen: "127.0.0.1:0", backends: { service: "web", scope: "cluster" } }] });
+    const p = problems({ etcd: { endpoints: ["http://e:2379"] }, node: { advertise: "10.0.0.1" } }, { balancers: [{ name: "b", listen: "127.0.0.1:0", backends: { service: "web", scope: "cluster" } }] });
     expect(p).toContain("balancers[0].backends.scope: scope applies to an app backend (a service backend always spans the cluster)");
   });
 });
