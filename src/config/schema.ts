@@ -190,9 +190,9 @@ export const ScalingPolicy = Schema.Struct({
   dry_run: def(Schema.Boolean, false),
   /** A manual scale (API or `polis scale`) pauses autoscaling this long, unless the request names its own window. */
   manual_pause: def(Duration, "10m"),
-  /** A process has no request as a pod does: utilization is measured against this share of a core (millicores). */
-  cpu_request: def(Schema.Number.check(Schema.isGreaterThan(0)), 1000),
-  /** Memory utilization is measured against this (default: max_memory when set). */
+  /** CPU utilization is measured against this share of a core in millicores (default: resources.cpu, else 1000). */
+  cpu_request: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThan(0))),
+  /** Memory utilization is measured against this (default: resources.memory, else max_memory when set). */
   memory_request: Schema.optionalKey(ByteSize),
 });
 

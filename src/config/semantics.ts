@@ -147,8 +147,8 @@ export function checkSemantics(config: ConfigParts, cores = navigator.hardwareCo
       if (app.scaling) {
         const v = validatePolicy(toScalePolicyInput(app.scaling, min, max));
         if (!v.ok) for (const e of v.errors) out.push({ path: `${at}.scaling`, message: `${e.path}: ${e.message}` });
-        if (app.scaling.metrics.some((m) => m.name === "memory") && app.scaling.memory_request === undefined && app.max_memory === undefined) {
-          out.push({ path: `${at}.scaling.memory_request`, message: "a memory target needs memory_request (or max_memory) to measure utilization against" });
+        if (app.scaling.metrics.some((m) => m.name === "memory") && app.scaling.memory_request === undefined && app.max_memory === undefined && app.resources?.memory === undefined) {
+          out.push({ path: `${at}.scaling.memory_request`, message: "a memory target needs memory_request (or resources.memory, or max_memory) to measure utilization against" });
         }
       }
     } else if (app.scaling) {

@@ -66,7 +66,10 @@ export function createScalerLink(hub: ScalerLinkDeps, procs: Pick<ProcsLink, "de
   const requests = (app: string) => {
     const cfg = hub.config().apps.find((a) => a.name === app);
     const s = cfg?.scaling;
-    return { cpuRequest: s?.cpu_request ?? 1000, ...(s?.memory_request ?? cfg?.max_memory ? { memoryRequest: (s?.memory_request ?? cfg?.max_memory)! } : {}) };
+    // Kubernetes measures utilization against a pod's request: here the app's enforced limits stand in for it.
+    const cpu = s?.cpu_request ?? (cfg?.resources?.cpu !== undefined ? cfg.resources.cpu * 1000 : 1000);
+    const memory = s?.memory_request ?? cfg?.resources?.memory ?? cfg?.max_memory;
+    return { cpuRequest: cpu, ...(memory !== undefined ? { memoryRequest: memory } : {}) };
   };
 
   const current = (app: string) => {
