@@ -281,12 +281,12 @@ export class ReplicaLifecycle {
       if (!run.stopping) {
         if (run.driver?.holds) {
           // The kernel's verdict is read before the group is gone (and its counters with it).
-          if (!run.cause && run.driver.exitCause() === "oom-killed") run.cause = "oom-killed";
+          if (!run.cause && run.driver.exitCause(code, signal) === "oom-killed") run.cause = "oom-killed";
           run.driver.signal(run.pid, "SIGKILL");
           await waitGone(() => this.alive(run), KILL_GRACE_MS);
           await this.release(run);
         } else signalGroup(run.pid, "SIGKILL");
-      } else if (!run.cause && run.driver?.exitCause() === "oom-killed") run.cause = "oom-killed";
+      } else if (!run.cause && run.driver?.exitCause(code, signal) === "oom-killed") run.cause = "oom-killed";
       this.finishOutput(run);
       const upMs = Math.max(0, this.ctx.clock.now() - run.startedAtMono);
       const event: RestartEvent = { type: "exited", code, signal, upMs, wasReady: run.isReady, ...(run.cause ? { cause: run.cause } : {}) };

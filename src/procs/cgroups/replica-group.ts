@@ -74,6 +74,7 @@ export class ReplicaCgroup {
     private readonly support: CgroupSupport,
     readonly dirs: ReadonlyMap<Controller, string>,
     private readonly oomBaseline: number,
+    private readonly limitBaseline = 0,
   ) {}
 
   /**
@@ -100,7 +101,7 @@ export class ReplicaCgroup {
       g.remove();
       throw e;
     }
-    return new ReplicaCgroup(support, dirs, g.oomKills());
+    return new ReplicaCgroup(support, dirs, g.oomKills(), g.limitHits());
   }
 
   /** The group of an adopted replica: the same path, whatever limits it was started with. */
@@ -115,7 +116,7 @@ export class ReplicaCgroup {
     }
     if (dirs.size === 0) return null;
     const g = new ReplicaCgroup(support, dirs, 0);
-    return new ReplicaCgroup(support, dirs, g.oomKills());
+    return new ReplicaCgroup(support, dirs, g.oomKills(), g.limitHits());
   }
 
   private apply(l: Limits): void {
@@ -137,6 +138,8 @@ export class ReplicaCgroup {
       const memsw = this.support.swap;
       if (memsw) writeKnob(mem, "memory.memsw.limit_in_bytes", unlimited);
       writeKnob(mem, "memory.limit_in_bytes", l.memoryBytes !== undefined ? String(l.memoryBytes) : unlimited);
+      // A reused group (its last run's removal raced a straggler) must not carry that run's peak.
+      if (existsSync(join(mem, "memory.max_usage_in_bytes"))) writeKnob(mem, "memory.max_usage_in_bytes", "0");
       if (memsw && l.memoryBytes !== undefined && l.memorySwapBytes !== undefined) {
         writeKnob(mem, "memory.memsw.limit_in_bytes", String(l.memoryBytes + l.memorySwapBytes));
       }
@@ -156,6 +159,29 @@ export class ReplicaCgroup {
   /** OOM kills in this group since it was created or adopted. */
   oomKilled(): boolean {
     return this.oomKills() > this.oomBaseline;
+  }
+
+  /**
+   * Whether usage reached the memory limit since the start. On v1 the OOM counter is kept by the group of the
+   * killed process only (a runtime's nested group, gone with the container), so for a container the verdict
+   * is this plus a SIGKILL death; v2 counts OOM kills hierarchically and needs no such inference.
+   */
+  memoryLimitHit(): boolean {
+    if (this.limitHits() > this.limitBaseline) return true;
+    const mem = this.dirs.get("memory");
+    if (!mem || this.support.mode === "v2") return false;
+    // With memory+swap equal to memory (memory_swap: 0) the kernel may kill without counting a failure; the
+    // peak reaching the limit says the same (the peak is reset when the group is set up).
+    const limit = num(read(join(mem, "memory.limit_in_bytes")));
+    return limit > 0 && limit < 2 ** 62 && num(read(join(mem, "memory.max_usage_in_bytes"))) >= limit;
+  }
+
+  private limitHits(): number {
+    const mem = this.dirs.get("memory");
+    if (!mem) return 0;
+    if (this.support.mode === "v2") return field(read(join(mem, "memory.events")), "max");
+    // With memory_swap set, memory+swap is the counter that hits its limit first.
+    return num(read(join(mem, "memory.failcnt"))) + num(read(join(mem, "memory.memsw.failcnt")));
   }
 
   private oomKills(): number {

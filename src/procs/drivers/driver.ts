@@ -32,7 +32,7 @@ export interface DriverRun {
   /** Whether any process of the run is left (its group, or anything in its cgroup). */
   alive(pgid: number): boolean;
   /** A cause the exit status does not tell: the kernel OOM-killed a process of the run at its memory limit. */
-  exitCause(): "oom-killed" | null;
+  exitCause(code: number | null, signal: string | null): "oom-killed" | null;
   /** The run's cgroup counters; null without a cgroup. */
   usage(): ResourceUsage | null;
   /** Pids to sum CPU and RSS over; null = the process group (the default for a host process). */

@@ -114,7 +114,8 @@ export function createOciDriver(support: CgroupSupport, which?: (bin: string) =>
         }
       },
       alive: (pgid) => groupAlive(pgid) || (cg !== null && cg.members().length > 0),
-      exitCause: () => (cg?.oomKilled() ? "oom-killed" : null),
+      // The runtime reports a SIGKILLed init as 137 (128 + 9).
+      exitCause: (code, signal) => (cg && (cg.oomKilled() || ((code === 137 || signal === "SIGKILL") && cg.memoryLimitHit())) ? "oom-killed" : null),
       usage: () => limits.usage(),
       members: () => cg?.members() ?? null,
       async release() {
