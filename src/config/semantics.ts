@@ -8,6 +8,7 @@ import { validatePolicy } from "../core/scaling/policy.ts";
 import { appCheckSpec, standaloneCheckSpec } from "./checks.ts";
 import { toScalePolicyInput } from "./scaling.ts";
 import { splitListen } from "./units.ts";
+import { taskAndAlertRules } from "./tasks.ts";
 import { type ClusterConfig, clusterRules } from "./cluster.ts";
 import { driverRules } from "./drivers.ts";
 
@@ -23,6 +24,8 @@ export interface ConfigParts {
   readonly checks: ReadonlyArray<StandaloneCheckConfig | undefined>;
   readonly balancers: ReadonlyArray<BalancerConfig | undefined>;
   readonly services: ReadonlyArray<ServiceConfig | undefined>;
+  readonly tasks?: Config["tasks"];
+  readonly alerts?: Config["alerts"];
 }
 
 function duplicates<T>(items: ReadonlyArray<T | undefined>, key: (t: T) => string, at: (i: number) => string, what: string, out: ConfigProblem[]) {
@@ -133,6 +136,7 @@ export function checkSemantics(config: ConfigParts, cores = navigator.hardwareCo
   duplicates(config.services, (s) => `${s.namespace}/${s.name}`, (i) => `services[${i}].name`, "service (namespace/name)", out);
   if (config.api) duplicates(config.api.tokens, (t) => t.token, (i) => `api.tokens[${i}].token`, "token", out);
   portOverlaps(config.apps, out);
+  out.push(...taskAndAlertRules(config.tasks, config.alerts?.receivers));
 
   const appNames = new Set(config.apps.flatMap((a) => (a ? [a.name] : [])));
   const appsComplete = config.apps.every((a) => a !== undefined);

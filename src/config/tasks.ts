@@ -62,3 +62,27 @@ export function redactEnv(env: Readonly<Record<string, string>>): Record<string,
   for (const [k, v] of Object.entries(env)) out[k] = SECRET_NAME.test(k) ? REDACTED : v;
   return out;
 }
+
+/** Cross-field rules of `tasks:` and `alerts:`: unique names, placeholders that name a declared parameter. */
+export function taskAndAlertRules(tasks: readonly TaskDefinitionConfig[] | undefined, receivers: ReadonlyArray<{ name: string }> | undefined): Array<{ path: string; message: string; value?: string }> {
+  const out: Array<{ path: string; message: string; value?: string }> = [];
+  const seen = new Map<string, number>();
+  (tasks ?? []).forEach((t, i) => {
+    const first = seen.get(t.name);
+    if (first !== undefined) out.push({ path: `tasks[${i}].name`, message: `duplicate task name (also at tasks[${first}].name)`, value: JSON.stringify(t.name) });
+    else seen.set(t.name, i);
+    const texts: Array<[string, string]> = [["command", t.command], ...t.args.map((a, j) => [`args[${j}]`, a] as [string, string]), ...Object.entries(t.env).map(([k, v]) => [`env.${k}`, v] as [string, string])];
+    for (const [where, text] of texts) {
+      for (const m of text.matchAll(PLACEHOLDER)) {
+        if (!(m[1]! in t.params)) out.push({ path: `tasks[${i}].${where}`, message: `{{${m[1]}}} names no parameter of this task (declare it under params)`, value: JSON.stringify(text) });
+      }
+    }
+  });
+  const rs = new Map<string, number>();
+  (receivers ?? []).forEach((r, i) => {
+    const first = rs.get(r.name);
+    if (first !== undefined) out.push({ path: `alerts.receivers[${i}].name`, message: `duplicate receiver name (also at alerts.receivers[${first}].name)`, value: JSON.stringify(r.name) });
+    else rs.set(r.name, i);
+  });
+  return out;
+}
