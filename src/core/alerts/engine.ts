@@ -46,6 +46,12 @@ export interface EngineState {
   suppressionDirty: boolean;
   /** The next time a silence starts or ends (suppression changes then without any event). */
   nextSilenceBoundary: number;
+  /** Per inhibit rule: active fingerprints by their `equal` label values (inhibition looks in one bucket only). */
+  inhibitIndex: Array<Map<string, Set<string>>>;
+  /** Buckets whose inhibition source changed: [rule, key]. */
+  readonly dirtyBuckets: Array<[number, string]>;
+  /** Observed inputs' fingerprints by a cheap key of their labels in the order given (no sort, no hash). */
+  readonly keyCache: Map<string, string>;
 }
 
 export type AlertEvent =
@@ -80,6 +86,9 @@ export function createEngineState(rules: AlertRules, alerts: readonly Alert[] = 
     nextId: 1,
     suppressionDirty: true,
     nextSilenceBoundary: 0,
+    inhibitIndex: rules.inhibit.map(() => new Map()),
+    dirtyBuckets: [],
+    keyCache: new Map(),
   };
   for (const a of alerts) {
     s.byId.set(a.id, a);
@@ -98,8 +107,32 @@ export function createEngineState(rules: AlertRules, alerts: readonly Alert[] = 
   return s;
 }
 
+const equalKey = (equal: readonly string[], labels: Readonly<Record<string, string>>) => {
+  let k = "";
+  for (const l of equal) k += `${labels[l] ?? ""}\u0000`;
+  return k;
+};
+
+/** Files an alert in every inhibit bucket; an inhibition source changing marks its bucket for recomputation. */
+function inhibitFile(s: EngineState, a: Alert, add: boolean) {
+  s.rules.inhibit.forEach((rule, i) => {
+    const k = equalKey(rule.equal, a.labels);
+    const m = s.inhibitIndex[i]!;
+    let set = m.get(k);
+    if (add) {
+      if (!set) m.set(k, (set = new Set()));
+      set.add(a.fingerprint);
+    } else if (set) {
+      set.delete(a.fingerprint);
+      if (set.size === 0) m.delete(k);
+    }
+    if (matchesAll(rule.source, a.labels)) s.dirtyBuckets.push([i, k]);
+  });
+}
+
 function index(s: EngineState, a: Alert) {
   s.active.set(a.fingerprint, a);
+  inhibitFile(s, a, true);
   let set = s.bySource.get(a.source);
   if (!set) s.bySource.set(a.source, (set = new Set()));
   set.add(a.fingerprint);
@@ -108,15 +141,29 @@ function index(s: EngineState, a: Alert) {
 
 function unindex(s: EngineState, a: Alert) {
   s.active.delete(a.fingerprint);
+  inhibitFile(s, a, false);
   s.bySource.get(a.source)?.delete(a.fingerprint);
   s.expiring.delete(a.fingerprint);
 }
 
 const describe = (a: Alert) => `${a.severity} alert ${a.name} (${a.id})${a.annotations.summary ? `: ${a.annotations.summary}` : ""}`;
 
+/** A source reports the same labels in the same order every time: that text finds the fingerprint without a sort. */
+function fingerprintFor(s: EngineState, input: AlertInput): string {
+  let key = `${input.name}\u0000${input.severity}`;
+  for (const k in input.labels) key += `\u0000${k}\u0001${input.labels[k]}`;
+  let fp = s.keyCache.get(key);
+  if (fp === undefined) {
+    fp = fingerprintOf(labelsOf(input));
+    // Bounded: a source inventing labels cannot grow it past a few times the active alerts.
+    if (s.keyCache.size > 4 * s.active.size + 1000) s.keyCache.clear();
+    s.keyCache.set(key, fp);
+  }
+  return fp;
+}
+
 function raise(s: EngineState, input: AlertInput, now: number, actions: AlertAction[], repeat: boolean): { alert: Alert; reason: Reason } {
-  const labels = labelsOf(input);
-  const fp = fingerprintOf(labels);
+  const fp = fingerprintFor(s, input);
   const found = s.active.get(fp);
   if (found) {
     if (input.value !== undefined) found.lastValue = input.value;
@@ -138,7 +185,7 @@ function raise(s: EngineState, input: AlertInput, now: number, actions: AlertAct
     fingerprint: fp,
     name: input.name,
     severity: input.severity,
-    labels,
+    labels: labelsOf(input),
     annotations: { ...input.annotations },
     source: input.source,
     lifecycle: "firing",
@@ -152,8 +199,7 @@ function raise(s: EngineState, input: AlertInput, now: number, actions: AlertAct
   };
   s.byId.set(a.id, a);
   index(s, a);
-  if (s.rules.inhibit.length > 0) s.suppressionDirty = true;
-  silencesOf(s, a, now);
+  suppressionOf(s, a, now);
   actions.push({ kind: "save-alert", alert: a });
   actions.push({ kind: "event", type: "alert.firing", alert: a, message: `${describe(a)} firing${a.silencedBy.length > 0 ? " (silenced)" : ""}` });
   placeAlert(s.groups, s.rules.routes, a, now);
@@ -166,7 +212,6 @@ function resolve(s: EngineState, a: Alert, now: number, by: string, comment: str
   a.resolvedBy = by;
   if (comment !== undefined) a.resolveComment = comment;
   unindex(s, a);
-  if (s.rules.inhibit.length > 0) s.suppressionDirty = true;
   s.resolvedOrder.push(a.id);
   actions.push({ kind: "save-alert", alert: a });
   actions.push({ kind: "event", type: "alert.resolved", alert: a, message: `${describe(a)} resolved by ${by}` });
@@ -187,52 +232,65 @@ function silencesOf(s: EngineState, a: Alert, now: number) {
   a.silencedBy = ids;
 }
 
-/** Recomputes silences and inhibition of every active alert; reports and re-groups the ones that changed. */
-function recomputeSuppression(s: EngineState, now: number, actions: AlertAction[]) {
-  s.suppressionDirty = false;
-  let boundary = Infinity;
-  for (const x of s.silences.values()) {
-    if (x.startsAt > now) boundary = Math.min(boundary, x.startsAt);
-    else if (x.endsAt > now) boundary = Math.min(boundary, x.endsAt);
-  }
-  s.nextSilenceBoundary = boundary;
-  // Inhibition sources indexed by rule and equal-label values: one pass, so 10,000 alerts cost O(n), not O(n^2).
-  const sources = s.rules.inhibit.map((rule) => {
-    const m = new Map<string, string[]>();
-    for (const a of s.active.values()) {
-      if (!matchesAll(rule.source, a.labels)) continue;
-      const k = rule.equal.map((l) => a.labels[l] ?? "").join("\u0000");
-      const list = m.get(k);
-      if (list) list.push(a.fingerprint);
-      else m.set(k, [a.fingerprint]);
+/** Sets an alert's silencedBy and inhibitedBy from the silences in force and its inhibit buckets; true if changed. */
+function suppressionOf(s: EngineState, a: Alert, now: number): boolean {
+  const before = a.silencedBy.join() + "|" + a.inhibitedBy.join();
+  silencesOf(s, a, now);
+  const inhibitors: string[] = [];
+  s.rules.inhibit.forEach((rule, i) => {
+    if (!matchesAll(rule.target, a.labels)) return;
+    for (const fp of s.inhibitIndex[i]!.get(equalKey(rule.equal, a.labels)) ?? []) {
+      if (fp === a.fingerprint || inhibitors.includes(fp)) continue;
+      const src = s.active.get(fp);
+      if (src && matchesAll(rule.source, src.labels)) inhibitors.push(fp);
     }
-    return m;
   });
-  for (const a of s.active.values()) {
-    const wasSilenced = a.silencedBy.length > 0;
-    const before = a.silencedBy.join() + "|" + a.inhibitedBy.join();
-    silencesOf(s, a, now);
-    const inhibitors: string[] = [];
-    s.rules.inhibit.forEach((rule, i) => {
-      if (!matchesAll(rule.target, a.labels)) return;
-      const k = rule.equal.map((l) => a.labels[l] ?? "").join("\u0000");
-      for (const fp of sources[i]!.get(k) ?? []) if (fp !== a.fingerprint && !inhibitors.includes(fp)) inhibitors.push(fp);
-    });
-    a.inhibitedBy = inhibitors;
-    if (a.silencedBy.join() + "|" + a.inhibitedBy.join() === before) continue;
-    actions.push({ kind: "save-alert", alert: a });
-    const silenced = a.silencedBy.length > 0;
-    if (silenced !== wasSilenced) {
-      actions.push({ kind: "event", type: silenced ? "alert.silenced" : "alert.unsilenced", alert: a, message: `${describe(a)} ${silenced ? `silenced by ${a.silencedBy.join(", ")}` : "no longer silenced"}` });
+  a.inhibitedBy = inhibitors;
+  return a.silencedBy.join() + "|" + a.inhibitedBy.join() !== before;
+}
+
+function reportSuppression(s: EngineState, a: Alert, wasSilenced: boolean, now: number, actions: AlertAction[]) {
+  actions.push({ kind: "save-alert", alert: a });
+  const silenced = a.silencedBy.length > 0;
+  if (silenced !== wasSilenced) {
+    actions.push({ kind: "event", type: silenced ? "alert.silenced" : "alert.unsilenced", alert: a, message: `${describe(a)} ${silenced ? `silenced by ${a.silencedBy.join(", ")}` : "no longer silenced"}` });
+  }
+  placeAlert(s.groups, s.rules.routes, a, now);
+}
+
+/**
+ * Recomputes suppression where it may have changed: every active alert when silences or rules changed (or a
+ * silence started or ended), else only the inhibit buckets whose source alerts came or went. Reports and re-groups
+ * the alerts that changed.
+ */
+function recomputeSuppression(s: EngineState, now: number, actions: AlertAction[]) {
+  const full = s.suppressionDirty || now >= s.nextSilenceBoundary;
+  let targets: Iterable<Alert>;
+  if (full) {
+    s.suppressionDirty = false;
+    let boundary = Infinity;
+    for (const x of s.silences.values()) {
+      if (x.startsAt > now) boundary = Math.min(boundary, x.startsAt);
+      else if (x.endsAt > now) boundary = Math.min(boundary, x.endsAt);
     }
-    placeAlert(s.groups, s.rules.routes, a, now);
+    s.nextSilenceBoundary = boundary;
+    targets = s.active.values();
+  } else {
+    const set = new Set<Alert>();
+    for (const [i, k] of s.dirtyBuckets) for (const fp of s.inhibitIndex[i]?.get(k) ?? []) set.add(s.active.get(fp)!);
+    targets = set;
+  }
+  s.dirtyBuckets.length = 0;
+  for (const a of targets) {
+    const wasSilenced = a.silencedBy.length > 0;
+    if (suppressionOf(s, a, now)) reportSuppression(s, a, wasSilenced, now, actions);
   }
 }
 
 export function decide(s: EngineState, event: AlertEvent, now: number): Decision {
   const actions: AlertAction[] = [];
   const done = (reason: Reason, extra: { alert?: Alert; silence?: Silence } = {}): Decision => {
-    if (s.suppressionDirty || now >= s.nextSilenceBoundary) recomputeSuppression(s, now, actions);
+    if (s.suppressionDirty || now >= s.nextSilenceBoundary || s.dirtyBuckets.length > 0) recomputeSuppression(s, now, actions);
     return { actions, reason, ...extra };
   };
   switch (event.type) {
@@ -242,7 +300,7 @@ export function decide(s: EngineState, event: AlertEvent, now: number): Decision
     }
     case "observe": {
       const seen = new Set<string>();
-      for (const input of event.inputs) seen.add(raise(s, { ...input, source: event.source }, now, actions, false).alert.fingerprint);
+      for (const input of event.inputs) seen.add(raise(s, input.source === event.source ? input : { ...input, source: event.source }, now, actions, false).alert.fingerprint);
       const held = s.bySource.get(event.source);
       if (held) for (const fp of [...held]) if (!seen.has(fp)) resolve(s, s.active.get(fp)!, now, "condition", "the condition cleared", actions);
       return done(Reason.OBSERVED);
@@ -287,6 +345,9 @@ export function decide(s: EngineState, event: AlertEvent, now: number): Decision
     }
     case "rules": {
       s.rules = event.rules;
+      s.inhibitIndex = event.rules.inhibit.map(() => new Map());
+      for (const a of s.active.values()) inhibitFile(s, a, true);
+      s.dirtyBuckets.length = 0;
       // Routes may differ: rebuild the groups from the active alerts, as already notified (a reload does not page).
       s.groups.byKey.clear();
       s.groups.ofAlert.clear();
@@ -304,7 +365,7 @@ export function decide(s: EngineState, event: AlertEvent, now: number): Decision
         const a = s.active.get(fp);
         if (a?.endsAt !== undefined && a.endsAt <= now) resolve(s, a, now, "expiry", "not raised again before its endsAt", actions);
       }
-      if (s.suppressionDirty || now >= s.nextSilenceBoundary) recomputeSuppression(s, now, actions);
+      if (s.suppressionDirty || now >= s.nextSilenceBoundary || s.dirtyBuckets.length > 0) recomputeSuppression(s, now, actions);
       flushGroups(s.groups, s.rules.routes, s.active, now, actions);
       return { actions, reason: Reason.TICK };
     }
