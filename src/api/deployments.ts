@@ -151,6 +151,8 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): Hono {
       response: Rollout,
       status: 202,
       errors: [409, 503],
+      // It changes what runs (command, args, env): the same power as PATCH /v1/config, so the same role.
+      role: "admin",
     },
     (c, { body }) => {
       const name = known(c);

@@ -80,6 +80,8 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
   /** First time each process was seen ready (app/id/pid): the start of its healthy time when it has no endpoint. */
   const readySeen = new Map<string, number>();
   let timer: ReturnType<typeof setInterval> | null = null;
+  /** Off until start() and after stop(): no observation, decision or action (a released agent holds still). */
+  let running = false;
   let storeFaultReported = false;
 
   const slotOf = (app: string) => {
@@ -206,6 +208,7 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
 
   /** One observation and decision for an app's active rollout. */
   const step = async (app: string) => {
+    if (!running) return;
     const s = active(app);
     const cfg = appCfg(app);
     if (!s || !cfg) return;
@@ -214,7 +217,7 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
     const now = Date.now();
     const slot = slotOf(app);
     const current = active(app);
-    if (!snap || current !== s) return;
+    if (!running || !snap || current !== s) return;
     const replicas = observe(cfg, snap, slot, now);
     const counts = new Map<number, { total: number; ready: number; available: number }>();
     for (const r of replicas) {
@@ -380,12 +383,14 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
       return rec ? { current: rec.current, target: targetOf(app) ?? rec.current } : undefined;
     },
     start() {
+      running = true;
       if (timer) return;
       timer = setInterval(() => {
         for (const a of deps.config().apps) if (active(a.name)) void evaluate(a.name);
       }, TICK_MS);
     },
     stop() {
+      running = false;
       if (timer) clearInterval(timer);
       timer = null;
     },

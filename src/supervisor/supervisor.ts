@@ -366,6 +366,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       persistEvents = on;
     },
     stopTimeoutMs: () => config.agent.shutdown_timeout,
+    holdDeploys: (on) => (on ? deploy.stop() : deploy.start()),
     startBalancers: () => Promise.all(hosts.balancers.map((h) => (h.info().state === "stopped" ? h.start() : undefined))).then(() => {}),
   });
 

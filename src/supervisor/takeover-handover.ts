@@ -26,6 +26,8 @@ export interface HandoverDeps {
   stopTimeoutMs(): number;
   /** Start balancer workers that start() left out (deferBalancers). */
   startBalancers(): Promise<void>;
+  /** Stop (or restart) acting on rollouts: a released agent must not launch or retire the successor's replicas. */
+  holdDeploys?(on: boolean): void;
 }
 
 /** The procs worker answers a release at once; a worker that does not is restarting and holds nothing to release. */
@@ -43,6 +45,7 @@ export function createHandover(deps: HandoverDeps): Handover {
 
   return {
     async release() {
+      deps.holdDeploys?.(true);
       scalerStopped = true;
       await deps.scaler()?.stop(deps.stopTimeoutMs());
       procsReleased = true;
@@ -72,6 +75,7 @@ export function createHandover(deps: HandoverDeps): Handover {
       procsReleased = false;
       if (scalerStopped) await deps.scaler()?.start();
       scalerStopped = false;
+      deps.holdDeploys?.(false);
     },
     passing: () => countPassing(deps.pools()),
     startBalancers: () => deps.startBalancers(),

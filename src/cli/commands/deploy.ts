@@ -99,7 +99,8 @@ export const deploy: CommandDef = {
     { name: "min-healthy-time", type: "string", value: "DURATION", description: "how long a new replica must pass before it counts, for this rollout" },
     { name: "watch", short: "w", type: "boolean", description: "follow the rollout until it ends" },
   ],
-  role: "operator",
+  // It changes the command a replica runs: the admin role, as PATCH /v1/config.
+  role: "admin",
   examples: ["polis deploy web --env VERSION=2.4.1", "polis deploy web --set command=/srv/web/bin/server --set 'args=--port $PORT' --watch", "polis deploy web --unset-env DEBUG --max-surge 2"],
   async run(ctx) {
     const app = ctx.args.app!;

@@ -38,7 +38,7 @@ const help: CommandDef = {
 export const GROUPS: readonly CommandGroup[] = [
   { title: "Run and set up", commands: [agent, upgrade, validate, init, service, completion, version, help, demoApp] },
   { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling, alerts, tasks, members, cluster, revisions] },
-  { title: "Change (operator role; reload: admin)", commands: [scale, restart, deploy, rollout, rollback, stop, start, maint, drain, reload, alert, silence, run, task] },
+  { title: "Change (operator role; reload, deploy: admin)", commands: [scale, restart, deploy, rollout, rollback, stop, start, maint, drain, reload, alert, silence, run, task] },
 ];
 
 export function allCommands(): CommandDef[] {
