@@ -101,6 +101,8 @@ describe.skipIf(!HAVE_ETCD)("cluster discovery across two agents on real etcd", 
     ]);
     const table = Bun.spawnSync([requireBinary(), "members", "--url", b.url, "--token", b.token], { env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" } });
     expect(table.stdout.toString()).toMatch(/node-a\s+z1\s+127\.0\.0\.11\s+alive/);
+    const resolve = Bun.spawnSync([requireBinary(), "resolve", "web", "--url", b.url, "--token", b.token], { env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" } });
+    expect(resolve.stdout.toString()).toMatch(/web-0@node-a\s+127\.0\.0\.11\s+\d+\s+passing\s+1\s+node-a \(z1\)/);
   }, 20_000);
 
   test("B's /v1/cluster/status and /metrics show the etcd link and the members by status", async () => {

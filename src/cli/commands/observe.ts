@@ -200,7 +200,10 @@ export const resolve: CommandDef = {
     const sel = ctx.opts.selector as string | undefined;
     const r = await ctx.client().resolve(ctx.args.name!, (ctx.opts.namespace as string | undefined) ?? "default", { ...(sel ? { selector: sel } : {}), all: ctx.opts.all === true });
     if (ctx.opts.json) return json(ctx, r);
-    ctx.out.line(table(["endpoint", "address", "port", "health", "weight"], r.endpoints.map((e) => [e.id, e.address, e.port, ctx.out.style.state(String(e.health)), e.weight])));
+    // With a cluster, other nodes' endpoints name their node (and zone); this node's own show "-".
+    const clustered = r.endpoints.some((e) => e.node !== undefined);
+    const rows = r.endpoints.map((e) => [e.id, e.address, e.port, ctx.out.style.state(String(e.health)), e.weight, ...(clustered ? [e.node ? `${e.node}${e.zone ? ` (${e.zone})` : ""}` : "-"] : [])]);
+    ctx.out.line(table(["endpoint", "address", "port", "health", "weight", ...(clustered ? ["node"] : [])], rows));
     return 0;
   },
 };
