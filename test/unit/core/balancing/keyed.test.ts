@@ -1,5 +1,6 @@
 // ip_hash, consistent_hash and maglev: stable mapping, and how many keys move when one endpoint leaves.
 import { describe, expect, test } from "bun:test";
+import { heapStats } from "bun:jsc";
 import { createConsistentHash } from "../../../../src/core/balancing/consistent-hash.ts";
 import { createIpHash } from "../../../../src/core/balancing/ip-hash.ts";
 import { createMaglev } from "../../../../src/core/balancing/maglev.ts";
@@ -82,6 +83,21 @@ describe("keyed policies", () => {
       p.update(pool([1, 2]));
       expect(p.pick({ hash: 0 })).toBeGreaterThanOrEqual(0);
       expect(p.pick({ hash: 0xffffffff })).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  test("picks allocate nothing, bounded walks included", () => {
+    for (const p of [createConsistentHash({ hashBalanceFactor: 1.25 }), createMaglev({ hashBalanceFactor: 1.25 }), createConsistentHash(), createMaglev()]) {
+      p.update(pool(Array.from({ length: 50 }, (_, i) => 1 + (i % 3))));
+      // A hot key held open, so bounded picks walk past full hosts.
+      for (let k = 0; k < 500; k++) p.onStart?.(p.pick({ hash: 77 }));
+      const ctx = { hash: 0 };
+      for (let k = 0; k < 50_000; k++) p.pick(((ctx.hash = Math.imul(k, 2654435761) >>> 0), ctx));
+      Bun.gc(true);
+      const before = heapStats().objectCount;
+      for (let k = 0; k < 200_000; k++) p.pick(((ctx.hash = Math.imul(k, 2654435761) >>> 0), ctx));
+      // A few objects of the runtime's own may come and go; a per-pick allocation would add ~200,000.
+      expect(heapStats().objectCount - before).toBeLessThan(100);
     }
   });
 });
