@@ -103,6 +103,9 @@ describe("alerts on the compiled binary", () => {
     const stats = (await (await agent.api("/v1/alerts/stats")).json()) as Json;
     expect(stats.byState).toMatchObject({ acknowledged: 1, silenced: 1 });
     expect(stats.meanTimeToAcknowledgeMs).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${agent.url}/metrics`)).text();
+    expect(metrics).toMatch(/polis_alerts\{(?=[^}]*state="acknowledged")(?=[^}]*severity="critical")[^}]*\} 1/);
+    expect(metrics).toMatch(/polis_alert_notifications_total\{(?=[^}]*receiver="ops")(?=[^}]*outcome="sent")[^}]*\} [1-9]/);
     expect(received.some((r) => r.body.alerts.some((x: Json) => x.labels.alertname === "DiskSlow"))).toBe(false);
     expect((await agent.api(`/v1/silences/${silence.id}`, { method: "DELETE" })).status).toBe(200);
     await waitFor(async () => ((await (await agent.api(`/v1/alerts/${a.id}`)).json()) as Json).state === "firing", { what: "the alert firing again" });
