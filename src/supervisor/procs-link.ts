@@ -152,6 +152,8 @@ export function createProcsLink(hub: ProcsLinkDeps) {
       data: e as unknown as Record<string, unknown>,
     });
     hub.telemetry.event(`proc.${e.type}`);
+    // The kernel's OOM kill is counted apart from other exits: an operator alerts on it, not on every restart.
+    if (e.type === "exited" && e.reason === Reason.OOM_KILLED) hub.telemetry.event("proc.oom-killed");
     if (!("id" in e)) return;
     const key = `${e.app}-${e.id}`;
     const r = replicas.get(key) ?? { app: e.app, id: e.id, port: null, pid: null, startTime: null, ready: false };

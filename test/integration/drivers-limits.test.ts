@@ -44,6 +44,11 @@ describe("resource limits (exec driver)", () => {
     const r = (await replicas(agent, "hog"))[0] as Replica;
     expect(r.restarts).toBeGreaterThanOrEqual(1);
     expect(r.lastExit?.reason).toBe("oom-killed");
+    // Counted apart from other exits in the metrics.
+    await waitFor(async () => /polis_events_total\{[^}]*type="proc\.oom-killed"[^}]*\} [1-9]/.test(await (await fetch(`${agent.url}/metrics`)).text()), {
+      timeoutMs: 15_000,
+      what: "the oom-killed counter in /metrics",
+    });
     // The status says what enforced it.
     const view = (await (await agent.api("/v1/agent")).json()) as { drivers: { limits: { cgroup: string; enforced: string[] } } };
     expect(view.drivers.limits.cgroup).toBe(support.mode);

@@ -85,6 +85,9 @@ export class ReplicaCgroup {
   static create(support: CgroupSupport, scope: string, name: string, limits: Limits): ReplicaCgroup {
     const dirs = new Map<Controller, string>();
     for (const [c, base] of Object.entries(support.bases) as Array<[Controller, string]>) {
+      // A cpu group of its own changes how the scheduler shares the host (one group's weight for all its threads):
+      // joined only to set a quota. cpuacct (accounting only) is joined anyway.
+      if (c === "cpu" && limits.cpu === undefined && support.mode === "v1") continue;
       const dir = join(base, scope, name);
       if (!existsSync(dir)) {
         mkdirSync(join(base, scope), { recursive: true });
