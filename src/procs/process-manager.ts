@@ -436,10 +436,13 @@ export class ProcessManager {
       }
       return;
     }
+    // A rollout in progress holds up to `surge` slots beyond the count and retires them itself: trim only above.
+    const keep = n + (app.spec?.surge ?? 0);
+    if (current.length <= keep) return;
     // Replicas of another revision go first (a rollout left them), then the newest.
     const target = app.spec?.revision ?? 0;
     const order = [...current].sort((a, b) => Number(a.spec.revision !== target) - Number(b.spec.revision !== target) || a.id - b.id);
-    const victims = order.slice(n).reverse();
+    const victims = order.slice(keep).reverse();
     await Promise.all(
       victims.map(async (r) => {
         await this.callHook(() => this.hooks.beforeStop?.(r.snapshot()), "beforeStop", app.spec?.hookTimeoutMs);

@@ -18,6 +18,8 @@ export interface ResolvedSpec {
   readonly name: string;
   /** The revision these fields belong to (0: none given). */
   readonly revision: number;
+  /** Slots a rollout may hold beyond `replicas`. */
+  readonly surge: number;
   readonly command: string;
   readonly args: readonly string[];
   readonly cwd: string | undefined;
@@ -45,6 +47,7 @@ export function resolveSpec(spec: AppSpec): ResolvedSpec {
   return {
     name: spec.name,
     revision: spec.revision ?? 0,
+    surge: Math.max(0, Math.floor(spec.surge ?? 0)),
     command: spec.command,
     args: spec.args ?? [],
     cwd: spec.cwd,

@@ -31,6 +31,8 @@ export interface AppSpec {
   readonly name: string;
   /** The revision these fields are (src/core/deploy/revision.ts); replicas keep theirs until a rollout replaces them. */
   readonly revision?: number;
+  /** Replicas a rollout in progress may run beyond `replicas` (it retires them itself): a reconcile trims only above. */
+  readonly surge?: number;
   readonly command: string;
   readonly args?: readonly string[];
   readonly cwd?: string;

@@ -130,6 +130,8 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
       const current = s.outcome === "succeeded" ? s.to : s.outcome === "reverted" ? s.from : rec?.current;
       if (rec && current !== undefined && current !== rec.current) persisted(`current revision of ${app}`, () => ds.putApp(app, { ...rec, current }));
       slotOf(app).live = null;
+      // No rollout holds surge slots any more: procs trims to the count again.
+      deps.applySpecs();
     }
     const slot = slotOf(app);
     for (const a of d.actions) {
@@ -311,10 +313,13 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
       }
     },
     /** The app as procs should run new replicas of it: its target revision's fields, and that revision's number. */
-    specOf(app: AppConfig): { app: AppConfig; revision?: number } {
-      const n = targetOf(app.name);
+    specOf(app: AppConfig): { app: AppConfig; revision?: number; surge?: number } {
+      const act = active(app.name);
+      const n = act?.target ?? ds.app(app.name)?.current;
       const rev = n === undefined ? undefined : revision(app.name, n);
-      return rev ? { app: withRevision(app, rev.fields), revision: rev.number } : { app };
+      // While a rollout runs, a reconcile (reload, scale) must not trim the replicas it started beside the others.
+      const surge = act ? act.options.maxSurge : 0;
+      return rev ? { app: withRevision(app, rev.fields), revision: rev.number, ...(surge > 0 ? { surge } : {}) } : { app };
     },
     /** A replica of the app changed: look again now rather than at the next tick. */
     replicaChanged(app: string) {

@@ -75,7 +75,7 @@ export interface ProcsLinkDeps {
   /** Per-replica readiness changed: the scaler needs the new replica set. */
   replicasChanged(app: string): void;
   /** The app as its target revision runs it (deploy-runner.ts); without it the config's fields, unnumbered. */
-  revisionOf?(app: AppConfig): { app: AppConfig; revision?: number };
+  revisionOf?(app: AppConfig): { app: AppConfig; revision?: number; surge?: number };
 }
 
 export function createProcsLink(hub: ProcsLinkDeps) {
@@ -100,7 +100,7 @@ export function createProcsLink(hub: ProcsLinkDeps) {
   const specFor = (a: AppConfig, cfg: Config) => {
     const i = intents.get(a.name);
     const r = hub.revisionOf?.(a) ?? { app: a };
-    const spec = { ...toAppSpec(r.app, cfg, { cores: hub.cores, self }, i.replicas), ...(r.revision !== undefined ? { revision: r.revision } : {}) };
+    const spec = { ...toAppSpec(r.app, cfg, { cores: hub.cores, self }, i.replicas), ...(r.revision !== undefined ? { revision: r.revision } : {}), ...(r.surge ? { surge: r.surge } : {}) };
     return i.stopped ? { ...spec, replicas: 0 } : spec;
   };
 
