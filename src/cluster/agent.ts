@@ -9,7 +9,8 @@
 //
 // A session: reuse the lease if it still lives, else grant one; put the node record and every local endpoint
 // under it (same keys as before, so a re-registration never duplicates) and delete this node's keys that are no
-// longer local; read the whole prefix (resync); watch from the read's revision + 1. While no session runs the
+// longer local; read the whole prefix (resync) unless it is the same store we watched before, whose history the
+// watch then replays (a compacted one means a full read after all); watch from that revision + 1. While no session runs the
 // remote table is kept as it was (stale) and the supervisor keeps serving from it.
 import { type BackoffOptions, type BackoffState, INITIAL_BACKOFF, nextBackoff } from "../core/supervision/backoff.ts";
 import { type ClusterEndpoint, encodeEndpoint, endpointIdentity, endpointKey, endpointsPrefix, type Member, type NodeRecord, nodeKey, parseKey } from "../core/cluster/records.ts";
@@ -260,7 +261,13 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
     session = new AbortController();
     const signal = session.signal;
     await register();
-    await fullSync();
+    // Back on the same store with its history since our revision: the watch replays what we missed, so no full read
+    // (1,000 agents re-reading the prefix at once after an etcd restart is the storm to avoid). A different cluster,
+    // a store whose revision went back (restored or wiped), or a first session reads everything.
+    const s = await client.status();
+    const sameStore = revision !== "0" && etcd.clusterId === s.clusterId && BigInt(s.revision) >= BigInt(revision);
+    etcd = { ...etcd, leader: s.leader, memberId: s.memberId, clusterId: s.clusterId, version: s.version, revision: s.revision };
+    if (!sameStore) await fullSync();
     connected = true;
     stale = false;
     const wasStale = staleSince;

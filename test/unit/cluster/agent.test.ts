@@ -124,6 +124,59 @@ describe.skipIf(!HAVE_ETCD)("cluster runner on a real etcd", () => {
     await waitFor(() => b.remote.size === 2, { timeoutMs: 10_000, what: "b's watch to run after the resync" });
   }, 30_000);
 
+  test("a runner cut off from etcd and back replays what it missed from its revision, without a full read", async () => {
+    const prefix = `/u${++prefixSeq}`;
+    // B's link to etcd can be cut: every call fails as unreachable and its watch stream breaks.
+    let cut = false;
+    const watches = new Set<() => void>();
+    const gate = <T,>(f: () => Promise<T>) => (cut ? Promise.reject(new EtcdError("unreachable", "cut by the test")) : f());
+    const cuttable: EtcdClient = {
+      get endpoint() {
+        return client.endpoint;
+      },
+      range: (k, o) => gate(() => client.range(k, o)),
+      put: (k, v, l) => gate(() => client.put(k, v, l)),
+      txn: (c, ok, no) => gate(() => client.txn(c, ok, no)),
+      grant: (t) => gate(() => client.grant(t)),
+      keepAlive: (id) => gate(() => client.keepAlive(id)),
+      revoke: (id) => gate(() => client.revoke(id)),
+      status: () => gate(() => client.status()),
+      watch: (key, o, on) =>
+        gate(async () => {
+          const inner = new AbortController();
+          o.signal.addEventListener("abort", () => inner.abort(), { once: true });
+          let broke = false;
+          const breakIt = () => {
+            broke = true;
+            inner.abort();
+          };
+          watches.add(breakIt);
+          try {
+            await client.watch(key, { ...o, signal: inner.signal }, on);
+          } finally {
+            watches.delete(breakIt);
+          }
+          if (broke) throw new EtcdError("unreachable", "watch cut by the test");
+        }),
+    };
+    const a = runner("a", prefix);
+    a.agent.setLocal([ep("a", "web-0")]);
+    a.agent.start();
+    const b = runner("b", prefix, cuttable);
+    b.agent.start();
+    await waitFor(() => b.remote.size === 1 && b.agent.status().connected, { timeoutMs: 10_000, what: "b to see a" });
+    expect(b.agent.status().resyncs).toBe(1);
+    cut = true;
+    for (const w of [...watches]) w();
+    await waitFor(() => b.agent.status().stale, { timeoutMs: 10_000, what: "b to notice the cut" });
+    a.agent.setLocal([ep("a", "web-0", { health: "critical" }), ep("a", "web-1")]);
+    // While cut off, b serves what it knew.
+    expect([...b.remote.values()].map((e) => [e.id, e.health])).toEqual([["web-0", "passing"]]);
+    cut = false;
+    await waitFor(() => b.remote.size === 2 && b.remote.get("a/default/web/web-0")?.health === "critical" && b.agent.status().connected, { timeoutMs: 15_000, what: "b to catch up" });
+    expect(b.agent.status().resyncs).toBe(1);
+  }, 40_000);
+
   test("a graceful stop removes the node's endpoints at once and marks it left", async () => {
     const prefix = `/u${++prefixSeq}`;
     const a = runner("a", prefix);
