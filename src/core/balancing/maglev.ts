@@ -12,6 +12,16 @@ export interface MaglevOptions {
   hashBalanceFactor?: number;
 }
 
+/**
+ * A pool with more endpoints than the configured table has slots still gets a table (a live pool change must not
+ * throw in the data plane): the largest prime <= 100 slots a host (the paper's density), within MAX_MAGLEV_TABLE_SIZE.
+ */
+export function tableSizeFor(endpoints: number): number {
+  let s = Math.min(MAX_MAGLEV_TABLE_SIZE, Math.max(endpoints, endpoints * 100 + 1));
+  while (s > 2 && !isPrime(s)) s--;
+  return s;
+}
+
 export function createMaglev(opts: MaglevOptions = {}): Picker {
   const size = opts.tableSize ?? DEFAULT_MAGLEV_TABLE_SIZE;
   // Fail at construction (config time) rather than on the first update in the data plane.
@@ -51,7 +61,7 @@ export function createMaglev(opts: MaglevOptions = {}): Picker {
         table = buildMaglevTable(
           endpoints.map((e) => e.id),
           endpoints.map((e) => e.weight),
-          size,
+          n <= size ? size : tableSizeFor(n),
           spare ?? (table.length > 0 ? table : undefined),
         );
         spare = undefined;

@@ -79,6 +79,8 @@ export class HashRing {
   private slotIndex = new Int32Array(0);
   /** Points per weight unit in use (below the option only when the cap forced it). */
   pointsPerWeight: number;
+  /** True when the last update needed more than maxPoints even at 1 point a weight unit (and holds them anyway). */
+  overCap = false;
   /** buckets[b] = first k with hashAt(k) >= b << shift; buckets[count] = size. */
   private buckets = new Uint32Array(257);
   private shift = 24;
@@ -112,10 +114,13 @@ export class HashRing {
     return this.points.byteLength + this.buckets.byteLength + this.slotIndex.byteLength;
   }
 
-  /** Follows the pool to `ids` with `weights` (> 0); throws RangeError only when even 1 point a host exceeds maxPoints. */
+  /**
+   * Follows the pool to `ids` with `weights` (> 0). Over maxPoints the density halves until the ring fits; a pool so
+   * large that even 1 point a weight unit exceeds the cap keeps that density (the ring then holds more than maxPoints,
+   * `overCap` says so) rather than failing a live pool change in the data plane. Throws only on a duplicate id.
+   */
   update(ids: readonly string[], weights: ArrayLike<number>): RingUpdate {
     const n = ids.length;
-    if (n > this.maxPoints) throw new RangeError(`ring: ${n} endpoints need more than maxPoints ${this.maxPoints} points`);
     let density = this.perWeight;
     const total = (d: number) => {
       let t = 0;
@@ -124,7 +129,7 @@ export class HashRing {
     };
     let want = total(density);
     while (want > this.maxPoints && density > 1) want = total((density = Math.max(1, density >> 1)));
-    if (want > this.maxPoints) throw new RangeError(`ring: ${n} endpoints with these weights need more than maxPoints ${this.maxPoints}`);
+    this.overCap = want > this.maxPoints;
 
     const seen = new Set<string>();
     for (const id of ids) {

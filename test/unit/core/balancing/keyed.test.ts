@@ -78,6 +78,22 @@ describe("keyed policies", () => {
     expect(() => createMaglev({ hashBalanceFactor: Number.NaN })).toThrow(RangeError);
   });
 
+  test("a pool larger than the configured table or ring cap is still served, not thrown on", () => {
+    const big = pool(Array(300).fill(1));
+    for (const p of [createMaglev({ tableSize: 251 }), createConsistentHash({ pointsPerWeight: 1, maxPoints: 100 })]) {
+      expect(() => p.update(big)).not.toThrow();
+      const seen = new Set<number>();
+      const rng = createSeededRng(7);
+      for (let k = 0; k < 30_000; k++) seen.add(p.pick({ hash: Math.floor(rng.next() * 4294967296) }));
+      expect(seen.has(-1)).toBe(false);
+      expect(seen.size).toBeGreaterThan(290);
+      // And back to a pool that fits.
+      p.update(pool([1, 1, 1]));
+      expect(p.pick({ hash: 12345 })).toBeGreaterThanOrEqual(0);
+      expect(p.pick({ hash: 12345 })).toBeLessThan(3);
+    }
+  });
+
   test("hashes of 0 and 2^32 - 1 both land on an endpoint", () => {
     for (const p of [createIpHash(), createConsistentHash(), createMaglev()]) {
       p.update(pool([1, 2]));

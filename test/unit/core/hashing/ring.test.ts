@@ -39,7 +39,16 @@ describe("ring", () => {
     expect(ring.size).toBe(128);
     ring.update(["a", "b", "c"], [1, 1, 1]);
     expect(ring.pointsPerWeight).toBe(64);
-    expect(() => new HashRing({ maxPoints: 2 }).update(["a", "b", "c"], [1, 1, 1])).toThrow(RangeError);
+    // A pool past the cap even at 1 point a weight unit is still served (a live pool change must not throw).
+    const small = new HashRing({ maxPoints: 2 });
+    small.update(["a", "b", "c"], [1, 1, 1]);
+    expect(small.overCap).toBe(true);
+    expect(small.pointsPerWeight).toBe(1);
+    const owners = new Set<number>();
+    for (let h = 0; h < 4096; h++) owners.add(small.ownerAt(small.position((h * 1048573) >>> 0)));
+    expect(owners.size).toBe(3);
+    small.update(["a", "b"], [1, 1]);
+    expect(small.overCap).toBe(false);
   });
 
   test("bad options and duplicate ids are refused", () => {
