@@ -89,6 +89,8 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
   });
   let timer: ReturnType<typeof setInterval> | undefined;
   let evaluating = false;
+  /** Sources failing now: told once when one starts failing and once when it works again, not every second. */
+  const failing = new Set<string>();
   let stopped = false;
 
   /** Persist first, then tell: a notification or event is only sent about a state the store holds. */
@@ -151,9 +153,11 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
         try {
           inputs = await src.observe(cfg, t);
         } catch (e) {
-          deps.log.warn("alert source failed; its alerts are kept as they are", { source: src.name, error: e });
+          if (!failing.has(src.name)) deps.log.warn("alert source failed; its alerts are kept as they are until it works again", { source: src.name, error: e });
+          failing.add(src.name);
           continue;
         }
+        if (failing.delete(src.name)) deps.log.info("alert source works again", { source: src.name });
         if (stopped) return;
         apply(decide(state, { type: "observe", source: src.name, inputs }, now()));
       }

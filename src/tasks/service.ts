@@ -146,7 +146,8 @@ export function createTaskService(deps: TaskServiceDeps): TaskService {
         // The worker did not answer (restarting): the task may or may not have started; adoption finds out.
         if (stopped) return;
         deps.log.warn("task start not confirmed by the procs worker; looking for it", { task: t.id, error: e });
-        void adoptTasks([t]);
+        // If the worker is down this fails too: its restart re-adopts every running or starting task.
+        adoptTasks([t]).catch((err) => deps.log.warn("task not looked for yet; the procs worker's restart will", { task: t.id, error: err }));
       },
     );
   }
