@@ -12,6 +12,7 @@ import type { Socket } from "bun";
 import http from "node:http";
 import http2 from "node:http2";
 import { type AdoptedConn, SocketDuplex } from "./h2-duplex.ts";
+import { H1Stream } from "./h2-h1-stream.ts";
 import { H2Upstreams, type UpstreamSession } from "./h2-upstream.ts";
 import type { ProxyEndpoint, ProxyOutcome, ProxyPool, RequestContext } from "./proxy-pool.ts";
 import { ProxyStats } from "./proxy-stats.ts";
@@ -43,6 +44,10 @@ export interface H2FrontOptions {
 export interface H2Front {
   /** Takes over a connection whose first bytes are the HTTP/2 preface. */
   adopt(sock: Socket<unknown>, first: Buffer, clientIp: string): AdoptedConn;
+  /** True when endpoints speak only HTTP/2: HTTP/1.1 connections must come here too (adoptHttp1). */
+  readonly translatesHttp1: boolean;
+  /** Takes over an HTTP/1.1 connection: each request becomes one upstream HTTP/2 stream. */
+  adoptHttp1(sock: Socket<unknown>, first: Buffer, clientIp: string): AdoptedConn;
   sessions(): number;
   upstreamSessions(): number;
   /** Endpoints still in the pool; upstream sessions of the others drain. */
@@ -126,6 +131,14 @@ export function createH2Front(o: H2FrontOptions): H2Front {
     const ip = (stream.session?.socket as unknown as { remoteAddress?: string } | undefined)?.remoteAddress ?? "";
     new Exchange(stream, headers, ip).begin();
   });
+
+  const h1server = o.upstream === "http1" ? undefined : http.createServer({ maxHeaderSize: o.maxHeaderBytes, requestTimeout: 0 });
+  h1server?.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const ip = (req.socket as unknown as { remoteAddress?: string }).remoteAddress ?? "";
+    const s = new H1Stream(req, res, o.proto);
+    new Exchange(s as unknown as http2.ServerHttp2Stream, s.headers, ip).begin();
+  });
+  h1server?.on("clientError", (_e: Error, socket: { destroy(): void }) => socket.destroy());
 
   const endpointStats = (id: string) => {
     let s = o.endpointStats.get(id);
@@ -500,6 +513,13 @@ export function createH2Front(o: H2FrontOptions): H2Front {
     adopt(sock, first, clientIp) {
       const d = new SocketDuplex(sock, clientIp);
       server.emit("connection", d);
+      d.onData(first);
+      return d;
+    },
+    translatesHttp1: h1server !== undefined,
+    adoptHttp1(sock, first, clientIp) {
+      const d = new SocketDuplex(sock, clientIp);
+      h1server!.emit("connection", d);
       d.onData(first);
       return d;
     },

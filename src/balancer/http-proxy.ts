@@ -141,11 +141,15 @@ export function createHttpProxy(opts: HttpProxyOptions): HttpProxy {
     data(s: Socket<ClientConn>, chunk: Buffer) {
       const c = s.data;
       // A connection's first bytes decide its protocol: the HTTP/2 preface hands it to the HTTP/2 side for good.
-      if (h2 !== undefined && c.method === "" && c.inBuf === undefined && c.state === ST_HEAD && isH2Preface(chunk) && sh.conns.delete(c)) {
-        stats.active--;
-        c.dlKind = DL_NONE;
-        s.data = h2.adopt(s as Socket<unknown>, chunk, c.clientIp) as unknown as ClientConn;
-        return;
+      if (h2 !== undefined && c.method === "" && c.inBuf === undefined && c.state === ST_HEAD) {
+        const preface = isH2Preface(chunk);
+        // Endpoints that speak only HTTP/2 take HTTP/1.1 clients through the HTTP/2 side as well.
+        if ((preface || h2.translatesHttp1) && sh.conns.delete(c)) {
+          stats.active--;
+          c.dlKind = DL_NONE;
+          s.data = (preface ? h2.adopt(s as Socket<unknown>, chunk, c.clientIp) : h2.adoptHttp1(s as Socket<unknown>, chunk, c.clientIp)) as unknown as ClientConn;
+          return;
+        }
       }
       c.onData(chunk);
     },

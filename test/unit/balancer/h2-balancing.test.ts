@@ -200,3 +200,39 @@ describe("one listener, both protocols", () => {
     expect(body).toEqual({ status: 200, text: "h1 upstream /two https", alpn: "h2" });
   });
 });
+
+describe("HTTP/1.1 clients in front of HTTP/2-only endpoints", () => {
+  test("with upstream_protocol h2c, each HTTP/1.1 request (bodies both ways) is one upstream stream, spread per request", async () => {
+    const http2 = await import("node:http2");
+    const servers = await Promise.all(
+      ["p", "q"].map(
+        (name) =>
+          new Promise<{ port: number; close(): void; name: string }>((resolve) => {
+            const srv = http2.createServer();
+            srv.on("stream", (stream, headers) => {
+              let body = "";
+              stream.on("data", (c: Buffer) => (body += c));
+              stream.on("end", () => {
+                stream.respond({ ":status": 200, "content-type": "text/plain" });
+                stream.end(`${name} ${headers[":method"]} ${headers[":path"]} ${body.length}`);
+              });
+            });
+            srv.listen(0, "127.0.0.1", () => resolve({ port: (srv.address() as { port: number }).port, close: () => srv.close(), name }));
+          }),
+      ),
+    );
+    for (const s of servers) cleanups.push(() => s.close());
+    const l = await h2Listener({ algorithm: "round_robin" });
+    cleanups.push(() => l.close(200));
+    l.setMembers(servers.map((s) => ({ id: s.name, address: "127.0.0.1", port: s.port, weight: 1, health: "passing" as const, draining: false })));
+    const got: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      // fetch keeps one HTTP/1.1 keep-alive connection: the spread is per request, not per connection.
+      const r = await fetch(`http://127.0.0.1:${l.port}/r${i}`, { method: "POST", body: "x".repeat(100_000 * (i % 2)) });
+      expect(r.status).toBe(200);
+      got.push(await r.text());
+    }
+    expect(got.map((g) => g.split(" ").slice(1).join(" "))).toEqual(Array.from({ length: 6 }, (_, i) => `POST /r${i} ${100_000 * (i % 2)}`));
+    expect(new Set(got.map((g) => g.split(" ")[0]))).toEqual(new Set(["p", "q"]));
+  });
+});
