@@ -213,7 +213,7 @@ describe("HTTP/1.1 clients in front of HTTP/2-only endpoints", () => {
               let body = "";
               stream.on("data", (c: Buffer) => (body += c));
               stream.on("end", () => {
-                stream.respond({ ":status": 200, "content-type": "text/plain" });
+                (stream as import("node:http2").ServerHttp2Stream).respond({ ":status": 200, "content-type": "text/plain" });
                 stream.end(`${name} ${headers[":method"]} ${headers[":path"]} ${body.length}`);
               });
             });
