@@ -8,6 +8,7 @@ import { StoreError } from "../state/store-fault.ts";
 import { ApiError, envelope } from "./errors.ts";
 import { jsonDepthLimit, MAX_JSON_DEPTH } from "./json-depth.ts";
 import { declaredRole } from "./route.ts";
+import type { SessionStore } from "./session.ts";
 
 export interface ApiModule {
   /** Mount path under /v1, e.g. "/agent". */
@@ -18,6 +19,10 @@ export interface ApiModule {
 export interface ApiOptions {
   auth: Authenticator;
   tickets?: TicketStore;
+  /** Console sessions: a session cookie (plus its CSRF token on mutations) stands in for the bearer token. */
+  sessions?: SessionStore;
+  /** The web console, served at /ui without the bearer check (its own routes sign in). */
+  ui?: Hono;
   bodyLimitBytes: number;
   /** Unauthenticated probes: liveness and readiness. */
   ready: () => boolean;
@@ -65,6 +70,7 @@ export function createApi(opts: ApiOptions): Hono {
     return why === undefined ? c.json({ status: "ready", ...(detail ? { detail } : {}) }) : c.json(envelope("not_ready", why), 503);
   });
   for (const m of opts.open ?? []) app.route(m.path, m.app);
+  if (opts.ui) app.route("/ui", opts.ui);
 
   app.use(
     "/v1/*",
@@ -81,7 +87,7 @@ export function createApi(opts: ApiOptions): Hono {
     if (allowed.length === 0) return c.json(envelope("not_found", `no route for ${c.req.path}`), 404);
     return c.body(null, 204, { Allow: [...allowed, "OPTIONS"].join(", "), Vary: "Origin" });
   });
-  app.use("/v1/*", requireRole(opts.auth, undefined, opts.tickets, declaredRole));
+  app.use("/v1/*", requireRole(opts.auth, undefined, opts.tickets, declaredRole, opts.sessions));
   app.use("/v1/*", jsonDepthLimit(MAX_JSON_DEPTH));
   for (const m of opts.modules) app.route(`/v1${m.path}`, m.app);
 

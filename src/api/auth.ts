@@ -2,6 +2,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "./errors.ts";
+import { cookieValue, SESSION_COOKIE, sameSecret, type SessionStore } from "./session.ts";
 
 export type Role = "read" | "operator" | "admin";
 const RANK: Record<Role, number> = { read: 1, operator: 2, admin: 3 };
@@ -105,7 +106,7 @@ function unauthorized(message: string, presented: boolean): ApiError {
 export type RoleOf = (method: string, path: string) => Role | undefined;
 
 /** Requires a principal of at least `role` (or the route's declared role, or the method's default). */
-export function requireRole(auth: Authenticator, role?: Role, tickets?: TicketStore, roleOf?: RoleOf): MiddlewareHandler {
+export function requireRole(auth: Authenticator, role?: Role, tickets?: TicketStore, roleOf?: RoleOf, sessions?: SessionStore): MiddlewareHandler {
   return async function authMiddleware(c, next) {
     const needed: Role = role ?? roleOf?.(c.req.method, c.req.path) ?? (c.req.method === "GET" || c.req.method === "HEAD" ? "read" : "operator");
     const ticket = tickets && c.req.method === "GET" ? c.req.query("ticket") : undefined;
@@ -115,9 +116,14 @@ export function requireRole(auth: Authenticator, role?: Role, tickets?: TicketSt
       if (!principal) throw unauthorized("invalid or expired ticket", true);
     } else {
       const credential = bearerOf(c.req.header("authorization")) ?? subprotocolToken(c.req.header("sec-websocket-protocol"));
-      if (!credential) throw unauthorized("missing bearer token (Authorization: Bearer <token>)", false);
-      principal = await auth.verify(credential);
-      if (!principal) throw unauthorized("invalid token", true);
+      const sessionId = credential ? undefined : sessions && cookieValue(c.req.header("cookie"), SESSION_COOKIE);
+      if (sessionId) {
+        principal = sessionPrincipal(sessions!, sessionId, c.req.method, c.req.header("x-csrf-token"), c.req.header("upgrade"), c.req.header("origin"), c.req.header("host"));
+      } else {
+        if (!credential) throw unauthorized("missing bearer token (Authorization: Bearer <token>)", false);
+        principal = await auth.verify(credential);
+        if (!principal) throw unauthorized("invalid token", true);
+      }
     }
     if (RANK[principal.role] < RANK[needed]) {
       throw new ApiError(403, "forbidden", `this route needs the ${needed} role; the token has ${principal.role}`, { needed, role: principal.role });
@@ -125,4 +131,27 @@ export function requireRole(auth: Authenticator, role?: Role, tickets?: TicketSt
     c.set("principal" as never, principal as never);
     await next();
   };
+}
+
+/**
+ * A console session's principal. A cookie rides along on any request the browser makes, so a mutating call must
+ * also carry the session's CSRF token (a header other origins cannot set), and a WebSocket upgrade (which no
+ * preflight guards) must come from this origin.
+ */
+function sessionPrincipal(sessions: SessionStore, id: string, method: string, csrf: string | undefined, upgrade: string | undefined, origin: string | undefined, host: string | undefined): Principal {
+  const s = sessions.get(id);
+  if (!s) throw unauthorized("the console session expired or was signed out; sign in again", true);
+  if (method !== "GET" && method !== "HEAD" && !(csrf && sameSecret(csrf, s.csrf))) {
+    throw new ApiError(403, "csrf", "a mutating call with a session cookie needs the session's X-CSRF-Token header");
+  }
+  if (upgrade?.toLowerCase() === "websocket" && origin !== undefined) {
+    let originHost: string | undefined;
+    try {
+      originHost = new URL(origin).host;
+    } catch {
+      originHost = undefined;
+    }
+    if (originHost !== host) throw new ApiError(403, "forbidden", `a WebSocket with a session cookie must come from this origin, not ${origin}`);
+  }
+  return s.principal;
 }

@@ -7,6 +7,8 @@ import { websocket } from "hono/bun";
 import { type ApiModule, createApi } from "../api/app.ts";
 import { type Authenticator, chainAuthenticators, createTokenAuthenticator, type TicketStore, type TokenEntry } from "../api/auth.ts";
 import { openApiRoutes } from "../api/openapi.ts";
+import { createSessionStore } from "../api/session.ts";
+import { loadUiAssets, uiRoutes } from "../api/ui.ts";
 import { buildOpenApi } from "../api/openapi.ts";
 import { type GrpcServer, startGrpcServer } from "../api/grpc/server.ts";
 import type { Config } from "../config/schema.ts";
@@ -42,9 +44,13 @@ export function startApiServer(deps: ApiServerDeps): ApiServer {
   const { hostname, port } = splitListen(deps.api.listen);
   const metrics = new Hono();
   metrics.get("/", async (c) => c.text(await deps.prometheusText(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  const auth = chainAuthenticators([createTokenAuthenticator(deps.tokens), deps.jwt]);
+  const sessions = createSessionStore();
   const app = createApi({
-    auth: chainAuthenticators([createTokenAuthenticator(deps.tokens), deps.jwt]),
+    auth,
     tickets: deps.tickets,
+    sessions,
+    ui: uiRoutes({ auth, sessions, tickets: deps.tickets, assets: loadUiAssets, secure: deps.api.tls !== undefined }),
     bodyLimitBytes: deps.api.body_limit,
     ready: deps.ready,
     ...(deps.notReady ? { notReady: deps.notReady } : {}),

@@ -1,0 +1,194 @@
+// The web console in a real browser (Debian's Chromium) against the compiled binary: sign-in, live replicas,
+// scale from the page, a killed replica seen from the event stream, drain, acknowledge, sign out, the read role.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Page } from "playwright-core";
+import { demoApp, freePort } from "../fixtures/it-apps-fixture.ts";
+import { launchBrowser, type TestBrowser } from "../support/browser.ts";
+import { type RunningAgent, startAgent } from "../support/agent.ts";
+import { waitFor } from "../support/wait-for.ts";
+
+const OPERATOR = "console-operator-token-0123456789";
+const READER = "console-read-token-0123456789";
+
+let agent: RunningAgent;
+let chrome: TestBrowser;
+
+const call = (path: string, token: string, init: RequestInit = {}) =>
+  fetch(`${agent.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...(init.headers as object) } });
+
+interface ReplicaView {
+  id: number;
+  pid: number | null;
+  state: string;
+}
+const replicas = async (): Promise<ReplicaView[]> => ((await (await call("/v1/apps/demo", OPERATOR)).json()) as { replicas: ReplicaView[] }).replicas;
+
+beforeAll(async () => {
+  agent = await startAgent({
+    config: {
+      api: { tokens: [{ name: "ops", token: OPERATOR, role: "operator" }, { name: "viewer", token: READER, role: "read" }] },
+      apps: [demoApp("demo", { min: 1, max: 3 })],
+      balancers: [{ name: "web", listen: `127.0.0.1:${freePort()}`, protocol: "http", backends: { app: "demo" } }],
+    },
+  });
+  await waitFor(async () => (await replicas()).some((r) => r.state === "ready") || undefined, { timeoutMs: 20_000, what: "demo replica ready" });
+  chrome = await launchBrowser();
+}, 60_000);
+
+afterAll(async () => {
+  await chrome?.close();
+  await agent?.stop();
+}, 30_000);
+
+async function signIn(page: Page, token: string): Promise<void> {
+  await page.goto(`${agent.url}/ui/`);
+  await page.getByLabel("API token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByTestId("role").waitFor();
+}
+
+async function confirm(page: Page): Promise<void> {
+  await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
+  await page.getByRole("dialog").waitFor({ state: "hidden" });
+}
+
+describe("the console", () => {
+  test("is served with a strict CSP and no inline script; the session cookie is HttpOnly and SameSite=Strict", async () => {
+    const res = await fetch(`${agent.url}/ui/`);
+    expect(res.status).toBe(200);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(csp).not.toContain("unsafe-eval");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    const html = await res.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    const signin = await fetch(`${agent.url}/ui/session`, { method: "POST", body: JSON.stringify({ token: OPERATOR }) });
+    expect(signin.status).toBe(201);
+    const cookies = signin.headers.getSetCookie();
+    expect(cookies.map((c) => /Path=([^;]+)/.exec(c)?.[1]).sort()).toEqual(["/ui", "/v1"]);
+    for (const c of cookies) {
+      expect(c).toContain("HttpOnly");
+      expect(c).toContain("SameSite=Strict");
+      expect(c).toMatch(/Max-Age=\d+/);
+    }
+    const bad = await fetch(`${agent.url}/ui/session`, { method: "POST", body: JSON.stringify({ token: "not-a-token-at-all-000" }) });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.getSetCookie()).toEqual([]);
+  });
+
+  test("a mutating call with the session cookie but no CSRF token is refused and changes nothing", async () => {
+    const signin = await fetch(`${agent.url}/ui/session`, { method: "POST", body: JSON.stringify({ token: OPERATOR }) });
+    const cookie = signin.headers.getSetCookie()[0]!.split(";")[0]!;
+    const { csrf } = (await signin.json()) as { csrf: string };
+    const before = (await replicas()).length;
+    const refused = await fetch(`${agent.url}/v1/apps/demo/scale`, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: JSON.stringify({ replicas: 3 }) });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { code: string }).code).toBe("csrf");
+    expect((await replicas()).length).toBe(before);
+    const read = await fetch(`${agent.url}/v1/apps`, { headers: { cookie } });
+    expect(read.status).toBe(200);
+    const out = await fetch(`${agent.url}/ui/session`, { method: "DELETE", headers: { cookie, "x-csrf-token": csrf } });
+    expect(out.status).toBe(204);
+    expect((await fetch(`${agent.url}/v1/apps`, { headers: { cookie } })).status).toBe(401);
+  });
+
+  test("an operator signs in, sees the demo replicas, scales from the page and sees a killed replica restart", async () => {
+    const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    try {
+      await signIn(page, OPERATOR);
+      expect(await page.getByTestId("role").textContent()).toContain("operator");
+      // The token went into a cookie the page cannot read, not into storage.
+      expect(await page.evaluate("document.cookie")).toBe("");
+      expect(await page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")).not.toContain(OPERATOR);
+
+      await page.getByRole("link", { name: "Apps" }).click();
+      const demo = page.locator('article[data-app="demo"]');
+      await demo.locator("tbody tr").first().waitFor();
+      const [first] = await replicas();
+      await waitFor(async () => (await demo.locator('tr[data-replica="0"] [data-testid="replica-pid"]').textContent()) === String(first!.pid) || undefined, { what: "replica 0's pid on the page" });
+
+      // Scale from the page; the new rows appear without a reload (the event stream triggers the refresh).
+      await demo.getByRole("spinbutton").fill("2");
+      await demo.getByRole("button", { name: "Scale demo" }).click();
+      await confirm(page);
+      await demo.locator('tr[data-replica="1"]').waitFor({ timeout: 15_000 });
+      await waitFor(async () => (await replicas()).length === 2 || undefined, { what: "two replicas in the API" });
+
+      // Killed from outside: the page shows the replica leave "ready" and come back with a new pid.
+      const victim = (await replicas()).find((r) => r.id === 0)!;
+      process.kill(victim.pid!, "SIGKILL");
+      const row = demo.locator('tr[data-replica="0"]');
+      await waitFor(async () => ((await row.locator('[data-testid="replica-pid"]').textContent()) !== String(victim.pid) ? true : undefined), { timeoutMs: 15_000, what: "a new pid for the killed replica" });
+      await waitFor(async () => ((await row.locator('[data-testid="replica-state"]').textContent()) === "ready" ? true : undefined), { timeoutMs: 15_000, what: "the replica ready again" });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  test("an operator drains an endpoint, acknowledges an alert and signs out", async () => {
+    const raised = await call("/v1/alerts", OPERATOR, { method: "POST", body: JSON.stringify({ name: "DiskFilling", severity: "warning", annotations: { summary: "disk 91% full" } }) });
+    expect(raised.status).toBeLessThan(300);
+    const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    try {
+      await signIn(page, OPERATOR);
+      await page.getByRole("link", { name: "Balancers" }).click();
+      const lb = page.locator('article[data-balancer="web"]');
+      const row = lb.locator("tbody tr").first();
+      await row.waitFor();
+      const id = await row.getAttribute("data-endpoint");
+      await row.getByRole("button", { name: /^Drain / }).click();
+      await confirm(page);
+      await waitFor(async () => ((await lb.locator(`tr[data-endpoint="${id}"] [data-testid="endpoint-state"]`).textContent()) === "draining" ? true : undefined), { timeoutMs: 15_000, what: "the endpoint shown draining" });
+      const web = (await (await call("/v1/balancers/web", OPERATOR)).json()) as { endpoints: Array<{ id: string; draining: boolean }> };
+      expect(web.endpoints.find((e) => e.id === id)?.draining).toBe(true);
+
+      await page.getByRole("link", { name: "Alerts" }).click();
+      const alert = page.locator("tr", { hasText: "DiskFilling" });
+      await alert.getByRole("button", { name: "Acknowledge DiskFilling" }).click();
+      await confirm(page);
+      await waitFor(async () => ((await alert.getByTestId("alert-state").textContent())?.startsWith("acknowledged") ? true : undefined), { what: "the alert shown acknowledged" });
+
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByLabel("API token").waitFor();
+      expect((await context.cookies()).filter((c) => c.name === "polis_session")).toEqual([]);
+      await page.reload();
+      await page.getByLabel("API token").waitFor();
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  test("a read-role session sees actions disabled, and the server refuses them anyway", async () => {
+    const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    try {
+      await signIn(page, READER);
+      expect(await page.getByTestId("role").textContent()).toContain("read");
+      await page.getByRole("link", { name: "Apps" }).click();
+      const scale = page.getByRole("button", { name: "Scale demo" });
+      await scale.waitFor();
+      expect(await scale.isDisabled()).toBe(true);
+      expect(await page.getByRole("button", { name: /^Restart replica/ }).first().isDisabled()).toBe(true);
+      // The page's own fetch, with the session cookie and its CSRF token: the role decides, not the buttons.
+      // (A string, evaluated in the page: this file is typed without the DOM.)
+      const status = await page.evaluate(`(async () => {
+        const s = await (await fetch("/ui/session")).json();
+        const r = await fetch("/v1/apps/demo/scale", { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": s.csrf }, body: JSON.stringify({ replicas: 1 }) });
+        return r.status;
+      })()`);
+      expect(status).toBe(403);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+});
