@@ -35,7 +35,7 @@ export const PACKAGE = "polis.v1";
 /** REST tag (first segment after /v1) -> service. Small resources share the service of the one they belong to. */
 const SERVICE_OF_TAG: Record<string, string> = {
   agent: "Agent", apps: "Apps", balancers: "Balancers", checks: "Checks", health: "Checks", config: "Config", reload: "Config",
-  events: "Events", metrics: "Scaling", scaling: "Scaling", services: "Services", alerts: "Alerts", silences: "Alerts", tasks: "Tasks", deployments: "Deployments",
+  events: "Events", metrics: "Scaling", scaling: "Scaling", services: "Services", alerts: "Alerts", silences: "Alerts", tasks: "Tasks", cluster: "Cluster",
 };
 
 /** RPC names for the routes; a route missing here still gets an RPC, named from its method and path. */
@@ -97,12 +97,32 @@ const RPC_NAMES: Record<string, string> = {
   "post /v1/silences": "CreateSilence",
   "get /v1/silences/{id}": "GetSilence",
   "delete /v1/silences/{id}": "ExpireSilence",
+  "get /v1/apps/{name}/deployments": "ListDeployments",
+  "post /v1/apps/{name}/deployments": "Deploy",
+  "get /v1/apps/{name}/deployments/{id}": "GetDeployment",
+  "post /v1/apps/{name}/deployments/{id}/abort": "AbortDeployment",
+  "post /v1/apps/{name}/deployments/{id}/pause": "PauseDeployment",
+  "post /v1/apps/{name}/deployments/{id}/resume": "ResumeDeployment",
+  "get /v1/apps/{name}/revisions": "ListRevisions",
+  "post /v1/apps/{name}/rollback": "Rollback",
+  "get /v1/cluster/members": "ListClusterMembers",
+  "get /v1/cluster/status": "GetClusterStatus",
+  "get /v1/tasks": "ListTasks",
+  "post /v1/tasks": "QueueTask",
+  "get /v1/tasks/definitions": "ListTaskDefinitions",
+  "get /v1/tasks/{id}": "GetTask",
+  "put /v1/tasks/{id}": "UpdateTask",
+  "delete /v1/tasks/{id}": "DeleteTask",
+  "post /v1/tasks/{id}/cancel": "CancelTask",
+  "post /v1/tasks/{id}/execute": "ExecuteTask",
+  "get /v1/tasks/{id}/logs": "GetTaskLogs",
 };
 
 /** Streams: the RPC name, what one item is called, and the SSE event names that are notices rather than items. */
 const STREAMS: Record<string, { name: string; item: string; notices: string[] }> = {
   "get /v1/events": { name: "WatchEvents", item: "event", notices: ["stream.gap", "stream.dropped"] },
   "get /v1/apps/{name}/logs/follow": { name: "FollowAppLogs", item: "line", notices: ["dropped"] },
+  "get /v1/tasks/{id}/logs/follow": { name: "FollowTaskLogs", item: "output", notices: ["end"] },
 };
 
 /** Query parameters a gRPC caller has no use for: the event-stream ticket stands in for headers browsers cannot set. */
