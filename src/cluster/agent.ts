@@ -5,7 +5,8 @@
 //   idle --start()--> connecting --registered + synced--> connected --keepalive/watch/write fails--> backoff
 //                         ^                                                                          |
 //                         +--------------------------------(delay, then a fresh session)------------+
-//   any --stop()--> stopped   (graceful: marks the node leaving, revokes the lease so its keys go at once)
+//   any --stop()--> stopped   (graceful: marks the node leaving, revokes the lease so its keys go at once;
+//                              a takeover's stop({leave: false}) writes nothing: the successor holds the same keys)
 //
 // A session: reuse the lease if it still lives, else grant one; put the node record and every local endpoint
 // under it (same keys as before, so a re-registration never duplicates) and delete this node's keys that are no
@@ -43,7 +44,12 @@ export interface ClusterAgent {
   setLocal(endpoints: readonly ClusterEndpoint[]): void;
   members(): Member[];
   status(): ClusterStatus;
-  stop(): Promise<void>;
+  /**
+   * Ends the sessions. `leave` (the default) marks the node leaving and revokes the lease, so its keys go at once.
+   * Without it (a takeover hands this node to a successor with the same name) nothing is written: the successor
+   * moves the keys to its own lease, and ours expires holding nothing.
+   */
+  stop(opts?: { readonly leave?: boolean }): Promise<void>;
 }
 
 class LeaseLost extends Error {}
@@ -327,15 +333,16 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
     },
     members: () => members(table, stale),
     status,
-    async stop() {
+    async stop(opts) {
       if (stopped) return;
       stopped = true;
+      const leave = opts?.leave ?? true;
       const wasConnected = connected;
       session?.abort();
       wake?.();
       await loop?.catch(() => {});
       await writing;
-      if (wasConnected && lease) {
+      if (leave && wasConnected && lease) {
         try {
           await client.put(nodeKey(prefix, self), JSON.stringify(nodeRecord(true)), lease);
           await client.revoke(lease);
@@ -343,6 +350,7 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
           deps.log("warn", "could not deregister from etcd; the lease expires on its own", { error: (e as Error).message, ttlSeconds: spec.leaseTtlSeconds });
         }
       }
+      if (!leave) deps.log("info", "handed this node's cluster registration over without leaving", { node: self, lease });
       connected = false;
     },
   };

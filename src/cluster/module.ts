@@ -58,6 +58,11 @@ export function createClusterModule(): WorkerModule<ToCluster, FromCluster, Clus
         if (!agent) throw Object.assign(new Error("cluster worker not started"), { code: "unavailable" });
         return agent.status();
       },
+      "cluster.release": async () => {
+        if (!agent) return { released: false };
+        await agent.stop({ leave: false });
+        return { released: true };
+      },
     },
     async stop() {
       await agent?.stop();

@@ -65,6 +65,8 @@ export type ToCluster =
 export type ClusterRequests = {
   readonly "cluster.members": { readonly body: object; readonly reply: Member[] };
   readonly "cluster.status": { readonly body: object; readonly reply: ClusterStatus };
+  /** A takeover: stop talking to etcd without leaving (the successor registers the same node); replies once stopped. */
+  readonly "cluster.release": { readonly body: object; readonly reply: { readonly released: boolean } };
 };
 
 /** Cluster -> supervisor. */

@@ -345,6 +345,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   const handover = createHandover({
     procs: () => hosts.procs,
     scaler: () => hosts.scaler,
+    cluster: () => hosts.cluster,
     apps: () => config.apps.map((a) => a.name),
     desiredOf: (app) => procs.desiredOf(app),
     setDesired: (app, n) => procs.setDesired(app, n),

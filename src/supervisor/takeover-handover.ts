@@ -3,16 +3,19 @@
 //   released:  scaler worker stopped (no decision in flight), procs worker released (replicas keep running, their
 //              records stay in the store), admin API and DNS closed (their ports free for the successor), events no
 //              longer written to the store (the successor numbers them from where we stopped).
+//              cluster worker stopped without leaving etcd (the successor registers the same node name: a leave would
+//              rewrite the node key under our lease and revoke it, deleting the successor's key for a moment),
 //   kept:      balancer workers keep serving beside the successor's, with health still probed and pushed, until retire.
 import type { AgentEvent } from "../state/event-bus.ts";
 import type { PoolMember } from "../protocol/balancer.ts";
 import type { Handover } from "./takeover.ts";
-import type { ProcsHost } from "./hub.ts";
+import type { ClusterHost, ProcsHost } from "./hub.ts";
 import type { WorkerControl } from "./worker-host.ts";
 
 export interface HandoverDeps {
   procs(): ProcsHost | undefined;
   scaler(): WorkerControl | undefined;
+  cluster?(): ClusterHost | undefined;
   apps(): readonly string[];
   desiredOf(app: string): number | undefined;
   setDesired(app: string, n: number): void;
@@ -40,6 +43,7 @@ export function createHandover(deps: HandoverDeps): Handover {
   });
   let scalerStopped = false;
   let procsReleased = false;
+  let clusterReleased = false;
   let listenersClosed = false;
   let persisting = true;
 
@@ -50,6 +54,12 @@ export function createHandover(deps: HandoverDeps): Handover {
       await deps.scaler()?.stop(deps.stopTimeoutMs());
       procsReleased = true;
       await deps.procs()?.request({ t: "procs.release" }, RELEASE_REQUEST_MS);
+      const cluster = deps.cluster?.();
+      if (cluster) {
+        clusterReleased = true;
+        // Stops its session with no write to etcd; the worker itself stays up (stopping it later leaves nothing).
+        await cluster.request({ t: "cluster.release" }, RELEASE_REQUEST_MS).catch(() => undefined);
+      }
       listenersClosed = true;
       await deps.closeListeners();
       persisting = false;
@@ -73,6 +83,13 @@ export function createHandover(deps: HandoverDeps): Handover {
         await procs?.start();
       }
       procsReleased = false;
+      if (clusterReleased) {
+        // A fresh cluster worker registers this node again (the same keys, under a lease of its own).
+        const cluster = deps.cluster?.();
+        await cluster?.stop(deps.stopTimeoutMs());
+        await cluster?.start();
+      }
+      clusterReleased = false;
       if (scalerStopped) await deps.scaler()?.start();
       scalerStopped = false;
       deps.holdDeploys?.(false);
