@@ -117,6 +117,8 @@ export function createClient(opts: ClientOptions) {
   }
 
   return {
+    /** The agent's base URL, without a trailing slash. */
+    url: base,
     call,
     agent: () => call("GET", "/v1/agent"),
     system: () => call("GET", "/v1/agent/system"),

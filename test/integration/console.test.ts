@@ -1,10 +1,13 @@
 // The web console in a real browser (Debian's Chromium) against the compiled binary: sign-in, live replicas,
 // scale from the page, a killed replica seen from the event stream, drain, acknowledge, sign out, the read role.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { demoApp, freePort } from "../fixtures/it-apps-fixture.ts";
 import { launchBrowser, type TestBrowser } from "../support/browser.ts";
-import { type RunningAgent, startAgent } from "../support/agent.ts";
+import { BINARY, type RunningAgent, startAgent } from "../support/agent.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 const OPERATOR = "console-operator-token-0123456789";
@@ -191,4 +194,49 @@ describe("the console", () => {
       await context.close();
     }
   }, 60_000);
+
+  test("the one-time link from `polis ui` signs a browser in once and leaves no ticket in the address bar", async () => {
+    const cli = Bun.spawnSync([BINARY, "ui", "--url", agent.url, "--token", READER], { stdout: "pipe", stderr: "pipe" });
+    expect(cli.exitCode).toBe(0);
+    const link = /(http\S+\/ui\/login\?ticket=\S+)/.exec(cli.stdout.toString())?.[1];
+    expect(link).toBeDefined();
+    const context = await chrome.browser.newContext();
+    const page = await context.newPage();
+    try {
+      await page.goto(link!);
+      await page.getByTestId("role").waitFor();
+      expect(await page.getByTestId("role").textContent()).toContain("read");
+      expect(new URL(page.url()).search).toBe("");
+      // Spent: a second use lands on the sign-in form with the reason.
+      const other = await chrome.browser.newContext();
+      const again = await other.newPage();
+      await again.goto(link!);
+      await again.getByLabel("API token").waitFor();
+      expect(await again.getByRole("alert").textContent()).toContain("expired");
+      await other.close();
+    } finally {
+      await context.close();
+    }
+  }, 30_000);
+});
+
+describe("the console in a copied binary", () => {
+  test("is served with no files beside the executable", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "polis-copied-"));
+    const copy = join(dir, "polis");
+    copyFileSync(BINARY, copy);
+    Bun.spawnSync(["chmod", "+x", copy]);
+    try {
+      await using copied = await startAgent({ binary: copy, cwd: dir, config: { api: { tokens: [{ name: "ops", token: OPERATOR, role: "operator" }] } } });
+      const page = await fetch(`${copied.url}/ui/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("/ui/assets/app.js");
+      const js = await fetch(`${copied.url}/ui/assets/app.js`);
+      expect(js.status).toBe(200);
+      expect(js.headers.get("content-type")).toContain("javascript");
+      expect((await js.text()).length).toBeGreaterThan(10_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -11,6 +11,7 @@ import { apps, balancers, checks, describe, resolve, scaling, services, status }
 import { events, logs } from "./streams.ts";
 import { cluster, members } from "./cluster.ts";
 import { top } from "./top.ts";
+import { ui } from "./ui.ts";
 
 export interface CommandGroup {
   readonly title: string;
@@ -37,7 +38,7 @@ const help: CommandDef = {
 
 export const GROUPS: readonly CommandGroup[] = [
   { title: "Run and set up", commands: [agent, upgrade, validate, init, service, completion, version, help, demoApp] },
-  { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling, alerts, tasks, members, cluster, revisions] },
+  { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling, alerts, tasks, members, cluster, revisions, ui] },
   { title: "Change (operator role; reload, deploy: admin)", commands: [scale, restart, deploy, rollout, rollback, stop, start, maint, drain, reload, alert, silence, run, task] },
 ];
 
