@@ -15,7 +15,7 @@ import type { Store } from "../state/store.ts";
 import { StoreError } from "../state/store-fault.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { createDelivery, type Delivery } from "./delivery.ts";
-import type { AlertSource } from "./sources.ts";
+import type { AlertChanges, AlertSource } from "./sources.ts";
 
 export interface AlertServiceDeps {
   config(): AlertsConfig;
@@ -91,6 +91,8 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
   let evaluating = false;
   /** Sources failing now: told once when one starts failing and once when it works again, not every second. */
   const failing = new Set<string>();
+  /** Sources whose last report the engine holds: they may report changes only. Others are asked for everything. */
+  const inStep = new Set<string>();
   let stopped = false;
 
   /** Persist first, then tell: a notification or event is only sent about a state the store holds. */
@@ -147,19 +149,27 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
         if (!src.enabled(cfg)) {
           // A source switched off resolves what it had raised.
           if (state.bySource.get(src.name)?.size) apply(decide(state, { type: "observe", source: src.name, inputs: [] }, t));
+          inStep.delete(src.name);
           continue;
         }
-        let inputs: AlertInput[];
+        let seen: AlertInput[] | AlertChanges;
+        const full = !inStep.has(src.name);
         try {
-          inputs = await src.observe(cfg, t);
+          seen = await src.observe(cfg, t, full);
         } catch (e) {
+          inStep.delete(src.name);
           if (!failing.has(src.name)) deps.log.warn("alert source failed; its alerts are kept as they are until it works again", { source: src.name, error: e });
           failing.add(src.name);
           continue;
         }
         if (failing.delete(src.name)) deps.log.info("alert source works again", { source: src.name });
         if (stopped) return;
-        apply(decide(state, { type: "observe", source: src.name, inputs }, now()));
+        if (Array.isArray(seen)) apply(decide(state, { type: "observe", source: src.name, inputs: seen }, now()));
+        else if (full) {
+          // Asked for everything, a source must not answer with changes: take what it says firing as all it sees.
+          apply(decide(state, { type: "observe", source: src.name, inputs: seen.firing }, now()));
+        } else if (seen.firing.length > 0 || seen.cleared.length > 0) apply(decide(state, { type: "changes", source: src.name, firing: seen.firing, cleared: seen.cleared }, now()));
+        inStep.add(src.name);
       }
       apply(decide(state, { type: "tick" }, now()));
     } finally {
@@ -199,7 +209,11 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     },
     resolve(id, by, comment) {
       writable();
-      return outcome(apply(decide(state, { type: "resolve", id, by, ...(comment !== undefined ? { comment } : {}) }, now())));
+      const o = outcome(apply(decide(state, { type: "resolve", id, by, ...(comment !== undefined ? { comment } : {}) }, now())));
+      // A source's alert resolved by hand: the source still thinks it reported it. Its next report is a full one,
+      // so a condition that still holds raises a new alert (as it would from a level-triggered source).
+      if (o.ok) inStep.delete(o.alert.source);
+      return o;
     },
     list(filter = {}) {
       const out: Alert[] = [];
@@ -253,6 +267,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     },
     notifications: (limit) => store.notifications(limit),
     reload() {
+      inStep.clear();
       apply(decide(state, { type: "rules", rules: toAlertRules(deps.config()) }, now()));
     },
     evaluate,

@@ -8,14 +8,26 @@ import type { AlertsConfig } from "../config/alerts-schema.ts";
 import type { AlertInput, AlertSeverity } from "../core/alerts/types.ts";
 import type { AgentEvent } from "../state/event-bus.ts";
 
+/** What changed since a source's last report: alerts it now sees firing, and inputs it reported and no longer sees. */
+export interface AlertChanges {
+  readonly firing: AlertInput[];
+  readonly cleared: AlertInput[];
+}
+
 export interface AlertSource {
   readonly name: keyof AlertsConfig["sources"];
   enabled(cfg: AlertsConfig): boolean;
-  observe(cfg: AlertsConfig, now: number): AlertInput[] | Promise<AlertInput[]>;
+  /**
+   * What the source sees now. A list is a full report (level-triggered: what it leaves out resolves). A source with
+   * many alerts may return only the changes since its previous report, unless `full` asks for everything (its first
+   * report, and whenever the service lost step with it).
+   */
+  observe(cfg: AlertsConfig, now: number, full: boolean): AlertInput[] | AlertChanges | Promise<AlertInput[] | AlertChanges>;
 }
 
 export interface SourceDeps {
-  checks(): Iterable<{ id: string; status: "passing" | "warning" | "critical" | null; since?: number; output?: string; app?: string }>;
+  /** Every check's state; an item may be reused by the next one (read it before advancing). */
+  checks(): Iterable<{ id: string; status: "passing" | "warning" | "critical" | null; since?: number | undefined; output?: string | undefined; app?: string | undefined }>;
   /** Apps the scaler left at their max while it wanted more (decision inputs). */
   scaling(): Iterable<{ app: string; current: number; max: number; wanted: number | null }>;
   balancers(): Iterable<{ name: string; panic: boolean; endpoints: number; healthy: number }>;
@@ -64,20 +76,53 @@ export function createSources(deps: SourceDeps): { sources: AlertSource[]; close
     return m;
   };
   const atMaxSince = new Map<string, number>();
+  /** check_critical's last report: the input per check, and the evaluation that last saw it. */
+  const reported = new Map<string, { input: AlertInput; app: string | undefined; epoch: number }>();
+  let checkEpoch = 0;
   const certs = new Map<string, { checkedAt: number; mtime: number; notAfter: number | null; error?: string }>();
 
   const sources: AlertSource[] = [
     {
       name: "check_critical",
       enabled: (c) => c.sources.check_critical.enabled,
-      observe(c, now) {
+      // Edge-triggered: thousands of checks can be critical at once, and re-reporting each one every evaluation
+      // costs the engine per alert; a check is reported when it becomes (or stops being) an alert.
+      observe(c, now, full) {
         const s = c.sources.check_critical;
-        const out: AlertInput[] = [];
+        const epoch = ++checkEpoch;
+        const firing: AlertInput[] = [];
+        const cleared: AlertInput[] = [];
+        let kept = 0;
         for (const k of deps.checks()) {
-          if (k.status !== "critical" || k.since === undefined || now - k.since < s.for) continue;
-          out.push(input("CheckCritical", s.severity, { check: k.id, ...(k.app ? { app: k.app } : {}) }, `check ${k.id} has been critical for ${fmt(now - k.since)}`, { ...(k.output ? { description: k.output.slice(0, 1000) } : {}), value: now - k.since }));
+          const was = reported.get(k.id);
+          if (k.status !== "critical" || k.since === undefined || now - k.since < s.for) {
+            if (was) {
+              reported.delete(k.id);
+              if (!full) cleared.push(was.input);
+            }
+            continue;
+          }
+          if (was && was.app === k.app && was.input.severity === s.severity) {
+            was.epoch = epoch;
+            kept++;
+            if (full) firing.push(was.input);
+            continue;
+          }
+          if (was && !full) cleared.push(was.input);
+          const inp = input("CheckCritical", s.severity, { check: k.id, ...(k.app ? { app: k.app } : {}) }, `check ${k.id} has been critical for ${fmt(now - k.since)}`, { ...(k.output ? { description: k.output.slice(0, 1000) } : {}), value: now - k.since });
+          reported.set(k.id, { input: inp, app: k.app, epoch });
+          kept++;
+          firing.push(inp);
         }
-        return out;
+        // Checks that are gone (removed from the config) are the only ones the walk did not see.
+        if (kept !== reported.size) {
+          for (const [id, r] of reported) {
+            if (r.epoch === epoch) continue;
+            reported.delete(id);
+            if (!full) cleared.push(r.input);
+          }
+        }
+        return full ? firing : { firing, cleared };
       },
     },
     {

@@ -58,6 +58,12 @@ export type AlertEvent =
   | { readonly type: "raise"; readonly input: AlertInput }
   /** Level-triggered: what `source` sees firing now; its other active alerts resolve. */
   | { readonly type: "observe"; readonly source: string; readonly inputs: readonly AlertInput[] }
+  /**
+   * Edge-triggered: what changed for `source` since its last report (a full `observe` first). `firing` starts (or
+   * keeps) alerts; `cleared` are inputs it reported before and no longer sees: their alerts resolve. Costs what
+   * changed, not what is active.
+   */
+  | { readonly type: "changes"; readonly source: string; readonly firing: readonly AlertInput[]; readonly cleared: readonly AlertInput[] }
   | { readonly type: "acknowledge"; readonly id: string; readonly by: string; readonly comment?: string }
   | { readonly type: "resolve"; readonly id: string; readonly by: string; readonly comment?: string }
   | { readonly type: "silence"; readonly silence: Silence }
@@ -277,7 +283,16 @@ function recomputeSuppression(s: EngineState, now: number, actions: AlertAction[
     targets = s.active.values();
   } else {
     const set = new Set<Alert>();
-    for (const [i, k] of s.dirtyBuckets) for (const fp of s.inhibitIndex[i]?.get(k) ?? []) set.add(s.active.get(fp)!);
+    // A bucket's inhibition source changed: only that rule's targets in it can change.
+    for (const [i, k] of s.dirtyBuckets) {
+      const rule = s.rules.inhibit[i];
+      const bucket = s.inhibitIndex[i]?.get(k);
+      if (!rule || !bucket) continue;
+      for (const fp of bucket) {
+        const a = s.active.get(fp)!;
+        if (!set.has(a) && matchesAll(rule.target, a.labels)) set.add(a);
+      }
+    }
     targets = set;
   }
   s.dirtyBuckets.length = 0;
@@ -303,6 +318,15 @@ export function decide(s: EngineState, event: AlertEvent, now: number): Decision
       for (const input of event.inputs) seen.add(raise(s, input.source === event.source ? input : { ...input, source: event.source }, now, actions, false).alert.fingerprint);
       const held = s.bySource.get(event.source);
       if (held) for (const fp of [...held]) if (!seen.has(fp)) resolve(s, s.active.get(fp)!, now, "condition", "the condition cleared", actions);
+      return done(Reason.OBSERVED);
+    }
+    case "changes": {
+      // Cleared first: an input replaced by one with the same labels resolves the old alert, then raises anew.
+      for (const input of event.cleared) {
+        const a = s.active.get(fingerprintFor(s, input));
+        if (a && a.source === event.source) resolve(s, a, now, "condition", "the condition cleared", actions);
+      }
+      for (const input of event.firing) raise(s, input.source === event.source ? input : { ...input, source: event.source }, now, actions, false);
       return done(Reason.OBSERVED);
     }
     case "acknowledge": {

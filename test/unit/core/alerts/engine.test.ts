@@ -55,6 +55,37 @@ describe("alert engine", () => {
     expect([...s.active.values()].every((a) => a.occurrences === 1)).toBe(true);
   });
 
+  test("changes raise what a source now sees and resolve only what it cleared, leaving the rest as it was", () => {
+    const s = createEngineState(rules());
+    decide(s, { type: "raise", input: input({ check: "a" }) }, 0);
+    decide(s, { type: "observe", source: "disk", inputs: [input({ mount: "/" }), input({ mount: "/var" })] }, 0);
+    const d = decide(s, { type: "changes", source: "disk", firing: [input({ mount: "/tmp" })], cleared: [input({ mount: "/" })] }, 1000);
+    expect(events(d).sort()).toEqual(["alert.firing", "alert.resolved"]);
+    expect([...s.active.values()].map((a) => a.labels.mount ?? a.labels.check).sort()).toEqual(["/tmp", "/var", "a"]);
+    // Another source's alert is not resolved by this one's clear, and an empty change set changes nothing.
+    expect(events(decide(s, { type: "changes", source: "disk", firing: [], cleared: [input({ check: "a" })] }, 2000))).toEqual([]);
+    expect(s.active.size).toBe(3);
+    // A cleared input replaced by one with the same labels (reported in one change set): the old alert resolves and
+    // a new one starts, whichever order the source listed them in.
+    const before = [...s.active.values()].find((a) => a.labels.mount === "/var")!;
+    decide(s, { type: "changes", source: "disk", firing: [input({ mount: "/var" })], cleared: [input({ mount: "/var" })] }, 3000);
+    const after = [...s.active.values()].find((a) => a.labels.mount === "/var")!;
+    expect(before.lifecycle).toBe("resolved");
+    expect(after.id).not.toBe(before.id);
+    // A later full observe still resolves what the source leaves out.
+    decide(s, { type: "observe", source: "disk", inputs: [input({ mount: "/tmp" })] }, 4000);
+    expect([...s.bySource.get("disk")!].length).toBe(1);
+  });
+
+  test("a target's inhibition follows its source through changes", () => {
+    const s = createEngineState(rules({ inhibit: [{ source: [parseMatcher("severity=critical")], target: [parseMatcher("severity=warning")], equal: ["app"] }] }));
+    const warn = decide(s, { type: "raise", input: input({ check: "w", app: "x" }, { severity: "warning" }) }, 0).alert!;
+    decide(s, { type: "changes", source: "checks", firing: [input({ check: "c", app: "x" })], cleared: [] }, 1000);
+    expect(warn.inhibitedBy).toHaveLength(1);
+    decide(s, { type: "changes", source: "checks", firing: [], cleared: [input({ check: "c", app: "x" })] }, 2000);
+    expect(warn.inhibitedBy).toEqual([]);
+  });
+
   test("group_wait batches alerts of one group; group_interval sends what changed; resolved is told once", () => {
     const s = createEngineState(rules());
     decide(s, { type: "raise", input: input({ check: "a" }) }, 0);
