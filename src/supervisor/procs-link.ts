@@ -212,7 +212,13 @@ export function createProcsLink(hub: ProcsLinkDeps) {
 
   const statsListeners = new Set<(b: readonly ReplicaStats[]) => void>();
   const onStats = (batch: readonly ReplicaStats[]) => {
-    for (const s of batch) hub.telemetry.procStats({ app: s.app, replica: `${s.app}-${s.id}`, pid: s.pid, cpuPercent: s.cpuPercent, rssBytes: s.rssBytes });
+    for (const s of batch) {
+      const replica = `${s.app}-${s.id}`;
+      // A batch read before a replica stopped can arrive after its "stopped": its series were forgotten then and
+      // must not come back (they would be exported until they expire, for an app a reload removed too).
+      if (!replicas.has(replica)) continue;
+      hub.telemetry.procStats({ app: s.app, replica, pid: s.pid, cpuPercent: s.cpuPercent, rssBytes: s.rssBytes });
+    }
     statsListeners.forEach((fn) => fn(batch));
   };
 

@@ -68,6 +68,19 @@ describe("procs link", () => {
     expect(s.catalog.get("default", "gated")!.endpoints[0]!.health).toBe("critical");
   });
 
+  test("a stats batch that arrives after a replica stopped does not bring its forgotten series back", () => {
+    const s = setup();
+    s.event({ type: "starting", app: "web", id: 0, port: 20000, attempt: 1, revision: 1 });
+    s.event({ type: "ready", app: "web", id: 0, pid: 11, port: 20000, afterMs: 5 });
+    const stats = { t: "procs.stats", batch: [{ app: "web", id: 0, pid: 11, cpuPercent: 5, rssBytes: 1000, processes: 1 }] } as const;
+    s.link.handle(stats as never);
+    expect(s.metrics.filter((c) => c[0] === "procStats").length).toBe(1);
+    s.event({ type: "stopped", app: "web", id: 0, pid: 11, forced: false, reason: "scale-down" });
+    expect(s.metrics.some((c) => c[0] === "forget")).toBe(true);
+    s.link.handle(stats as never);
+    expect(s.metrics.filter((c) => c[0] === "procStats").length).toBe(1);
+  });
+
   test("a spawned replica is recorded for adoption, and forgotten when it stops", () => {
     const s = setup();
     s.event({ type: "starting", app: "web", id: 1, port: 20001, attempt: 1, revision: 1 });
