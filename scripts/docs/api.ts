@@ -47,6 +47,8 @@ export function offlineSpec(): Record<string, unknown> {
     alerts: standIn("alerts"),
     deploy: standIn("deploy"),
     tasks: standIn("tasks"),
+    policies: standIn("policies"),
+    validatePolicyFiles: () => ({ ok: true, policies: [], files: [] }),
   } satisfies ApiWiring);
   return buildOpenApi(registry.slice(from));
 }

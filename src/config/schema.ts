@@ -429,6 +429,17 @@ const Agent = Schema.Struct({
   allow_fault_injection: def(Schema.Boolean, false),
 });
 
+const Policies = Schema.Struct({
+  /** Directory of policy files (*.yaml, *.yml, *.json); relative to the config file. Default: `policies` beside it. */
+  dir: Schema.optionalKey(NonEmpty),
+  /** How often every policy is evaluated. */
+  interval: def(Duration.check(Schema.isGreaterThanOrEqualTo(100, { message: "Expected at least 100ms" })), "1s"),
+  /** Audit records kept (the oldest are dropped). */
+  audit_retention: def(Schema.Int.check(Schema.isBetween({ minimum: 100, maximum: 1_000_000 })), 10_000),
+  /** Off: no policy is evaluated (the API still validates and stores them). */
+  enabled: def(Schema.Boolean, true),
+});
+
 export const Config = Schema.Struct({
   agent: def(Agent, {}),
   api: def(Api, {}),
@@ -444,6 +455,7 @@ export const Config = Schema.Struct({
   cluster: Schema.optionalKey(Cluster),
   tasks: def(Schema.Array(TaskDefinition), []),
   task_queue: def(TaskQueue, {}),
+  policies: def(Policies, {}),
 });
 
 export type Config = typeof Config.Type;
@@ -452,4 +464,5 @@ export type BalancerConfig = typeof Balancer.Type;
 export type AppCheckConfig = typeof AppCheck.Type;
 export type StandaloneCheckConfig = typeof StandaloneCheck.Type;
 export type ServiceConfig = typeof Service.Type;
+export type PoliciesConfig = typeof Policies.Type;
 export type ScalingPolicyConfig = typeof ScalingPolicy.Type;

@@ -1,4 +1,7 @@
 // Builds the admin API from the supervisor's links: every resource module with its dependencies.
+import { policyRoutes } from "../api/policies.ts";
+import type { PolicyRunner } from "../policy/runner.ts";
+import type { PolicySetResult } from "../policy/loader.ts";
 import { hostDrivers } from "../procs/cgroups/host-report.ts";
 import { hostname } from "node:os";
 import si from "systeminformation";
@@ -52,6 +55,8 @@ export interface ApiWiring {
   alerts: AlertService;
   deploy: DeployRunner;
   tasks: TaskService;
+  policies: PolicyRunner;
+  validatePolicyFiles(): PolicySetResult;
 }
 
 async function systemView() {
@@ -226,6 +231,7 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
       ),
     },
     { path: "/tasks", app: taskRoutes({ tasks: w.tasks, allowApiTasks: () => hub.config().api.allow_api_tasks, defaults: () => ({ outputLimit: hub.config().task_queue.output_limit }) }) },
+    { path: "/policies", app: policyRoutes({ runner: w.policies, validateFiles: w.validatePolicyFiles }) },
     { path: "/events", app: eventRoutes({ bus: hub.events, tickets: w.tickets, onDrop: () => hub.telemetry.eventBusDrop(1) }) },
   ];
 }

@@ -46,6 +46,8 @@ import { createHandover } from "./takeover-handover.ts";
 import { createWorkerHost, type WorkerInfo } from "./worker-host.ts";
 import { wireAlerts } from "./alerts-wiring.ts";
 import { wireTasks } from "./tasks-wiring.ts";
+import { wirePolicies } from "./policies-wiring.ts";
+import { loadPolicyDir, policyDir, type PolicySetResult } from "../policy/loader.ts";
 
 export interface SupervisorOptions {
   config: Config;
@@ -202,6 +204,19 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   const balancer = createBalancerLink({ config: () => config, catalog, publish, telemetry, balancerHosts, ...(cluster ? { locality: { node: cluster.node, zone: cluster.zone } } : {}) }, (s) => scaler.ingest(s));
   const alerts = wireAlerts(hub, { health, scaler, balancer }, () => sup.apiUrl);
   const tasks = wireTasks(hub);
+  const policies = wirePolicies(hub, { procs, health, balancer, scaler, deploy, alerts, tasks }, opts.env ?? process.env);
+  /** The policy files the config names, validated as one set against the config's tasks. */
+  const readPolicies = (c: Config): PolicySetResult => loadPolicyDir(policyDir(c.policies.dir, opts.configPath), { tasks: c.tasks.map((t) => t.name) });
+  /** Installs the files' set, or keeps the running one and says why (a bad file never half-applies). */
+  const installPolicies = (r: PolicySetResult): boolean => {
+    if (r.ok) {
+      policies.setFilePolicies(r.policies);
+      publish({ type: "policy.loaded", source: "supervisor", target: "policies", severity: "info", message: `${r.policies.length} policy(ies) loaded from ${r.files.length} file(s)`, data: { policies: r.policies.map((p) => `${p.namespace}/${p.name}`), files: r.files } });
+      return true;
+    }
+    publish({ type: "policy.rejected", source: "supervisor", target: "policies", severity: "error", message: `${r.message}; the previous policy set keeps running`, data: { problems: r.problems } });
+    return false;
+  };
   const reaper = createCriticalReaper({ catalog, publish, afterMs: () => config.discovery.deregister_critical_after });
 
   const balancerInit = (index: number) => ({ index, balancers: config.balancers.map((b) => toBalancerSpec(b, config, cores)), pools: balancer.state() });
@@ -283,6 +298,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     if (has("dns")) dns?.setTtl(dnsTtlSeconds(config.dns));
     if (has("alerts")) alerts.reload();
     if (has("tasks")) tasks.reload();
+    if (has("policies") || has("tasks")) installPolicies(readPolicies(next));
     // Apps matter too: a balancer's defaults (hold_when_empty) follow its app's bounds. Unchanged listeners are kept.
     if (has("balancers") || has("apps")) hosts.balancers.forEach((h, i) => h.send({ t: "init", state: balancerInit(i) }));
     balancer.changed();
@@ -334,6 +350,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
         },
         alerts,
         tasks,
+        policies,
+        validatePolicyFiles: () => readPolicies(config),
         apiChecks,
         persistApiChecks: () => store.putKv("checks.api", Object.fromEntries(apiChecks)),
         deploy,
@@ -406,13 +424,22 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       alerts.start();
       deploy.start();
       await tasks.start();
+      installPolicies(readPolicies(config));
+      policies.start();
       catalog.onChange((c) => publish(catalogChangeEvent(c)));
       publish({ type: "agent.started", source: "supervisor", target: "agent", severity: "info", message: `agent ${VERSION} started with ${allHosts(hosts).length} workers`, data: { workers: allHosts(hosts).map((h) => h.name) } });
     },
     async reload() {
       if (!opts.configPath) return { ok: true, reloaded: [] };
+      // The policy files first: a bad one refuses the whole reload, so nothing changes.
+      const pre = readPolicies(config);
+      if (!pre.ok) {
+        publish({ type: "policy.rejected", source: "supervisor", target: "policies", severity: "error", message: `${pre.message}; nothing was reloaded, the previous policy set keeps running`, data: { problems: pre.problems } });
+        return { ok: false, status: 400, error: { problems: pre.problems.map((p) => ({ path: `${p.file}: ${p.path}`, message: p.message })), message: `${pre.message}; nothing was reloaded` } };
+      }
       const r = configApply.applyFile(opts.configPath, opts.env);
       if (!r.ok) return { ok: false, status: r.status, error: { problems: r.problems, message: r.message } };
+      if (!r.reloaded.includes("policies") && !r.reloaded.includes("tasks")) installPolicies(pre);
       // Certificates are re-read on every reload even when their paths did not change (renewed in place):
       // new connections get the new certificate, open ones keep theirs.
       for (const b of config.balancers.filter((x) => x.tls)) {
@@ -430,6 +457,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       reaper.stop();
       // Leave the cluster first, so other nodes stop sending traffic here before the replicas go.
       await hosts.cluster?.stop(config.agent.shutdown_timeout);
+      policies.stop();
       alerts.stop();
       alerts.close();
       deploy.stop();

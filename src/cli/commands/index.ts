@@ -12,6 +12,7 @@ import { events, logs } from "./streams.ts";
 import { cluster, members } from "./cluster.ts";
 import { top } from "./top.ts";
 import { ui } from "./ui.ts";
+import { audit, policies, policy } from "./policies.ts";
 
 export interface CommandGroup {
   readonly title: string;
@@ -38,7 +39,7 @@ const help: CommandDef = {
 
 export const GROUPS: readonly CommandGroup[] = [
   { title: "Run and set up", commands: [agent, upgrade, validate, init, service, completion, version, help, demoApp] },
-  { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling, alerts, tasks, members, cluster, revisions, ui] },
+  { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling, alerts, tasks, policies, policy, audit, members, cluster, revisions, ui] },
   { title: "Change (operator role; reload, deploy: admin)", commands: [scale, restart, deploy, rollout, rollback, stop, start, maint, drain, reload, alert, silence, run, task] },
 ];
 

@@ -1,0 +1,225 @@
+// The policy engine: one tick over a snapshot of the targets. Per (policy, rule, target) it keeps Prometheus-style
+// state (inactive -> pending -> firing), fires the rule's actions once per firing (idempotent), honours `for` and
+// cooldown, and resolves conflicting actions on one target in one tick by priority, then by the more conservative
+// action. dry_run policies produce the same firings with every action marked dry_run (the runner does nothing).
+//
+//   inactive --holds--> pending --held for `for` (and cooldown over)--> firing --stops holding--> inactive
+import { compileCel, type CompiledCel } from "./cel.ts";
+import { type EvalContext, evaluate, type LeafValue } from "./conditions.ts";
+import { createSeries, type Series } from "./series.ts";
+import { type Action, type Policy, policyKey, type Rule, type Snapshot, type TargetView } from "./types.ts";
+
+export const Reason = {
+  Fired: "fired",
+  DryRun: "dry_run",
+  Overridden: "overridden_by_priority",
+  MoreConservative: "overridden_by_more_conservative",
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+interface RuleState {
+  pendingSince?: number;
+  firing: boolean;
+  /** Numbered per (rule, target): the idempotency key of the actions is (policy, rule, target, firing). */
+  firings: number;
+  lastFiredAt?: number;
+  seen: number;
+}
+
+export interface EngineState {
+  policies: Policy[];
+  readonly rules: Map<string, RuleState>;
+  series: Series;
+  cel: Map<string, CompiledCel>;
+  intervalMs: number;
+}
+
+export interface PlannedAction {
+  readonly action: Action;
+  /** Where it acts: the app, or the replica (`<app>-<n>`). */
+  readonly target: TargetView;
+  /** "executed by the runner", "dry_run", or why it was dropped in conflict resolution. */
+  readonly disposition: "execute" | Reason;
+  readonly overriddenBy?: string;
+}
+
+export interface Firing {
+  readonly policy: string;
+  readonly rule: string;
+  readonly target: string;
+  readonly firing: number;
+  readonly mode: Policy["mode"];
+  readonly priority: number;
+  readonly leaves: readonly LeafValue[];
+  /** The first metric leaf's value ({{ .value }} in templates). */
+  readonly value: number | null;
+  readonly actions: PlannedAction[];
+}
+
+export interface TickResult {
+  readonly firings: Firing[];
+  /** Rules that stopped holding on a target this tick. */
+  readonly resolved: Array<{ policy: string; rule: string; target: string; firing: number }>;
+  readonly celErrors: Array<{ source: string; target: string; error: string }>;
+  /** Rule-target pairs currently firing, per policy key. */
+  readonly firingByPolicy: Map<string, number>;
+}
+
+export function createEngineState(intervalMs: number): EngineState {
+  return { policies: [], rules: new Map(), series: createSeries(1), cel: new Map(), intervalMs };
+}
+
+/** Installs a validated policy set (sorted by priority); keeps the state of rules that still exist. */
+export function setPolicies(state: EngineState, policies: readonly Policy[], opts: { resize?: boolean } = {}): void {
+  state.policies = [...policies].sort((a, b) => b.priority - a.priority || policyKey(a).localeCompare(policyKey(b)));
+  const cel = new Map<string, CompiledCel>();
+  let maxWindow = 0;
+  const walk = (c: Rule["when"]) => {
+    if (c.kind === "all" || c.kind === "any") c.of.forEach(walk);
+    else if (c.kind === "not") walk(c.of);
+    else if (c.kind === "cel" && !cel.has(c.source)) {
+      const r = compileCel(c.source);
+      if (r.ok) cel.set(c.source, r.fn);
+    } else if (c.kind === "metric") maxWindow = Math.max(maxWindow, c.windowMs);
+  };
+  for (const p of state.policies) for (const r of p.rules) walk(r.when);
+  state.cel = cel;
+  if (opts.resize !== false) state.series.setCapacity(Math.ceil(maxWindow / Math.max(1, state.intervalMs)) + 1);
+  const live = new Set(state.policies.flatMap((p) => p.rules.map((r) => `${policyKey(p)}|${r.name}|`)));
+  for (const k of state.rules.keys()) if (![...live].some((prefix) => k.startsWith(prefix))) state.rules.delete(k);
+}
+
+export function selects(p: Policy, t: TargetView): boolean {
+  if (!p.selector.kinds.includes(t.kind)) return false;
+  for (const [k, v] of Object.entries(p.selector.matchLabels)) if (t.labels[k] !== v) return false;
+  return true;
+}
+
+/** Samples every target's metrics into the kept series (once a tick, before evaluation). */
+export function record(state: EngineState, s: Snapshot): void {
+  for (const t of s.targets) for (const [m, v] of Object.entries(t.metrics)) state.series.record(`${t.kind}:${t.id}|${m}`, s.now, v);
+  for (const [m, v] of Object.entries(s.host)) state.series.record(`host|${m}`, s.now, v);
+  state.series.prune(s.now - 2 * state.intervalMs - 60_000);
+}
+
+/** How disruptive an action is; on a tie in priority the lower one wins a conflict. */
+const DISRUPTION: Record<Action["type"], number> = {
+  alert: 0, webhook: 0, run_task: 0, pause_scaling: 1, resume_scaling: 2, set_weight: 3, drain: 4, eject: 5, scale: 3, restart: 6, rollback: 7,
+};
+/** Actions on one target conflict when they share a class; alerts, webhooks and tasks never conflict. */
+function conflictClass(a: Action, t: TargetView): string | undefined {
+  switch (a.type) {
+    case "scale":
+    case "pause_scaling":
+    case "resume_scaling":
+      return `capacity:${t.app}`;
+    case "restart":
+      return a.target === "app" ? `lifecycle:${t.app}` : `lifecycle:${t.id}`;
+    case "rollback":
+      return `lifecycle:${t.app}`;
+    case "drain":
+    case "eject":
+    case "set_weight":
+      return `lifecycle:${t.id}`;
+    default:
+      return undefined;
+  }
+}
+
+/** The replica count a scale action asks for, from `current` (for conservativeness: more capacity is safer). */
+export function scaleTarget(a: Extract<Action, { type: "scale" }>, current: number): number {
+  let n = a.to ?? (a.by !== undefined ? current + a.by : Math.round(current * (a.factor ?? 1)));
+  if (a.min !== undefined) n = Math.max(a.min, n);
+  if (a.max !== undefined) n = Math.min(a.max, n);
+  return Math.max(0, n);
+}
+
+/** One evaluation tick. `evaluateOnly` (what-if) reads the state without changing it and keeps every rule's values. */
+export function tick(state: EngineState, s: Snapshot, opts: { only?: string; evaluateOnly?: boolean } = {}): TickResult {
+  const ctx: EvalContext = { snapshot: s, series: state.series, cel: state.cel, celErrors: [] };
+  const firings: Firing[] = [];
+  const resolved: TickResult["resolved"] = [];
+  const firingByPolicy = new Map<string, number>();
+  for (const p of state.policies) {
+    const pk = policyKey(p);
+    if (opts.only !== undefined && opts.only !== pk) continue;
+    let firingCount = 0;
+    for (const t of s.targets) {
+      if (!selects(p, t)) continue;
+      const cache: { v?: Record<string, unknown> } = {};
+      for (const r of p.rules) {
+        const key = `${pk}|${r.name}|${t.kind}:${t.id}`;
+        const prev = state.rules.get(key);
+        const st: RuleState = opts.evaluateOnly ? { ...(prev ?? { firing: false, firings: 0, seen: s.now }) } : (prev ?? { firing: false, firings: 0, seen: s.now });
+        if (!opts.evaluateOnly && !prev) state.rules.set(key, st);
+        st.seen = s.now;
+        const leaves: LeafValue[] = [];
+        const holds = evaluate(r.when, t, ctx, "when", leaves, cache);
+        if (!holds) {
+          if (st.firing && !opts.evaluateOnly) resolved.push({ policy: pk, rule: r.name, target: t.id, firing: st.firings });
+          st.pendingSince = undefined;
+          st.firing = false;
+          continue;
+        }
+        st.pendingSince ??= s.now;
+        const held = s.now - st.pendingSince >= r.forMs;
+        const cooled = st.lastFiredAt === undefined || s.now - st.lastFiredAt >= r.cooldownMs;
+        // A what-if shows every rule that holds now, whatever its `for` and cooldown.
+        const fires = opts.evaluateOnly ? true : held && cooled && !st.firing;
+        if (st.firing) firingCount++;
+        if (!fires) continue;
+        if (!opts.evaluateOnly) {
+          st.firing = true;
+          st.firings++;
+          st.lastFiredAt = s.now;
+          firingCount++;
+        }
+        const value = leaves.find((l) => typeof l.value === "number")?.value as number | undefined;
+        firings.push({
+          policy: pk,
+          rule: r.name,
+          target: t.id,
+          firing: opts.evaluateOnly ? st.firings + 1 : st.firings,
+          mode: p.mode,
+          priority: p.priority,
+          leaves,
+          value: value ?? null,
+          actions: r.actions.map((action) => ({ action, target: t, disposition: p.mode === "dry_run" ? Reason.DryRun : "execute" })),
+        });
+      }
+    }
+    firingByPolicy.set(pk, firingCount);
+  }
+  // A target that went away (or a rule no longer selecting it) leaves its state behind: forget it.
+  if (!opts.evaluateOnly && opts.only === undefined) for (const [k, st] of state.rules) if (st.seen < s.now) state.rules.delete(k);
+  resolveConflicts(firings);
+  return { firings, resolved, celErrors: ctx.celErrors, firingByPolicy };
+}
+
+/** Within one tick: per conflict class, the highest-priority action wins; on a tie the less disruptive (for scale: more replicas). */
+export function resolveConflicts(firings: Firing[]): void {
+  const winners = new Map<string, { f: Firing; i: number }>();
+  const better = (a: { f: Firing; i: number }, b: { f: Firing; i: number }): boolean => {
+    if (a.f.priority !== b.f.priority) return a.f.priority > b.f.priority;
+    const x = a.f.actions[a.i]!.action;
+    const y = b.f.actions[b.i]!.action;
+    if (x.type === "scale" && y.type === "scale") {
+      const cur = a.f.actions[a.i]!.target.metrics.replicas ?? 0;
+      return scaleTarget(x, cur) > scaleTarget(y, cur);
+    }
+    return DISRUPTION[x.type] < DISRUPTION[y.type];
+  };
+  for (const f of firings) {
+    f.actions.forEach((pa, i) => {
+      const cls = conflictClass(pa.action, pa.target);
+      if (!cls || pa.disposition !== "execute") return;
+      const cur = winners.get(cls);
+      const me = { f, i };
+      if (!cur) return void winners.set(cls, me);
+      const [win, lose] = better(me, cur) ? [me, cur] : [cur, me];
+      winners.set(cls, win);
+      const reason = win.f.priority !== lose.f.priority ? Reason.Overridden : Reason.MoreConservative;
+      lose.f.actions[lose.i] = { ...lose.f.actions[lose.i]!, disposition: reason, overriddenBy: `${win.f.policy}/${win.f.rule}` };
+    });
+  }
+}
