@@ -22,7 +22,7 @@ export interface DeploymentRouteDeps {
   prepare(app: string, patch: Record<string, unknown>): { ok: true; fields: Record<string, unknown> } | { ok: false; problems: ConfigProblem[] };
   deploy(app: string, fields: Record<string, unknown>, by: string, options: Partial<RolloutOptions>): DeployResult<RolloutView>;
   rollback(app: string, revision: number | undefined, by: string): DeployResult<RolloutView>;
-  control(app: string, id: string, what: "pause" | "resume" | "abort", by: string): DeployResult<RolloutView>;
+  control(app: string, id: string, what: "pause" | "resume" | "abort" | "promote", by: string): DeployResult<RolloutView>;
 }
 
 const RevisionCount = Schema.Struct({ revision: Schema.Number, total: Schema.Number, ready: Schema.Number, available: Schema.Number });
@@ -41,8 +41,18 @@ const Rollout = Schema.Struct({
   reason: Schema.String,
   failure: Schema.NullOr(Schema.String),
   by: Schema.String,
+  /** Index (from 0) of the traffic step in force or being prepared; null: none (rolling, or the steps are done). */
+  step: Schema.NullOr(Schema.Number),
+  /** When the current step's weight was applied (null: its replicas are not all available yet). */
+  step_at: Schema.NullOr(Schema.String),
+  /** The traffic split at the balancers: this revision takes `percent` of the app's picks, the others the rest. */
+  split: Schema.NullOr(Schema.Struct({ revision: Schema.Number, percent: Schema.Number })),
   strategy: Schema.Struct({
-    strategy: Schema.Literal("rolling"),
+    strategy: Schema.Literals(["rolling", "canary", "blue_green"]),
+    /** canary and blue_green: the traffic steps (pause_ms null: held until promoted). */
+    steps: Schema.Array(Schema.Struct({ weight: Schema.Number, pause_ms: Schema.NullOr(Schema.Number) })),
+    /** Replicas of the new revision started beside the old ones for the steps ("all": a full set). */
+    step_replicas: Schema.NullOr(Schema.Union([Schema.Number, Schema.Literal("all")])),
     max_surge: Schema.Number,
     max_unavailable: Schema.Number,
     min_healthy_time_ms: Schema.Number,
@@ -61,7 +71,8 @@ const RevisionView = Schema.Struct({ number: Schema.Number, hash: Schema.String,
 const DurationText = Schema.String.check(Schema.isPattern(/^\d{1,7}(ms|s|m|h)$/, { message: 'Expected a duration such as "5s", "2m" or "500ms"' }));
 const Count = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1000 }));
 const Strategy = Schema.Struct({
-  strategy: Schema.optionalKey(Schema.Literal("rolling")),
+  /** canary and blue_green take their steps from the app's deploy block (canary.steps, rollback_window, auto_promote). */
+  strategy: Schema.optionalKey(Schema.Literals(["rolling", "canary", "blue_green"])),
   max_surge: Schema.optionalKey(Count),
   max_unavailable: Schema.optionalKey(Count),
   min_healthy_time: Schema.optionalKey(DurationText),
@@ -95,7 +106,10 @@ export function rolloutJson(r: RolloutView) {
     reason: r.reason,
     failure: r.failure,
     by: r.by,
-    strategy: { strategy: "rolling" as const, max_surge: o.maxSurge, max_unavailable: o.maxUnavailable, min_healthy_time_ms: o.minHealthyMs, healthy_deadline_ms: o.healthyDeadlineMs, progress_deadline_ms: o.progressDeadlineMs, auto_revert: o.autoRevert, analysis: o.analysis ? { max_error_ratio: o.analysis.maxErrorRatio, max_latency_ratio: o.analysis.maxLatencyRatio, min_requests: o.analysis.minRequests } : null },
+    step: r.step ?? null,
+    step_at: r.stepAt === null || r.stepAt === undefined ? null : iso(r.stepAt),
+    split: r.split ?? null,
+    strategy: { strategy: o.strategy ?? "rolling", steps: (o.steps ?? []).map((s) => ({ weight: s.weight, pause_ms: s.pauseMs })), step_replicas: (o.steps ?? []).length > 0 ? (o.stepReplicas ?? "all") : null, max_surge: o.maxSurge, max_unavailable: o.maxUnavailable, min_healthy_time_ms: o.minHealthyMs, healthy_deadline_ms: o.healthyDeadlineMs, progress_deadline_ms: o.progressDeadlineMs, auto_revert: o.autoRevert, analysis: o.analysis ? { max_error_ratio: o.analysis.maxErrorRatio, max_latency_ratio: o.analysis.maxLatencyRatio, min_requests: o.analysis.minRequests } : null },
     started_at: iso(r.startedAt),
     updated_at: iso(r.updatedAt),
     ended_at: r.endedAt === null ? null : iso(r.endedAt),
@@ -116,6 +130,7 @@ const orThrow = <T>(r: DeployResult<T>): T => {
 function strategyOptions(s: (typeof Strategy)["Type"] | undefined): Partial<RolloutOptions> {
   if (!s) return {};
   const out: { -readonly [K in keyof RolloutOptions]?: RolloutOptions[K] } = {};
+  if (s.strategy !== undefined) out.strategy = s.strategy;
   if (s.max_surge !== undefined) out.maxSurge = s.max_surge;
   if (s.max_unavailable !== undefined) out.maxUnavailable = s.max_unavailable;
   if (s.min_healthy_time !== undefined) out.minHealthyMs = parseDuration(s.min_healthy_time);
@@ -175,8 +190,13 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): Hono {
     if (!r) throw new ApiError(404, "not_found", `${name} has no rollout ${param(c, "id")}`);
     return rolloutJson(r);
   });
-  for (const what of ["pause", "resume", "abort"] as const) {
-    const summary = { pause: "Pause the rollout: nothing more is started or retired until resumed", resume: "Resume a paused rollout (after a failure: retry it)", abort: "Abort the rollout: revert to the revision it replaced" }[what];
+  for (const what of ["pause", "resume", "abort", "promote"] as const) {
+    const summary = {
+      pause: "Pause the rollout: nothing more is started or retired until resumed",
+      resume: "Resume a paused rollout (after a failure: retry it)",
+      abort: "Abort the rollout: revert to the revision it replaced (all traffic back to it at once when it had shifted any)",
+      promote: "Promote a canary or blue-green rollout past its current traffic step (its pause and gate): the next step, or the replacement of the rest",
+    }[what];
     defineRoute(app, P, { method: "post", path: `/:name/deployments/:id/${what}`, summary, response: Rollout, errors: [409, 503] }, (c) => {
       const name = known(c);
       return rolloutJson(orThrow(deps.control(name, param(c, "id"), what, callerName(c))));

@@ -145,7 +145,7 @@ export function createClient(opts: ClientOptions) {
     deployment: (name: string, id: string) => call("GET", `/v1/apps/${encodeURIComponent(name)}/deployments/${encodeURIComponent(id)}`),
     /** A merge patch of the revision fields, with optional strategy overrides; answers once the rollout started. */
     deploy: (name: string, spec: Json, strategy?: Json) => call("POST", `/v1/apps/${encodeURIComponent(name)}/deployments`, { spec, ...(strategy ? { strategy } : {}) }),
-    rolloutControl: (name: string, id: string, what: "pause" | "resume" | "abort") => call("POST", `/v1/apps/${encodeURIComponent(name)}/deployments/${encodeURIComponent(id)}/${what}`, {}),
+    rolloutControl: (name: string, id: string, what: "pause" | "resume" | "abort" | "promote") => call("POST", `/v1/apps/${encodeURIComponent(name)}/deployments/${encodeURIComponent(id)}/${what}`, {}),
     rollback: (name: string, revision?: number) => call("POST", `/v1/apps/${encodeURIComponent(name)}/rollback`, revision === undefined ? {} : { revision }),
     revisions: (name: string) => call<{ app: string; current: number; target: number; revisions: Json[] }>("GET", `/v1/apps/${encodeURIComponent(name)}/revisions`),
     checks: () => call<{ checks: Json[] }>("GET", "/v1/checks"),

@@ -8,10 +8,23 @@ import type { AppConfig } from "./schema.ts";
 const def = <S extends Schema.Top>(schema: S, value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))(schema);
 const Count = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1000 }));
 
-/** Only the rolling strategy exists; a named other strategy is refused rather than silently run as rolling. */
-const Strategy = Schema.String.check(
-  Schema.makeFilter((s: string) => s === "rolling" ? undefined : `Expected "rolling" (canary and blue_green are not available in this version), got ${JSON.stringify(s)}`),
-);
+const Strategy = Schema.Literals(["rolling", "canary", "blue_green"]);
+
+/** One canary step: the new revision's share of the traffic at the balancers, held for `pause` (none: until promoted). */
+const CanaryStep = Schema.Struct({
+  weight: Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 100 })),
+  pause: Schema.optionalKey(Duration),
+});
+
+const Canary = Schema.Struct({
+  /** Replicas of the new revision started beside the old ones for the steps. */
+  replicas: def(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1000 })), 1),
+  steps: def(Schema.Array(CanaryStep).check(Schema.isMinLength(1), Schema.isMaxLength(20)), [
+    { weight: 5, pause: "1m" },
+    { weight: 25, pause: "1m" },
+    { weight: 50, pause: "1m" },
+  ]),
+});
 
 export const Deploy = Schema.Struct({
   strategy: def(Strategy, "rolling"),
@@ -41,6 +54,12 @@ export const Deploy = Schema.Struct({
       min_requests: def(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000 })), 50),
     }),
   ),
+  /** canary: the canary replicas and the traffic steps they walk before the rest is replaced. */
+  canary: Schema.optionalKey(Canary),
+  /** blue_green: how long the old set stays up (out of traffic, ready to take it back) after the switch. */
+  rollback_window: def(Duration, "5m"),
+  /** Off: canary steps and the blue_green switch wait for `promote` (after their pause). */
+  auto_promote: def(Schema.Boolean, true),
   /** Revisions kept per app (the running one and the one it replaced are always kept). */
   revision_history: def(Schema.Int.check(Schema.isBetween({ minimum: 2, maximum: 100 })), 10),
 }).check(
@@ -51,8 +70,23 @@ export const Deploy = Schema.Struct({
 
 export type DeployConfig = typeof Deploy.Type;
 
+/** The traffic steps of a strategy (none for rolling). */
+function stepsFor(d: DeployConfig): Pick<RolloutOptions, "strategy" | "steps" | "stepReplicas"> {
+  if (d.strategy === "canary") {
+    const c = d.canary ?? { replicas: 1, steps: [{ weight: 5, pause: 60_000 }, { weight: 25, pause: 60_000 }, { weight: 50, pause: 60_000 }] };
+    return { strategy: "canary", stepReplicas: c.replicas, steps: c.steps.map((s) => ({ weight: s.weight, pauseMs: d.auto_promote && s.pause !== undefined ? s.pause : null })) };
+  }
+  if (d.strategy === "blue_green") {
+    // The full new set comes up with no traffic; the switch gives it all; the old set waits out the window.
+    const switchStep = { weight: 100, pauseMs: d.rollback_window };
+    return { strategy: "blue_green", stepReplicas: "all", steps: d.auto_promote ? [switchStep] : [{ weight: 0, pauseMs: null }, switchStep] };
+  }
+  return { strategy: "rolling", steps: null };
+}
+
 export function toRolloutOptions(d: DeployConfig): RolloutOptions {
   return {
+    ...stepsFor(d),
     maxSurge: d.max_surge,
     maxUnavailable: d.max_unavailable,
     minHealthyMs: d.min_healthy_time,

@@ -11,6 +11,7 @@ import type { EventInput } from "../state/event-bus.ts";
 import type { Telemetry } from "../telemetry/metrics.ts";
 import { APP_NAMESPACE, type BalancerHost } from "./hub.ts";
 import { localityWeights } from "../core/cluster/locality.ts";
+import { splitWeights } from "../core/deploy/split.ts";
 
 type WorkerStats = Extract<FromBalancer, { t: "balancer.stats" }>;
 
@@ -46,6 +47,8 @@ export interface BalancerLinkDeps {
   balancerHosts(): ReadonlyArray<Pick<BalancerHost, "send" | "request">>;
   /** With a cluster: this node and zone, for locality-aware weights of pools that hold other nodes' endpoints. */
   readonly locality?: { readonly node: string; readonly zone: string };
+  /** A rollout's traffic split over a service's endpoints: the endpoints of its revision and their share (percent). */
+  split?(namespace: string, service: string): { readonly percent: number; readonly endpoints: ReadonlySet<string> } | null;
 }
 
 /** The balancer's catalog sources that hold this endpoint now (an override is recorded only where it applies). */
@@ -80,19 +83,29 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
   const members = (b: BalancerConfig): PoolMember[] => {
     const out: PoolMember[] = [];
     const places: Array<{ node?: string; zone?: string }> = [];
+    const splits: Array<{ from: number; to: number; percent: number; endpoints: ReadonlySet<string> }> = [];
     for (const { namespace, service, remote } of sources(b)) {
       const s = hub.catalog.get(namespace, service);
       // A service in maintenance is in no pool (Consul's maintenance mode); its endpoints come back when it ends.
       if (s?.maintenance) continue;
+      const from = out.length;
       for (const e of s?.endpoints ?? []) {
         if (e.node !== undefined && !remote) continue;
         out.push({ id: e.id, address: e.address, port: e.port, weight: e.weight, health: e.health, draining: e.draining });
         places.push({ ...(e.node !== undefined ? { node: e.node } : {}), ...(e.zone !== undefined ? { zone: e.zone } : {}) });
       }
+      const split = hub.split?.(namespace, service);
+      if (split && out.length > from) splits.push({ from, to: out.length, ...split });
     }
     if (hub.locality && places.some((p) => p.node !== undefined)) {
       const w = localityWeights(out.map((m, i) => ({ ...places[i], weight: m.weight, health: m.health, draining: m.draining })), hub.locality, b.locality.prefer, b.locality.overprovisioning);
       for (let i = 0; i < out.length; i++) out[i] = { ...out[i]!, weight: w[i]! };
+    }
+    // A rollout's revision split, over each service's own endpoints (computed per pool change, never per request).
+    for (const sp of splits) {
+      const part = out.slice(sp.from, sp.to);
+      const w = splitWeights(part.map((m) => ({ weight: m.weight, eligible: m.health !== "critical" && !m.draining && m.weight > 0, inSplit: sp.endpoints.has(m.id) })), sp.percent);
+      if (w) for (let i = 0; i < part.length; i++) out[sp.from + i] = { ...part[i]!, weight: w[i]! };
     }
     for (const e of b.backends.endpoints) {
       const { hostname, port } = splitListen(e.address);
@@ -278,6 +291,8 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
 
   return {
     windowsOf,
+    /** Something the pools derive from besides the catalog changed (a rollout's traffic split): push them again. */
+    refresh: changed,
     state: () => pools(),
     stop: () => {
       if (fallback) clearTimeout(fallback);

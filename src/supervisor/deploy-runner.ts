@@ -7,11 +7,11 @@
 // from a fresh observation; an agent killed mid-rollout adopts its replicas (each keeps its revision, read from
 // its environment), loads the rollout and goes on from where the replicas are: it resumes, or, when the new
 // revision fails, reverts. No action is remembered across a restart, so none is done twice.
-import { toAppSpec } from "../config/apps.ts";
+import { replicaBounds, toAppSpec } from "../config/apps.ts";
 import { revisionFieldsOf, toRolloutOptions, withRevision } from "../config/deploy.ts";
 import type { AppConfig, Config } from "../config/schema.ts";
 import { type Revision, type RevisionSource, recordRevision, revisionHash } from "../core/deploy/revision.ts";
-import { type Decision, type ReplicaObservation, type ReplicaPhase, type RevisionTraffic, type RolloutEvent, type RolloutKind, type RolloutOptions, type RolloutState, decide, isActive, startRollout } from "../core/deploy/rollout.ts";
+import { type Decision, type ReplicaObservation, type ReplicaPhase, type RevisionTraffic, type RolloutEvent, type RolloutKind, type RolloutOptions, type RolloutState, decide, isActive, startRollout, stepping, stepsOf } from "../core/deploy/rollout.ts";
 import { Reason as ExitReason } from "../core/supervision/restart-policy.ts";
 import type { AppSnapshot, AppSpec, ReplicaSnapshot, ReplicaState } from "../protocol/procs.ts";
 import type { Catalog } from "../state/catalog.ts";
@@ -20,7 +20,7 @@ import type { EventInput } from "../state/event-bus.ts";
 import { StoreError } from "../state/store-fault.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { selfCommand } from "./entrypoints.ts";
-import { endpointOf } from "./hub.ts";
+import { APP_NAMESPACE, endpointOf } from "./hub.ts";
 
 /** How often an active rollout is observed even when no replica event arrived (min_healthy_time, deadlines). */
 const TICK_MS = 500;
@@ -42,6 +42,10 @@ export interface DeployRunnerDeps {
   applySpecs(): void;
   /** These endpoints' traffic at every balancer over the recent window. */
   traffic(endpointIds: readonly string[]): RevisionTraffic;
+  /** The revision each replica of the app runs now (procs' own events: known from the replica's start). */
+  replicaRevisions(app: string): ReadonlyArray<{ readonly id: number; readonly revision: number }>;
+  /** A rollout's traffic split changed: the balancers' pools must be derived again. */
+  splitChanged(): void;
 }
 
 /** Replicas of one revision as the last observation saw them. */
@@ -125,6 +129,7 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
   const carryOut = (app: string, prev: RolloutState, d: Decision): boolean => {
     if (d.state !== prev && !persisted(`rollout ${prev.id} of ${app}`, () => ds.putRollout(app, d.state))) return false;
     const s = d.state;
+    if ((prev.split?.revision ?? null) !== (s.split?.revision ?? null) || (prev.split?.percent ?? null) !== (s.split?.percent ?? null)) deps.splitChanged();
     if (s.outcome && !prev.outcome) {
       const rec = ds.app(app);
       const current = s.outcome === "succeeded" ? s.to : s.outcome === "reverted" ? s.from : rec?.current;
@@ -317,9 +322,25 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
       const act = active(app.name);
       const n = act?.target ?? ds.app(app.name)?.current;
       const rev = n === undefined ? undefined : revision(app.name, n);
-      // While a rollout runs, a reconcile (reload, scale) must not trim the replicas it started beside the others.
-      const surge = act ? act.options.maxSurge : 0;
+      // While a rollout runs, a reconcile (reload, scale) must not trim the replicas it started beside the others
+      // (canary: its canaries; blue_green: a whole second set).
+      const steps = act ? stepsOf(act.options).length > 0 : false;
+      const beside = !act || !steps ? 0 : act.options.stepReplicas === "all" || act.options.stepReplicas === undefined ? Math.max(slots.get(app.name)?.live?.desired ?? 0, replicaBounds(app, deps.cores).max) : act.options.stepReplicas;
+      const surge = act ? Math.max(act.options.maxSurge, beside) : 0;
       return rev ? { app: withRevision(app, rev.fields), revision: rev.number, ...(surge > 0 ? { surge } : {}) } : { app };
+    },
+    /**
+     * The active rollout's traffic split over the app's endpoints (the balancer link derives each endpoint's weight
+     * from it): the endpoints of the split's revision and its share. Null without a split (or for a shared port).
+     */
+    split(namespace: string, service: string): { percent: number; endpoints: ReadonlySet<string> } | null {
+      if (namespace !== APP_NAMESPACE) return null;
+      const cfg = appCfg(service);
+      const s = cfg ? active(service) : undefined;
+      if (!cfg || !s?.split || "shared" in cfg.port || "none" in cfg.port) return null;
+      const endpoints = new Set<string>();
+      for (const r of deps.replicaRevisions(service)) if (r.revision === s.split.revision) endpoints.add(endpointOf(cfg, r.id)!.id);
+      return { percent: s.split.percent, endpoints };
     },
     /** A replica of the app changed: look again now rather than at the next tick. */
     replicaChanged(app: string) {
@@ -337,7 +358,9 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
       if (!rev) return err(503, "store_unavailable", "the state store refused the write; nothing was changed");
       const act = active(appName);
       if (act ? act.to === rev.number && act.phase === "forward" : rec.current === rev.number) return err(409, "unchanged", `${appName} already ${act ? "rolls out" : "runs"} revision ${rev.number}; nothing to deploy`);
-      return begin(appName, { from: rec.current, to: rev.number, kind: "deploy", by: opts.by, options: { ...toRolloutOptions(app.deploy), ...opts.options } });
+      // A strategy named for this rollout takes its steps from the app's deploy block, as the app's own would.
+      const base = toRolloutOptions(opts.options?.strategy ? { ...app.deploy, strategy: opts.options.strategy } : app.deploy);
+      return begin(appName, { from: rec.current, to: rev.number, kind: "deploy", by: opts.by, options: { ...base, ...opts.options } });
     },
     /**
      * Roll the app back to `revision` (default: the newest one before the revision it runs), as a rollout of its
@@ -357,12 +380,14 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
       return begin(appName, { from: running, to, kind: "rollback", by: opts.by, options: toRolloutOptions(app.deploy) });
     },
     /** Operator gates on the active rollout `id`. */
-    control(appName: string, id: string, what: "pause" | "resume" | "abort", by: string): DeployResult<RolloutView> {
+    control(appName: string, id: string, what: "pause" | "resume" | "abort" | "promote", by: string): DeployResult<RolloutView> {
       if (!appCfg(appName)) return err(404, "not_found", `no app named ${appName}`);
       const s = ds.rollouts(appName).find((r) => r.id === id);
       if (!s) return err(404, "not_found", `${appName} has no rollout ${id}`);
       if (!isActive(s)) return err(409, "rollout_ended", `rollout ${id} of ${appName} already ended (${statusOf(s)})`);
-      const event: RolloutEvent = what === "abort" ? { type: "abort", by } : { type: what };
+      if (what === "promote" && !stepping(s)) return err(409, "nothing_to_promote", `rollout ${id} of ${appName} has no traffic step to promote (${stepsOf(s.options).length === 0 ? "the rolling strategy has none" : s.phase === "revert" ? "it is reverting" : "its steps are done"})`);
+      if (what === "promote" && s.paused) return err(409, "paused", `rollout ${id} of ${appName} is paused: resume it first`);
+      const event: RolloutEvent = what === "abort" || what === "promote" ? { type: what, by } : { type: what };
       if (!carryOut(appName, s, decide(s, event, Date.now()))) return err(503, "store_unavailable", "the state store refused the write; nothing was changed");
       void evaluate(appName);
       return { ok: true, value: view(appName, active(appName) ?? ds.rollouts(appName).find((r) => r.id === id)!) };

@@ -79,7 +79,7 @@ export interface ProcsLinkDeps {
 }
 
 export function createProcsLink(hub: ProcsLinkDeps) {
-  const replicas = new Map<string, { app: string; id: number; port: number | null; pid: number | null; startTime: number | null; ready: boolean }>();
+  const replicas = new Map<string, { app: string; id: number; port: number | null; pid: number | null; startTime: number | null; ready: boolean; revision: number }>();
   const logFollowers = new Map<string, Set<(l: LogLine) => void>>();
   /** Run-time desired state (counts set by the API or the autoscaler, stops): persisted, so it survives a crash and config reloads. */
   const intents = createIntentStore(hub.store);
@@ -156,12 +156,13 @@ export function createProcsLink(hub: ProcsLinkDeps) {
     if (e.type === "exited" && e.reason === Reason.OOM_KILLED) hub.telemetry.event("proc.oom-killed");
     if (!("id" in e)) return;
     const key = `${e.app}-${e.id}`;
-    const r = replicas.get(key) ?? { app: e.app, id: e.id, port: null, pid: null, startTime: null, ready: false };
+    const r = replicas.get(key) ?? { app: e.app, id: e.id, port: null, pid: null, startTime: null, ready: false, revision: 0 };
     replicas.set(key, r);
     switch (e.type) {
       case "starting":
         r.port = e.port;
         r.ready = false;
+        r.revision = e.revision;
         break;
       case "spawned":
         r.pid = e.pid;
@@ -170,6 +171,7 @@ export function createProcsLink(hub: ProcsLinkDeps) {
         break;
       case "ready":
       case "adopted":
+        if (e.type === "adopted") r.revision = e.revision;
         r.ready = true;
         r.port = e.port;
         r.pid = e.pid;
@@ -281,6 +283,10 @@ export function createProcsLink(hub: ProcsLinkDeps) {
     desiredOf: (app: string) => {
       const i = intents.get(app);
       return i.stopped ? 0 : i.replicas;
+    },
+    /** The revision each known replica of the app runs (as its last start or adoption said). */
+    replicaRevisions(app: string): Array<{ id: number; revision: number }> {
+      return [...replicas.values()].filter((r) => r.app === app).map((r) => ({ id: r.id, revision: r.revision }));
     },
     readyReplicas(app?: string): ReplicaView[] {
       return [...replicas.values()].filter((r) => r.ready && (app === undefined || r.app === app)).map((r) => ({ app: r.app, id: r.id, port: r.port, ready: r.ready }));

@@ -181,6 +181,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       const m = mergeWindows(balancer.windowsOf(ids));
       return { requests: m.requests, failures: m.responses["5xx"] + m.errors, p95Ms: m.latency.p95Ms };
     },
+    replicaRevisions: (app) => procs.replicaRevisions(app),
+    splitChanged: () => balancer.refresh(),
   });
   const health = createHealthLink({ config: () => config, catalog, publish, telemetry, send: (msg) => hosts.health?.send(msg) }, () => procs.readyReplicas(), () => apiChecks.values());
   const scaler = createScalerLink(
@@ -201,7 +203,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     ? createClusterLink({ config: () => config, spec: toClusterSpec(config.cluster, config.agent.name, VERSION), catalog, publish, send: (msg) => hosts.cluster?.send(msg) })
     : undefined;
   if (cluster) telemetry.observeCluster(() => cluster.status());
-  const balancer = createBalancerLink({ config: () => config, catalog, publish, telemetry, balancerHosts, ...(cluster ? { locality: { node: cluster.node, zone: cluster.zone } } : {}) }, (s) => scaler.ingest(s));
+  const balancer = createBalancerLink({ config: () => config, catalog, publish, telemetry, balancerHosts, split: (ns, svc) => deploy.split(ns, svc), ...(cluster ? { locality: { node: cluster.node, zone: cluster.zone } } : {}) }, (s) => scaler.ingest(s));
   const alerts = wireAlerts(hub, { health, scaler, balancer }, () => sup.apiUrl);
   const tasks = wireTasks(hub);
   const policies = wirePolicies(hub, { procs, health, balancer, scaler, deploy, alerts, tasks }, opts.env ?? process.env);

@@ -57,7 +57,11 @@ export function rolloutLine(r: Json): string {
   const verb = r.phase === "revert" ? `reverting ${r.to} -> ${r.from}` : `${r.from} -> ${r.to}`;
   const why = r.failure ? ` (${r.failure})` : "";
   const live = liveText(r);
-  return `${r.id} ${r.status}: revision ${verb}${why}${live ? ` | ${live}` : ""}`;
+  const split = r.split as Json | null;
+  const steps = ((r.strategy as Json | undefined)?.steps as Json[] | undefined) ?? [];
+  const step = r.step === null || r.step === undefined ? "" : ` | step ${Number(r.step) + 1}/${steps.length}${r.step_at ? "" : " (starting its replicas)"}${r.reason === "awaiting-promote" ? " awaiting promote" : ""}`;
+  const weights = split ? ` | traffic: rev ${split.revision} ${split.percent}%` : "";
+  return `${r.id} ${r.status}: revision ${verb}${why}${step}${weights}${live ? ` | ${live}` : ""}`;
 }
 
 /** Follows a rollout until it ends: a line per change (or one live line on a terminal). Exit 0 only on success. */
@@ -94,7 +98,7 @@ export const deploy: CommandDef = {
     { name: "set", type: "string", value: "KEY=VALUE", multiple: true, description: `a revision field: ${SETTABLE.join(", ")} (args as words or a JSON list; readiness, checks, env as JSON)` },
     { name: "env", short: "e", type: "string", value: "K=V", multiple: true, description: "set one environment variable" },
     { name: "unset-env", type: "string", value: "K", multiple: true, description: "remove one environment variable" },
-    { name: "strategy", type: "string", value: "NAME", choices: ["rolling"], description: "the rollout strategy (only rolling so far)" },
+    { name: "strategy", type: "string", value: "NAME", choices: ["rolling", "canary", "blue_green"], description: "the rollout strategy for this rollout (canary and blue_green take their steps from the app's deploy block)" },
     { name: "max-surge", type: "string", value: "N", description: "new replicas beyond the desired count at once, for this rollout" },
     { name: "min-healthy-time", type: "string", value: "DURATION", description: "how long a new replica must pass before it counts, for this rollout" },
     { name: "watch", short: "w", type: "boolean", description: "follow the rollout until it ends" },
@@ -107,6 +111,7 @@ export const deploy: CommandDef = {
     const spec = specFromFlags(list(ctx.opts.set), list(ctx.opts.env), list(ctx.opts["unset-env"]));
     if (Object.keys(spec).length === 0) throw new UsageError("nothing to deploy: give --set, --env or --unset-env");
     const strategy: Json = {};
+    if (ctx.opts.strategy !== undefined) strategy.strategy = String(ctx.opts.strategy);
     if (ctx.opts["max-surge"] !== undefined) {
       const n = String(ctx.opts["max-surge"]);
       if (!/^\d{1,4}$/.test(n)) throw new UsageError(`--max-surge must be a whole number; got "${n}"`);
@@ -130,20 +135,20 @@ export const deploy: CommandDef = {
 
 export const rollout: CommandDef = {
   name: "rollout",
-  summary: "show, pause, resume or abort an app's rollout",
+  summary: "show, promote, pause, resume or abort an app's rollout",
   details:
-    "status prints the newest rollout (its phase, target revision, per-revision ready and available counts and the reason it is in); with --watch it follows it until it ends, one line per change when stdout is not a terminal. pause stops starting and retiring replicas; resume goes on (after a failure with auto_revert off: retries); abort reverts to the revision the rollout replaced. The rolling strategy has no manual gates, so there is nothing to promote.",
+    "status prints the newest rollout (its phase, target revision, per-revision ready and available counts and the reason it is in); with --watch it follows it until it ends, one line per change when stdout is not a terminal. pause stops starting and retiring replicas; resume goes on (after a failure with auto_revert off: retries); abort reverts to the revision the rollout replaced (giving it all the traffic back at once when the rollout had shifted any). promote moves a canary or blue_green rollout past its current traffic step (its pause and its analysis gate): to the next step, or to replacing the rest; the rolling strategy has no steps to promote.",
   args: [
-    { name: "action", description: "what to do", choices: ["status", "pause", "resume", "abort"] },
+    { name: "action", description: "what to do", choices: ["status", "promote", "pause", "resume", "abort"] },
     { name: "app", description: "the app's name" },
   ],
   options: [{ name: "watch", short: "w", type: "boolean", description: "status: follow the rollout until it ends" }],
   role: "operator",
-  examples: ["polis rollout status web --watch", "polis rollout pause web", "polis rollout abort web"],
+  examples: ["polis rollout status web --watch", "polis rollout promote web", "polis rollout pause web", "polis rollout abort web"],
   async run(ctx) {
     const c = ctx.client();
     const app = ctx.args.app!;
-    const action = ctx.args.action as "status" | "pause" | "resume" | "abort";
+    const action = ctx.args.action as "status" | "promote" | "pause" | "resume" | "abort";
     if (action === "status") {
       const all = await c.deployments(app);
       const newest = all.deployments[0];

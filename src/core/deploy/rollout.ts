@@ -8,6 +8,14 @@
 //   revert ──(all replicas of `from` available)──▶ reverted          ──▶ paused with `failure` (operator decides)
 //   any non-final state ──(a new rollout of the app)──▶ superseded
 //
+// canary and blue_green are the same forward phase with traffic steps in front of it: first `stepReplicas` of the
+// target start beside the old replicas (blue_green: a full set) with no share of the traffic; once all are
+// available each step gives the target revision its `weight` percent of the picks at the balancers (the `split`,
+// exact, whatever the replica counts), holds it for the step's pause (none: until promoted) and passes the
+// analysis gate; after the last step the rest is replaced as in rolling (a last step at 100% keeps the old
+// replicas out of traffic while they go: blue_green's switch). A revert gives the old revision all the traffic at
+// once, then retires the new replicas.
+//
 // Each observation is the whole picture (every replica with its revision, readiness and health), so a decision
 // never depends on remembering what was asked before: a restarted agent resumes from the persisted state and a
 // fresh observation. Counting rule: replicas that are stopping still count towards desired + max_surge.
@@ -21,6 +29,27 @@ export interface RolloutOptions {
   readonly autoRevert: boolean;
   /** Compare the new revision's traffic at the balancers with the old one's (null: no analysis, the checks decide). */
   readonly analysis: AnalysisOptions | null;
+  /** rolling (absent on rollouts saved by earlier versions), canary or blue_green. */
+  readonly strategy?: Strategy;
+  /** canary and blue_green: the traffic steps before the rest is replaced (absent or empty: none, rolling). */
+  readonly steps?: readonly TrafficStep[] | null;
+  /** Replicas of the target started beside the old ones before the steps: a count, or "all" (the desired count). */
+  readonly stepReplicas?: number | "all";
+}
+
+export type Strategy = "rolling" | "canary" | "blue_green";
+
+export interface TrafficStep {
+  /** The target revision's share of the picks at every balancer of the app, in percent (0-100). */
+  readonly weight: number;
+  /** Held this long once applied (then the analysis gate); null: until promoted. */
+  readonly pauseMs: number | null;
+}
+
+/** A revision's share of its app's traffic at the balancers (the other revisions share the rest). */
+export interface Split {
+  readonly revision: number;
+  readonly percent: number;
 }
 
 export interface AnalysisOptions {
@@ -62,6 +91,9 @@ export const Reason = {
   SUPERSEDED: "superseded",
   REVERTED: "reverted",
   UNCHANGED: "unchanged",
+  STEP: "step",
+  AWAITING_PROMOTE: "awaiting-promote",
+  PROMOTED: "promoted",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
@@ -92,6 +124,12 @@ export interface RolloutState {
   readonly best: { readonly available: number; readonly others: number };
   /** Who started it (token name, "file", "policy"...). */
   readonly by: string;
+  /** Index of the traffic step in force (or being prepared); null or absent: no (more) steps. */
+  readonly step?: number | null;
+  /** When the current step's weight was applied (null: its replicas are not all available yet). */
+  readonly stepAt?: number | null;
+  /** The traffic split the balancers apply to the app's endpoints (null or absent: by their own weights). */
+  readonly split?: Split | null;
 }
 
 export type ReplicaPhase = "starting" | "ready" | "stopping" | "down";
@@ -120,6 +158,8 @@ export type RolloutEvent =
   | { readonly type: "pause" }
   | { readonly type: "resume" }
   | { readonly type: "abort"; readonly by: string }
+  /** Skip the rest of the current step (its pause, its gate): the next step, or the replacement of the rest. */
+  | { readonly type: "promote"; readonly by: string }
   | { readonly type: "supersede"; readonly by: number };
 
 export type RolloutAction =
@@ -159,6 +199,7 @@ export function startRollout(input: StartInput, now: number): Decision {
     phaseAt: now,
     progressAt: now,
     best: { available: 0, others: Number.MAX_SAFE_INTEGER },
+    ...(stepsOf(input.options).length > 0 ? { step: 0, stepAt: null, split: { revision: input.to, percent: 0 } } : { step: null, stepAt: null, split: null }),
   };
   const verb = input.kind === "rollback" ? "rollback" : "rollout";
   return {
@@ -172,6 +213,11 @@ export function startRollout(input: StartInput, now: number): Decision {
 }
 
 export const isActive = (s: RolloutState) => s.outcome === null;
+
+export const stepsOf = (o: RolloutOptions): readonly TrafficStep[] => o.steps ?? [];
+
+/** Is the rollout in its traffic steps (forward, with a step in force or being prepared)? */
+export const stepping = (s: RolloutState): boolean => s.phase === "forward" && s.step !== undefined && s.step !== null && s.step < stepsOf(s.options).length;
 
 const serving = (r: ReplicaObservation) => r.phase === "ready" && r.passingSince !== null;
 
@@ -196,6 +242,9 @@ export function decide(s: RolloutState, e: RolloutEvent, now: number): Decision 
     case "abort":
       if (s.phase === "revert") return { state: s.paused ? { ...s, paused: false, updatedAt: now, progressAt: now } : s, actions: [], reason: Reason.UNCHANGED };
       return revert(s, now, Reason.ABORTED, `aborted by ${e.by}`);
+    case "promote":
+      if (!stepping(s) || s.paused) return { state: s, actions: [], reason: Reason.UNCHANGED };
+      return advance(s, now, `promoted by ${e.by}`);
     case "supersede":
       return end(s, now, "superseded", Reason.SUPERSEDED, `${s.app}: rollout ${s.id} superseded by a rollout of revision ${e.by}`, "info");
     case "observe":
@@ -205,7 +254,8 @@ export function decide(s: RolloutState, e: RolloutEvent, now: number): Decision 
 
 function revert(s: RolloutState, now: number, reason: Reason, failure: string): Decision {
   return {
-    state: { ...s, phase: "revert", target: s.from, paused: false, failure, reason, updatedAt: now, phaseAt: now, progressAt: now, best: { available: 0, others: Number.MAX_SAFE_INTEGER } },
+    // A rollout that shifted traffic gives it all back to the old revision at once (blue_green's switch back).
+    state: { ...s, phase: "revert", target: s.from, paused: false, failure, reason, updatedAt: now, phaseAt: now, progressAt: now, best: { available: 0, others: Number.MAX_SAFE_INTEGER }, step: null, stepAt: null, split: stepsOf(s.options).length > 0 ? { revision: s.from, percent: 100 } : null },
     actions: [
       { kind: "set-target", revision: s.from },
       { kind: "announce", type: "deploy.reverting", severity: "warning", message: `${s.app}: rollout ${s.id} of revision ${s.to} ${failure}; reverting to revision ${s.from}` },
@@ -217,7 +267,7 @@ function revert(s: RolloutState, now: number, reason: Reason, failure: string): 
 /** The one way a rollout ends. */
 function end(s: RolloutState, now: number, outcome: Outcome, reason: Reason, message: string, severity: "info" | "warning"): Decision {
   return {
-    state: { ...s, outcome, reason, paused: false, updatedAt: now, endedAt: now },
+    state: { ...s, outcome, reason, paused: false, updatedAt: now, endedAt: now, step: null, stepAt: null, split: null },
     actions: [{ kind: "announce", type: `deploy.${outcome}`, severity, message }],
     reason,
   };
@@ -255,6 +305,7 @@ function observe(s: RolloutState, e: Extract<RolloutEvent, { type: "observe" }>,
   }
   const verdict = s.phase === "forward" && o.analysis && e.traffic ? analyse(o.analysis, e.traffic.target, e.traffic.others) : null;
   if (verdict) return fail(s, now, verdict.reason, verdict.what);
+  if (stepping(s)) return observeStep(s, e, now, tgt, others, available);
   let progressAt = s.progressAt;
   const best = { available: Math.max(s.best.available, available.length), others: Math.min(s.best.others, others.length) };
   if (best.available > s.best.available || best.others < s.best.others) progressAt = now;
@@ -290,6 +341,82 @@ function observe(s: RolloutState, e: Extract<RolloutEvent, { type: "observe" }>,
   busy.slice(0, Math.max(0, canRetire)).forEach((r) => retire(r.id));
 
   return { state: actions.length > 0 || progressAt !== s.progressAt ? { ...state, reason: Reason.PROGRESSING, updatedAt: now } : state, actions, reason: Reason.PROGRESSING };
+}
+
+/** The next traffic step, or (after the last) the replacement of the rest. */
+function advance(s: RolloutState, now: number, why: string): Decision {
+  const steps = stepsOf(s.options);
+  const next = (s.step ?? 0) + 1;
+  if (next < steps.length) {
+    const w = steps[next]!.weight;
+    return {
+      state: { ...s, step: next, stepAt: now, split: { revision: s.to, percent: w }, reason: Reason.STEP, updatedAt: now, progressAt: now },
+      actions: [{ kind: "announce", type: "deploy.step", severity: "info", message: `${s.app}: rollout ${s.id} step ${next + 1}/${steps.length}: revision ${s.to} takes ${w}% of the traffic (${why})` }],
+      reason: Reason.STEP,
+    };
+  }
+  // A last step at 100% keeps the old replicas out of traffic while they are retired; otherwise traffic follows
+  // the replicas as the rolling replacement goes on.
+  const last = steps[steps.length - 1]!.weight;
+  const split = last >= 100 ? { revision: s.to, percent: 100 } : null;
+  return {
+    state: { ...s, step: null, stepAt: null, split, reason: Reason.PROMOTED, updatedAt: now, progressAt: now, best: { available: 0, others: Number.MAX_SAFE_INTEGER } },
+    actions: [{ kind: "announce", type: "deploy.promoted", severity: "info", message: `${s.app}: rollout ${s.id} passed its ${steps.length} step(s) (${why}); replacing the other replicas by revision ${s.to}` }],
+    reason: Reason.PROMOTED,
+  };
+}
+
+/**
+ * The traffic steps: bring up the step replicas of the target beside the old ones (no share yet), then hold each
+ * step's weight for its pause and its gate. Old replicas that serve stay; nothing of theirs is retired but idle ones.
+ */
+function observeStep(
+  s: RolloutState,
+  e: Extract<RolloutEvent, { type: "observe" }>,
+  now: number,
+  tgt: readonly ReplicaObservation[],
+  others: readonly ReplicaObservation[],
+  available: readonly ReplicaObservation[],
+): Decision {
+  const o = s.options;
+  const steps = stepsOf(o);
+  const i = s.step!;
+  const want = o.stepReplicas === "all" || o.stepReplicas === undefined ? e.desired : Math.max(1, Math.min(o.stepReplicas, e.desired));
+  const actions: RolloutAction[] = [];
+  for (const r of others) if (!serving(r)) actions.push({ kind: "retire", id: r.id });
+  const excess = tgt.length + e.launching - want;
+  if (excess > 0) [...tgt].sort((a, b) => Number(available.includes(a)) - Number(available.includes(b)) || b.id - a.id).slice(0, excess).forEach((r) => actions.push({ kind: "retire", id: r.id }));
+  const launch = want - tgt.length - e.launching;
+  if (launch > 0) actions.push({ kind: "launch", revision: s.target, count: launch });
+
+  if (s.stepAt === null || s.stepAt === undefined) {
+    if (available.length >= want && launch <= 0) {
+      const w = steps[i]!.weight;
+      return {
+        state: { ...s, stepAt: now, split: { revision: s.to, percent: w }, reason: Reason.STEP, updatedAt: now, progressAt: now },
+        actions: [...actions, { kind: "announce", type: "deploy.step", severity: "info", message: `${s.app}: rollout ${s.id} step ${i + 1}/${steps.length}: revision ${s.to} takes ${w}% of the traffic (${available.length} replica(s) available)` }],
+        reason: Reason.STEP,
+      };
+    }
+    let progressAt = s.progressAt;
+    const best = { available: Math.max(s.best.available, available.length), others: s.best.others };
+    if (best.available > s.best.available) progressAt = now;
+    if (now - progressAt > o.progressDeadlineMs) return fail(s, now, Reason.PROGRESS_DEADLINE, `made no progress within progress_deadline (${o.progressDeadlineMs} ms)`);
+    const changed = actions.length > 0 || progressAt !== s.progressAt;
+    return { state: changed ? { ...s, progressAt, best, reason: Reason.PROGRESSING, updatedAt: now } : s, actions, reason: Reason.PROGRESSING };
+  }
+
+  // Holding the step: time spent here is deliberate, not a lack of progress.
+  const step = steps[i]!;
+  const held = now - s.stepAt >= (step.pauseMs ?? Number.POSITIVE_INFINITY);
+  // With analysis on, a step that sends traffic passes only on evidence: the target has served min_requests.
+  const judged = !o.analysis || step.weight === 0 || (e.traffic !== undefined && e.traffic.target.requests >= o.analysis.minRequests);
+  if (held && judged && available.length >= want) {
+    const d = advance(s, now, `held ${Math.round((now - s.stepAt) / 1000)} s${o.analysis && step.weight > 0 ? ", analysis passed" : ""}`);
+    return { ...d, actions: [...actions, ...d.actions] };
+  }
+  const reason = step.pauseMs === null ? Reason.AWAITING_PROMOTE : Reason.STEP;
+  return { state: actions.length > 0 || reason !== s.reason ? { ...s, progressAt: now, reason, updatedAt: now } : { ...s, progressAt: now }, actions, reason };
 }
 
 /** The analysis gate: null when the new revision passes (or has not served enough to be judged). */
