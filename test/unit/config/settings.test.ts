@@ -36,6 +36,7 @@ function alternatives(v: unknown): unknown[] {
 const OVERRIDES: Record<string, (doc: any) => void> = {
   "api.tokens[0].role": (d) => (d.api.tokens[0].role = "read"),
   "apps[0].name": (d) => ((d.apps[0].name = "web2"), (d.balancers[0].backends.app = "web2")),
+  "apps[0].deploy.strategy": (d) => (d.apps[0].deploy.strategy = "canary"),
   "apps[0].scaling.metrics[0].name": (d) => (d.apps[0].scaling.metrics[0].name = "latency_p95_ms"),
   "apps[0].scaling.metrics[1].name": (d) => (d.apps[0].scaling.metrics[1].name = "inflight_per_replica"),
   "apps[0].scaling.scale_up.policies[1].type": (d) => (d.apps[0].scaling.scale_up.policies[1].type = "pods"),
