@@ -1,0 +1,135 @@
+// Canary and blue-green rollouts on the compiled agent, real replicas behind its balancer: the canary's traffic
+// share at the balancer is the step's weight (not the replica ratio), promote finishes it; blue-green switches all
+// traffic at once and an abort inside the rollback window switches it back, with no failed request under load.
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { freePort, load, portRange, replicas } from "../fixtures/it-apps-fixture.ts";
+import { type RunningAgent, startAgent } from "../support/agent.ts";
+import { waitFor } from "../support/wait-for.ts";
+
+const FIXTURE = join(import.meta.dir, "../fixtures/deploy-app-fixture.ts");
+
+interface Rollout {
+  id: string;
+  status: string;
+  active: boolean;
+  reason: string;
+  step: number | null;
+  split: { revision: number; percent: number } | null;
+}
+
+async function startWeb(deploy: Record<string, unknown>, algorithm: string) {
+  const port = freePort();
+  const app = {
+    name: "web",
+    command: process.execPath,
+    args: [FIXTURE],
+    env: { VERSION: "v1" },
+    replicas: 3,
+    port: { range: portRange() },
+    readiness: { kind: "port", timeout: "10s" },
+    stop: { timeout: "5s" },
+    checks: [{ kind: "http", path: "/", interval: "1s", timeout: "500ms" }],
+    deploy: { min_healthy_time: "1s", healthy_deadline: "10s", ...deploy },
+  };
+  const agent = await startAgent({ config: { apps: [app], balancers: [{ name: "web", listen: `127.0.0.1:${port}`, algorithm, backends: { app: "web" } }] } });
+  await waitFor(async () => (await replicas(agent, "web")).filter((r) => r.state === "ready").length === 3, { timeoutMs: 30_000, what: "3 ready replicas" });
+  return { agent, port };
+}
+
+const rollout = async (agent: RunningAgent, id: string) => (await (await agent.api(`/v1/apps/web/deployments/${id}`)).json()) as Rollout;
+const until = (agent: RunningAgent, id: string, what: string, ok: (r: Rollout) => boolean) =>
+  waitFor(async () => {
+    const r = await rollout(agent, id);
+    return ok(r) ? r : undefined;
+  }, { timeoutMs: 45_000, what });
+
+async function deployV2(agent: RunningAgent): Promise<string> {
+  const res = await agent.api("/v1/apps/web/deployments", { method: "POST", body: JSON.stringify({ spec: { env: { VERSION: "v2" } } }) });
+  expect(res.status).toBe(202);
+  return String(((await res.json()) as Rollout).id);
+}
+
+/** `n` requests, `concurrency` at a time: how many answers came from each version. */
+async function versions(port: number, n: number, concurrency = 4): Promise<{ v1: number; v2: number; failed: number }> {
+  const out = { v1: 0, v2: 0, failed: 0 };
+  let left = n;
+  const loop = async () => {
+    while (left-- > 0) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(10_000) });
+        const body = await res.text();
+        if (res.status === 200 && body.includes("version v2")) out.v2++;
+        else if (res.status === 200 && body.includes("version v1")) out.v1++;
+        else out.failed++;
+      } catch {
+        out.failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return out;
+}
+
+describe("canary", () => {
+  test.each(["weighted_round_robin", "random"])("the canary takes its step's share at a %s balancer, not the replica ratio; promote finishes the rollout", async (algorithm) => {
+    const { agent, port } = await startWeb({ strategy: "canary", canary: { replicas: 1, steps: [{ weight: 10 }] } }, algorithm);
+    try {
+      const id = await deployV2(agent);
+      const held = await until(agent, id, "the canary at its step", (r) => r.reason === "awaiting-promote" && r.split?.percent === 10);
+      expect(held).toMatchObject({ status: "running", step: 0, split: { revision: 2, percent: 10 } });
+      // 1 canary beside 3 old replicas would be 25% by count; the split makes it the step's 10%.
+      const n = 4000;
+      const seen = await versions(port, n);
+      expect(seen.failed).toBe(0);
+      const share = (seen.v2 / n) * 100;
+      expect(Math.abs(share - 10)).toBeLessThanOrEqual(algorithm === "random" ? 2 : 0.5);
+
+      const promoted = await agent.api(`/v1/apps/web/deployments/${id}/promote`, { method: "POST", body: "{}" });
+      expect(promoted.status).toBe(200);
+      const done = await until(agent, id, "the rollout to end", (r) => !r.active);
+      expect(done).toMatchObject({ status: "succeeded", split: null });
+      const after = await versions(port, 200);
+      expect(after).toEqual({ v1: 0, v2: 200, failed: 0 });
+      // Nothing left to promote.
+      expect((await agent.api(`/v1/apps/web/deployments/${id}/promote`, { method: "POST", body: "{}" })).status).toBe(409);
+    } finally {
+      await agent.stop();
+    }
+  }, 120_000);
+});
+
+describe("blue_green", () => {
+  test("switches all traffic to the new set at once and, aborted inside the rollback window, back to the old set, with no failed request", async () => {
+    const { agent, port } = await startWeb({ strategy: "blue_green", rollback_window: "5m", max_surge: 1 }, "least_request");
+    const traffic = load(port, 4, 60_000);
+    try {
+      await waitFor(() => traffic.ok >= 50, { timeoutMs: 20_000, what: "load flowing" });
+      const id = await deployV2(agent);
+      // Before the switch the new set serves nothing.
+      await until(agent, id, "the green set up", (r) => r.split !== null);
+      await until(agent, id, "the switch", (r) => r.split?.percent === 100 && r.split.revision === 2);
+      const green = await waitFor(async () => {
+        const v = await versions(port, 100);
+        return v.v2 === 100 ? v : undefined;
+      }, { timeoutMs: 5_000, what: "all traffic on the green set" });
+      expect(green.failed).toBe(0);
+      // 6 replicas run: the blue set waits, warm, for the window.
+      expect((await replicas(agent, "web")).filter((r) => r.state === "ready").length).toBe(6);
+
+      const abort = await agent.api(`/v1/apps/web/deployments/${id}/abort`, { method: "POST", body: "{}" });
+      expect(abort.status).toBe(200);
+      const back = await waitFor(async () => {
+        const v = await versions(port, 100);
+        return v.v1 === 100 ? v : undefined;
+      }, { timeoutMs: 5_000, what: "all traffic back on the blue set" });
+      expect(back.failed).toBe(0);
+      const done = await until(agent, id, "the revert to end", (r) => !r.active);
+      expect(done.status).toBe("reverted");
+    } finally {
+      await traffic.stop();
+      await agent.stop();
+    }
+    expect(traffic.failures).toEqual([]);
+  }, 120_000);
+});
