@@ -36,9 +36,12 @@ const Tmpfs = Schema.Struct({
 
 const Capability = Schema.String.check(Schema.isPattern(/^CAP_[A-Z_]+$/, { message: "Expected a capability name such as CAP_NET_RAW" }));
 
-/** The container of an `oci` app: a root filesystem directory run by crun or runc. */
+/** The container of an `oci` app: a root filesystem directory or an OCI image on disk, run by crun or runc. */
 export const Oci = Schema.Struct({
-  rootfs: NonEmpty,
+  /** A root filesystem directory (one of rootfs and image). */
+  rootfs: Schema.optionalKey(NonEmpty),
+  /** An OCI image layout directory or archive (oci-archive); "<path>:<ref>" picks a manifest by ref name. */
+  image: Schema.optionalKey(NonEmpty),
   runtime: def(Schema.Literals(["auto", "crun", "runc"]), "auto"),
   /** "uid" or "uid:gid" inside the container (default 0:0, with the default capability set only). */
   user: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^\d{1,10}(:\d{1,10})?$/, { message: 'Expected "uid" or "uid:gid", such as "1000:1000"' }))),
@@ -59,14 +62,16 @@ type Fields = { readonly driver: "exec" | "oci"; readonly resources?: typeof Res
 
 export function driverRules(app: Fields, at: string): ConfigProblem[] {
   const out: ConfigProblem[] = [];
-  if (app.driver === "oci" && !app.oci) out.push({ path: `${at}.oci`, message: "driver oci needs an oci section with a rootfs" });
+  if (app.driver === "oci" && !app.oci) out.push({ path: `${at}.oci`, message: "driver oci needs an oci section with a rootfs or an image" });
   if (app.driver !== "oci" && app.oci) out.push({ path: `${at}.driver`, message: "an oci section needs driver: oci", value: JSON.stringify(app.driver) });
   const r = app.resources;
   if (r?.memory_swap !== undefined && r.memory === undefined) out.push({ path: `${at}.resources.memory_swap`, message: "needs resources.memory (swap is allowed on top of it)" });
   if (r?.memory !== undefined && r.memory < 4 * 1024 * 1024) out.push({ path: `${at}.resources.memory`, message: "must be at least 4MiB (below that nothing starts)", value: String(r.memory) });
   const o = app.oci;
   if (o) {
-    if (!isAbsolute(o.rootfs)) out.push({ path: `${at}.oci.rootfs`, message: "must be an absolute path", value: JSON.stringify(o.rootfs) });
+    if ((o.rootfs === undefined) === (o.image === undefined)) out.push({ path: `${at}.oci`, message: "needs exactly one of rootfs (a directory) and image (an OCI image layout or archive)" });
+    if (o.rootfs !== undefined && !isAbsolute(o.rootfs)) out.push({ path: `${at}.oci.rootfs`, message: "must be an absolute path", value: JSON.stringify(o.rootfs) });
+    if (o.image !== undefined && !isAbsolute(o.image)) out.push({ path: `${at}.oci.image`, message: "must be an absolute path", value: JSON.stringify(o.image) });
     o.volumes.forEach((v, i) => {
       if (!isAbsolute(v.source)) out.push({ path: `${at}.oci.volumes[${i}].source`, message: "must be an absolute path", value: JSON.stringify(v.source) });
       if (!isAbsolute(v.target)) out.push({ path: `${at}.oci.volumes[${i}].target`, message: "must be an absolute path", value: JSON.stringify(v.target) });
@@ -100,7 +105,7 @@ export function toDriverSpec(app: Fields, dataDir: string, selfBinary?: string):
   return {
     kind: "oci",
     oci: {
-      rootfs: o.rootfs,
+      root: o.image !== undefined ? { kind: "image", image: o.image } : { kind: "rootfs", path: o.rootfs ?? "/" },
       runtime: o.runtime,
       stateDir: join(dataDir, "containers"),
       ...(uid !== undefined ? { user: { uid, gid: gid ?? uid } } : {}),

@@ -25,8 +25,8 @@ export interface OciMount {
 }
 
 export interface OciSpec {
-  /** A directory holding the container's root filesystem. */
-  readonly rootfs: string;
+  /** The container's root filesystem: a directory, or an OCI image (layout directory or archive) to unpack. */
+  readonly root: { readonly kind: "rootfs"; readonly path: string } | { readonly kind: "image"; readonly image: string };
   /** crun or runc; auto picks crun unless this host's cgroup layout stops it (then runc). */
   readonly runtime: "auto" | "crun" | "runc";
   /** Where bundles (config.json) and the runtime's state go: under the agent's data dir. */

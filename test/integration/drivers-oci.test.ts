@@ -3,12 +3,14 @@
 // a container whose process dies is restarted in its slot; a new agent adopts the containers a SIGKILLed agent
 // left running instead of starting them twice; and shutdown leaves no container and no cgroup behind.
 import { afterAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectCgroups } from "../../src/procs/cgroups/detect.ts";
 import { chooseRuntime } from "../../src/procs/drivers/oci.ts";
 import { allReady, demoApp, events, load, replicas, startStack } from "../fixtures/it-apps-fixture.ts";
 import { BINARY, startAgent } from "../support/agent.ts";
+import { buildLayout } from "../support/oci-image.ts";
 import { buildRootfs } from "../support/oci-rootfs.ts";
 import { waitFor } from "../support/wait-for.ts";
 
@@ -57,6 +59,48 @@ function alive(pid: number): boolean {
 }
 
 describe("oci driver", () => {
+  ociTest("an app from an OCI image layout: replicas share one verified unpack and serve; a tampered image is refused", async () => {
+    const work = mkdtempSync(join(tmpdir(), "polis-oci-image-"));
+    try {
+      const r = rootfs as { dir: string };
+      // Two layers: the busybox rootfs, then one that whites out a file of the first and adds its own.
+      writeFileSync(join(r.dir, "etc/stale"), "from layer 0");
+      const top = join(work, "top");
+      mkdirSync(join(top, "etc"), { recursive: true });
+      writeFileSync(join(top, "etc/.wh.stale"), "");
+      writeFileSync(join(top, "etc/release"), "layer 1");
+      const good = buildLayout([{ dir: r.dir, gzip: true }, { dir: top }], { into: join(work, "good") });
+      rmSync(join(r.dir, "etc/stale"));
+      const bad = buildLayout([{ dir: top }], { into: join(work, "bad") });
+      const badBlob = join(bad.dir, "blobs", "sha256", bad.layerDigests[0]!.slice(7));
+      writeFileSync(badBlob, Buffer.concat([readFileSync(badBlob), Buffer.from("tampered")]));
+      const app = { ...box(2), oci: { image: good.dir } };
+      const tampered = { ...demoApp("tampered", 1, { driver: "oci", oci: { image: bad.dir } }) };
+      const { agent, port } = await startStack([app, tampered]);
+      await using _ = agent;
+      await allReady(agent, "box", 2, 60_000);
+      const traffic = load(port, 4, 30_000);
+      try {
+        await waitFor(() => traffic.ok >= 40 && traffic.byReplica.size === 2, { timeoutMs: 20_000, what: "both image replicas serving" });
+      } finally {
+        await traffic.stop();
+      }
+      expect(traffic.failures).toEqual([]);
+      // One unpack, named by the manifest digest, holding the layers applied in order.
+      const images = join(agent.dir, "data", "containers", "images");
+      expect(readdirSync(images)).toEqual([`sha256-${good.manifestDigest.slice(7)}`]);
+      const unpacked = join(images, readdirSync(images)[0]!, "rootfs");
+      expect(readFileSync(join(unpacked, "etc/release"), "utf8")).toBe("layer 1");
+      expect(readdirSync(join(unpacked, "etc"))).not.toContain("stale");
+      // The tampered image never runs: its spawn fails naming the blob and the digest it should have.
+      const failed = await waitFor(async () => (await events(agent)).find((e) => e.type === "proc.spawn-failed" && e.target === "tampered-0"), { timeoutMs: 20_000, what: "tampered image refused" });
+      expect(failed.message).toContain(`tampered: image ${bad.dir}: layer 0 blob ${badBlob} fails its digest: expected ${bad.layerDigests[0]}`);
+      expect((await replicas(agent, "tampered")).every((x) => x.state !== "ready")).toBe(true);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   ociTest("3 containers serve behind the balancer; a rolling restart fails no request; a dead container is restarted", async () => {
     const { agent, port } = await startStack([box(3)]);
     await using _ = agent;

@@ -27,6 +27,8 @@ export interface ProcessSpec {
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string | undefined;
   readonly hostname: string;
+  /** The root filesystem directory (the app's rootfs, or its image's unpack in the cache). */
+  readonly rootfs: string;
   readonly nofile?: number;
   /** runc: the container's cgroup, relative to the runtime's own (the replica's). */
   readonly cgroupsPath: string | null;
@@ -57,7 +59,7 @@ export function ociConfig(oci: OciSpec, p: ProcessSpec): Record<string, unknown>
   }
   return {
     ociVersion: "1.0.2",
-    root: { path: oci.rootfs, readonly: oci.readOnlyRootfs },
+    root: { path: p.rootfs, readonly: oci.readOnlyRootfs },
     hostname: p.hostname,
     process: {
       terminal: false,

@@ -17,6 +17,7 @@ import { OWNER_ENV } from "../orphans.ts";
 import { groupAlive, settlesWithin, signalGroup, signalPid } from "../process-group.ts";
 import { type Driver, DriverError, type DriverRun, type RunRequest } from "./driver.ts";
 import { type RunLimits, adoptLimits, prepareLimits, scopeOf } from "./limits.ts";
+import { type ImageCache, ImageError, createImageCache } from "./oci-image.ts";
 import { ociConfig } from "./oci-spec.ts";
 
 /** `runtime delete` of a stopped container takes milliseconds; a hung runtime must not hold a slot forever. */
@@ -80,6 +81,24 @@ export function containerId(owner: string, app: string, id: number): string {
 
 export function createOciDriver(support: CgroupSupport, which?: (bin: string) => string | null): Driver {
   const chosen = new Map<string, RuntimeChoice | { error: string }>();
+  const caches = new Map<string, ImageCache>();
+  const cacheFor = (stateDir: string) => {
+    let c = caches.get(stateDir);
+    if (!c) caches.set(stateDir, (c = createImageCache(stateDir)));
+    return c;
+  };
+  /** The rootfs directory of an app: its own, or its image unpacked (verified, cached) before anything is created. */
+  const rootfsOf = (app: string, oci: OciSpec): string => {
+    if (oci.root.kind === "rootfs") {
+      if (!isDir(oci.root.path)) throw new DriverError(app, `oci.rootfs ${oci.root.path} is not a directory`);
+      return oci.root.path;
+    }
+    try {
+      return cacheFor(oci.stateDir).resolve(oci.root.image).rootfs;
+    } catch (e) {
+      throw new DriverError(app, e instanceof ImageError ? e.message : `image ${oci.root.image}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
   const runtimeFor = (oci: OciSpec) => {
     let c = chosen.get(oci.runtime);
     if (!c) chosen.set(oci.runtime, (c = chooseRuntime(oci.runtime, which)));
@@ -143,8 +162,8 @@ export function createOciDriver(support: CgroupSupport, which?: (bin: string) =>
       const { oci, rt } = resolve(req);
       const app = req.spec.name;
       // Everything that can fail is checked before the cgroup and the bundle exist.
-      if (!isDir(oci.rootfs)) throw new DriverError(app, `oci.rootfs ${oci.rootfs} is not a directory`);
       for (const m of oci.mounts) if (m.source !== undefined && !existsSync(m.source)) throw new DriverError(app, `volume source ${m.source} (for ${m.target}) does not exist`);
+      const rootfs = rootfsOf(app, oci);
       const cid = containerId(req.owner, app, req.id);
       const bundle = join(oci.stateDir, "bundles", cid);
       const limits = prepareLimits(support, app, req.owner, req.id, req.spec.resources, true);
@@ -161,6 +180,7 @@ export function createOciDriver(support: CgroupSupport, which?: (bin: string) =>
           env,
           cwd: req.spec.cwd,
           hostname: `${app}-${req.id}`,
+          rootfs,
           ...(req.spec.resources?.nofile !== undefined ? { nofile: req.spec.resources.nofile } : {}),
           // runc nests the container's group in its own (the replica's); with crun's manager disabled it stays there.
           cgroupsPath: rt.name === "runc" && limits.cgroup ? cid : null,

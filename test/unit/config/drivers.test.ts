@@ -50,7 +50,7 @@ apps:
     expect(spec.args).toEqual(["demo-app"]);
     if (spec.driver?.kind !== "oci") throw new Error("expected oci");
     expect(spec.driver.oci).toMatchObject({
-      rootfs: "/srv/rootfs",
+      root: { kind: "rootfs", path: "/srv/rootfs" },
       runtime: "auto",
       stateDir: "/var/lib/polis/containers",
       user: { uid: 1000, gid: 1000 },
@@ -58,6 +58,16 @@ apps:
       capAdd: ["CAP_NET_RAW"],
       seccomp: true,
     });
+    const img = load(`
+apps:
+  - name: box
+    driver: oci
+    command: /bin/app
+    oci: {image: "/srv/images/box:1.0"}
+`);
+    if (!img.ok) throw new Error(img.error.message);
+    const ispec = toAppSpec(img.loaded.config.apps[0]!, img.loaded.config, HOST);
+    expect(ispec.driver?.kind === "oci" && ispec.driver.oci.root).toEqual({ kind: "image", image: "/srv/images/box:1.0" });
     expect(spec.driver.oci.mounts).toEqual([
       { source: "/usr/bin/polis", target: OCI_SELF, readOnly: true },
       { source: "/srv/data", target: "/data", readOnly: true },
@@ -81,6 +91,9 @@ apps:
     ["driver: oci", "apps[0].oci", "needs an oci section"],
     ["oci: {rootfs: /r}", "apps[0].driver", "needs driver: oci"],
     ["driver: oci\n    oci: {rootfs: relative/dir}", "apps[0].oci.rootfs", "absolute"],
+    ["driver: oci\n    oci: {image: images/box}", "apps[0].oci.image", "absolute"],
+    ["driver: oci\n    oci: {rootfs: /r, image: /i}", "apps[0].oci", "exactly one of rootfs"],
+    ["driver: oci\n    oci: {runtime: runc}", "apps[0].oci", "exactly one of rootfs"],
     ["driver: oci\n    oci: {rootfs: /r, volumes: [{source: data, target: /d}]}", "apps[0].oci.volumes[0].source", "absolute"],
     ["driver: oci\n    oci: {rootfs: /r, cap_add: [NET_RAW]}", "apps[0].oci.cap_add[0]", "CAP_"],
     ["driver: oci\n    oci: {rootfs: /r, runtime: docker}", "apps[0].oci.runtime", ""],

@@ -26,7 +26,7 @@ describe("driver errors", () => {
 
   test("an oci app whose runtime is missing, or whose rootfs is not a directory, fails with the cause", () => {
     const oci = (runtime: "runc" | "auto", rootfs: string) =>
-      resolveSpec({ name: "box", command: "/bin/sh", replicas: 1, driver: { kind: "oci", oci: { rootfs, runtime, stateDir: "/tmp/never", readOnlyRootfs: true, mounts: [], capAdd: [], seccomp: true } } });
+      resolveSpec({ name: "box", command: "/bin/sh", replicas: 1, driver: { kind: "oci", oci: { root: { kind: "rootfs", path: rootfs }, runtime, stateDir: "/tmp/never", readOnlyRootfs: true, mounts: [], capAdd: [], seccomp: true } } });
     const nothing = () => null;
     const d = createOciDriver(NONE, nothing);
     const req = (spec: ReturnType<typeof oci>) => ({ spec, id: 0, env: {}, owner: "/owner" });
