@@ -15,7 +15,7 @@ const MemberView = Schema.Struct({
   startedAt: Schema.Number,
   lastSeen: Schema.Number.annotate({ description: "ms since the epoch this agent last saw the node's record" }),
   self: Schema.Boolean,
-  capacity: Schema.Struct({ cores: Schema.Number, memoryBytes: Schema.Number, load1: Schema.Number }),
+  capacity: Schema.Struct({ cores: Schema.Number, memoryBytes: Schema.Number, load1: Schema.Number, freePorts: Schema.Number }),
   leaving: Schema.optionalKey(Schema.Boolean),
 });
 

@@ -78,13 +78,15 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
   let etcd: { leader?: string; memberId?: string; clusterId?: string; version?: string; revision?: string; rttMs?: number } = {};
   let watchLagMs: number | undefined;
   let nodePutAt: number | undefined;
+  /** The free-port count in the node record etcd holds: a change is written with the endpoints that caused it. */
+  let nodeFreePorts: number | undefined;
   let session: AbortController | undefined;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
   let writing: Promise<void> | undefined;
   let writeAgain = false;
 
-  const nodeRecord = (leaving = false): NodeRecord => ({ name: self, zone: spec.node.zone, advertise: spec.node.advertise, version: spec.version, startedAt, capacity: deps.capacity(), ...(leaving ? { leaving: true } : {}) });
+  const nodeRecord = (leaving = false, capacity = deps.capacity()): NodeRecord => ({ name: self, zone: spec.node.zone, advertise: spec.node.advertise, version: spec.version, startedAt, capacity, ...(leaving ? { leaving: true } : {}) });
 
   const status = (): ClusterStatus => ({
     node: self,
@@ -157,9 +159,12 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
       if (published.get(id) !== v) ops.push({ put: { key: endpointKey(prefix, e), value: v, lease: lease! } });
     }
     for (const id of published.keys()) if (!next.has(id)) ops.push({ delete: { key: `${prefix}/endpoints/${id}` } });
+    const capacity = deps.capacity();
+    if (capacity.freePorts !== nodeFreePorts) ops.push({ put: { key: nodeKey(prefix, self), value: JSON.stringify(nodeRecord(false, capacity)), lease: lease! } });
     if (ops.length === 0) return;
     await guarded(ops);
     published = next;
+    nodeFreePorts = capacity.freePorts;
   };
 
   /** Serialised writes: a change during a write is written right after it (coalesced). */
@@ -192,7 +197,9 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
       published = new Map();
     }
     nodePutAt = now();
-    await client.put(nodeKey(prefix, self), JSON.stringify(nodeRecord()), lease);
+    const record = nodeRecord();
+    await client.put(nodeKey(prefix, self), JSON.stringify(record), lease);
+    nodeFreePorts = record.capacity.freePorts;
     // What etcd holds for this node from before (an earlier run, or writes lost in a partition) is re-read, so the
     // diff deletes leftovers and rewrites what differs; keys are per endpoint, so nothing is ever duplicated.
     const mine = await client.range(endpointsPrefix(prefix, self), { prefix: true });
@@ -233,7 +240,9 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
       if (now() - lastNode >= NODE_REFRESH_MS) {
         lastNode = now();
         nodePutAt = now();
-        await guarded([{ put: { key: nodeKey(prefix, self), value: JSON.stringify(nodeRecord()), lease: lease! } }]);
+        const record = nodeRecord();
+        await guarded([{ put: { key: nodeKey(prefix, self), value: JSON.stringify(record), lease: lease! } }]);
+        nodeFreePorts = record.capacity.freePorts;
       }
     }
   };

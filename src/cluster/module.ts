@@ -33,24 +33,30 @@ function clientFor(spec: ClusterSpec) {
 
 export function createClusterModule(): WorkerModule<ToCluster, FromCluster, ClusterRequests> {
   let agent: ClusterAgent | undefined;
+  let freePorts = 0;
   return {
     start(state, port: ModulePort<ToCluster, FromCluster, ClusterRequests>) {
       agent = createClusterAgent({
         spec: state.spec,
         client: clientFor(state.spec),
         send: (m) => port.send(m),
-        capacity: () => ({ cores: availableParallelism(), memoryBytes: totalmem(), load1: Math.round(loadavg()[0]! * 100) / 100}),
+        capacity: () => ({ cores: availableParallelism(), memoryBytes: totalmem(), load1: Math.round(loadavg()[0]! * 100) / 100, freePorts }),
         log: (level, msg, fields) => port.send({ t: "log", level, msg, ...(fields ? { fields } : {}) }),
       });
+      freePorts = state.freePorts;
       agent.setLocal(state.local);
       agent.start();
     },
     // The spec is fixed at start (cluster.* needs a restart); a re-init carries the local set again.
     reinit(state) {
+      freePorts = state.freePorts;
       agent?.setLocal(state.local);
     },
     handle(msg) {
-      if (msg.t === "cluster.local") agent?.setLocal(msg.endpoints);
+      if (msg.t !== "cluster.local") return;
+      // The node record carries it from its next write (a registration, or the periodic refresh).
+      freePorts = msg.freePorts;
+      agent?.setLocal(msg.endpoints);
     },
     requests: {
       "cluster.members": () => agent?.members() ?? [],

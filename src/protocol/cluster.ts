@@ -23,6 +23,8 @@ export interface ClusterInit {
   readonly spec: ClusterSpec;
   /** Every endpoint this node owns now (apps, static services, API registrations). */
   readonly local: readonly ClusterEndpoint[];
+  /** Free ports in this node's app port ranges (published in the node record). */
+  readonly freePorts: number;
 }
 
 /** What the worker knows about its link to etcd. */
@@ -59,7 +61,7 @@ export interface ClusterStatus {
 export type ToCluster =
   | InitMessage<ClusterInit>
   /** The whole local set again after any change; the worker writes only what differs. */
-  | { readonly t: "cluster.local"; readonly endpoints: readonly ClusterEndpoint[] };
+  | { readonly t: "cluster.local"; readonly endpoints: readonly ClusterEndpoint[]; readonly freePorts: number };
 
 /** Supervisor -> cluster requests and their replies. */
 export type ClusterRequests = {

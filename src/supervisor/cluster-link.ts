@@ -6,6 +6,7 @@ import { replicaHost } from "../config/apps.ts";
 import type { Config } from "../config/schema.ts";
 import type { ClusterEndpoint, ClusterInit, ClusterSpec, ClusterStatus, FromCluster, ToCluster } from "../protocol/cluster.ts";
 import { type Catalog, remoteEndpointId } from "../state/catalog.ts";
+import { APP_NAMESPACE } from "./hub.ts";
 import type { EventInput } from "../state/event-bus.ts";
 
 export interface ClusterLinkDeps {
@@ -64,14 +65,37 @@ export function createClusterLink(deps: ClusterLinkDeps): ClusterLink {
     return out;
   };
 
+  /** Ports of the apps' port ranges (merged where they overlap) that none of their replicas holds. */
+  const freePorts = (): number => {
+    const ranges: Array<[number, number]> = [];
+    for (const a of deps.config().apps) if ("range" in a.port) ranges.push([a.port.range[0], a.port.range[1]]);
+    if (ranges.length === 0) return 0;
+    ranges.sort((x, y) => x[0] - y[0]);
+    const merged: Array<[number, number]> = [];
+    for (const r of ranges) {
+      const last = merged[merged.length - 1];
+      if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+      else merged.push([r[0], r[1]]);
+    }
+    let total = 0;
+    for (const [from, to] of merged) total += to - from + 1;
+    const used = new Set<number>();
+    for (const s of deps.catalog.list({ namespace: APP_NAMESPACE })) {
+      if (s.source !== "app") continue;
+      for (const e of s.endpoints) if (e.node === undefined && merged.some(([from, to]) => e.port >= from && e.port <= to)) used.add(e.port);
+    }
+    return total - used.size;
+  };
+
   const push = () => {
     scheduled = false;
     const endpoints = localEndpoints();
-    const text = JSON.stringify(endpoints);
+    const free = freePorts();
+    const text = `${free} ${JSON.stringify(endpoints)}`;
     // Remote changes fire the catalog's listeners too: only a change of the local set is sent.
     if (text === lastSent) return;
     lastSent = text;
-    deps.send({ t: "cluster.local", endpoints });
+    deps.send({ t: "cluster.local", endpoints, freePorts: free });
   };
   deps.catalog.onChange((c) => {
     if ("endpoint" in c && c.endpoint.node !== undefined) return;
@@ -92,8 +116,9 @@ export function createClusterLink(deps: ClusterLinkDeps): ClusterLink {
     zone,
     state() {
       const local = localEndpoints();
-      lastSent = JSON.stringify(local);
-      return { spec: deps.spec, local };
+      const free = freePorts();
+      lastSent = `${free} ${JSON.stringify(local)}`;
+      return { spec: deps.spec, local, freePorts: free };
     },
     handle(msg) {
       switch (msg.t) {

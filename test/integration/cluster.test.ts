@@ -99,6 +99,8 @@ describe.skipIf(!HAVE_ETCD)("cluster discovery across two agents on real etcd", 
       ["node-a", "z1", "127.0.0.11", "alive", false],
       ["node-b", "z2", "127.0.0.12", "alive", true],
     ]);
+    // A's app range holds 10 ports, one taken by its replica; B runs no app.
+    expect((JSON.parse(out).members as Json[]).map((m) => [m.name, m.capacity.freePorts])).toEqual([["node-a", 9], ["node-b", 0]]);
     const table = Bun.spawnSync([requireBinary(), "members", "--url", b.url, "--token", b.token], { env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" } });
     expect(table.stdout.toString()).toMatch(/node-a\s+z1\s+127\.0\.0\.11\s+alive/);
     const resolve = Bun.spawnSync([requireBinary(), "resolve", "web", "--url", b.url, "--token", b.token], { env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" } });

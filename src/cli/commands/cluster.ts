@@ -23,8 +23,8 @@ export const members: CommandDef = {
     }
     ctx.out.line(
       table(
-        ["node", "zone", "address", "status", "version", "cores", "load", "last seen"],
-        r.members.map((m: Json) => [`${m.name}${m.self ? " (self)" : ""}`, m.zone || "-", m.advertise, ctx.out.style.state(String(m.status)), m.version, m.capacity?.cores, m.capacity?.load1, formatTime(m.lastSeen, now)]),
+        ["node", "zone", "address", "status", "version", "cores", "load", "free ports", "last seen"],
+        r.members.map((m: Json) => [`${m.name}${m.self ? " (self)" : ""}`, m.zone || "-", m.advertise, ctx.out.style.state(String(m.status)), m.version, m.capacity?.cores, m.capacity?.load1, m.capacity?.freePorts, formatTime(m.lastSeen, now)]),
       ),
     );
     return 0;

@@ -17,7 +17,8 @@ export interface NodeRecord {
   readonly version: string;
   /** Wall-clock ms. */
   readonly startedAt: number;
-  readonly capacity: { readonly cores: number; readonly memoryBytes: number; readonly load1: number };
+  /** `freePorts`: ports of this node's app port ranges (merged) that no replica of it holds. */
+  readonly capacity: { readonly cores: number; readonly memoryBytes: number; readonly load1: number; readonly freePorts: number };
   /** Set by a graceful stop just before the lease is revoked: the node left rather than failed. */
   readonly leaving?: boolean;
 }
@@ -110,7 +111,7 @@ export function decodeNode(text: string, expectedName: string): Decoded<NodeReco
       advertise,
       version: str(o, "version", 64) ?? "unknown",
       startedAt: num(o, "startedAt") ?? 0,
-      capacity: { cores: num(cap, "cores") ?? 0, memoryBytes: num(cap, "memoryBytes") ?? 0, load1: num(cap, "load1") ?? 0 },
+      capacity: { cores: num(cap, "cores") ?? 0, memoryBytes: num(cap, "memoryBytes") ?? 0, load1: num(cap, "load1") ?? 0, freePorts: num(cap, "freePorts") ?? 0 },
       ...(o.leaving === true ? { leaving: true } : {}),
     },
   };

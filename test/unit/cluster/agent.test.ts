@@ -38,7 +38,7 @@ describe.skipIf(!HAVE_ETCD)("cluster runner on a real etcd", () => {
         for (const id of m.removed) remote.delete(id);
         for (const e of m.upserts) remote.set(`${e.node}/${e.namespace}/${e.service}/${e.id}`, e);
       },
-      capacity: () => ({ cores: 1, memoryBytes: 1, load1: 0 }),
+      capacity: () => ({ cores: 1, memoryBytes: 1, load1: 0, freePorts: 7 }),
       log: () => {},
     });
     started.push(agent);
@@ -207,7 +207,7 @@ describe.skipIf(!HAVE_ETCD)("cluster runner on a 3-member etcd", () => {
             for (const id of m.removed) remote.delete(id);
             for (const e of m.upserts) remote.set(`${e.node}/${e.id}`, e);
           },
-          capacity: () => ({ cores: 1, memoryBytes: 1, load1: 0 }),
+          capacity: () => ({ cores: 1, memoryBytes: 1, load1: 0, freePorts: 7 }),
           log: () => {},
         });
         agents.push(agent);
