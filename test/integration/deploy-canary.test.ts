@@ -99,6 +99,28 @@ describe("canary", () => {
   }, 120_000);
 });
 
+describe("a bad canary", () => {
+  test("one that answers 500 gets no traffic before it passes, is reverted by itself, and no request fails", async () => {
+    const { agent, port } = await startWeb({ strategy: "canary", canary: { replicas: 1, steps: [{ weight: 50, pause: "30s" }] }, healthy_deadline: "6s" }, "weighted_round_robin");
+    const traffic = load(port, 4, 60_000);
+    try {
+      await waitFor(() => traffic.ok >= 50, { timeoutMs: 20_000, what: "load flowing" });
+      const res = await agent.api("/v1/apps/web/deployments", { method: "POST", body: JSON.stringify({ spec: { env: { VERSION: "v2", MODE: "error" } } }) });
+      expect(res.status).toBe(202);
+      const id = String(((await res.json()) as Rollout).id);
+      const done = await until(agent, id, "the revert to end", (r) => !r.active);
+      expect(done).toMatchObject({ status: "reverted", reason: "reverted", split: null });
+      expect((done as unknown as { failure: string }).failure).toContain("healthy_deadline");
+      const before = traffic.ok;
+      await waitFor(() => traffic.ok >= before + 50, { timeoutMs: 20_000, what: "load after the revert" });
+    } finally {
+      await traffic.stop();
+      await agent.stop();
+    }
+    expect(traffic.failures).toEqual([]);
+  }, 120_000);
+});
+
 describe("blue_green", () => {
   test("switches all traffic to the new set at once and, aborted inside the rollback window, back to the old set, with no failed request", async () => {
     const { agent, port } = await startWeb({ strategy: "blue_green", rollback_window: "5m", max_surge: 1 }, "least_request");
