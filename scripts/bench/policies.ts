@@ -13,7 +13,7 @@ const targets: TargetView[] = [];
 for (let i = 0; i < TARGETS; i++) {
   const app = `app${i % APPS}`;
   targets.push({
-    kind: "replica", id: `${app}-${i}`, app, replica: i, labels: { app, replica: String(i) },
+    kind: "replica", id: `${app}-${i}`, key: `replica:${app}-${i}`, app, replica: i, labels: { app, replica: String(i) },
     metrics: { error_ratio: (i % 100) / 1000, rps: i % 50, cpu: i % 90, ready: 1, replicas: 100, latency_p95: 20 + (i % 30) },
     health: "passing", healthOf: ["passing"], ageMs: 600_000, deploymentInProgress: false,
   });

@@ -79,6 +79,7 @@ export function wirePolicies(hub: Hub, l: PolicyLinks, env: Record<string, strin
         targets.push({
           kind: "replica",
           id: `${a.name}-${r.id}`,
+          key: `replica:${a.name}-${r.id}`,
           app: a.name,
           replica: r.id,
           labels: { app: a.name, replica: String(r.id), state: r.state },
@@ -93,6 +94,7 @@ export function wirePolicies(hub: Hub, l: PolicyLinks, env: Record<string, strin
       targets.push({
         kind: "app",
         id: a.name,
+        key: `app:${a.name}`,
         app: a.name,
         labels: { app: a.name },
         metrics: { cpu, memory, restarts, ready, unhealthy, replicas: a.desired, ...traffic(ids) },

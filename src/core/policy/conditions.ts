@@ -21,10 +21,11 @@ export interface EvalContext {
   readonly celErrors: Array<{ source: string; target: string; error: string }>;
 }
 
-export function seriesKey(c: MetricCondition, t: TargetView): string {
-  if (c.of === "host") return `host|${c.name}`;
-  if (c.of === "app") return `app:${t.app}|${c.name}`;
-  return `${t.kind}:${t.id}|${c.name}`;
+/** Whose series a metric condition reads: the host's, the target's app's, or the target's own. */
+export function seriesOwner(c: MetricCondition, t: TargetView): string {
+  if (c.of === "host") return "host";
+  if (c.of === "app") return t.kind === "app" ? t.key : `app:${t.app}`;
+  return t.key;
 }
 
 const WEEKDAY_INDEX: Record<string, Weekday> = { Sun: "sun", Mon: "mon", Tue: "tue", Wed: "wed", Thu: "thu", Fri: "fri", Sat: "sat" };
@@ -78,7 +79,7 @@ export function evaluate(c: Condition, t: TargetView, ctx: EvalContext, path: st
     case "not":
       return !evaluate(c.of, t, ctx, `${path}.not`, leaves, celCache);
     case "metric": {
-      const v = ctx.series.aggregate(seriesKey(c, t), c.agg, c.windowMs, ctx.snapshot.now);
+      const v = ctx.series.aggregate(seriesOwner(c, t), c.name, c.agg, c.windowMs, ctx.snapshot.now);
       const holds = v !== undefined && compare(v, c.op, c.value);
       leaves?.push({ path, holds, value: v ?? null });
       return holds;

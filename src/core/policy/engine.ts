@@ -7,7 +7,7 @@
 import { compileCel, type CompiledCel } from "./cel.ts";
 import { type EvalContext, evaluate, type LeafValue } from "./conditions.ts";
 import { createSeries, type Series } from "./series.ts";
-import { type Action, type Policy, policyKey, type Rule, type Snapshot, type TargetView } from "./types.ts";
+import { type Action, labelPairs, type Policy, policyKey, type Rule, type Snapshot, type TargetView } from "./types.ts";
 
 export const Reason = {
   Fired: "fired",
@@ -28,7 +28,10 @@ interface RuleState {
 
 export interface EngineState {
   policies: Policy[];
-  readonly rules: Map<string, RuleState>;
+  /** Per `<policy>|<rule>`, per target key. */
+  readonly rules: Map<string, Map<string, RuleState>>;
+  /** Each policy's matchLabels as pairs. */
+  selectors: Map<Policy, ReadonlyArray<readonly [string, string]>>;
   series: Series;
   cel: Map<string, CompiledCel>;
   intervalMs: number;
@@ -66,7 +69,7 @@ export interface TickResult {
 }
 
 export function createEngineState(intervalMs: number): EngineState {
-  return { policies: [], rules: new Map(), series: createSeries(1), cel: new Map(), intervalMs };
+  return { policies: [], rules: new Map(), selectors: new Map(), series: createSeries(1), cel: new Map(), intervalMs };
 }
 
 /** Installs a validated policy set (sorted by priority); keeps the state of rules that still exist. */
@@ -85,20 +88,21 @@ export function setPolicies(state: EngineState, policies: readonly Policy[], opt
   for (const p of state.policies) for (const r of p.rules) walk(r.when);
   state.cel = cel;
   if (opts.resize !== false) state.series.setCapacity(Math.ceil(maxWindow / Math.max(1, state.intervalMs)) + 1);
-  const live = new Set(state.policies.flatMap((p) => p.rules.map((r) => `${policyKey(p)}|${r.name}|`)));
-  for (const k of state.rules.keys()) if (![...live].some((prefix) => k.startsWith(prefix))) state.rules.delete(k);
+  state.selectors = new Map(state.policies.map((p) => [p, labelPairs(p.selector)]));
+  const live = new Set(state.policies.flatMap((p) => p.rules.map((r) => `${policyKey(p)}|${r.name}`)));
+  for (const k of state.rules.keys()) if (!live.has(k)) state.rules.delete(k);
 }
 
-export function selects(p: Policy, t: TargetView): boolean {
+export function selects(p: Policy, t: TargetView, pairs: ReadonlyArray<readonly [string, string]> = labelPairs(p.selector)): boolean {
   if (!p.selector.kinds.includes(t.kind)) return false;
-  for (const [k, v] of Object.entries(p.selector.matchLabels)) if (t.labels[k] !== v) return false;
+  for (let i = 0; i < pairs.length; i++) if (t.labels[pairs[i]![0]] !== pairs[i]![1]) return false;
   return true;
 }
 
 /** Samples every target's metrics into the kept series (once a tick, before evaluation). */
 export function record(state: EngineState, s: Snapshot): void {
-  for (const t of s.targets) for (const [m, v] of Object.entries(t.metrics)) state.series.record(`${t.kind}:${t.id}|${m}`, s.now, v);
-  for (const [m, v] of Object.entries(s.host)) state.series.record(`host|${m}`, s.now, v);
+  for (const t of s.targets) for (const m in t.metrics) state.series.record(t.key, m, s.now, t.metrics[m]!);
+  for (const m in s.host) state.series.record("host", m, s.now, s.host[m]!);
   state.series.prune(s.now - 2 * state.intervalMs - 60_000);
 }
 
@@ -143,18 +147,26 @@ export function tick(state: EngineState, s: Snapshot, opts: { only?: string; eva
   for (const p of state.policies) {
     const pk = policyKey(p);
     if (opts.only !== undefined && opts.only !== pk) continue;
+    const pairs = state.selectors.get(p) ?? labelPairs(p.selector);
+    const ruleMaps = p.rules.map((r) => {
+      const rk = `${pk}|${r.name}`;
+      let m = state.rules.get(rk);
+      if (!m && !opts.evaluateOnly) state.rules.set(rk, (m = new Map()));
+      return m;
+    });
     let firingCount = 0;
     for (const t of s.targets) {
-      if (!selects(p, t)) continue;
+      if (!selects(p, t, pairs)) continue;
       const cache: { v?: Record<string, unknown> } = {};
-      for (const r of p.rules) {
-        const key = `${pk}|${r.name}|${t.kind}:${t.id}`;
-        const prev = state.rules.get(key);
+      for (let ri = 0; ri < p.rules.length; ri++) {
+        const r = p.rules[ri]!;
+        const m = ruleMaps[ri];
+        const prev = m?.get(t.key);
         const st: RuleState = opts.evaluateOnly ? { ...(prev ?? { firing: false, firings: 0, seen: s.now }) } : (prev ?? { firing: false, firings: 0, seen: s.now });
-        if (!opts.evaluateOnly && !prev) state.rules.set(key, st);
+        if (!opts.evaluateOnly && !prev) m!.set(t.key, st);
         st.seen = s.now;
-        const leaves: LeafValue[] = [];
-        const holds = evaluate(r.when, t, ctx, "when", leaves, cache);
+        // Evaluated without collecting first (short-circuit, no allocation); the values are collected only to report.
+        const holds = evaluate(r.when, t, ctx, "when", undefined, cache);
         if (!holds) {
           if (st.firing && !opts.evaluateOnly) resolved.push({ policy: pk, rule: r.name, target: t.id, firing: st.firings });
           st.pendingSince = undefined;
@@ -174,6 +186,8 @@ export function tick(state: EngineState, s: Snapshot, opts: { only?: string; eva
           st.lastFiredAt = s.now;
           firingCount++;
         }
+        const leaves: LeafValue[] = [];
+        evaluate(r.when, t, ctx, "when", leaves, cache);
         const value = leaves.find((l) => typeof l.value === "number")?.value as number | undefined;
         firings.push({
           policy: pk,
@@ -191,7 +205,7 @@ export function tick(state: EngineState, s: Snapshot, opts: { only?: string; eva
     firingByPolicy.set(pk, firingCount);
   }
   // A target that went away (or a rule no longer selecting it) leaves its state behind: forget it.
-  if (!opts.evaluateOnly && opts.only === undefined) for (const [k, st] of state.rules) if (st.seen < s.now) state.rules.delete(k);
+  if (!opts.evaluateOnly && opts.only === undefined) for (const m of state.rules.values()) for (const [k, st] of m) if (st.seen < s.now) m.delete(k);
   resolveConflicts(firings);
   return { firings, resolved, celErrors: ctx.celErrors, firingByPolicy };
 }

@@ -10,8 +10,9 @@ interface Ring {
 }
 
 export interface Series {
-  record(key: string, at: number, value: number): void;
-  aggregate(key: string, agg: Aggregation, windowMs: number, now: number): number | undefined;
+  /** `owner`: "replica:web-1", "app:web" or "host". Two-level maps, so no key string is built per lookup. */
+  record(owner: string, metric: string, at: number, value: number): void;
+  aggregate(owner: string, metric: string, agg: Aggregation, windowMs: number, now: number): number | undefined;
   /** Drops series not recorded since `before`. */
   prune(before: number): void;
   setCapacity(samples: number): void;
@@ -19,12 +20,14 @@ export interface Series {
 }
 
 export function createSeries(capacity = 1): Series {
-  const rings = new Map<string, Ring>();
+  const owners = new Map<string, Map<string, Ring>>();
   let cap = Math.max(1, capacity);
   return {
-    record(key, at, value) {
-      let r = rings.get(key);
-      if (!r) rings.set(key, (r = { t: [], v: [], seen: at }));
+    record(owner, metric, at, value) {
+      let m = owners.get(owner);
+      if (!m) owners.set(owner, (m = new Map()));
+      let r = m.get(metric);
+      if (!r) m.set(metric, (r = { t: [], v: [], seen: at }));
       r.t.push(at);
       r.v.push(value);
       r.seen = at;
@@ -33,8 +36,8 @@ export function createSeries(capacity = 1): Series {
         r.v.splice(0, r.v.length - cap);
       }
     },
-    aggregate(key, agg, windowMs, now) {
-      const r = rings.get(key);
+    aggregate(owner, metric, agg, windowMs, now) {
+      const r = owners.get(owner)?.get(metric);
       if (!r || r.v.length === 0) return undefined;
       if (agg === "last" || windowMs === 0) return r.v[r.v.length - 1];
       let i = r.t.length;
@@ -74,13 +77,18 @@ export function createSeries(capacity = 1): Series {
       }
     },
     prune(before) {
-      for (const [k, r] of rings) if (r.seen < before) rings.delete(k);
+      for (const [o, m] of owners) {
+        for (const [k, r] of m) if (r.seen < before) m.delete(k);
+        if (m.size === 0) owners.delete(o);
+      }
     },
     setCapacity(samples) {
       cap = Math.max(1, samples);
     },
     get size() {
-      return rings.size;
+      let n = 0;
+      for (const m of owners.values()) n += m.size;
+      return n;
     },
   };
 }

@@ -107,6 +107,9 @@ export interface Selector {
   readonly matchLabels: Readonly<Record<string, string>>;
 }
 
+/** matchLabels as pairs, computed once per policy (selection runs per policy per target per tick). */
+export const labelPairs = (s: Selector): ReadonlyArray<readonly [string, string]> => Object.entries(s.matchLabels);
+
 export interface Policy {
   readonly namespace: string;
   readonly name: string;
@@ -128,6 +131,8 @@ export interface TargetView {
   readonly kind: TargetKind;
   /** app name, or `<app>-<replica>` */
   readonly id: string;
+  /** `<kind>:<id>`, unique over kinds (state and series are kept under it). */
+  readonly key: string;
   readonly app: string;
   readonly replica?: number;
   readonly labels: Readonly<Record<string, string>>;

@@ -8,12 +8,15 @@ const policy = (doc: Record<string, unknown>): Policy => {
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.policy;
 };
-const replica = (id: number, metrics: Record<string, number>, extra: Partial<TargetView> = {}): TargetView => ({
+const replica = (id: number, metrics: Record<string, number>, extra: Partial<TargetView> = {}): TargetView => withKey({
   kind: "replica", id: `web-${id}`, app: "web", replica: id, labels: { app: "web", replica: String(id) }, metrics: { ready: 1, replicas: 2, ...metrics },
   health: "passing", healthOf: ["passing"], ageMs: 600_000, deploymentInProgress: false, ...extra,
 });
+function withKey(t: Omit<TargetView, "key"> & { key?: string }): TargetView {
+  return { ...t, key: `${t.kind}:${t.id}` };
+}
 const app = (metrics: Record<string, number>): TargetView => ({
-  kind: "app", id: "web", app: "web", labels: { app: "web" }, metrics: { ready: 2, replicas: 2, ...metrics }, health: "passing", healthOf: ["passing"], ageMs: 0, deploymentInProgress: false,
+  kind: "app", id: "web", key: "app:web", app: "web", labels: { app: "web" }, metrics: { ready: 2, replicas: 2, ...metrics }, health: "passing", healthOf: ["passing"], ageMs: 0, deploymentInProgress: false,
 });
 const errorPolicy = (extra: Record<string, unknown> = {}, rule: Record<string, unknown> = {}) =>
   policy({
