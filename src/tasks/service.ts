@@ -73,6 +73,8 @@ export interface TaskService {
 }
 
 const TICK_MS = 250;
+/** After a stop's grace, how long more before the procs worker is asked whether the process still runs. */
+const STOP_CHECK_MS = 500;
 
 export function createTaskService(deps: TaskServiceDeps): TaskService {
   const now = deps.now ?? Date.now;
@@ -95,32 +97,62 @@ export function createTaskService(deps: TaskServiceDeps): TaskService {
 
   const runSpec = (t: Task): TaskRunSpec => ({ id: t.id, attempt: t.attempts.length, command: t.spec.command, args: t.spec.args, env: t.spec.env, ...(t.spec.cwd ? { cwd: t.spec.cwd } : {}), outputDir: outDir(), outputLimit: t.spec.outputLimit });
 
-  const apply = (d: QueueDecision): QueueDecision => {
-    const unsaved = new Set<string>();
+  /** Records changed by decisions that act on nothing (a task now running): written with the next write, or soon. */
+  const deferred = new Map<string, Task>();
+  let flushTimer: ReturnType<typeof setTimeout> | undefined;
+  const flushDeferred = () => {
+    flushTimer = undefined;
+    if (deferred.size === 0) return;
+    try {
+      store.write(deferred.values(), []);
+    } catch (e) {
+      if (!(e instanceof StoreError)) throw e;
+    }
+    deferred.clear();
+  };
+  /** Tasks whose stop was sent, checked after their grace: a process the procs worker no longer follows ends them. */
+  const stopChecks = new Map<string, ReturnType<typeof setTimeout>>();
+
+  /**
+   * One transaction per decision: every record it changed is on disk before any of its starts, stops or events
+   * (a task is durably `starting` before its spawn). A decision whose only change is a task now running is not
+   * acted on: its record joins the next transaction (after a crash a `starting` task is looked for, as a running one).
+   */
+  const apply = (d: QueueDecision, defer = false): QueueDecision => {
+    const puts = new Map<string, Task>();
+    const deletes: string[] = [];
+    for (const a of d.actions) {
+      if (a.kind === "persist") puts.set(a.task.id, a.task);
+      else if (a.kind === "forget") {
+        puts.delete(a.id);
+        deferred.delete(a.id);
+        deletes.push(a.id);
+      }
+    }
+    let unsaved = false;
+    if (defer && deletes.length === 0 && !d.actions.some((a) => a.kind === "start")) {
+      for (const t of puts.values()) deferred.set(t.id, t);
+      flushTimer ??= setTimeout(flushDeferred, 20);
+    } else if (puts.size > 0 || deletes.length > 0) {
+      for (const [id, t] of deferred) if (!puts.has(id)) puts.set(id, t);
+      deferred.clear();
+      try {
+        store.write(puts.values(), deletes);
+      } catch (e) {
+        if (!(e instanceof StoreError)) throw e;
+        unsaved = true;
+      }
+    }
     for (const a of d.actions) {
       switch (a.kind) {
-        case "persist":
-          try {
-            store.put(a.task);
-          } catch (e) {
-            if (!(e instanceof StoreError)) throw e;
-            unsaved.add(a.task.id);
-          }
-          break;
-        case "forget":
-          try {
-            store.delete(a.id);
-          } catch (e) {
-            if (!(e instanceof StoreError)) throw e;
-          }
-          break;
         case "start":
           // Not on disk as starting: a crash now could run it twice, so it does not start.
-          if (unsaved.has(a.task.id)) queueMicrotask(() => feed({ type: "spawn-failed", id: a.task.id, message: "the state store cannot record it (see the store fault)" }));
+          if (unsaved) queueMicrotask(() => feed({ type: "spawn-failed", id: a.task.id, message: "the state store cannot record it (see the store fault)" }));
           else launch(a.task);
           break;
         case "stop":
           deps.procs.stop(a.task.id, "SIGTERM", a.task.spec.killTimeoutMs);
+          checkStopped(a.task);
           break;
         case "event":
           publishOf(a.type, a.task, a.message);
@@ -129,9 +161,39 @@ export function createTaskService(deps: TaskServiceDeps): TaskService {
     }
     return d;
   };
-  const feed = (e: QueueEvent): QueueDecision => {
+  /**
+   * A stop sent: if the task still runs a grace (and a worker poll) later, ask the procs worker whether its process
+   * runs. Gone (the worker lost track of it, or it ended unreported): the task ends (cancelled, timed out, or lost)
+   * with that reason. Still running: the worker follows it now; the stop is sent again.
+   */
+  function checkStopped(t: Task) {
+    const attempt = t.attempts.length;
+    clearTimeout(stopChecks.get(t.id));
+    const timer = setTimeout(() => {
+      stopChecks.delete(t.id);
+      const cur = state.tasks.get(t.id);
+      if (stopped || !cur || cur.attempts.length !== attempt || (cur.state !== "running" && cur.state !== "starting")) return;
+      const ref: TaskRef = { id: cur.id, attempt, outputDir: outDir(), outputLimit: cur.spec.outputLimit, ...(cur.pid !== undefined && cur.pidStartTime !== undefined ? { pid: cur.pid, startTime: cur.pidStartTime } : {}) };
+      deps.procs.adopt([ref]).then(
+        (r) => {
+          const now2 = state.tasks.get(t.id);
+          if (stopped || !now2 || now2.attempts.length !== attempt || (now2.state !== "running" && now2.state !== "starting")) return;
+          if (r.gone.includes(t.id)) feed({ type: "lost", id: t.id, why: "its process was gone when the procs worker was asked after the stop (it had lost track of it)" });
+          else {
+            deps.log.warn("task still running after its stop and grace; stopping it again", { task: t.id, pid: now2.pid });
+            deps.procs.stop(t.id, "SIGKILL", now2.spec.killTimeoutMs);
+            checkStopped(now2);
+          }
+        },
+        // The worker did not answer: its restart re-adopts every running task.
+        (e) => deps.log.warn("task stop not confirmed by the procs worker; its restart will look for the task", { task: t.id, error: e }),
+      );
+    }, t.spec.killTimeoutMs + STOP_CHECK_MS);
+    stopChecks.set(t.id, timer);
+  }
+  const feed = (e: QueueEvent, defer = false): QueueDecision => {
     state.opts = optsNow();
-    return apply(decide(state, e, now()));
+    return apply(decide(state, e, now()), defer);
   };
 
   function launch(t: Task) {
@@ -139,7 +201,7 @@ export function createTaskService(deps: TaskServiceDeps): TaskService {
     deps.procs.start(runSpec(t)).then(
       (r) => {
         if (stopped || t.attempts.length !== attempt) return;
-        if (r.ok) feed({ type: "spawned", id: t.id, pid: r.pid, startTime: r.startTime });
+        if (r.ok) feed({ type: "spawned", id: t.id, pid: r.pid, startTime: r.startTime }, true);
         else feed({ type: "spawn-failed", id: t.id, message: r.message });
       },
       (e) => {
@@ -240,6 +302,10 @@ export function createTaskService(deps: TaskServiceDeps): TaskService {
     stop() {
       stopped = true;
       if (tick) clearInterval(tick);
+      for (const t of stopChecks.values()) clearTimeout(t);
+      stopChecks.clear();
+      if (flushTimer) clearTimeout(flushTimer);
+      flushDeferred();
       for (const t of cronTimers.values()) clearTimeout(t);
       cronTimers.clear();
     },

@@ -49,6 +49,8 @@ export interface QueueState {
   /** Running (or starting) per concurrency key, and in all. */
   readonly perKey: Map<string, number>;
   active: number;
+  /** Active tasks with a deadline: what the tick looks at (not every kept task). */
+  readonly deadlines: Set<string>;
   readonly finishedOrder: string[];
   nextSeq: number;
   nextId: number;
@@ -63,7 +65,7 @@ export type QueueEvent =
   | { readonly type: "update"; readonly id: string; readonly spec: TaskSpec }
   | { readonly type: "delete"; readonly id: string }
   /** After an agent restart: the task was running and its process is gone. */
-  | { readonly type: "lost"; readonly id: string }
+  | { readonly type: "lost"; readonly id: string; readonly why?: string }
   /** After an agent restart: the task's process is still running, now followed again. */
   | { readonly type: "adopted"; readonly id: string }
   /** Timeouts, backoffs that ended, slots that freed: start what can start. */
@@ -78,14 +80,17 @@ export interface QueueDecision {
 const RANK: Record<string, number> = { low: 0, medium: 1, high: 2, critical: 3 };
 
 export function createQueueState(opts: QueueOptions, restored: readonly Task[] = []): QueueState {
-  const s: QueueState = { opts, tasks: new Map(), queues: { low: [], medium: [], high: [], critical: [] }, perKey: new Map(), active: 0, finishedOrder: [], nextSeq: 1, nextId: 1 };
+  const s: QueueState = { opts, tasks: new Map(), queues: { low: [], medium: [], high: [], critical: [] }, perKey: new Map(), active: 0, deadlines: new Set(), finishedOrder: [], nextSeq: 1, nextId: 1 };
   for (const t of [...restored].sort((a, b) => a.seq - b.seq)) {
     s.tasks.set(t.id, t);
     s.nextSeq = Math.max(s.nextSeq, t.seq + 1);
     const n = Number(t.id);
     if (Number.isFinite(n)) s.nextId = Math.max(s.nextId, n + 1);
     if (t.state === "queued") s.queues[t.spec.priority].push(t.id);
-    else if (t.state === "starting" || t.state === "running") occupy(s, t, 1);
+    else if (t.state === "starting" || t.state === "running") {
+      occupy(s, t, 1);
+      if (t.deadline !== undefined) s.deadlines.add(t.id);
+    }
     else s.finishedOrder.push(t.id);
   }
   s.finishedOrder.sort((a, b) => (s.tasks.get(a)!.finishedAt ?? 0) - (s.tasks.get(b)!.finishedAt ?? 0));
@@ -142,7 +147,10 @@ function startWhatCan(s: QueueState, now: number, actions: TaskAction[]) {
     t.state = "starting";
     t.startedAt = now;
     t.attempts.push({ attempt: t.attempts.length + 1, startedAt: now });
-    if (t.spec.timeoutMs > 0) t.deadline = now + t.spec.timeoutMs;
+    if (t.spec.timeoutMs > 0) {
+      t.deadline = now + t.spec.timeoutMs;
+      s.deadlines.add(t.id);
+    }
     occupy(s, t, 1);
     // Persisted as starting before the spawn: after a crash, a starting task is looked for, never blindly re-run.
     actions.push({ kind: "persist", task: t }, { kind: "start", task: t });
@@ -161,6 +169,7 @@ function finish(s: QueueState, t: Task, state: TaskState, reason: string, now: n
     last.message = reason;
   }
   delete t.deadline;
+  s.deadlines.delete(t.id);
   t.reason = reason;
   // Failures, timeouts and lost runs are retried while attempts remain; cancels never are.
   const retryable = state === "failed" || state === "timed_out" || state === "lost";
@@ -200,9 +209,15 @@ export function decide(s: QueueState, e: QueueEvent, now: number): QueueDecision
     return out(Reason.QUEUED, t);
   }
   if (e.type === "tick") {
-    for (const t of s.tasks.values()) {
-      if (t.state === "running" && t.deadline !== undefined && now >= t.deadline && !t.cancelRequested) {
+    for (const id of s.deadlines) {
+      const t = s.tasks.get(id);
+      if (!t || t.deadline === undefined) {
+        s.deadlines.delete(id);
+        continue;
+      }
+      if (t.state === "running" && now >= t.deadline && !t.cancelRequested) {
         delete t.deadline;
+        s.deadlines.delete(id);
         t.reason = "timeout";
         actions.push({ kind: "stop", task: t, why: "timeout" });
       }
@@ -281,7 +296,17 @@ export function decide(s: QueueState, e: QueueEvent, now: number): QueueDecision
     case "lost": {
       if (t.state !== "running" && t.state !== "starting") return out(Reason.NOT_QUEUED, t);
       t.exitCode = null;
-      finish(s, t, "lost", "the agent stopped while it ran and its process is gone", now, actions);
+      const why = e.why ?? "the agent stopped while it ran and its process is gone";
+      // A stop was asked for: it ends as that stop would have (a cancel is never retried; a timeout is, per policy).
+      if (t.cancelRequested) {
+        finish(s, t, "cancelled", `cancelled; ${why}`, now, actions);
+        return out(Reason.CANCELLED, t);
+      }
+      if (t.reason === "timeout") {
+        finish(s, t, "timed_out", `ran longer than its timeout of ${t.spec.timeoutMs} ms; ${why}`, now, actions);
+        return out((t.state as TaskState) === "queued" ? Reason.RETRYING : Reason.TIMED_OUT, t);
+      }
+      finish(s, t, "lost", why, now, actions);
       const last = t.attempts[t.attempts.length - 1];
       if (last) last.outcome = "lost";
       return out(Reason.LOST, t);
