@@ -1,6 +1,7 @@
 // /ui: the web console. Static assets built by scripts/ui-build.ts and embedded in the binary, a strict CSP on
 // every answer, and sign-in: a token (or a one-time ticket link from `polis ui`) exchanged for a session cookie.
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { Context } from "hono";
 import type { Authenticator, TicketStore } from "./auth.ts";
 import { envelope } from "./errors.ts";
@@ -88,10 +89,10 @@ export function uiRoutes(deps: UiRouteDeps): Hono {
     // Not signed in is an answer, not an error: the page asks this first on every load.
     return c.json(s ? describe(s) : { signedIn: false });
   });
-  app.post("/session", async (c) => {
+  const signinLimit = bodyLimit({ maxSize: MAX_SIGNIN_BYTES, onError: (c) => c.json(envelope("payload_too_large", `a sign-in body is at most ${MAX_SIGNIN_BYTES} bytes`), 413) });
+  app.post("/session", signinLimit, async (c) => {
     c.header("Cache-Control", "no-store");
     const text = await c.req.text();
-    if (text.length > MAX_SIGNIN_BYTES) return c.json(envelope("payload_too_large", `a sign-in body is at most ${MAX_SIGNIN_BYTES} bytes`), 413);
     let token: unknown;
     try {
       token = (JSON.parse(text) as { token?: unknown } | null)?.token;
