@@ -9,14 +9,22 @@ import { ConfirmHost } from "./lib.tsx";
 import { Alerts } from "./pages/alerts.tsx";
 import { Apps } from "./pages/apps.tsx";
 import { Balancers } from "./pages/balancers.tsx";
+import { Checks } from "./pages/checks.tsx";
+import { Cluster } from "./pages/cluster.tsx";
+import { Scaling } from "./pages/scaling.tsx";
+import { Tasks } from "./pages/tasks.tsx";
 import { Events } from "./pages/events.tsx";
 import { Overview } from "./pages/overview.tsx";
 
 const PAGES = [
   { path: "/ui/", label: "Overview", view: Overview },
   { path: "/ui/apps", label: "Apps", view: Apps },
+  { path: "/ui/checks", label: "Checks", view: Checks },
   { path: "/ui/balancers", label: "Balancers", view: Balancers },
+  { path: "/ui/scaling", label: "Scaling", view: Scaling },
   { path: "/ui/alerts", label: "Alerts", view: Alerts },
+  { path: "/ui/tasks", label: "Tasks", view: Tasks },
+  { path: "/ui/cluster", label: "Cluster", view: Cluster },
   { path: "/ui/events", label: "Events", view: Events },
 ] as const;
 

@@ -190,6 +190,9 @@ describe("the console", () => {
         return r.status;
       })()`);
       expect(status).toBe(403);
+      // A subsystem this agent does not run says so instead of showing an empty table or an error.
+      await page.getByRole("link", { name: "Cluster" }).click();
+      await page.getByText("A cluster (etcd) is not configured on this agent.").waitFor();
     } finally {
       await context.close();
     }
