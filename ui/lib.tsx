@@ -126,6 +126,8 @@ export function Spark({ values, label, max }: { values: readonly number[]; label
   const plot = useRef<uPlot | undefined>(undefined);
   useEffect(() => {
     if (!el.current) return;
+    // A canvas does not resolve currentColor: take the colour the stylesheet gave the box (light or dark scheme).
+    const stroke = getComputedStyle(el.current).color;
     plot.current = new uPlot(
       {
         width: 120,
@@ -136,7 +138,7 @@ export function Spark({ values, label, max }: { values: readonly number[]; label
         select: { show: false, left: 0, top: 0, width: 0, height: 0 },
         axes: [{ show: false }, { show: false }],
         scales: { x: { time: false }, y: { range: (_u, lo, hi) => [Math.min(0, lo), Math.max(max ?? 0, hi, 1)] } },
-        series: [{}, { stroke: "currentColor", width: 1.5, fill: "rgba(80,140,220,0.18)" }],
+        series: [{}, { stroke, width: 1.5, fill: "rgba(80,140,220,0.18)", points: { show: false } }],
       },
       [[], []],
       el.current,
