@@ -174,8 +174,8 @@ say("1,000 endpoints of weight 1 at the default density: build, one-endpoint cha
   p.update(eps);
   const ns = pickNs(p);
   const bytes = ring.bytes();
-  report.ring1000 = { points: ring.size, bytes, fullBuildMs: full, changeMs: median(changes), changeFastestMs: fastest(changes), pickNs: ns };
-  say(`  ${ring.size} points, ${(bytes / 2 ** 20).toFixed(1)} MB; full build ${full.toFixed(0)} ms; one endpoint leaves or joins: median ${median(changes).toFixed(2)} ms (fastest ${fastest(changes).toFixed(2)}); pick ${ns.toFixed(1)} ns`);
+  report.ring1000 = { points: ring.pointCount, positions: ring.size, bytes, fullBuildMs: full, changeMs: median(changes), changeFastestMs: fastest(changes), pickNs: ns };
+  say(`  ${ring.pointCount} points (+${ring.size - ring.pointCount} holes), ${(bytes / 2 ** 20).toFixed(1)} MB; full build ${full.toFixed(0)} ms; one endpoint leaves or joins: median ${median(changes).toFixed(2)} ms (fastest ${fastest(changes).toFixed(2)}); pick ${ns.toFixed(1)} ns`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

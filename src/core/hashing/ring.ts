@@ -41,6 +41,12 @@ const REBUILD_FRACTION = 0.25;
  * bigger than the cache; more buckets would cost each update more to shift.
  */
 const POINTS_PER_BUCKET = 16;
+/**
+ * One hole (spare position) a SPARE_EVERY points, spread evenly by a build: a new point shifts only the few points
+ * between its place and the nearest hole, and a removed point becomes a hole, so a one-host change costs about that
+ * host's points, not the ring's size. 1/64 = 1.6% more memory.
+ */
+const SPARE_EVERY = 64;
 
 export function ringPointCount(weight: number, pointsPerWeight: number): number {
   return Math.max(1, Math.round(weight * pointsPerWeight));
@@ -72,9 +78,18 @@ export interface RingUpdate {
  * place: an update allocates only the changed points, and moves the rest with memmove.
  */
 export class HashRing {
-  /** points[2k] = k-th smallest point hash, points[2k + 1] = stable slot of its host; [0, 2 * size) in use. */
+  /**
+   * points[2k] = k-th smallest point hash, points[2k + 1] = stable slot of its host; [0, 2 * size) in use. Some
+   * positions are holes (see isHole): copies of a neighbouring point, so a lookup or a walk over positions answers
+   * as if they were not there.
+   */
   private points = new Uint32Array(0);
+  /** Positions in use, holes included (what position() and ownerAt() index). */
   size = 0;
+  /** Bit k set: position k is a hole. */
+  private holes = new Uint32Array(0);
+  private live = 0;
+  private holeCount = 0;
   /** slotIndex[slot] = index of that host in the ids given to the last update (-1 for a free slot). */
   private slotIndex = new Int32Array(0);
   /** Points per weight unit in use (below the option only when the cap forced it). */
@@ -100,6 +115,11 @@ export class HashRing {
     this.pointsPerWeight = perWeight;
   }
 
+  /** Points on the ring (holes excluded). */
+  get pointCount(): number {
+    return this.live;
+  }
+
   hashAt(k: number): number {
     return this.points[2 * k]!;
   }
@@ -111,7 +131,7 @@ export class HashRing {
 
   /** Bytes held: points (at capacity) and the bucket index. */
   bytes(): number {
-    return this.points.byteLength + this.buckets.byteLength + this.slotIndex.byteLength;
+    return this.points.byteLength + this.holes.byteLength + this.buckets.byteLength + this.slotIndex.byteLength;
   }
 
   /**
@@ -145,7 +165,7 @@ export class HashRing {
       }
     }
     const result =
-      density !== this.pointsPerWeight || this.size === 0 || changed > REBUILD_FRACTION * Math.max(want, this.size)
+      density !== this.pointsPerWeight || this.live === 0 || changed > REBUILD_FRACTION * Math.max(want, this.live)
         ? this.rebuild(ids, weights, density, want)
         : this.merge(ids, weights, density, want);
     this.slotIndex = new Int32Array(this.slotHosts.length).fill(-1);
@@ -159,6 +179,9 @@ export class HashRing {
     const next = new Uint32Array(2 * cap);
     next.set(this.points.subarray(0, 2 * this.size));
     this.points = next;
+    const holes = new Uint32Array(Math.ceil(cap / 32));
+    holes.set(this.holes.subarray(0, Math.ceil(this.size / 32)));
+    this.holes = holes;
   }
 
   private takeSlot(id: string): Host {
@@ -170,7 +193,7 @@ export class HashRing {
   }
 
   private rebuild(ids: readonly string[], weights: ArrayLike<number>, density: number, total: number): RingUpdate {
-    const removed = this.size;
+    const removed = this.live;
     this.hosts = new Map();
     this.slotHosts = [];
     this.freeSlots = [];
@@ -191,7 +214,9 @@ export class HashRing {
       }
     }
     this.size = 0; // nothing of the old ring is kept
-    this.ensureCapacity(total);
+    const spare = Math.ceil(total / SPARE_EVERY);
+    this.ensureCapacity(total + spare);
+    this.holes.fill(0);
     const P = this.points;
     const tmpKeys = new Uint32Array(total);
     const tmpOwners = new Uint32Array(total);
@@ -221,11 +246,11 @@ export class HashRing {
     }
     this.size = total;
     this.pointsPerWeight = density;
-    this.indexBuckets();
+    this.respread(spare);
     return { added: total, removed, rebuilt: true };
   }
 
-  private merge(ids: readonly string[], weights: ArrayLike<number>, density: number, total: number): RingUpdate {
+  private merge(ids: readonly string[], weights: ArrayLike<number>, density: number, _total: number): RingUpdate {
     // Points to drop: hosts gone, and the tail of hosts whose count fell. Points to add: new hosts, grown tails.
     // Both packed as hash * 2^21 + slot in a float64 (2^32 * 2^21 < 2^53) for a numeric sort.
     const SLOT = 1 << 21;
@@ -261,80 +286,159 @@ export class HashRing {
       for (let v = h.count; v < count; v++) add[a0++] = ringPoint(h.base, v) * SLOT + h.slot;
       h.count = count;
     }
+    // Remove: each dropped point becomes a hole in place (nothing else moves).
     const P = this.points;
-    const B = this.buckets;
-    const shift = this.shift;
-
-    // Remove: find each dropped point (among equal hashes, by slot); sorted, so a host's two points with one hash
-    // (a 32-bit collision) are found at two positions. Then close the gaps left to right.
-    drop.sort();
-    const at = new Int32Array(drops);
     for (let d = 0; d < drops; d++) {
       const slot = drop[d]! % SLOT;
       const h = (drop[d]! - slot) / SLOT;
-      const same = d > 0 && drop[d - 1] === drop[d];
-      let k = same ? at[d - 1]! + 1 : this.lowerBound(h);
-      while (P[2 * k + 1] !== slot) k++;
-      at[d] = k;
+      let k = this.lowerBound(h);
+      while (k < this.size && (this.isHole(k) || P[2 * k + 1] !== slot || P[2 * k] !== h)) k++;
+      if (k === this.size) throw new Error(`ring: point ${h} of slot ${slot} is missing (internal error)`);
+      this.removeAt(k);
     }
-    at.sort();
-    let write = drops > 0 ? at[0]! : this.size;
-    for (let d = 0; d < drops; d++) {
-      const from = at[d]! + 1;
-      const to = d + 1 < drops ? at[d + 1]! : this.size;
-      P.copyWithin(2 * write, 2 * from, 2 * to);
-      write += to - from;
-    }
-    this.size -= drops;
-    // Each bucket start moves left by the dropped points below it.
-    shiftBuckets(B, drop, drops, shift, SLOT, -1);
     for (const h of gone) this.releaseSlot(h.slot);
-
-    // Insert: sorted new points, merged from the back so each old point moves once; positions at or below `old`
-    // have not moved yet, so the bucket index (of the ring after removal) still narrows each search. Equal hashes
-    // go in id order (the order a fresh build gives them).
-    add.sort();
-    this.ensureCapacity(total);
-    const Q = this.points;
-    let old = this.size - 1;
-    let out = this.size + adds - 1;
-    for (let a = adds - 1; a >= 0; a--) {
+    if (this.live === 0) this.respread(0);
+    // Enough holes for the new points, and not so many that the ring is mostly holes: else lay out again.
+    const spare = Math.ceil(this.live / SPARE_EVERY);
+    if (this.holeCount < adds + (spare >> 2) || this.holeCount > adds + (this.live >> 2)) this.respread(adds + spare);
+    for (let a = 0; a < adds; a++) {
       const slot = add[a]! % SLOT;
-      const h = (add[a]! - slot) / SLOT;
-      const id = this.slotHosts[slot]!.id;
-      const bucket = h >>> shift;
-      // First old point after (h, id): the search runs over this bucket's points.
-      let lo = B[bucket]!;
-      let hi = Math.min(B[bucket + 1]!, old + 1);
-      if (lo > hi) lo = hi;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        const hm = Q[2 * mid]!;
-        if (h < hm || (h === hm && id < this.slotHosts[Q[2 * mid + 1]!]!.id)) hi = mid;
-        else lo = mid + 1;
-      }
-      const run = old + 1 - lo;
-      if (run > 0) {
-        Q.copyWithin(2 * (out - run + 1), 2 * lo, 2 * (old + 1));
-        out -= run;
-        old = lo - 1;
-      }
-      // Among new points of one hash, the one with the larger id goes last.
-      let o = out;
-      while (o + 1 < this.size + adds && Q[2 * (o + 1)] === h && o + 1 > old + 1 && this.slotHosts[Q[2 * (o + 1) + 1]!]!.id < id) {
-        Q[2 * o] = Q[2 * (o + 1)]!;
-        Q[2 * o + 1] = Q[2 * (o + 1) + 1]!;
-        o++;
-      }
-      Q[2 * o] = h;
-      Q[2 * o + 1] = slot;
-      out--;
+      this.insert((add[a]! - slot) / SLOT, slot);
     }
-    this.size += adds;
-    shiftBuckets(B, add, adds, shift, SLOT, 1);
-    // A ring that grew or shrank past a power of two gets a bucket index of the matching size.
-    if (this.bucketShiftFor(this.size) !== shift) this.indexBuckets();
     return { added: adds, removed: drops, rebuilt: false };
+  }
+
+  /** True when position `k` is a hole: a copy of a neighbour's point, which keeps lookups and walks unchanged. */
+  isHole(k: number): boolean {
+    return ((this.holes[k >>> 5]! >>> (k & 31)) & 1) === 1;
+  }
+
+  private markHole(k: number, hole: boolean): void {
+    if (hole) this.holes[k >>> 5]! |= 1 << (k & 31);
+    else this.holes[k >>> 5]! &= ~(1 << (k & 31));
+  }
+
+  /**
+   * Point `k` leaves: it and the holes either side of it (one run) become copies of the live point before the run
+   * (or after it, for a run at the start), so the ring stays sorted and every hole answers what its neighbour would.
+   */
+  private removeAt(k: number): void {
+    const P = this.points;
+    this.markHole(k, true);
+    this.live--;
+    this.holeCount++;
+    let s = k;
+    while (s > 0 && this.isHole(s - 1)) s--;
+    let e = k;
+    while (e + 1 < this.size && this.isHole(e + 1)) e++;
+    const src = s > 0 ? s - 1 : e + 1 < this.size ? e + 1 : -1;
+    if (src < 0) return; // the ring is empty: respread(0) follows
+    const hash = P[2 * src]!;
+    const owner = P[2 * src + 1]!;
+    for (let j = s; j <= e; j++) {
+      P[2 * j] = hash;
+      P[2 * j + 1] = owner;
+    }
+    this.reindex(s, e);
+  }
+
+  /** A new point: shifts the points between its place and the nearest hole by one, and fills that hole. */
+  private insert(h: number, slot: number): void {
+    const P = this.points;
+    const B = this.buckets;
+    const id = this.slotHosts[slot]!.id;
+    const bucket = h >>> this.shift;
+    // First position after (h, id) in (hash, id) order; holes copy a neighbour, so the order holds over them too.
+    let lo = B[bucket]!;
+    let hi = B[bucket + 1]!;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const hm = P[2 * mid]!;
+      if (h < hm || (h === hm && id < this.slotHosts[P[2 * mid + 1]!]!.id)) hi = mid;
+      else lo = mid + 1;
+    }
+    const pos = lo;
+    const size = this.size;
+    for (let d = 0; pos + d < size || pos - 1 - d >= 0; d++) {
+      const f = pos + d;
+      if (f < size && this.isHole(f)) {
+        P.copyWithin(2 * (pos + 1), 2 * pos, 2 * f);
+        P[2 * pos] = h;
+        P[2 * pos + 1] = slot;
+        this.markHole(f, false);
+        this.live++;
+        this.holeCount--;
+        this.reindex(pos, f);
+        return;
+      }
+      const g = pos - 1 - d;
+      if (g >= 0 && this.isHole(g)) {
+        P.copyWithin(2 * g, 2 * (g + 1), 2 * pos);
+        P[2 * (pos - 1)] = h;
+        P[2 * (pos - 1) + 1] = slot;
+        this.markHole(g, false);
+        this.live++;
+        this.holeCount--;
+        this.reindex(g, pos - 1);
+        return;
+      }
+    }
+    // No hole anywhere (respread makes enough; this is the fallback): lay out again with room, then insert.
+    this.respread(1 + Math.ceil(this.live / SPARE_EVERY));
+    this.insert(h, slot);
+  }
+
+  /** Bucket starts after positions [lo, hi] changed: only the buckets whose start can lie in that range. */
+  private reindex(lo: number, hi: number): void {
+    const P = this.points;
+    const B = this.buckets;
+    const shift = this.shift;
+    const bLo = lo > 0 ? (P[2 * (lo - 1)]! >>> shift) + 1 : 0;
+    const bHi = hi + 1 < this.size ? P[2 * (hi + 1)]! >>> shift : B.length - 1;
+    let k = lo;
+    for (let b = bLo; b <= bHi; b++) {
+      while (k <= hi && P[2 * k]! >>> shift < b) k++;
+      B[b] = k;
+    }
+  }
+
+  /** Packs the live points, then spreads `holes` holes evenly among them (each a copy of the point before it). */
+  private respread(holes: number): void {
+    const P0 = this.points;
+    let w = 0;
+    for (let k = 0; k < this.size; k++) {
+      if (this.isHole(k)) continue;
+      if (w !== k) {
+        P0[2 * w] = P0[2 * k]!;
+        P0[2 * w + 1] = P0[2 * k + 1]!;
+      }
+      w++;
+    }
+    const live = w;
+    this.holes.fill(0);
+    const step = holes > 0 && live > 0 ? Math.max(1, Math.floor(live / holes)) : 0;
+    const made = step > 0 ? Math.floor(live / step) : 0;
+    this.size = live;
+    this.ensureCapacity(live + made);
+    const P = this.points;
+    if (step > 0) {
+      for (let i = live - 1; i >= 0; i--) {
+        const hash = P[2 * i]!;
+        const owner = P[2 * i + 1]!;
+        const d = i + Math.floor(i / step);
+        if ((i + 1) % step === 0) {
+          P[2 * (d + 1)] = hash;
+          P[2 * (d + 1) + 1] = owner;
+          this.markHole(d + 1, true);
+        }
+        P[2 * d] = hash;
+        P[2 * d + 1] = owner;
+      }
+    }
+    this.size = live + made;
+    this.live = live;
+    this.holeCount = made;
+    this.indexBuckets();
   }
 
   private releaseSlot(slot: number): void {
@@ -396,18 +500,6 @@ export class HashRing {
     for (const h of this.hosts.values()) out[this.slotIndex[h.slot]!] = h.count;
     return out;
   }
-}
-
-/** buckets[b] += sign * (points of `sorted` below bucket b), for every b >= 1; `sorted` holds hash * slotScale + slot. */
-function shiftBuckets(buckets: Uint32Array, sorted: Float64Array, count: number, shift: number, slotScale: number, sign: number): void {
-  const last = buckets.length - 1;
-  let b = 1;
-  for (let d = 0; d < count; d++) {
-    const bucket = Math.floor(sorted[d]! / slotScale) >>> shift;
-    // Buckets up to this point's own have d points below them.
-    for (; b <= bucket; b++) buckets[b] = buckets[b]! + sign * d;
-  }
-  for (; b <= last; b++) buckets[b] = buckets[b]! + sign * count;
 }
 
 /** A ring built once for `ids` and `weights` (tests, benchmarks, one-off lookups). */

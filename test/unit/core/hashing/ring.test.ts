@@ -4,8 +4,9 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { buildRing, HashRing, ringPointCount } from "../../../../src/core/hashing/ring.ts";
 
-const ownerIds = (ring: HashRing, ids: readonly string[]) =>
-  Array.from({ length: ring.size }, (_, k) => ids[ring.ownerAt(k)]!);
+/** Positions that hold a point (holes, copies of a neighbour kept as spare room, left out). */
+const livePositions = (ring: HashRing) => Array.from({ length: ring.size }, (_, k) => k).filter((k) => !ring.isHole(k));
+const ownerIds = (ring: HashRing, ids: readonly string[]) => livePositions(ring).map((k) => ids[ring.ownerAt(k)]!);
 
 describe("ring", () => {
   test("hashes are sorted and owners in range", () => {
@@ -36,7 +37,7 @@ describe("ring", () => {
     const ring = new HashRing({ pointsPerWeight: 64, maxPoints: 200 });
     ring.update(["a", "b", "c", "d"], [1, 1, 1, 1]);
     expect(ring.pointsPerWeight).toBe(32);
-    expect(ring.size).toBe(128);
+    expect(ring.pointCount).toBe(128);
     ring.update(["a", "b", "c"], [1, 1, 1]);
     expect(ring.pointsPerWeight).toBe(64);
     // A pool past the cap even at 1 point a weight unit is still served (a live pool change must not throw).
@@ -69,10 +70,17 @@ describe("ring", () => {
           const order = [...present].reverse();
           ring.update(order, order.map((id) => s[ids.indexOf(id)]![1]));
           const fresh = buildRing(order, order.map((id) => s[ids.indexOf(id)]![1]), { pointsPerWeight: 32 });
-          expect(ring.size).toBe(fresh.size);
-          const hashes = (r: HashRing) => Array.from({ length: r.size }, (_, k) => r.hashAt(k));
+          expect(ring.pointCount).toBe(fresh.pointCount);
+          const hashes = (r: HashRing) => livePositions(r).map((k) => r.hashAt(k));
           expect(hashes(ring)).toEqual(hashes(fresh));
           expect(ownerIds(ring, order)).toEqual(ownerIds(fresh, order));
+          // Holes change no answer: every position stays sorted, and lookups agree with the fresh build's.
+          for (let k = 1; k < ring.size; k++) expect(ring.hashAt(k)).toBeGreaterThanOrEqual(ring.hashAt(k - 1));
+          for (let q = 0; q < 256; q++) {
+            const h = (Math.imul(q + 1, 0x9e3779b1) ^ (q << 7)) >>> 0;
+            expect(ring.lookup(h)).toBe(fresh.lookup(h));
+          }
+          for (let k = 0; k < ring.size; k++) expect(ring.lookup(ring.hashAt(k))).toBe(ring.ownerAt(k));
         }
       }),
       { numRuns: 60, seed: 21 },
