@@ -75,7 +75,9 @@ export interface RingUpdate {
 /**
  * A ring that follows a pool through its updates. Pure: no clock, no I/O. Points live interleaved in one typed
  * array (hash at 2k, owner slot at 2k + 1, so a lookup's last probe and its owner share a cache line), reused in
- * place: an update allocates only the changed points, and moves the rest with memmove.
+ * place: an update allocates only the changed points. A removed point becomes a hole (a copy of its neighbour); a
+ * new one shifts the points between its place and the nearest hole. A build leaves one hole a SPARE_EVERY points, and
+ * an update that would run out of holes (or leave more than a quarter) lays the ring out again in one pass.
  */
 export class HashRing {
   /**

@@ -58,6 +58,36 @@ describe("ring", () => {
     expect(() => buildRing(["a", "a"], [1, 1])).toThrow(RangeError);
   });
 
+  test("one host at a time joining, then leaving, uses up and refills the holes and always equals a fresh build", () => {
+    const ids = Array.from({ length: 60 }, (_, i) => `n-${i}`);
+    const ring = new HashRing({ pointsPerWeight: 64 });
+    const check = (present: string[]) => {
+      const fresh = buildRing(present, present.map(() => 1), { pointsPerWeight: 64 });
+      expect(ring.pointCount).toBe(fresh.pointCount);
+      expect(ownerIds(ring, present)).toEqual(ownerIds(fresh, present));
+      for (let q = 0; q < 512; q++) {
+        const h = Math.imul(q + 7, 0x85ebca6b) >>> 0;
+        expect(ring.lookup(h)).toBe(fresh.lookup(h));
+      }
+    };
+    let present = ids.slice(0, 40);
+    ring.update(present, present.map(() => 1));
+    const rebuilt: boolean[] = [];
+    // 20 joins use up more holes than a build leaves (1 in 64), so the ring lays itself out again on the way.
+    for (let i = 40; i < 60; i++) {
+      present = ids.slice(0, i + 1);
+      rebuilt.push(ring.update(present, present.map(() => 1)).rebuilt);
+      check(present);
+    }
+    // Then 15 leaves, one at a time: holes pile up until a quarter of the ring, then it packs itself.
+    for (let i = 0; i < 15; i++) {
+      present = present.filter((id) => id !== ids[i * 3]);
+      rebuilt.push(ring.update(present, present.map(() => 1)).rebuilt);
+      check(present);
+    }
+    expect(rebuilt.every((r) => !r)).toBe(true);
+  });
+
   test("any sequence of in-place updates leaves the ring a fresh build of the last set would give", () => {
     const ids = Array.from({ length: 12 }, (_, i) => `h-${i}`);
     const step = fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 6 })), { minLength: 12, maxLength: 12 });
