@@ -1,4 +1,5 @@
 // Commands that need no running agent: agent, validate, version, demo-app, init, service.
+import { loadPolicyDir, policyDir } from "../../policy/loader.ts";
 import { basename, resolve } from "node:path";
 import { formatProblems, loadConfigFile, readDotEnv } from "../../config/load.ts";
 import { VERSION } from "../../version.ts";
@@ -50,14 +51,21 @@ export const upgrade: CommandDef = {
 
 export const validate: CommandDef = {
   name: "validate",
-  summary: "check a config file and print every problem with its path",
+  summary: "check a config file and its policy files, and print every problem with its path",
   args: [{ name: "file", description: "the config file (YAML or JSON)" }],
   examples: ["polis validate config/agent.yaml"],
   run({ args, out }) {
     const r = check(args.file!, out);
     if (!r.ok) return 1;
     const c = r.loaded.config;
-    out.line(`${r.loaded.source}: ok (${c.apps.length} apps, ${c.balancers.length} balancers, ${c.checks.length} checks, ${c.services.length} services)`);
+    // The policy files the agent would read with this config, validated as the one set a reload would install.
+    const p = loadPolicyDir(policyDir(c.policies.dir, args.file!), { tasks: c.tasks.map((t) => t.name) });
+    if (!p.ok) {
+      for (const x of p.problems) out.line(`${x.file}: ${x.path}: ${x.message}`);
+      out.line(`${p.problems.length} problem(s) in the policy files; the agent would refuse the whole set`);
+      return 1;
+    }
+    out.line(`${r.loaded.source}: ok (${c.apps.length} apps, ${c.balancers.length} balancers, ${c.checks.length} checks, ${c.services.length} services, ${p.policies.length} policies)`);
     return 0;
   },
 };
