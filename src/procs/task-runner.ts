@@ -43,9 +43,10 @@ export interface TaskRunner {
   close(): void;
 }
 
+// No exception for a file not there yet (each start looks at two): an error object per call costs more than the stat.
 const size = (p: string) => {
   try {
-    return statSync(p).size;
+    return statSync(p, { throwIfNoEntry: false })?.size ?? 0;
   } catch {
     return 0;
   }
