@@ -218,8 +218,9 @@ export function createProcsLink(hub: ProcsLinkDeps) {
       const replica = `${s.app}-${s.id}`;
       // A batch read before a replica stopped can arrive after its "stopped": its series were forgotten then and
       // must not come back (they would be exported until they expire, for an app a reload removed too).
-      if (!replicas.has(replica)) continue;
-      hub.telemetry.procStats({ app: s.app, replica, pid: s.pid, cpuPercent: s.cpuPercent, rssBytes: s.rssBytes });
+      const known = replicas.get(replica);
+      if (!known) continue;
+      hub.telemetry.procStats({ app: s.app, replica, ...(known.revision ? { revision: known.revision } : {}), pid: s.pid, cpuPercent: s.cpuPercent, rssBytes: s.rssBytes });
     }
     statsListeners.forEach((fn) => fn(batch));
   };

@@ -39,6 +39,8 @@ export interface ProxyStats {
 export interface ProcStats {
   readonly app: string;
   readonly replica: string;
+  /** The revision the replica runs (a label of its series; absent: unknown). */
+  readonly revision?: number;
   readonly pid: number;
   /** Percent of ONE CPU (as top/ps report it; may exceed 100). */
   readonly cpuPercent: number;

@@ -225,7 +225,7 @@ export function createMetricStore(opts: MetricStoreOptions): MetricStore {
       const key = s.app + SEP + s.replica;
       let r = replicas.get(key);
       if (r === undefined) {
-        r = { attrs: { app: s.app, replica: s.replica }, seenMs: now, cpu: 0, rss: 0 };
+        r = { attrs: s.revision ? { app: s.app, replica: s.replica, revision: String(s.revision) } : { app: s.app, replica: s.replica }, seenMs: now, cpu: 0, rss: 0 };
         replicas.set(key, r);
       }
       r.seenMs = now;

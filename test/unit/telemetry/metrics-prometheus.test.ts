@@ -193,3 +193,16 @@ describe("lifecycle", () => {
     await t.shutdown();
   });
 });
+
+describe("replica series", () => {
+  test("carry the revision the replica runs as a label when it is known", async () => {
+    const t = make();
+    t.procStats({ app: "web", replica: "web-1", revision: 3, pid: 10, cpuPercent: 5, rssBytes: 1000 });
+    t.procStats({ app: "web", replica: "web-2", pid: 11, cpuPercent: 5, rssBytes: 1000 });
+    const text = await t.prometheusText();
+    const lines = text.split("\n").filter((l) => l.includes('replica="web-1"'));
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => l.includes('revision="3"'))).toBe(true);
+    expect(text.split("\n").filter((l) => l.includes('replica="web-2"') && l.includes("revision="))).toEqual([]);
+  });
+});
