@@ -91,7 +91,7 @@ const ociRss: number[] = [];
 if (!("skip" in rootfs) && !("error" in rt)) {
   const oci = (port: number): Partial<AppSpec> => ({
     command: "/usr/local/bin/polis",
-    driver: { kind: "oci", oci: { root: { kind: "rootfs", path: rootfs.dir }, runtime: "auto", stateDir: state, readOnlyRootfs: true, mounts: [{ source: BIN, target: "/usr/local/bin/polis", readOnly: true }], capAdd: [], seccomp: true } },
+    driver: { kind: "oci", oci: { root: { kind: "rootfs", path: rootfs.dir }, runtime: "auto", stateDir: state, readOnlyRootfs: true, mounts: [{ source: BIN, target: "/usr/local/bin/polis", readOnly: true }], capAdd: [], seccomp: true, secrets: [] } },
     resources: limits,
   });
   variants.push(managed(`oci (${rt.name})`, oci));
@@ -134,7 +134,7 @@ if (!("skip" in rootfs) && !("error" in rt)) {
     ...spec(BASE_PORT + 10 + i, {}),
     name: `mem${i}`,
     command: "/usr/local/bin/polis",
-    driver: { kind: "oci", oci: { root: { kind: "rootfs", path: rootfs.dir }, runtime: "auto", stateDir: state, readOnlyRootfs: true, mounts: [{ source: BIN, target: "/usr/local/bin/polis", readOnly: true }], capAdd: [], seccomp: true } },
+    driver: { kind: "oci", oci: { root: { kind: "rootfs", path: rootfs.dir }, runtime: "auto", stateDir: state, readOnlyRootfs: true, mounts: [{ source: BIN, target: "/usr/local/bin/polis", readOnly: true }], capAdd: [], seccomp: true, secrets: [] } },
   }));
   void pm.apply(specs);
   for (const [i] of specs.entries()) await untilAccepts(BASE_PORT + 10 + i, performance.now());

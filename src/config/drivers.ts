@@ -34,6 +34,15 @@ const Tmpfs = Schema.Struct({
   size: Schema.optionalKey(ByteSize),
 });
 
+const Secret = Schema.Struct({
+  /** The file name under /run/secrets in the container. */
+  name: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, { message: "Expected a file name of letters, digits, _ . - (up to 64), such as db_password" })),
+  /** A host file holding the value (read at each replica start). */
+  file: Schema.optionalKey(NonEmpty),
+  /** A variable of the agent's own environment holding the value. */
+  env: Schema.optionalKey(NonEmpty),
+});
+
 const Capability = Schema.String.check(Schema.isPattern(/^CAP_[A-Z_]+$/, { message: "Expected a capability name such as CAP_NET_RAW" }));
 
 /** The container of an `oci` app: a root filesystem directory or an OCI image on disk, run by crun or runc. */
@@ -50,6 +59,8 @@ export const Oci = Schema.Struct({
   tmpfs: def(Schema.Array(Tmpfs), []),
   cap_add: def(Schema.Array(Capability), []),
   seccomp: def(Schema.Boolean, true),
+  /** Files on a tmpfs at /run/secrets/<name>, readable by the container's user only. */
+  secrets: def(Schema.Array(Secret), []),
 });
 
 export const driverFields = {
@@ -75,6 +86,13 @@ export function driverRules(app: Fields, at: string): ConfigProblem[] {
     o.volumes.forEach((v, i) => {
       if (!isAbsolute(v.source)) out.push({ path: `${at}.oci.volumes[${i}].source`, message: "must be an absolute path", value: JSON.stringify(v.source) });
       if (!isAbsolute(v.target)) out.push({ path: `${at}.oci.volumes[${i}].target`, message: "must be an absolute path", value: JSON.stringify(v.target) });
+    });
+    const seen = new Set<string>();
+    o.secrets.forEach((x, i) => {
+      if ((x.file === undefined) === (x.env === undefined)) out.push({ path: `${at}.oci.secrets[${i}]`, message: "needs exactly one of file (a host path) and env (a variable of the agent's environment)" });
+      if (x.file !== undefined && !isAbsolute(x.file)) out.push({ path: `${at}.oci.secrets[${i}].file`, message: "must be an absolute path", value: JSON.stringify(x.file) });
+      if (seen.has(x.name)) out.push({ path: `${at}.oci.secrets[${i}].name`, message: "is given twice", value: JSON.stringify(x.name) });
+      seen.add(x.name);
     });
     o.tmpfs.forEach((t, i) => {
       if (!isAbsolute(t.target)) out.push({ path: `${at}.oci.tmpfs[${i}].target`, message: "must be an absolute path", value: JSON.stringify(t.target) });
@@ -117,6 +135,7 @@ export function toDriverSpec(app: Fields, dataDir: string, selfBinary?: string):
       ],
       capAdd: o.cap_add,
       seccomp: o.seccomp,
+      secrets: o.secrets.map((x) => ({ name: x.name, from: x.file !== undefined ? { kind: "file" as const, path: x.file } : { kind: "env" as const, name: x.env ?? "" } })),
     },
   };
 }

@@ -38,6 +38,15 @@ export interface OciSpec {
   readonly capAdd: readonly string[];
   /** The default seccomp profile (a deny list of syscalls a service never needs); off only when asked. */
   readonly seccomp: boolean;
+  /** Files under /run/secrets in the container, written to a host tmpfs at each start (never in config.json). */
+  readonly secrets: readonly OciSecret[];
+}
+
+export interface OciSecret {
+  /** The file name under /run/secrets. */
+  readonly name: string;
+  /** A host file read at each start, or a variable of the agent's own environment. */
+  readonly from: { readonly kind: "file"; readonly path: string } | { readonly kind: "env"; readonly name: string };
 }
 
 export type DriverSpec = { readonly kind: "exec" } | { readonly kind: "oci"; readonly oci: OciSpec };

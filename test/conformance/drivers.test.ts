@@ -35,7 +35,7 @@ runDriverConformance({
     command: "/bin/sh",
     args: ["-c", script],
     replicas: 1,
-    driver: { kind: "oci", oci: { root: { kind: "rootfs", path: rootfs && !("skip" in rootfs) ? rootfs.dir : "/nonexistent" }, runtime: "auto", stateDir: state, readOnlyRootfs: true, mounts: [], capAdd: [], seccomp: true } },
+    driver: { kind: "oci", oci: { root: { kind: "rootfs", path: rootfs && !("skip" in rootfs) ? rootfs.dir : "/nonexistent" }, runtime: "auto", stateDir: state, readOnlyRootfs: true, mounts: [], capAdd: [], seccomp: true, secrets: [] } },
     ...over,
   }),
   skip: ociSkip ? { "*": ociSkip } : limitsSkip,

@@ -3,11 +3,11 @@
 // a container whose process dies is restarted in its slot; a new agent adopts the containers a SIGKILLed agent
 // left running instead of starting them twice; and shutdown leaves no container and no cgroup behind.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectCgroups } from "../../src/procs/cgroups/detect.ts";
-import { chooseRuntime } from "../../src/procs/drivers/oci.ts";
+import { SECRETS_BASE, chooseRuntime } from "../../src/procs/drivers/oci.ts";
 import { allReady, demoApp, events, load, replicas, startStack } from "../fixtures/it-apps-fixture.ts";
 import { BINARY, startAgent } from "../support/agent.ts";
 import { buildLayout } from "../support/oci-image.ts";
@@ -59,6 +59,75 @@ function alive(pid: number): boolean {
 }
 
 describe("oci driver", () => {
+  ociTest("secrets are files on a tmpfs at /run/secrets, owned by the container's user, never in config.json; gone after stop", async () => {
+    const work = mkdtempSync(join(tmpdir(), "polis-oci-secrets-"));
+    try {
+      const out = join(work, "out");
+      // The rootfs (a mkdtemp, 0700) and the output directory usable by the container's user (1000).
+      chmodSync((rootfs as { dir: string }).dir, 0o755);
+      mkdirSync(out, { mode: 0o777 });
+      chmodSync(out, 0o777);
+      writeFileSync(join(work, "db.pw"), "s3cr3t-from-file", { mode: 0o600 });
+      const script = [
+        "cat /run/secrets/db_password > /out/file",
+        "cat /run/secrets/api_token > /out/env",
+        "grep ' /run/secrets ' /proc/mounts > /out/mounts",
+        "ls -ln /run/secrets > /out/ls",
+        "exec sleep 600",
+      ].join("; ");
+      const agent = await startAgent({
+        env: { BOX_API_TOKEN: "t0ken-from-env" },
+        config: {
+          apps: [
+            {
+              name: "sec",
+              command: "/bin/sh",
+              args: ["-c", script],
+              replicas: 1,
+              driver: "oci",
+              oci: {
+                rootfs: (rootfs as { dir: string }).dir,
+                user: "1000:1000",
+                volumes: [{ source: out, target: "/out", read_only: false }],
+                secrets: [
+                  { name: "db_password", file: join(work, "db.pw") },
+                  { name: "api_token", env: "BOX_API_TOKEN" },
+                ],
+              },
+            },
+          ],
+        },
+      });
+      try {
+        await waitFor(() => existsSync(join(out, "ls")) && readFileSync(join(out, "ls"), "utf8").includes("db_password"), {
+          timeoutMs: 30_000,
+          what: "the container wrote what it saw",
+        }).catch(async (e) => {
+          const logs = readdirSync(agent.dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile() && f.name.includes("sec"));
+          throw new Error(`${e}; logs: ${logs.map((f) => readFileSync(join(f.parentPath, f.name), "utf8").slice(-600)).join(" | ")}`);
+        });
+        expect(readFileSync(join(out, "file"), "utf8")).toBe("s3cr3t-from-file");
+        expect(readFileSync(join(out, "env"), "utf8")).toBe("t0ken-from-env");
+        // Its host source is a tmpfs, mounted read-only.
+        const mount = readFileSync(join(out, "mounts"), "utf8");
+        expect(mount).toContain(" /run/secrets tmpfs ro,");
+        for (const name of ["db_password", "api_token"]) expect(readFileSync(join(out, "ls"), "utf8")).toMatch(new RegExp(`-r--------\\s+1 1000\\s+1000 .* ${name}`));
+        const bundles = join(agent.dir, "data", "containers", "bundles");
+        const config = readFileSync(join(bundles, readdirSync(bundles)[0]!, "config.json"), "utf8");
+        expect(config).not.toContain("s3cr3t");
+        expect(config).not.toContain("t0ken");
+        const logs = readdirSync(agent.dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith(".log"));
+        for (const l of logs) expect(readFileSync(join(l.parentPath, l.name), "utf8")).not.toContain("t0ken");
+        expect(await agent.stop("SIGTERM")).toBe(0);
+        expect(readdirSync(SECRETS_BASE).filter((d) => d.endsWith("-sec-0"))).toEqual([]);
+      } finally {
+        await agent[Symbol.asyncDispose]();
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 90_000);
+
   ociTest("an app from an OCI image layout: replicas share one verified unpack and serve; a tampered image is refused", async () => {
     const work = mkdtempSync(join(tmpdir(), "polis-oci-image-"));
     try {

@@ -29,6 +29,8 @@ export interface ProcessSpec {
   readonly hostname: string;
   /** The root filesystem directory (the app's rootfs, or its image's unpack in the cache). */
   readonly rootfs: string;
+  /** A host tmpfs directory holding the secret files, mounted read-only at /run/secrets. */
+  readonly secretsDir?: string;
   readonly nofile?: number;
   /** runc: the container's cgroup, relative to the runtime's own (the replica's). */
   readonly cgroupsPath: string | null;
@@ -49,6 +51,7 @@ export function ociConfig(oci: OciSpec, p: ProcessSpec): Record<string, unknown>
     // A writable /tmp even on a read-only rootfs, bounded so it cannot fill the host's memory.
     { destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777", "size=65536k"] },
   ];
+  if (p.secretsDir) mounts.push({ destination: "/run/secrets", type: "bind", source: p.secretsDir, options: ["rbind", "ro", "nosuid", "nodev", "noexec"] });
   for (const m of oci.mounts) {
     if (m.tmpfs) {
       const size = m.tmpfs.sizeBytes !== undefined ? [`size=${m.tmpfs.sizeBytes}`] : [];

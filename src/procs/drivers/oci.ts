@@ -9,7 +9,7 @@
 // Signals: runc forwards what its foreground process receives to the container's init; crun is told with
 // `crun kill`. A container id is fixed per slot (<agent scope>-<app>-<id>): a leftover of a crashed run is
 // deleted before the slot starts again, so a slot never runs two containers.
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { OciSpec } from "../../protocol/drivers.ts";
 import type { CgroupSupport } from "../cgroups/detect.ts";
@@ -73,6 +73,56 @@ function isDir(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Where secret files are written on the host: a tmpfs, so a value never reaches a disk. */
+export const SECRETS_BASE = "/dev/shm/polis-secrets";
+const TMPFS_MAGIC = 0x01021994;
+
+function secretsDirOf(cid: string): string {
+  return join(SECRETS_BASE, cid);
+}
+
+/** Each secret's value, read before anything is created; errors name the secret and its source, never a value. */
+function readSecrets(app: string, oci: OciSpec): { name: string; value: Uint8Array }[] {
+  return oci.secrets.map((s) => {
+    if (s.from.kind === "env") {
+      const v = process.env[s.from.name];
+      if (v === undefined) throw new DriverError(app, `secret ${s.name}: the agent's environment has no ${s.from.name}`);
+      return { name: s.name, value: new TextEncoder().encode(v) };
+    }
+    try {
+      return { name: s.name, value: readFileSync(s.from.path) };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new DriverError(app, `secret ${s.name}: cannot read ${s.from.path} (${code ?? (e instanceof Error ? e.message : String(e))})`);
+    }
+  });
+}
+
+/** Writes the secret files (mode 0400, owned by the container's user) into a fresh per-container tmpfs directory. */
+function writeSecrets(app: string, cid: string, secrets: { name: string; value: Uint8Array }[], user: OciSpec["user"]): string {
+  let fsType: number;
+  try {
+    mkdirSync(SECRETS_BASE, { recursive: true, mode: 0o700 });
+    fsType = Number(statfsSync(SECRETS_BASE).type);
+  } catch (e) {
+    throw new DriverError(app, `secrets: cannot use ${SECRETS_BASE} (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (fsType !== TMPFS_MAGIC) throw new DriverError(app, `secrets: ${SECRETS_BASE} is not on a tmpfs (mount one at /dev/shm), refusing to write secrets to disk`);
+  const dir = secretsDirOf(cid);
+  const uid = user?.uid ?? 0;
+  const gid = user?.gid ?? 0;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { mode: 0o500 });
+  for (const s of secrets) {
+    const f = join(dir, s.name);
+    writeFileSync(f, s.value, { mode: 0o400 });
+    chownSync(f, uid, gid);
+  }
+  chmodSync(dir, 0o500);
+  chownSync(dir, uid, gid);
+  return dir;
 }
 
 export function containerId(owner: string, app: string, id: number): string {
@@ -144,6 +194,7 @@ export function createOciDriver(support: CgroupSupport, which?: (bin: string) =>
         }
         cg?.remove();
         rmSync(bundle, { recursive: true, force: true });
+        rmSync(secretsDirOf(cid), { recursive: true, force: true });
       },
     };
   };
@@ -164,6 +215,7 @@ export function createOciDriver(support: CgroupSupport, which?: (bin: string) =>
       // Everything that can fail is checked before the cgroup and the bundle exist.
       for (const m of oci.mounts) if (m.source !== undefined && !existsSync(m.source)) throw new DriverError(app, `volume source ${m.source} (for ${m.target}) does not exist`);
       const rootfs = rootfsOf(app, oci);
+      const secrets = readSecrets(app, oci);
       const cid = containerId(req.owner, app, req.id);
       const bundle = join(oci.stateDir, "bundles", cid);
       const limits = prepareLimits(support, app, req.owner, req.id, req.spec.resources, true);
@@ -171,6 +223,7 @@ export function createOciDriver(support: CgroupSupport, which?: (bin: string) =>
         const stale = join(oci.stateDir, rt.name, cid);
         if (existsSync(stale)) Bun.spawnSync([rt.path, ...globalArgs(rt, oci), "delete", "--force", cid], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
         mkdirSync(bundle, { recursive: true });
+        const secretsDir = secrets.length > 0 ? writeSecrets(app, cid, secrets, oci.user) : undefined;
         const env: Record<string, string> = { ...req.spec.env };
         // The app and replica, not the owner: only the runtime (the slot's group leader) may claim the slot when a
         // restarted agent looks for orphans; the container's init leads a group too and must not look like one.
@@ -181,6 +234,7 @@ export function createOciDriver(support: CgroupSupport, which?: (bin: string) =>
           cwd: req.spec.cwd,
           hostname: `${app}-${req.id}`,
           rootfs,
+          ...(secretsDir ? { secretsDir } : {}),
           ...(req.spec.resources?.nofile !== undefined ? { nofile: req.spec.resources.nofile } : {}),
           // runc nests the container's group in its own (the replica's); with crun's manager disabled it stays there.
           cgroupsPath: rt.name === "runc" && limits.cgroup ? cid : null,
@@ -188,6 +242,8 @@ export function createOciDriver(support: CgroupSupport, which?: (bin: string) =>
         writeFileSync(join(bundle, "config.json"), JSON.stringify(config));
       } catch (e) {
         limits.cgroup?.remove();
+        rmSync(secretsDirOf(cid), { recursive: true, force: true });
+        if (e instanceof DriverError) throw e;
         throw new DriverError(app, `cannot write the bundle ${bundle}: ${e instanceof Error ? e.message : String(e)}`);
       }
       return run(req, oci, rt, limits, [rt.path, ...globalArgs(rt, oci), "run", "--bundle", bundle, cid]);

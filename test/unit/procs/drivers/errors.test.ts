@@ -1,6 +1,7 @@
 // Bad input to a driver fails the replica's start with an error naming the app and the cause, before anything
 // (cgroup, bundle) is created; without `required`, limits the host cannot enforce are not an error.
 import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import type { CgroupSupport } from "../../../../src/procs/cgroups/detect.ts";
 import { DriverError } from "../../../../src/procs/drivers/driver.ts";
 import { prepareLimits } from "../../../../src/procs/drivers/limits.ts";
@@ -26,7 +27,7 @@ describe("driver errors", () => {
 
   test("an oci app whose runtime is missing, or whose rootfs is not a directory, fails with the cause", () => {
     const oci = (runtime: "runc" | "auto", rootfs: string) =>
-      resolveSpec({ name: "box", command: "/bin/sh", replicas: 1, driver: { kind: "oci", oci: { root: { kind: "rootfs", path: rootfs }, runtime, stateDir: "/tmp/never", readOnlyRootfs: true, mounts: [], capAdd: [], seccomp: true } } });
+      resolveSpec({ name: "box", command: "/bin/sh", replicas: 1, driver: { kind: "oci", oci: { root: { kind: "rootfs", path: rootfs }, runtime, stateDir: "/tmp/never", readOnlyRootfs: true, mounts: [], capAdd: [], seccomp: true, secrets: [] } } });
     const nothing = () => null;
     const d = createOciDriver(NONE, nothing);
     const req = (spec: ReturnType<typeof oci>) => ({ spec, id: 0, env: {}, owner: "/owner" });
@@ -41,6 +42,15 @@ describe("driver errors", () => {
     }
     expect(err).toBeInstanceOf(DriverError);
     expect((err as Error).message).toBe("box: oci.rootfs /nonexistent/rootfs is not a directory");
+    // A secret whose source is missing: named with its source, before anything is created.
+    const withSecret = (from: { kind: "file"; path: string } | { kind: "env"; name: string }) => {
+      const s = oci("auto", "/");
+      if (s.driver.kind !== "oci") throw new Error("oci");
+      return { ...s, driver: { kind: "oci" as const, oci: { ...s.driver.oci, secrets: [{ name: "pw", from }] } } };
+    };
+    expect(() => found.start(req(withSecret({ kind: "file", path: "/nonexistent/pw" })))).toThrow("box: secret pw: cannot read /nonexistent/pw (ENOENT)");
+    expect(() => found.start(req(withSecret({ kind: "env", name: "POLIS_TEST_NO_SUCH_VAR" })))).toThrow("box: secret pw: the agent's environment has no POLIS_TEST_NO_SUCH_VAR");
+    expect(existsSync("/tmp/never")).toBe(false);
   });
 
   test("runtime auto prefers crun, and takes runc where crun cannot run (hybrid cgroups with a v2 controller)", () => {
