@@ -1,5 +1,6 @@
 // The web console in a real browser (Debian's Chromium) against the compiled binary: sign-in, live replicas,
-// scale from the page, a killed replica seen from the event stream, drain, acknowledge, sign out, the read role.
+// scale from the page, a killed replica seen from the event stream, drain and weight, acknowledge, sign out, the
+// read role, the `polis ui` link and a copied binary.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -137,7 +138,7 @@ describe("the console", () => {
     }
   }, 60_000);
 
-  test("an operator drains an endpoint, acknowledges an alert and signs out", async () => {
+  test("an operator drains an endpoint, sets its weight, acknowledges an alert and signs out", async () => {
     const raised = await call("/v1/alerts", OPERATOR, { method: "POST", body: JSON.stringify({ name: "DiskFilling", severity: "warning", annotations: { summary: "disk 91% full" } }) });
     expect(raised.status).toBeLessThan(300);
     const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -154,6 +155,14 @@ describe("the console", () => {
       await waitFor(async () => ((await lb.locator(`tr[data-endpoint="${id}"] [data-testid="endpoint-state"]`).textContent()) === "draining" ? true : undefined), { timeoutMs: 15_000, what: "the endpoint shown draining" });
       const web = (await (await call("/v1/balancers/web", OPERATOR)).json()) as { endpoints: Array<{ id: string; draining: boolean }> };
       expect(web.endpoints.find((e) => e.id === id)?.draining).toBe(true);
+
+      await lb.getByLabel(`weight of ${id}`).fill("7");
+      await lb.getByRole("button", { name: `Set weight of ${id}` }).click();
+      await confirm(page);
+      await waitFor(async () => {
+        const b = (await (await call("/v1/balancers/web", OPERATOR)).json()) as { endpoints: Array<{ id: string; weight: number }> };
+        return b.endpoints.find((e) => e.id === id)?.weight === 7 || undefined;
+      }, { what: "the weight set from the page" });
 
       await page.getByRole("link", { name: "Alerts" }).click();
       const alert = page.locator("tr", { hasText: "DiskFilling" });

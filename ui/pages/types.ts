@@ -30,7 +30,13 @@ export interface AppList {
 export interface CheckList {
   checks: Array<{ id: string; status: string }>;
 }
+export interface LbStats {
+  active: number;
+  ratesPerSecond: { requests: number; errors: number; retries: number; ejections: number };
+  latency: { count: number; p50Ms: number; p95Ms: number; p99Ms: number };
+}
 export interface Endpoint {
+  stats?: LbStats;
   id: string;
   address: string;
   port: number;
@@ -47,6 +53,7 @@ export interface Balancer {
   algorithm: string;
   listening: boolean;
   problem?: string;
+  stats?: LbStats;
   endpoints: Endpoint[];
 }
 export interface BalancerList {
