@@ -134,22 +134,40 @@ for (const w of [2, 3, 0.5]) {
 }
 report.ringWeight = ringWeight;
 
-say("weights 1:2:3 over 40 seeded id sets: relative error of each host's share of keys (rms, 95th percentile, max)");
-say("points/weight  rms     p95     max     memory of a 1,000-host weight-1 ring");
+say("weights 1:2:3 over 40 seeded id sets: relative error of each host's share, of 200,000 keys and exact (arc lengths)");
+say("points/weight  keys: rms  p95     max    | exact: rms  p95     max     memory of a 1,000-host weight-1 ring");
 const accuracy: unknown[] = [];
-for (const density of [1024, 4096, 16384]) {
+/** rms, 95th percentile and max of relative errors. */
+const spread = (errors: number[]) => {
+  errors.sort((a, b) => a - b);
+  return { rms: Math.sqrt(errors.reduce((a, e) => a + e * e, 0) / errors.length), p95: errors[Math.floor(errors.length * 0.95)]!, max: errors[errors.length - 1]! };
+};
+for (const density of [1024, 4096, 8192, 16384]) {
   const errors: number[] = [];
+  const exact: number[] = [];
   for (let set = 0; set < (quick ? 8 : 40); set++) {
     const eps = endpoints(3, `set${set}`, (i) => i + 1);
     const owners = assign(createConsistentHash({ pointsPerWeight: density }), eps);
     eps.forEach((e, i) => errors.push(Math.abs(owners.filter((o) => o === e.id).length / KEYS / ((i + 1) / 6) - 1)));
+    // Exact shares: each point owns the arc from the point before it (wrapping), holes left out.
+    const ring = new HashRing({ pointsPerWeight: density });
+    ring.update(eps.map((e) => e.id), eps.map((e) => e.weight));
+    const arcs = new Float64Array(3);
+    let last = 0;
+    for (let k = 0; k < ring.size; k++) if (!ring.isHole(k)) last = ring.hashAt(k);
+    let prev = last - 4294967296;
+    for (let k = 0; k < ring.size; k++) {
+      if (ring.isHole(k)) continue;
+      arcs[ring.ownerAt(k)]! += ring.hashAt(k) - prev;
+      prev = ring.hashAt(k);
+    }
+    eps.forEach((_, i) => exact.push(Math.abs(arcs[i]! / 4294967296 / ((i + 1) / 6) - 1)));
   }
-  errors.sort((a, b) => a - b);
-  const rms = Math.sqrt(errors.reduce((a, e) => a + e * e, 0) / errors.length);
-  const p95 = errors[Math.floor(errors.length * 0.95)]!;
+  const k = spread(errors);
+  const x = spread(exact);
   const mb = (1000 * density * 8) / 2 ** 20;
-  accuracy.push({ pointsPerWeight: density, rms, p95, max: errors[errors.length - 1]! });
-  say(`${String(density).padEnd(13)}  ${pct(rms).padStart(6)}  ${pct(p95).padStart(6)}  ${pct(errors[errors.length - 1]!).padStart(6)}  ${mb.toFixed(0)} MB${density * 1000 > 1 << 22 ? " (over the default 4M-point cap: density halves)" : ""}`);
+  accuracy.push({ pointsPerWeight: density, rms: k.rms, p95: k.p95, max: k.max, exactRms: x.rms, exactP95: x.p95, exactMax: x.max });
+  say(`${String(density).padEnd(13)}  ${pct(k.rms).padStart(9)}  ${pct(k.p95).padStart(6)}  ${pct(k.max).padStart(6)} | ${pct(x.rms).padStart(10)}  ${pct(x.p95).padStart(6)}  ${pct(x.max).padStart(6)}  ${mb.toFixed(0)} MB${density * 1000 > 1 << 22 ? " (over the default 4M-point cap: density halves)" : ""}`);
 }
 say("(200,000 keys add ~0.5% of sampling noise to the lightest host's share)");
 report.ringAccuracy = accuracy;

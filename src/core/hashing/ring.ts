@@ -27,7 +27,7 @@ export interface RingOptions {
  * Chosen by measurement (scripts/bench/hashing.ts, docs/benchmarks.md): at 4,096 points per weight unit the
  * shares of weights 1:2:3 are 1.1% off their targets (rms over seeded id sets; the lightest host's error is
  * about 1/sqrt(4096 * 5/6)), a pool of 1,000 weight-1 hosts takes 32 MB and keeps its promise, and a one-host
- * change updates that ring in place in a few ms. 16,384 gets weights within ±2% for nearly every id set at
+ * change updates that ring in place in a few ms. 16,384 gets weights within ±2% for every measured id set at
  * 4x the memory: raise it for small pools whose weights matter more than memory.
  */
 export const DEFAULT_POINTS_PER_WEIGHT = 4096;
