@@ -225,6 +225,11 @@ export function createPolicyRunner(deps: PolicyRunnerDeps) {
   };
 
   const once = async (): Promise<Firing[]> => {
+    // Nothing installed: no snapshot (a request to the procs worker) is taken.
+    if (state.policies.length === 0) {
+      lastEvaluation = now();
+      return [];
+    }
     const s = await deps.snapshot();
     record(state, s);
     const r = tick(state, s);
