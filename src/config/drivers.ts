@@ -83,6 +83,7 @@ export function driverRules(app: Fields, at: string): ConfigProblem[] {
     if ((o.rootfs === undefined) === (o.image === undefined)) out.push({ path: `${at}.oci`, message: "needs exactly one of rootfs (a directory) and image (an OCI image layout or archive)" });
     if (o.rootfs !== undefined && !isAbsolute(o.rootfs)) out.push({ path: `${at}.oci.rootfs`, message: "must be an absolute path", value: JSON.stringify(o.rootfs) });
     if (o.image !== undefined && !isAbsolute(o.image)) out.push({ path: `${at}.oci.image`, message: "must be an absolute path", value: JSON.stringify(o.image) });
+    if (o.image !== undefined && !o.read_only) out.push({ path: `${at}.oci.read_only`, message: "must be true with an image: its unpack is shared by every replica (give writable paths as tmpfs or volumes)", value: "false" });
     o.volumes.forEach((v, i) => {
       if (!isAbsolute(v.source)) out.push({ path: `${at}.oci.volumes[${i}].source`, message: "must be an absolute path", value: JSON.stringify(v.source) });
       if (!isAbsolute(v.target)) out.push({ path: `${at}.oci.volumes[${i}].target`, message: "must be an absolute path", value: JSON.stringify(v.target) });

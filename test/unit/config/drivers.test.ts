@@ -92,6 +92,7 @@ apps:
     ["oci: {rootfs: /r}", "apps[0].driver", "needs driver: oci"],
     ["driver: oci\n    oci: {rootfs: relative/dir}", "apps[0].oci.rootfs", "absolute"],
     ["driver: oci\n    oci: {image: images/box}", "apps[0].oci.image", "absolute"],
+    ["driver: oci\n    oci: {image: /i, read_only: false}", "apps[0].oci.read_only", "shared by every replica"],
     ["driver: oci\n    oci: {rootfs: /r, image: /i}", "apps[0].oci", "exactly one of rootfs"],
     ["driver: oci\n    oci: {runtime: runc}", "apps[0].oci", "exactly one of rootfs"],
     ["driver: oci\n    oci: {rootfs: /r, secrets: [{name: pw}]}", "apps[0].oci.secrets[0]", "exactly one of file"],
