@@ -189,6 +189,29 @@ describe.skipIf(!HAVE_ETCD)("cluster runner on a real etcd", () => {
     await waitFor(() => b.remote.size === 0, { timeoutMs: 5000, what: "a's endpoints gone" });
     expect(b.agent.members().find((m) => m.name === "a")?.status).toBe("left");
   }, 30_000);
+
+  test("a stop without leaving (a takeover) writes nothing; a successor with the same name takes the keys, which outlive the old lease", async () => {
+    const prefix = `/u${++prefixSeq}`;
+    const old = runner("a", prefix);
+    const b = runner("b", prefix);
+    old.agent.setLocal([ep("a", "web-0")]);
+    old.agent.start();
+    b.agent.start();
+    await waitFor(() => b.remote.size === 1 && old.agent.status().connected, { timeoutMs: 10_000, what: "b to see a" });
+    const oldLease = old.agent.status().leaseId;
+    await old.agent.stop({ leave: false });
+    const next = runner("a", prefix);
+    next.agent.setLocal([ep("a", "web-0")]);
+    next.agent.start();
+    await waitFor(() => next.agent.status().connected, { timeoutMs: 10_000, what: "the successor registered" });
+    // Past the old lease's 2 s TTL: anything still under it would be gone by now.
+    await Bun.sleep(3000);
+    const node = await client.range(`${prefix}/nodes/a`);
+    expect(node.kvs.map((k) => [k.lease === oldLease, k.value.includes("leaving")])).toEqual([[false, false]]);
+    expect(b.remote.size).toBe(1);
+    expect(b.agent.members().find((m) => m.name === "a")?.status).toBe("alive");
+    expect(b.msgs.some((m) => m.t === "cluster.event" && m.type !== "cluster.connected" && m.data?.node === "a" && m.type !== "cluster.member.joined")).toBe(false);
+  }, 30_000);
 });
 
 describe.skipIf(!HAVE_ETCD)("cluster runner on a 3-member etcd", () => {
