@@ -11,6 +11,7 @@ import { parseDuration } from "../config/units.ts";
 import type { DeployError, DeployResult, RolloutView } from "../supervisor/deploy-runner.ts";
 import { ApiError } from "./errors.ts";
 import { defineRoute, param } from "./route.ts";
+import { commandFieldsOfPatch } from "../config/api-commands.ts";
 
 export interface DeploymentRouteDeps {
   known(app: string): boolean;
@@ -20,6 +21,8 @@ export interface DeploymentRouteDeps {
   revisions(app: string): readonly Revision[];
   /** Validates the patch over the target revision; problems name `spec.<field>`. */
   prepare(app: string, patch: Record<string, unknown>): { ok: true; fields: Record<string, unknown> } | { ok: false; problems: ConfigProblem[] };
+  /** api.allow_api_commands: without it, a spec may not change what runs (command, args, cwd, env, ...). */
+  allowCommands(): boolean;
   deploy(app: string, fields: Record<string, unknown>, by: string, options: Partial<RolloutOptions>): DeployResult<RolloutView>;
   rollback(app: string, revision: number | undefined, by: string): DeployResult<RolloutView>;
   control(app: string, id: string, what: "pause" | "resume" | "abort" | "promote", by: string): DeployResult<RolloutView>;
@@ -173,6 +176,14 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): Hono {
       const name = known(c);
       if (body.strategy?.max_surge === 0 && body.strategy.max_unavailable === 0) {
         throw new ApiError(400, "invalid_request", "strategy: max_surge and max_unavailable are both 0: the rollout could never replace a replica", { problems: [{ field: "strategy.max_surge", message: "make max_surge or max_unavailable at least 1" }] });
+      }
+      if (!deps.allowCommands()) {
+        const refused = commandFieldsOfPatch(body.spec);
+        if (refused.length > 0) {
+          throw new ApiError(403, "forbidden", `${refused.map((p) => p.path).join(", ")}: a deployment through the API may not change what runs unless the config file sets api.allow_api_commands: true; no revision was created`, {
+            problems: refused.map((p) => ({ field: p.path, message: p.message })),
+          });
+        }
       }
       const prepared = deps.prepare(name, body.spec);
       if (!prepared.ok) {

@@ -393,6 +393,11 @@ const Api = Schema.Struct({
   allow_api_command_checks: def(Schema.Boolean, false),
   /** Lets POST /v1/tasks create tasks with any command (operator role); otherwise only tasks declared in config run. */
   allow_api_tasks: def(Schema.Boolean, false),
+  /**
+   * Lets PATCH /v1/config and POST /v1/apps/:name/deployments change what runs (add an app; an app's command,
+   * args, cwd, env, logs, driver or oci settings; command checks; task definitions). Off: only the config file can.
+   */
+  allow_api_commands: def(Schema.Boolean, false),
 });
 
 const Dns = Schema.Struct({

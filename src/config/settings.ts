@@ -45,6 +45,7 @@ export const SETTINGS: readonly SettingRule[] = [
   { path: "task_queue", mode: "live", why: "the queue's limits are read at every scheduling decision" },
   { path: "policies", mode: "live", why: "the policy files are read again and the new set replaces the old one whole (a bad file keeps the old set)" },
   { path: "api.allow_api_tasks", mode: "live", fileOnly: true, why: "read at every POST /v1/tasks" },
+  { path: "api.allow_api_commands", mode: "live", fileOnly: true, why: "read at every config change and deployment through the API" },
   { path: "cluster", mode: "restart", why: "the cluster worker registers this node in etcd with its connection and lease at start" },
 ];
 

@@ -151,6 +151,7 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
       path: "/apps",
       app: deploymentRoutes({
         known: (app) => hub.config().apps.some((a) => a.name === app),
+        allowCommands: () => hub.config().api.allow_api_commands,
         current: (app) => w.deploy.current(app),
         rollouts: (app) => w.deploy.rollouts(app),
         rollout: (app, id) => w.deploy.rollout(app, id),

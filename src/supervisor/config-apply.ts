@@ -8,6 +8,7 @@ import { type ConfigProblem, decodeConfig, loadConfigFile } from "../config/load
 import type { Config } from "../config/schema.ts";
 import { composePatches, type Overlay, strategicMerge } from "../config/overlay.ts";
 import { changedPaths, ruleFor, SETTINGS } from "../config/settings.ts";
+import { commandChanges } from "../config/api-commands.ts";
 import type { EventInput } from "../state/event-bus.ts";
 import type { JwtCache } from "./jwt-cache.ts";
 
@@ -130,10 +131,14 @@ export function createConfigApplier(deps: ConfigApplyDeps, initial: Partial<Conf
         restart.set(p, { path: p, message: "this setting has no entry in the settings table; changing it needs an agent restart" });
         continue;
       }
-      if (options.origin === "api" && rule.fileOnly) fileOnly.set(rule.path, { path: rule.path, message: `only the config file may change this switch (it lets the API ${rule.path.endsWith("command_checks") ? "run programs" : "break the agent on purpose"}); edit the file and reload` });
+      if (options.origin === "api" && rule.fileOnly) fileOnly.set(rule.path, { path: rule.path, message: `only the config file may change this switch (it lets the API ${/command|tasks/.test(rule.path) ? "run programs" : "break the agent on purpose"}); edit the file and reload` });
       else if (rule.mode === "restart") restart.set(rule.path, { path: rule.path, message: `changing this needs an agent restart: ${rule.why}` });
     }
     if (fileOnly.size > 0) return reject(source, 403, [...fileOnly.values()], `${[...fileOnly.keys()].join(", ")} can only be changed in the config file; nothing was changed`);
+    if (options.origin === "api" && !current.api.allow_api_commands) {
+      const commands = commandChanges(current, next);
+      if (commands.length > 0) return reject(source, 403, commands, `${commands.map((p) => p.path).join(", ")}: the API may not change what runs unless the config file sets api.allow_api_commands: true; nothing was changed`);
+    }
     if (options.origin === "api" && options.caller) {
       const locked = lockout(options.caller, current, next, deps.extraTokens?.() ?? []);
       if (locked) return reject(source, 403, [locked], `${locked.message}; nothing was changed`);

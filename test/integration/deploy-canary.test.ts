@@ -32,7 +32,7 @@ async function startWeb(deploy: Record<string, unknown>, algorithm: string) {
     checks: [{ kind: "http", path: "/", interval: "1s", timeout: "500ms" }],
     deploy: { min_healthy_time: "1s", healthy_deadline: "10s", ...deploy },
   };
-  const agent = await startAgent({ config: { apps: [app], balancers: [{ name: "web", listen: `127.0.0.1:${port}`, algorithm, backends: { app: "web" } }] } });
+  const agent = await startAgent({ config: { api: { allow_api_commands: true }, apps: [app], balancers: [{ name: "web", listen: `127.0.0.1:${port}`, algorithm, backends: { app: "web" } }] } });
   await waitFor(async () => (await replicas(agent, "web")).filter((r) => r.state === "ready").length === 3, { timeoutMs: 30_000, what: "3 ready replicas" });
   return { agent, port };
 }

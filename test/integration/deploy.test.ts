@@ -30,7 +30,7 @@ function deployApp(extra: Record<string, unknown> = {}) {
 
 async function startWeb(extra: Record<string, unknown> = {}) {
   const port = freePort();
-  const agent = await startAgent({ config: { apps: [deployApp(extra)], balancers: [{ name: "web", listen: `127.0.0.1:${port}`, backends: { app: "web" } }] } });
+  const agent = await startAgent({ config: { api: { allow_api_commands: true }, apps: [deployApp(extra)], balancers: [{ name: "web", listen: `127.0.0.1:${port}`, backends: { app: "web" } }] } });
   return { agent, port };
 }
 
@@ -208,6 +208,21 @@ describe("deployments", () => {
     const revs = (await (await agent.api("/v1/apps/web/revisions")).json()) as { revisions: unknown[] };
     expect(revs.revisions).toHaveLength(1);
     expect((await deploy(agent, { env: { VERSION: "v1" } })).status).toBe(409);
+  }, 60_000);
+
+  test("without api.allow_api_commands in the file, a deployment that changes what runs is refused (403, each field) and creates no revision", async () => {
+    await using agent = await startAgent({ config: { apps: [deployApp({ replicas: 1 })] } });
+    await ready(agent, 1, 1);
+    const refused = await deploy(agent, { command: "/bin/sh", args: ["-c", "id"], env: { VERSION: "v2" } });
+    expect(refused.status).toBe(403);
+    const body = (await refused.json()) as { message: string; details: { problems: Array<{ field: string }> } };
+    expect(body.details.problems.map((p) => p.field)).toEqual(["spec.command", "spec.args", "spec.env"]);
+    expect(body.message).toContain("api.allow_api_commands");
+    const revs = (await (await agent.api("/v1/apps/web/revisions")).json()) as { revisions: unknown[] };
+    expect(revs.revisions).toHaveLength(1);
+    // And PATCH /v1/config the same: the command stays the file's.
+    const patched = await agent.api("/v1/config", { method: "PATCH", body: JSON.stringify({ apps: [{ name: "web", command: "/bin/sh" }] }) });
+    expect(patched.status).toBe(403);
   }, 60_000);
 
   test("rollback goes to a named revision; pause holds a rollout, abort reverts it, a new revision supersedes it", async () => {

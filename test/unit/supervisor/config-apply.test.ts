@@ -144,6 +144,32 @@ describe("config apply", () => {
     expect(harness({ api: { tokens: [ADMIN, VIEW] } }).applier.apply({ api: { tokens: [VIEW] } }, "SIGHUP").ok).toBe(true);
   });
 
+  test("through the API, what runs is refused whole (403, each path) unless the file sets api.allow_api_commands; the rest of an app stays open", () => {
+    const web = { name: "web", command: "/bin/sleep", args: ["60"], replicas: 1 };
+    const h = harness({ apps: [web] });
+    const refused = (patch: unknown) => {
+      const r = h.applier.patch(patch);
+      expect(r.ok).toBe(false);
+      return r.ok ? undefined : r;
+    };
+    const cmd = refused({ apps: [{ ...web, command: "/bin/sh", args: ["-c", "id"] }] });
+    expect(cmd?.status).toBe(403);
+    expect(cmd?.problems.map((p) => p.path)).toEqual(["apps[0].command", "apps[0].args"]);
+    expect(refused({ apps: [web, { name: "evil", command: "/bin/sh" }] })?.problems.map((p) => p.path)).toEqual(["apps[1]"]);
+    expect(refused({ apps: [{ ...web, env: { LD_PRELOAD: "/tmp/x.so" } }] })?.problems.map((p) => p.path)).toEqual(["apps[0].env"]);
+    expect(refused({ apps: [{ ...web, checks: [{ name: "c", kind: "command", command: "/bin/true" }] }] })?.problems.map((p) => p.path)).toEqual(["apps[0].checks"]);
+    expect(refused({ tasks: [{ name: "t", command: "/bin/true" }] })?.problems.map((p) => p.path)).toEqual(["tasks"]);
+    expect(refused({ api: { allow_api_commands: true } })?.problems.map((p) => p.path)).toEqual(["api.allow_api_commands"]);
+    expect(h.current().apps.map((a) => [a.name, a.command])).toEqual([["web", "/bin/sleep"]]);
+    expect(h.commits).toEqual([]);
+    // Contrast: replicas through the API, and the command from the file, are accepted.
+    expect(h.applier.patch({ apps: [{ ...web, replicas: 2 }] }).ok).toBe(true);
+    expect(h.applier.apply({ apps: [{ ...web, command: "/bin/true" }] }, "file").ok).toBe(true);
+    // With the switch on in the file, the API may change the command too.
+    const open = harness({ api: { allow_api_commands: true }, apps: [web] });
+    expect(open.applier.patch({ apps: [{ ...web, command: "/bin/true" }] }).ok).toBe(true);
+  });
+
   test("a JWT caller may not change api.jwt through the API", () => {
     const jwt = { secret: "s".repeat(40) };
     const h = harness({ api: { jwt } });
