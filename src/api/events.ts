@@ -105,8 +105,12 @@ export function eventRoutes(deps: EventRouteDeps): Hono {
       const filter = c.get("eventFilter" as never) as EventFilter;
       if (!(c.req.header("accept") ?? "").includes("text/event-stream")) {
         const n = limit ?? 100;
-        const { events, gap } = after >= 0 ? deps.bus.since(after) : { events: deps.bus.recent(n), gap: false };
-        return c.json({ events: events.filter(filter).slice(-n), gap, lastSeq: deps.bus.lastSeq });
+        if (after < 0) return c.json({ events: deps.bus.recent(n, filter), gap: false, lastSeq: deps.bus.lastSeq });
+        // A page after `since` holds the oldest events past it, so a client paging on with the last seq it saw misses none.
+        const { events, gap } = deps.bus.since(after);
+        const page: AgentEvent[] = [];
+        for (const e of events) if (filter(e) && page.push(e) >= n) break;
+        return c.json({ events: page, gap, lastSeq: deps.bus.lastSeq });
       }
       return streamSSE(c, async (stream) => {
         let pending = 0;

@@ -26,7 +26,8 @@ export interface EventBus {
   subscribe(fn: (e: AgentEvent) => void): () => void;
   /** Events after `seq` still in the ring; `gap` is true when some were already dropped from it. */
   since(seq: number): { events: AgentEvent[]; gap: boolean };
-  recent(n: number): AgentEvent[];
+  /** The newest `n` events (that `filter` keeps, when given), oldest first. */
+  recent(n: number, filter?: (e: AgentEvent) => boolean): AgentEvent[];
   readonly lastSeq: number;
 }
 
@@ -61,8 +62,11 @@ export function createEventBus(opts: { capacity?: number; startSeq?: number; now
       while (i > 0 && ring[i - 1]!.seq > after) i--;
       return { events: ring.slice(i), gap };
     },
-    recent(n) {
-      return ring.slice(Math.max(0, ring.length - n));
+    recent(n, filter) {
+      if (filter === undefined) return ring.slice(Math.max(0, ring.length - n));
+      const out: AgentEvent[] = [];
+      for (let i = ring.length - 1; i >= 0 && out.length < n; i--) if (filter(ring[i]!)) out.push(ring[i]!);
+      return out.reverse();
     },
     get lastSeq() {
       return seq;

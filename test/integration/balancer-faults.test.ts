@@ -69,6 +69,7 @@ describe("the HTTP balancer under hostile and slow clients", () => {
   let big: TCPSocketListener<{ left: number }>;
   let stalled = false;
   let echo: ReturnType<typeof Bun.serve>;
+  let closer: TCPSocketListener;
   const seen: string[] = [];
   const ports = { slow: freePort(), edge: freePort(), dead: freePort() };
 
@@ -107,14 +108,15 @@ describe("the HTTP balancer under hostile and slow clients", () => {
         return new Response("echo");
       },
     });
-    const closedPort = freePort();
+    // An upstream that hangs up on every connection: a port this test holds, so nothing else can answer on it.
+    closer = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open(s) { s.terminate(); }, data() {}, error() {} } });
     agent = await startAgent({
       config: {
         balancers: [
           // Outlier detection on a hair trigger: a slow client reported as an upstream timeout would eject at once.
           { name: "slow", listen: `127.0.0.1:${ports.slow}`, protocol: "http", timeouts: { request: "1s", idle: "30s" }, outlier: { consecutive_gateway_failure: 1, consecutive_5xx: 1 }, backends: { endpoints: [{ address: `127.0.0.1:${big.port}` }] } },
           { name: "edge", listen: `127.0.0.1:${ports.edge}`, protocol: "http", backends: { endpoints: [{ address: `127.0.0.1:${echo.port}` }] } },
-          { name: "dead", listen: `127.0.0.1:${ports.dead}`, protocol: "http", retries: { max: 0 }, backends: { endpoints: [{ address: `127.0.0.1:${closedPort}` }] } },
+          { name: "dead", listen: `127.0.0.1:${ports.dead}`, protocol: "http", retries: { max: 0 }, backends: { endpoints: [{ address: `127.0.0.1:${closer.port}` }] } },
         ],
       },
     });
@@ -125,6 +127,7 @@ describe("the HTTP balancer under hostile and slow clients", () => {
     await agent?.[Symbol.asyncDispose]();
     big?.stop(true);
     echo?.stop(true);
+    closer?.stop(true);
   });
 
   test("a client that reads slower than the server timeout gets the whole body and the upstream is neither failed nor ejected", async () => {
