@@ -64,6 +64,24 @@ export async function signIn(token: string): Promise<void> {
   session.value = body;
 }
 
+export interface TicketInfo {
+  name: string;
+  role: Role;
+  expiresAt: number;
+}
+async function postJson<T>(path: string, body: unknown): Promise<T> {
+  const res = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), credentials: "same-origin" });
+  const out = (await res.json().catch(() => ({}))) as T & { message?: string };
+  if (!res.ok) throw new ApiFailure(res.status, "signin", out.message ?? `sign-in failed (HTTP ${res.status})`);
+  return out;
+}
+/** Whom a one-time link signs in as; the ticket is not spent. */
+export const inspectTicket = (ticket: string) => postJson<TicketInfo>("/ui/login/inspect", { ticket });
+/** Spends the one-time link's ticket for a session. */
+export async function redeemTicket(ticket: string): Promise<void> {
+  session.value = await postJson<SessionInfo>("/ui/login", { ticket });
+}
+
 export async function signOut(): Promise<void> {
   await api("/ui/session", { method: "DELETE" }).catch(() => undefined);
   stopStream();

@@ -4,7 +4,7 @@ import { signal } from "@preact/signals";
 import { useEffect, useState } from "preact/hooks";
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
-import { loadSession, seedEvents, session, signIn, signOut, startStream, streamState } from "./api.ts";
+import { inspectTicket, loadSession, redeemTicket, seedEvents, session, signIn, signOut, startStream, streamState, type TicketInfo } from "./api.ts";
 import { ConfirmHost } from "./lib.tsx";
 import { Alerts } from "./pages/alerts.tsx";
 import { Apps } from "./pages/apps.tsx";
@@ -37,7 +37,7 @@ function go(path: string) {
 
 function SignIn() {
   const [token, setToken] = useState("");
-  const [error, setError] = useState<string | undefined>(new URLSearchParams(location.search).get("signin") === "expired" ? "That sign-in link was used or has expired: run `polis ui` again or paste a token." : undefined);
+  const [error, setError] = useState<string | undefined>();
   const submit = async (e: Event) => {
     e.preventDefault();
     try {
@@ -57,6 +57,55 @@ function SignIn() {
         <button type="submit" class="primary">Sign in</button>
         <p class="muted">The token is exchanged for a session cookie; it is not kept by the browser.</p>
       </form>
+    </main>
+  );
+}
+
+/** Captured once at load: the address bar loses the ticket at once, so it stays in no history entry or screenshot. */
+const linkTicket = location.pathname === "/ui/login" ? new URLSearchParams(location.search).get("ticket") : null;
+if (location.pathname === "/ui/login") history.replaceState(null, "", "/ui/login");
+
+/** The `polis ui` link: says whom it signs in as and spends the ticket only when the operator confirms. */
+function TicketSignIn({ ticket }: { ticket: string | null }) {
+  const [info, setInfo] = useState<TicketInfo | undefined>();
+  const [error, setError] = useState<string | undefined>(ticket ? undefined : "This sign-in link has no ticket: run `polis ui` again or paste a token.");
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    if (ticket) inspectTicket(ticket).then(setInfo, (e: Error) => setError(`${e.message}: run \`polis ui\` again or paste a token.`));
+  }, []);
+  const current = session.value;
+  const leave = () => go("/ui/");
+  const confirm = async () => {
+    setBusy(true);
+    try {
+      await redeemTicket(ticket!);
+      leave();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <main class="signin">
+      <section class="form" aria-labelledby="h-ticket">
+        <h1 id="h-ticket">Polis console</h1>
+        {info && (
+          <>
+            <p>
+              This one-time link signs this browser in as <b data-testid="ticket-name">{info.name}</b> with the <b>{info.role}</b> role.
+            </p>
+            {current && <p class="muted">You are signed in as {current.name} ({current.role}); that session ends here if you continue.</p>}
+            <p class="muted">Continue only if you ran <code>polis ui</code> yourself.</p>
+            <div class="row">
+              <button type="button" class="primary" disabled={busy} onClick={confirm}>Sign in as {info.name}</button>
+              <button type="button" onClick={leave}>Cancel</button>
+            </div>
+          </>
+        )}
+        {error && <p class="problem" role="alert">{error}</p>}
+        {error && <button type="button" onClick={leave}>Go to the console</button>}
+      </section>
     </main>
   );
 }
@@ -108,6 +157,7 @@ function App() {
     void loadSession();
   }, []);
   if (session.value === undefined) return <p class="boot">Loading the console…</p>;
+  if (route.value === "/ui/login") return <TicketSignIn ticket={linkTicket} />;
   return session.value === null ? <SignIn /> : <Shell />;
 }
 

@@ -75,6 +75,8 @@ export function subprotocolToken(header: string | undefined): string | undefined
 export interface TicketStore {
   issue(p: Principal): { ticket: string; expiresAt: number };
   redeem(ticket: string): Principal | undefined;
+  /** Whom a ticket would sign in as, without spending it (the console asks before it signs a browser in). */
+  peek(ticket: string): { principal: Principal; expiresAt: number } | undefined;
 }
 
 export function createTicketStore(ttlMs = 30_000, now: () => number = Date.now): TicketStore {
@@ -92,6 +94,10 @@ export function createTicketStore(ttlMs = 30_000, now: () => number = Date.now):
       if (!t) return undefined;
       tickets.delete(ticket);
       return t.expiresAt >= now() ? t.p : undefined;
+    },
+    peek(ticket) {
+      const t = tickets.get(ticket);
+      return t && t.expiresAt >= now() ? { principal: t.p, expiresAt: t.expiresAt } : undefined;
     },
   };
 }

@@ -1,5 +1,6 @@
 // /ui: the web console. Static assets built by scripts/ui-build.ts and embedded in the binary, a strict CSP on
-// every answer, and sign-in: a token (or a one-time ticket link from `polis ui`) exchanged for a session cookie.
+// every answer, and sign-in: a token (or a one-time ticket link from `polis ui`, confirmed on the page) exchanged
+// for a session cookie, accepted only from the console's own origin.
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Context } from "hono";
@@ -29,6 +30,25 @@ export async function loadUiAssets(): Promise<UiAssets | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Why a sign-in request is refused as coming from another site, or undefined. Browsers name the page that sent a
+ * request (Origin, Sec-Fetch-Site) and other sites cannot forge either; a client with no browser sends neither,
+ * and it holds the token anyway. A form on another site could otherwise post a JSON-looking text/plain body.
+ */
+export function crossSite(c: Context): string | undefined {
+  const site = c.req.header("sec-fetch-site");
+  if (site !== undefined && site !== "same-origin") return `sign-in must come from the console's own page (Sec-Fetch-Site: ${site})`;
+  const origin = c.req.header("origin");
+  if (origin === undefined) return undefined;
+  let host: string | undefined;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    host = undefined;
+  }
+  return host !== undefined && host === c.req.header("host") ? undefined : `sign-in must come from the console's own page, not ${origin}`;
 }
 
 export interface UiRouteDeps {
@@ -61,6 +81,8 @@ export function uiRoutes(deps: UiRouteDeps): Hono {
       return m;
     }));
 
+  const serveIndex = async (c: Context) => (await serve(c, "index.html")) ?? c.text("index.html missing from the console build", 500);
+
   app.use("*", async function securityHeaders(c, next) {
     await next();
     c.header("Content-Security-Policy", UI_CSP);
@@ -90,17 +112,24 @@ export function uiRoutes(deps: UiRouteDeps): Hono {
     return c.json(s ? describe(s) : { signedIn: false });
   });
   const signinLimit = bodyLimit({ maxSize: MAX_SIGNIN_BYTES, onError: (c) => c.json(envelope("payload_too_large", `a sign-in body is at most ${MAX_SIGNIN_BYTES} bytes`), 413) });
+  /** The one string field a sign-in body carries, or the answer that refuses the body. */
+  const field = async (c: Context, name: "token" | "ticket"): Promise<string | Response> => {
+    const foreign = crossSite(c);
+    if (foreign) return c.json(envelope("csrf", foreign), 403);
+    let value: unknown;
+    try {
+      value = (JSON.parse(await c.req.text()) as Record<string, unknown> | null)?.[name];
+    } catch {
+      return c.json(envelope("bad_request", `the body must be JSON: {"${name}": "..."}`), 400);
+    }
+    if (typeof value !== "string" || value.trim() === "") return c.json(envelope("invalid_request", `field "${name}" must be a non-empty string`, { field: name }), 400);
+    return value.trim();
+  };
   app.post("/session", signinLimit, async (c) => {
     c.header("Cache-Control", "no-store");
-    const text = await c.req.text();
-    let token: unknown;
-    try {
-      token = (JSON.parse(text) as { token?: unknown } | null)?.token;
-    } catch {
-      return c.json(envelope("bad_request", 'the body must be JSON: {"token": "<api token>"}'), 400);
-    }
-    if (typeof token !== "string" || token.trim() === "") return c.json(envelope("invalid_request", 'field "token" must be a non-empty string', { field: "token" }), 400);
-    const p = await deps.auth.verify(token.trim());
+    const token = await field(c, "token");
+    if (token instanceof Response) return token;
+    const p = await deps.auth.verify(token);
     if (!p) return c.json(envelope("unauthorized", "invalid token"), 401);
     const s = deps.sessions.create(p);
     begin(c, s);
@@ -117,14 +146,27 @@ export function uiRoutes(deps: UiRouteDeps): Hono {
     cookies(c, "", 0);
     return c.body(null, 204);
   });
-  // The one-time link `polis ui` prints: the ticket is spent here and never stays in the address bar.
-  app.get("/login", (c) => {
+  // The one-time link `polis ui` prints. Opening it spends nothing: the page shows whom the ticket signs in as and
+  // spends it only when the operator confirms (a POST from this origin). Spending it on GET would let any page
+  // link a victim's browser into the attacker's session (login CSRF), and let link scanners burn tickets.
+  app.get("/login", (c) => serveIndex(c));
+  app.post("/login/inspect", signinLimit, async (c) => {
     c.header("Cache-Control", "no-store");
-    const ticket = c.req.query("ticket");
-    const p = ticket ? deps.tickets.redeem(ticket) : undefined;
-    if (!p) return c.redirect("/ui/?signin=expired", 303);
-    begin(c, deps.sessions.create(p));
-    return c.redirect("/ui/", 303);
+    const ticket = await field(c, "ticket");
+    if (ticket instanceof Response) return ticket;
+    const t = deps.tickets.peek(ticket);
+    if (!t) return c.json(envelope("unauthorized", "this sign-in link was used or has expired"), 401);
+    return c.json({ name: t.principal.name, role: t.principal.role, expiresAt: t.expiresAt });
+  });
+  app.post("/login", signinLimit, async (c) => {
+    c.header("Cache-Control", "no-store");
+    const ticket = await field(c, "ticket");
+    if (ticket instanceof Response) return ticket;
+    const p = deps.tickets.redeem(ticket);
+    if (!p) return c.json(envelope("unauthorized", "this sign-in link was used or has expired"), 401);
+    const s = deps.sessions.create(p);
+    begin(c, s);
+    return c.json(describe(s), 201);
   });
 
   const serve = async (c: Context, path: string) => {
@@ -139,7 +181,6 @@ export function uiRoutes(deps: UiRouteDeps): Hono {
   };
   app.get("/", (c) => (c.req.path.endsWith("/") ? serveIndex(c) : c.redirect("/ui/", 301)));
   app.get("/assets/:file", async (c) => (await serve(c, `assets/${c.req.param("file")}`)) ?? c.json(envelope("not_found", `no console asset ${c.req.param("file")}`), 404));
-  const serveIndex = async (c: Context) => (await serve(c, "index.html")) ?? c.text("index.html missing from the console build", 500);
   // Page addresses (/ui/apps, /ui/apps/demo ...) all load the one page, which routes itself.
   app.get("/*", serveIndex);
   return app;

@@ -207,7 +207,7 @@ describe("the console", () => {
     }
   }, 60_000);
 
-  test("the one-time link from `polis ui` signs a browser in once and leaves no ticket in the address bar", async () => {
+  test("the one-time link from `polis ui` signs a browser in once, after the operator confirms, and leaves no ticket in the address bar", async () => {
     const cli = Bun.spawnSync([BINARY, "ui", "--url", agent.url, "--token", READER], { stdout: "pipe", stderr: "pipe" });
     expect(cli.exitCode).toBe(0);
     const link = /(http\S+\/ui\/login\?ticket=\S+)/.exec(cli.stdout.toString())?.[1];
@@ -216,6 +216,12 @@ describe("the console", () => {
     const page = await context.newPage();
     try {
       await page.goto(link!);
+      // The ticket leaves the address bar at once, and is spent only when the operator confirms whom it signs in as.
+      await page.getByTestId("ticket-name").waitFor();
+      expect(new URL(page.url()).search).toBe("");
+      expect(await page.getByTestId("ticket-name").textContent()).toBe("viewer");
+      expect((await context.cookies()).filter((c) => c.name === "polis_session")).toEqual([]);
+      await page.getByRole("button", { name: "Sign in as viewer" }).click();
       await page.getByTestId("role").waitFor();
       expect(await page.getByTestId("role").textContent()).toContain("read");
       expect(new URL(page.url()).search).toBe("");
@@ -223,8 +229,8 @@ describe("the console", () => {
       const other = await chrome.browser.newContext();
       const again = await other.newPage();
       await again.goto(link!);
-      await again.getByLabel("API token").waitFor();
       expect(await again.getByRole("alert").textContent()).toContain("expired");
+      expect(await again.getByRole("button", { name: /^Sign in as/ }).count()).toBe(0);
       await other.close();
     } finally {
       await context.close();

@@ -5,7 +5,7 @@ export const ui: CommandDef = {
   name: "ui",
   summary: "print a one-time link that signs a browser in to the web console",
   details:
-    "Asks the agent for a single-use ticket valid for 30 seconds and prints <url>/ui/login?ticket=...; opening it exchanges the ticket for a session cookie (the same role as the token this command used) and leaves the address bar at /ui/. Pick the role with --token; without it, the least privileged configured token with the operator role is used.",
+    "Asks the agent for a single-use ticket valid for 30 seconds and prints <url>/ui/login?ticket=...; opening it shows whom the link signs in as, and confirming there exchanges the ticket for a session cookie (the same role as the token this command used); the address bar keeps no ticket. Pick the role with --token; without it, the least privileged configured token with the operator role is used.",
   role: "operator",
   examples: ["polis ui", "polis ui --token \"$POLIS_READ_TOKEN\""],
   async run(ctx) {

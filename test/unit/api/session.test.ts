@@ -93,16 +93,43 @@ describe("console sessions", () => {
     expect(res.headers.getSetCookie()).toEqual([]);
   });
 
-  test("the one-time link signs in once, then sends the browser to the form", async () => {
+  test("opening the one-time link spends nothing; confirming it from the page signs in once", async () => {
     const s = setup();
     const { ticket } = s.tickets.issue({ name: "o", role: "operator" });
-    const first = await s.app.request(`/ui/login?ticket=${ticket}`);
-    expect(first.status).toBe(303);
-    expect(first.headers.get("location")).toBe("/ui/");
+    const json = { "content-type": "application/json", origin: "http://127.0.0.1:9090", host: "127.0.0.1:9090", "sec-fetch-site": "same-origin" };
+    // A link, a prefetcher or a cross-site <img> only loads the page: no cookie, and the ticket is still good.
+    const opened = await s.app.request(`/ui/login?ticket=${ticket}`);
+    expect(opened.status).toBe(200);
+    expect(opened.headers.getSetCookie()).toEqual([]);
+    const seen = await s.app.request("/ui/login/inspect", { method: "POST", headers: json, body: JSON.stringify({ ticket }) });
+    expect(await seen.json()).toMatchObject({ name: "o", role: "operator" });
+    expect(seen.headers.getSetCookie()).toEqual([]);
+    const first = await s.app.request("/ui/login", { method: "POST", headers: json, body: JSON.stringify({ ticket }) });
+    expect(first.status).toBe(201);
     expect(first.headers.getSetCookie()).toHaveLength(2);
-    const again = await s.app.request(`/ui/login?ticket=${ticket}`);
-    expect(again.headers.get("location")).toBe("/ui/?signin=expired");
+    expect(((await first.json()) as { role: string }).role).toBe("operator");
+    const again = await s.app.request("/ui/login", { method: "POST", headers: json, body: JSON.stringify({ ticket }) });
+    expect(again.status).toBe(401);
     expect(again.headers.getSetCookie()).toEqual([]);
+    expect((await s.app.request("/ui/login/inspect", { method: "POST", headers: json, body: JSON.stringify({ ticket }) })).status).toBe(401);
+  });
+
+  test.each([
+    ["an Origin of another site", { origin: "http://evil.example", host: "127.0.0.1:9090" }],
+    ["Sec-Fetch-Site cross-site", { "sec-fetch-site": "cross-site", host: "127.0.0.1:9090" }],
+    ["Sec-Fetch-Site same-site (a sibling host)", { "sec-fetch-site": "same-site", origin: "http://127.0.0.1:9090", host: "127.0.0.1:9090" }],
+    ["a malformed Origin", { origin: "not a url", host: "127.0.0.1:9090" }],
+  ])("a sign-in posted from %s (login CSRF) is refused, sets no cookie and leaves the ticket unspent", async (_what, headers) => {
+    const s = setup();
+    const { ticket } = s.tickets.issue({ name: "o", role: "operator" });
+    // What a cross-site form can send: text/plain that parses as JSON.
+    for (const [path, body] of [["/ui/login", { ticket }], ["/ui/session", { token: OPER }]] as const) {
+      const res = await s.app.request(path, { method: "POST", headers: { "content-type": "text/plain", ...headers }, body: JSON.stringify(body) });
+      expect(res.status).toBe(403);
+      expect(((await res.json()) as { code: string }).code).toBe("csrf");
+      expect(res.headers.getSetCookie()).toEqual([]);
+    }
+    expect(s.tickets.peek(ticket)?.principal.name).toBe("o");
   });
 
   test("a WebSocket upgrade with the cookie from another origin is refused; the same origin is not", async () => {
