@@ -97,13 +97,19 @@ export function toRolloutOptions(d: DeployConfig): RolloutOptions {
   };
 }
 
-/** The keys of an app that make a revision; `replicas`, `scaling`, ports, restart, stop, logs and balancers do not. */
-export const REVISION_KEYS = ["command", "args", "cwd", "env", "readiness", "max_memory", "checks"] as const;
+/**
+ * The keys of an app that make a revision: what a replica runs and how it is contained (driver, resource limits and
+ * the container settings take effect only at a spawn, so a change of them is rolled out like a new command).
+ * `replicas`, `scaling`, ports, restart, stop, logs and balancers do not.
+ */
+export const REVISION_KEYS = ["command", "args", "cwd", "env", "readiness", "max_memory", "checks", "driver", "resources", "oci"] as const;
 
 /** The revision part of a decoded app. */
 export function revisionFieldsOf(app: AppConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of REVISION_KEYS) if (app[k] !== undefined) out[k] = app[k];
+  // The default driver is left out, so an app that never named one keeps the hash it had before drivers existed.
+  if (out.driver === "exec") delete out.driver;
   return out;
 }
 
@@ -111,5 +117,5 @@ export function revisionFieldsOf(app: AppConfig): Record<string, unknown> {
 export function withRevision(app: AppConfig, fields: Readonly<Record<string, unknown>>): AppConfig {
   const base: Record<string, unknown> = { ...app };
   for (const k of REVISION_KEYS) delete base[k];
-  return { ...base, ...fields } as AppConfig;
+  return { driver: "exec", ...base, ...fields } as AppConfig;
 }

@@ -1,10 +1,10 @@
 // Client commands for rollouts: deploy a new revision, follow and steer a rollout, roll back, list revisions.
 import type { Json, PolisClient } from "../../client/client.ts";
+import { REVISION_KEYS as SETTABLE } from "../../config/deploy.ts";
 import { type CommandContext, type CommandDef, parseDuration, UsageError } from "../args.ts";
 import { formatTime } from "../output.ts";
 import { table } from "../table.ts";
 
-const SETTABLE = ["command", "args", "cwd", "env", "readiness", "max_memory", "checks"] as const;
 /** How often --watch looks at the rollout. */
 const WATCH_MS = 500;
 
@@ -24,7 +24,7 @@ export function specFromFlags(sets: readonly string[], envs: readonly string[], 
     if (!(SETTABLE as readonly string[]).includes(k)) throw new UsageError(`--set ${k}: not part of a revision; one of ${SETTABLE.join(", ")}`);
     let value: unknown = v;
     if (k === "args") value = v.trim().startsWith("[") ? parseJson(v, k) : v.split(/\s+/).filter(Boolean);
-    else if (k === "readiness" || k === "checks" || k === "env") value = parseJson(v, k);
+    else if (k === "readiness" || k === "checks" || k === "env" || k === "resources" || k === "oci") value = parseJson(v, k);
     spec[k] = value;
   }
   const env: Json = typeof spec.env === "object" && spec.env !== null ? { ...spec.env } : {};
@@ -95,7 +95,7 @@ export const deploy: CommandDef = {
     "Sends a merge patch of the app's revision fields; the agent validates it whole (a bad spec creates no revision), records the revision and rolls it out with the app's deploy settings: new replicas beside the old, each counted once ready and passing for min_healthy_time, old ones drained before they stop, and an automatic revert when a new replica crashes or is not healthy in time. --env merges into the environment; --unset-env removes a variable. With --watch it follows the rollout (exit 1 unless it succeeds). The config file is not edited: a later reload deploys again only if the file's own revision fields change.",
   args: [{ name: "app", description: "the app's name" }],
   options: [
-    { name: "set", type: "string", value: "KEY=VALUE", multiple: true, description: `a revision field: ${SETTABLE.join(", ")} (args as words or a JSON list; readiness, checks, env as JSON)` },
+    { name: "set", type: "string", value: "KEY=VALUE", multiple: true, description: `a revision field: ${SETTABLE.join(", ")} (args as words or a JSON list; readiness, checks, env, resources, oci as JSON)` },
     { name: "env", short: "e", type: "string", value: "K=V", multiple: true, description: "set one environment variable" },
     { name: "unset-env", type: "string", value: "K", multiple: true, description: "remove one environment variable" },
     { name: "strategy", type: "string", value: "NAME", choices: ["rolling", "canary", "blue_green"], description: "the rollout strategy for this rollout (canary and blue_green take their steps from the app's deploy block)" },

@@ -1,8 +1,10 @@
 // The driver, resources and oci sections: mapped onto the procs spec, and every bad value named by its path.
 import { describe, expect, test } from "bun:test";
 import { SELF, toAppSpec } from "../../../src/config/apps.ts";
+import { revisionFieldsOf, withRevision } from "../../../src/config/deploy.ts";
 import { OCI_SELF } from "../../../src/config/drivers.ts";
 import { loadConfigText } from "../../../src/config/load.ts";
+import { revisionHash } from "../../../src/core/deploy/revision.ts";
 
 const HOST = { cores: 2, self: { command: "/usr/bin/polis", args: [] } };
 
@@ -107,5 +109,36 @@ apps:
     const msg = problems(`apps:\n  - name: web\n    command: /bin/true\n    ${bad}\n`);
     expect(msg).toContain(path);
     expect(msg).toContain(words);
+  });
+});
+
+describe("driver settings as revision fields", () => {
+  const loaded = (extra: string) => {
+    const r = load(`apps:\n  - name: web\n    command: /bin/true\n${extra}`);
+    if (!r.ok) throw new Error(r.error.message);
+    return r.loaded.config;
+  };
+  const app = (extra: string) => loaded(extra).apps[0]!;
+
+  test("new resource limits or a new image make a new revision; the default driver leaves the hash as it was", () => {
+    const plain = revisionHash(revisionFieldsOf(app("")));
+    expect(revisionHash(revisionFieldsOf(app("    driver: exec\n")))).toBe(plain);
+    // The fields an app had before driver settings were revision keys: the same hash, so an upgrade rolls nothing out.
+    const before = Object.fromEntries(Object.entries(revisionFieldsOf(app(""))).filter(([k]) => ["command", "args", "cwd", "env", "readiness", "max_memory", "checks"].includes(k)));
+    expect(revisionHash(before)).toBe(plain);
+    const limited = revisionHash(revisionFieldsOf(app("    resources: {memory: 256MiB}\n")));
+    expect(limited).not.toBe(plain);
+    expect(revisionHash(revisionFieldsOf(app("    resources: {memory: 512MiB}\n")))).not.toBe(limited);
+    const a = revisionHash(revisionFieldsOf(app("    driver: oci\n    oci: {rootfs: /srv/a}\n")));
+    const b = revisionHash(revisionFieldsOf(app("    driver: oci\n    oci: {rootfs: /srv/b}\n")));
+    expect(a).not.toBe(b);
+  });
+
+  test("a replica of an older revision runs that revision's limits and driver, not the app's current ones", () => {
+    const old = revisionFieldsOf(app("    resources: {memory: 256MiB}\n"));
+    const config = loaded("    driver: oci\n    oci: {rootfs: /srv/a}\n    resources: {memory: 512MiB}\n");
+    const spec = toAppSpec(withRevision(config.apps[0]!, old), config, HOST);
+    expect(spec.driver).toEqual({ kind: "exec" });
+    expect(spec.resources?.memoryBytes).toBe(256 * 1024 * 1024);
   });
 });
