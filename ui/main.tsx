@@ -15,6 +15,7 @@ import { Scaling } from "./pages/scaling.tsx";
 import { Tasks } from "./pages/tasks.tsx";
 import { Events } from "./pages/events.tsx";
 import { Overview } from "./pages/overview.tsx";
+import { Policies } from "./pages/policies.tsx";
 
 const PAGES = [
   { path: "/ui/", label: "Overview", view: Overview },
@@ -24,6 +25,7 @@ const PAGES = [
   { path: "/ui/scaling", label: "Scaling", view: Scaling },
   { path: "/ui/alerts", label: "Alerts", view: Alerts },
   { path: "/ui/tasks", label: "Tasks", view: Tasks },
+  { path: "/ui/policies", label: "Policies", view: Policies },
   { path: "/ui/cluster", label: "Cluster", view: Cluster },
   { path: "/ui/events", label: "Events", view: Events },
 ] as const;

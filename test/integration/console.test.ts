@@ -2,7 +2,7 @@
 // scale from the page, a killed replica seen from the event stream, drain and weight, acknowledge, sign out, the
 // read role, the `polis ui` link and a copied binary.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -13,9 +13,24 @@ import { waitFor } from "../support/wait-for.ts";
 
 const OPERATOR = "console-operator-token-0123456789";
 const READER = "console-read-token-0123456789";
+const ADMIN = "console-admin-token-0123456789";
+/** A dry-run policy that holds as soon as the demo app has a ready replica: audited, never acted on. */
+const POLICY = `
+apiVersion: polis/v1
+kind: Policy
+metadata: {name: demo-watch}
+spec:
+  selector: {kinds: [app], matchLabels: {app: demo}}
+  mode: dry_run
+  rules:
+    - name: has-ready
+      when: {cel: "app.ready >= 1"}
+      actions: [{type: alert, severity: info, summary: "demo is up"}]
+`;
 
 let agent: RunningAgent;
 let chrome: TestBrowser;
+const policyDir = mkdtempSync(join(tmpdir(), "polis-console-policies-"));
 
 const call = (path: string, token: string, init: RequestInit = {}) =>
   fetch(`${agent.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...(init.headers as object) } });
@@ -28,11 +43,23 @@ interface ReplicaView {
 const replicas = async (): Promise<ReplicaView[]> => ((await (await call("/v1/apps/demo", OPERATOR)).json()) as { replicas: ReplicaView[] }).replicas;
 
 beforeAll(async () => {
+  writeFileSync(join(policyDir, "watch.yaml"), POLICY);
   agent = await startAgent({
     config: {
-      api: { tokens: [{ name: "ops", token: OPERATOR, role: "operator" }, { name: "viewer", token: READER, role: "read" }] },
-      apps: [demoApp("demo", { min: 1, max: 3 })],
-      balancers: [{ name: "web", listen: `127.0.0.1:${freePort()}`, protocol: "http", backends: { app: "demo" } }],
+      api: {
+        tokens: [{ name: "ops", token: OPERATOR, role: "operator" }, { name: "viewer", token: READER, role: "read" }, { name: "root", token: ADMIN, role: "admin" }],
+        allow_api_commands: true,
+      },
+      apps: [
+        demoApp("demo", { min: 1, max: 3 }),
+        // A canary rollout holds at its one step until promoted: the page shows it live and promotes it.
+        demoApp("cana", 1, { deploy: { strategy: "canary", canary: { replicas: 1, steps: [{ weight: 10 }] }, min_healthy_time: "500ms", healthy_deadline: "20s" } }),
+      ],
+      balancers: [
+        { name: "web", listen: `127.0.0.1:${freePort()}`, protocol: "http", backends: { app: "demo" } },
+        { name: "edge", listen: `127.0.0.1:${freePort()}`, protocol: "http", backends: { app: "cana" } },
+      ],
+      policies: { dir: policyDir, interval: "500ms" },
     },
   });
   await waitFor(async () => (await replicas()).some((r) => r.state === "ready") || undefined, { timeoutMs: 20_000, what: "demo replica ready" });
@@ -42,6 +69,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await chrome?.close();
   await agent?.stop();
+  rmSync(policyDir, { recursive: true, force: true });
 }, 30_000);
 
 async function signIn(page: Page, token: string): Promise<void> {
@@ -206,6 +234,57 @@ describe("the console", () => {
       await context.close();
     }
   }, 60_000);
+
+  test("the policies page shows a dry-run policy firing, its audit, and a test run against the live state", async () => {
+    const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    try {
+      await signIn(page, READER);
+      await page.getByRole("link", { name: "Policies" }).click();
+      const row = page.locator('tr[data-policy="default/demo-watch"]');
+      await row.waitFor();
+      expect(await row.textContent()).toContain("dry_run");
+      // The audit fills from the agent's own evaluations (every 500 ms here), without a reload.
+      const audit = page.getByTestId("policy-audit");
+      await audit.locator("tbody tr", { hasText: "has-ready" }).first().waitFor({ timeout: 15_000 });
+      expect(await audit.locator("tbody tr").first().textContent()).toContain("holds");
+      await row.getByRole("button", { name: "Test default/demo-watch now (dry run)" }).click();
+      const result = page.getByTestId("policy-test");
+      await result.locator("tbody tr").first().waitFor();
+      expect(await result.textContent()).toContain("has-ready");
+      // Its one action, with what the agent would do with it: nothing, for a dry-run policy.
+      expect(await result.locator("tbody tr").first().locator("td").nth(3).textContent()).toBe("alert dry_run");
+      // Dry run: the alert it would raise was never raised.
+      const alerts = (await (await call("/v1/alerts", OPERATOR)).json()) as { alerts: Array<{ name: string; annotations: Record<string, string> }> };
+      expect(alerts.alerts.some((a) => a.annotations.summary === "demo is up")).toBe(false);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  test("a canary rollout is shown live at its step and split, and promoted from the page", async () => {
+    const res = await call("/v1/apps/cana/deployments", ADMIN, { method: "POST", body: JSON.stringify({ spec: { env: { VERSION: "v2" } } }) });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    try {
+      await signIn(page, OPERATOR);
+      await page.getByRole("link", { name: "Apps" }).click();
+      const panel = page.locator(`article[data-app="cana"] [data-rollout="${id}"]`);
+      await waitFor(async () => ((await panel.getByTestId("rollout-split").textContent({ timeout: 20_000 }))?.includes("10%") ? true : undefined), { timeoutMs: 30_000, what: "the canary's 10% split on the page" });
+      expect(await panel.getByTestId("rollout-step").textContent()).toContain("step 1 of 1");
+      await panel.getByRole("button", { name: `Promote ${id}` }).click();
+      await confirm(page);
+      // The panel goes when the rollout ends; the agent says it succeeded.
+      await panel.waitFor({ state: "detached", timeout: 30_000 });
+      const done = (await (await call(`/v1/apps/cana/deployments/${id}`, READER)).json()) as { status: string; active: boolean };
+      expect(done).toMatchObject({ status: "succeeded", active: false });
+      await page.locator('article[data-app="cana"] [data-testid="rollouts"] li', { hasText: "succeeded" }).waitFor();
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
 
   test("the one-time link from `polis ui` signs a browser in once, after the operator confirms, and leaves no ticket in the address bar", async () => {
     const cli = Bun.spawnSync([BINARY, "ui", "--url", agent.url, "--token", READER], { stdout: "pipe", stderr: "pipe" });

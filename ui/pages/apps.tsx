@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.ts";
 import { Action, Badge, fmtBytes, fmtDuration, Problem, Spark, useResource, useSeries } from "../lib.tsx";
 import type { AppInfo, AppList } from "./types.ts";
+import { Rollouts } from "./rollout.tsx";
 
 export function Apps() {
   const apps = useResource<AppList>("/v1/apps", 2000, ["proc.", "app.", "scale", "deploy."]);
@@ -66,6 +67,7 @@ function AppCard({ app, series, reload }: { app: AppInfo; series: ReturnType<typ
           Rolling restart
         </Action>
       </div>
+      <Rollouts app={app.name} />
       <table>
         <caption class="sr-only">Replicas of {app.name}</caption>
         <thead>
