@@ -1,6 +1,8 @@
 // Restart latency: kill -9 of a supervised replica → its replacement answering HTTP (a pid other than the killed one),
 // next to the bare spawn → listening time of the same tiny Bun HTTP server, and to a bare respawn (kill -9 of a bare
-// child, await its exit, spawn again: the kernel's part of any restart). 20 runs each, bounded.
+// child, await its exit, spawn again: the kernel's part of any restart), and to that bare respawn made with the
+// agent's own spawn call (its own session, output to files), which leaves the manager's own work as the difference.
+// 20 runs each, bounded.
 //
 // Variants of the supervised case, each on a fresh manager so every kill is a replica's first crash:
 // - "agent default": the agent's default policy (restart.immediate_first: the first crash restarts at once);
@@ -8,15 +10,18 @@
 // - "no backoff": initial delay 0, which isolates what the manager itself adds.
 // PM2 (npm `pm2`, installed into a temp dir on first use) runs the same server in fork mode with its default
 // immediate restart; its replica is killed the same way, interleaved with the others in one run.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { outputPaths } from "../../src/procs/output-tail.ts";
 import { ProcessManager } from "../../src/procs/process-manager.ts";
+import { spawnDetached } from "../../src/procs/spawn.ts";
 import type { AppSpec, ProcsEvent } from "../../src/procs/types.ts";
 
 const RUNS = Number(process.env.RUNS ?? 20);
 const DEADLINE = performance.now() + 120_000;
 const SERVER = join(import.meta.dir, "restart-server-fixture.ts");
+const LOG_DIR = mkdtempSync(join(tmpdir(), "polis-bench-restart-"));
 const BASE_PORT = 24_000 + Math.floor(Math.random() * 400) * 10;
 
 async function until<T>(cond: () => Promise<T | boolean | undefined> | T | boolean | undefined, limitMs = 10_000): Promise<T> {
@@ -52,6 +57,7 @@ const replacementServing = async (port: number, old: number) => {
 async function bareSpawn(port: number, detached = false): Promise<number> {
   const t0 = performance.now();
   const p = Bun.spawn([process.execPath, SERVER], { env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "ignore", "ignore"], detached });
+  (detached ? spawnCallDetached : spawnCall).push(performance.now() - t0);
   try {
     await until(() => replacementServing(port, 0));
     return performance.now() - t0;
@@ -60,6 +66,10 @@ async function bareSpawn(port: number, detached = false): Promise<number> {
     await p.exited;
   }
 }
+
+/** How long the `Bun.spawn` call itself blocks (until the child has exec'd), plain and in a new session. */
+const spawnCall: number[] = [];
+const spawnCallDetached: number[] = [];
 
 /**
  * The floor under any supervisor: kill -9 of a bare child, `await exited`, `Bun.spawn` again, until it answers. It
@@ -84,9 +94,37 @@ async function bareRespawn(port: number): Promise<number> {
   }
 }
 
+/**
+ * The bare respawn with the agent's own spawn call (`spawnDetached`: its own session, stdout and stderr appended to
+ * files, the fds closed after): what is left between it and the supervised restart is the manager's own work.
+ */
+async function bareRespawnAsAgent(port: number): Promise<number> {
+  const spawn = () =>
+    spawnDetached({ command: process.execPath, args: [SERVER], env: { ...process.env, PORT: String(port) }, dir: LOG_DIR, paths: outputPaths(LOG_DIR, "bare", port) }).proc;
+  const first = spawn();
+  let next: ReturnType<typeof spawn> | undefined;
+  try {
+    await until(() => replacementServing(port, 0));
+    const t0 = performance.now();
+    first.kill("SIGKILL");
+    await first.exited;
+    next = spawn();
+    await until(() => replacementServing(port, first.pid));
+    return performance.now() - t0;
+  } finally {
+    first.kill("SIGKILL");
+    next?.kill("SIGKILL");
+    await Promise.all([first.exited, next?.exited]);
+  }
+}
+
+/** Per supervised restart (agent default): ms from the kill to each manager event and to the replacement answering. */
+interface Stages { exited: number; starting: number; spawned: number; answering: number }
+const stages: Stages[] = [];
+
 async function supervisedRestart(port: number, initialMs: number): Promise<number> {
-  const events: ProcsEvent[] = [];
-  const pm = new ProcessManager({ onEvent: (e) => events.push(e) });
+  const events: { e: ProcsEvent; t: number }[] = [];
+  const pm = new ProcessManager({ onEvent: (e) => events.push({ e, t: performance.now() }) });
   const spec: AppSpec = {
     name: "bench",
     command: process.execPath,
@@ -98,12 +136,17 @@ async function supervisedRestart(port: number, initialMs: number): Promise<numbe
   };
   try {
     await pm.apply([spec]);
-    await until(() => events.some((e) => e.type === "ready"));
+    await until(() => events.some(({ e }) => e.type === "ready"));
     const pid = pm.snapshot()[0]!.replicas[0]!.pid!;
     const t0 = performance.now();
     process.kill(pid, "SIGKILL");
     await until(() => replacementServing(port, pid));
-    return performance.now() - t0;
+    const dt = performance.now() - t0;
+    if (initialMs < 0) {
+      const at = (type: ProcsEvent["type"]) => (events.findLast(({ e }) => e.type === type)?.t ?? NaN) - t0;
+      stages.push({ exited: at("exited"), starting: at("starting"), spawned: at("spawned"), answering: dt });
+    }
+    return dt;
   } finally {
     await pm.stopAll();
   }
@@ -175,6 +218,7 @@ function summary(xs: number[]): string {
 
 const bare: number[] = [];
 const respawn: number[] = [];
+const respawnAsAgent: number[] = [];
 const bareDetached: number[] = [];
 const noBackoff: number[] = [];
 const withDefault: number[] = [];
@@ -187,6 +231,7 @@ try {
     bare.push(await bareSpawn(BASE_PORT + (i % 10)));
     respawn.push(await bareRespawn(BASE_PORT + ((i + 1) % 10)));
     bareDetached.push(await bareSpawn(BASE_PORT + ((i + 2) % 10), true));
+    respawnAsAgent.push(await bareRespawnAsAgent(BASE_PORT + ((i + 4) % 10)));
     noBackoff.push(await supervisedRestart(BASE_PORT + ((i + 3) % 10), 0));
     withDefault.push(await supervisedRestart(BASE_PORT + ((i + 6) % 10), 100));
     agentDefault.push(await supervisedRestart(BASE_PORT + ((i + 8) % 10), -1));
@@ -194,18 +239,28 @@ try {
   }
 } finally {
   pm2?.stop();
+  rmSync(LOG_DIR, { recursive: true, force: true });
 }
 const b = median(bare);
 const ratio = (xs: number[]) => `${(median(xs) / b).toFixed(2)}× bare`;
 console.log(`spawn → listening (bare Bun.spawn)                  ${summary(bare)}`);
 console.log(`spawn → listening, detached (own session)          ${summary(bareDetached)}  ${ratio(bareDetached)}`);
+console.log(`  the Bun.spawn call alone: ${median(spawnCall).toFixed(2)} ms, detached ${median(spawnCallDetached).toFixed(2)} ms`);
 console.log(`kill -9 → bare respawn answering (no supervisor)      ${summary(respawn)}  ${ratio(respawn)}`);
+console.log(`kill -9 → bare respawn, spawned as the agent spawns  ${summary(respawnAsAgent)}  ${ratio(respawnAsAgent)}`);
 console.log(`polis agent default / bare respawn: ${(median(agentDefault) / median(respawn)).toFixed(2)}× (what the supervisor adds beyond the kernel's teardown of the killed process)`);
+console.log(`polis agent default / bare respawn as the agent spawns: ${(median(agentDefault) / median(respawnAsAgent)).toFixed(2)}× (the manager's own work: exit handling, policy, port, env, events)`);
 console.log(`kill -9 → replacement answering, polis no backoff     ${summary(noBackoff)}  ${ratio(noBackoff)}`);
 console.log(`kill -9 → replacement answering, polis agent default  ${summary(agentDefault)}  ${ratio(agentDefault)}`);
 console.log(`kill -9 → replacement answering, polis backoff on first ${summary(withDefault)}  ${ratio(withDefault)}`);
+{
+  const m = (k: keyof Stages) => median(stages.map((x) => x[k])).toFixed(2);
+  const d = (a: keyof Stages, b: keyof Stages) => median(stages.map((x) => x[b] - x[a])).toFixed(2);
+  console.log(`agent default, medians from the kill: exited event ${m("exited")} ms, starting ${m("starting")}, spawned ${m("spawned")}, answering ${m("answering")}`);
+  console.log(`  stages: kill → exit seen ${m("exited")} ms (kernel teardown), exit → starting ${d("exited", "starting")} ms (manager: exit handling, policy), starting → spawned ${d("starting", "spawned")} ms (env, output files, Bun.spawn until the child execs), spawned → answering ${d("spawned", "answering")} ms (the replica's own start)`);
+}
 if (pm2) {
   console.log(`kill -9 → replacement answering, PM2 ${pm2.version} fork mode  ${summary(pm2Runs)}  ${ratio(pm2Runs)}`);
   console.log(`polis / PM2: agent default ${(median(agentDefault) / median(pm2Runs)).toFixed(2)}×, no backoff ${(median(noBackoff) / median(pm2Runs)).toFixed(2)}×, backoff on first crash ${(median(withDefault) / median(pm2Runs)).toFixed(2)}× (below 1 = faster than PM2)`);
 }
-console.log(JSON.stringify({ runs: bare.length, bare, bareDetached, respawn, agentDefault, noBackoff, withDefault, pm2: pm2Runs }));
+console.log(JSON.stringify({ runs: bare.length, stages, bare, bareDetached, respawn, respawnAsAgent, agentDefault, noBackoff, withDefault, pm2: pm2Runs }));
