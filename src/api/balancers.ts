@@ -30,7 +30,8 @@ const Endpoint = Schema.Struct({
   weight: Schema.Number,
   health: Schema.Literals(["passing", "warning", "critical"]),
   draining: Schema.Boolean,
-  source: Schema.String,
+  backup: Schema.optionalKey(Schema.Boolean).annotate({ description: "from backends.backup: serves only while no primary can, or while failed over" }),
+  source: Schema.String.annotate({ description: "app, service or static; backup:<that> for a backup endpoint" }),
   ejected: Schema.Boolean,
   ejectedUntil: Schema.Number,
   stats: Stats,
@@ -41,6 +42,8 @@ export const BalancerSchema = Schema.Struct({
   protocol: Schema.String,
   algorithm: Schema.String,
   panic: Schema.Boolean,
+  onBackup: Schema.Boolean.annotate({ description: "traffic goes to the backup endpoints (no primary is eligible, or failed over)" }),
+  failedOver: Schema.Boolean.annotate({ description: "the recovery ladder failed this balancer over to its backups until the primary recovers" }),
   /** False while a balancer worker cannot bind the listen address; `problem` has the address and errno. */
   listening: Schema.Boolean,
   problem: Schema.optionalKey(Schema.String),

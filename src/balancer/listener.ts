@@ -22,11 +22,12 @@ type MutableRecord = { -readonly [K in keyof EndpointRecord]: EndpointRecord[K] 
 export interface Listener {
   readonly name: string;
   readonly port: number;
-  setMembers(members: readonly PoolMember[]): void;
+  /** `failover`: route to the backup members even though primaries are eligible. */
+  setMembers(members: readonly PoolMember[], failover?: boolean): void;
   active(endpoint: string): number;
   /** Resolves once the endpoint has nothing in flight here (at once when idle, or when it leaves the pool). */
   whenIdle(endpoint: string): Promise<void>;
-  stats(): { listener: StatsSnapshot; endpoints: Record<string, EndpointStats>; panic: boolean; held: number };
+  stats(): { listener: StatsSnapshot; endpoints: Record<string, EndpointStats>; panic: boolean; onBackup: boolean; held: number };
   reloadTls(): void;
   close(graceMs: number): Promise<void>;
   /** HTTP listeners only: what the connection balance between workers needs (conn-balancer.ts). */
@@ -71,6 +72,8 @@ export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierD
   const ejections = new Map<string, number>();
   let eligible: EligibleEndpoint[] = [];
   let panic = false;
+  let onBackup = false;
+  let failedOver = false;
   let refreshTimer: ReturnType<typeof setTimeout> | undefined;
   /** Endpoints present at the first push take full weight at once; later ones slow-start. */
   let initialized = false;
@@ -85,7 +88,9 @@ export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierD
       warningWeightFactor: cfg.warning_weight,
       panicThresholdPercent: cfg.panic_threshold,
       slowStart: { windowMs: cfg.slow_start.window, aggression: cfg.slow_start.aggression, minWeightPercent: cfg.slow_start.min_weight_percent },
+      failover: failedOver,
     });
+    onBackup = view.onBackup;
     eligible = view.endpoints as EligibleEndpoint[];
     panic = view.panic;
     pickerPool.setEndpoints(eligible as unknown as PoolEndpoint[]);
@@ -193,8 +198,9 @@ export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierD
     name: cfg.name,
     port: proxy.port,
     ...(http ? { balanced: { connections: () => http.connections(), shed: (n: number) => http.shed(n) } } : {}),
-    setMembers(members) {
+    setMembers(members, failover = false) {
       const now = clock.now();
+      failedOver = failover;
       const seen = new Set<string>();
       for (const m of members) {
         seen.add(m.id);
@@ -206,8 +212,9 @@ export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierD
           prev.weight = m.weight;
           prev.health = m.health;
           prev.draining = m.draining;
+          prev.backup = m.backup === true;
         } else {
-          records.set(m.id, { id: m.id, address: m.address, port: m.port, weight: m.weight, health: m.health, draining: m.draining, active: 0, ...(cfg.max_connections_per_endpoint !== undefined ? { maxConnections: cfg.max_connections_per_endpoint } : {}), ...(initialized ? { addedAt: now } : {}) });
+          records.set(m.id, { id: m.id, address: m.address, port: m.port, weight: m.weight, health: m.health, draining: m.draining, active: 0, backup: m.backup === true, ...(cfg.max_connections_per_endpoint !== undefined ? { maxConnections: cfg.max_connections_per_endpoint } : {}), ...(initialized ? { addedAt: now } : {}) });
         }
       }
       for (const id of [...records.keys()]) if (!seen.has(id)) records.delete(id);
@@ -239,7 +246,7 @@ export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierD
         if (!endpoints[id] && (ejections.get(id) ?? 0) > 0) endpoints[id] = { ...emptyStats(), ejections: ejections.get(id)!, ejectedForMs: Math.max(0, outlier.ejectedUntil(id) - clock.now()) };
       }
       ejections.clear();
-      return { listener: s.listener, endpoints, panic, held: "held" in proxy ? proxy.held() : 0 };
+      return { listener: s.listener, endpoints, panic, onBackup, held: "held" in proxy ? proxy.held() : 0 };
     },
     reloadTls() {
       if (cfg.tls && "reloadTls" in proxy) proxy.reloadTls({ certFile: cfg.tls.cert_file, keyFile: cfg.tls.key_file });

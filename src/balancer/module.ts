@@ -18,6 +18,8 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
   let index = 0;
   const listeners = new Map<string, { cfg: string; drainMs: number; listener: Listener }>();
   const members = new Map<string, readonly PoolMember[]>();
+  /** Balancers failed over to their backup members. */
+  const failedOver = new Set<string>();
   let statsTimer: ReturnType<typeof setInterval> | undefined;
   let balance: ConnBalancer | undefined;
   /** The HTTP listeners whose connections are evened out with the other balancer workers. */
@@ -45,7 +47,7 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
         void listener.close(0);
         return;
       }
-      listener.setMembers(members.get(cfg.name) ?? []);
+      listener.setMembers(members.get(cfg.name) ?? [], failedOver.has(cfg.name));
       listeners.set(cfg.name, { cfg: text, drainMs: cfg.drain_timeout, listener });
       if (current) void current.listener.close(current.drainMs);
       clearFailing(cfg.name);
@@ -74,6 +76,8 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
   const apply = async (init: BalancerInit) => {
     index = init.index;
     for (const [name, pool] of Object.entries(init.pools)) members.set(name, pool);
+    failedOver.clear();
+    for (const name of init.failover ?? []) failedOver.add(name);
     wantedCfg = new Map(init.balancers.map((b) => [b.name, b]));
     for (const name of [...failing.keys()]) if (!wantedCfg.has(name)) clearFailing(name);
     for (const [name, l] of [...listeners]) {
@@ -85,7 +89,7 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
       const current = listeners.get(cfg.name);
       const text = JSON.stringify(cfg);
       if (current && current.cfg === text) {
-        current.listener.setMembers(members.get(cfg.name) ?? []);
+        current.listener.setMembers(members.get(cfg.name) ?? [], failedOver.has(cfg.name));
         clearFailing(cfg.name);
         continue;
       }
@@ -96,7 +100,7 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
   const sendStats = () => {
     for (const [name, { listener }] of listeners) {
       const s = listener.stats();
-      port.queue({ t: "balancer.stats", worker: index, balancer: name, listener: s.listener, endpoints: s.endpoints, panic: s.panic, held: s.held });
+      port.queue({ t: "balancer.stats", worker: index, balancer: name, listener: s.listener, endpoints: s.endpoints, panic: s.panic, onBackup: s.onBackup, held: s.held });
     }
     port.flush();
   };
@@ -118,7 +122,9 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
     handle(msg) {
       if (msg.t !== "balancer.pool") return;
       members.set(msg.balancer, msg.members);
-      listeners.get(msg.balancer)?.listener.setMembers(msg.members);
+      if (msg.failover) failedOver.add(msg.balancer);
+      else failedOver.delete(msg.balancer);
+      listeners.get(msg.balancer)?.listener.setMembers(msg.members, msg.failover === true);
     },
     requests: {
       "balancer.drain": async (msg) => {

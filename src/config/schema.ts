@@ -227,6 +227,14 @@ const StaticEndpoint = Schema.Struct({
   weight: def(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1000 })), 1),
 });
 
+/** Where backup endpoints come from: served only while no primary endpoint is eligible, or while failed over. */
+const BackupBackends = Schema.Struct({
+  app: Schema.optionalKey(Name),
+  service: Schema.optionalKey(Name),
+  namespace: def(Name, "default"),
+  endpoints: def(Schema.Array(StaticEndpoint), []),
+});
+
 const Backends = Schema.Struct({
   app: Schema.optionalKey(Name),
   service: Schema.optionalKey(Name),
@@ -234,6 +242,8 @@ const Backends = Schema.Struct({
   endpoints: def(Schema.Array(StaticEndpoint), []),
   /** With cluster: an app's replicas on this node only, or on every node (a service always spans the cluster). */
   scope: def(Schema.Literals(["node", "cluster"]), "node"),
+  /** HAProxy `backup` servers, Envoy's second priority level: they take traffic when no primary endpoint can. */
+  backup: Schema.optionalKey(BackupBackends),
 });
 
 const Algorithm = Schema.Literals([

@@ -219,6 +219,16 @@ export function checkSemantics(config: ConfigParts, cores = navigator.hardwareCo
     if (b.upstream_protocol !== "http1" && !b.http2.enabled) out.push({ path: `${at}.upstream_protocol`, message: `upstream_protocol ${b.upstream_protocol} carries HTTP/2 streams: it needs http2.enabled`, value: JSON.stringify(b.upstream_protocol) });
     if (b.upstream_protocol === "h2c" && b.upstream_tls) out.push({ path: `${at}.upstream_tls`, message: "upstream_protocol h2c is cleartext; use h2 for HTTP/2 over TLS", value: "set" });
     if (b.outlier.base_ejection_time > b.outlier.max_ejection_time) out.push({ path: `${at}.outlier.base_ejection_time`, message: "must not exceed outlier.max_ejection_time", value: String(b.outlier.base_ejection_time) });
+    if (be.backup) {
+      const bk = be.backup;
+      if (!bk.app && !bk.service && bk.endpoints.length === 0) out.push({ path: `${at}.backends.backup`, message: "needs an app, a service or static endpoints" });
+      if (bk.app && appsComplete && !appNames.has(bk.app)) out.push({ path: `${at}.backends.backup.app`, message: "no app of that name in apps", value: JSON.stringify(bk.app) });
+      if (bk.app && bk.app === be.app) out.push({ path: `${at}.backends.backup.app`, message: "the backup app is the primary app; name another app", value: JSON.stringify(bk.app) });
+      const primary = new Set(be.endpoints.map((e) => e.address));
+      bk.endpoints.forEach((e, j) => {
+        if (primary.has(e.address)) out.push({ path: `${at}.backends.backup.endpoints[${j}].address`, message: "is also a primary endpoint", value: JSON.stringify(e.address) });
+      });
+    }
     if (be.scope === "cluster" && !be.app) out.push({ path: `${at}.backends.scope`, message: "scope applies to an app backend (a service backend always spans the cluster)" });
   });
   out.push(...clusterRules(config.cluster));

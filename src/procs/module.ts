@@ -52,6 +52,11 @@ export function createProcsModule(): WorkerModule<ToProcs, FromProcs, ProcsReque
           onReady: (r) => askSupervisor("ready", r),
           drain: (r) => askSupervisor("drain", r),
         }),
+      "procs.replace": (msg) =>
+        manager.replace(msg.app, msg.replica, {
+          onReady: (r) => askSupervisor("ready", r),
+          drain: (r) => askSupervisor("drain", r),
+        }),
       "procs.launch": async (msg) => ({ app: msg.app, replica: await manager.launch(msg.app, msg.spec) }),
       "procs.retire": async (msg) => ({ app: msg.app, replica: msg.replica, retired: await manager.retire(msg.app, msg.replica) }),
       "procs.reset": async (msg) => {

@@ -22,7 +22,7 @@ import { type App, Replica } from "./replica.ts";
 import { ReplicaLifecycle } from "./replica-lifecycle.ts";
 import { sampleStats } from "./stats-sampler.ts";
 import { DRAIN_REPLY_MARGIN_MS } from "../protocol/balancer.ts";
-import { type CrashLoopReason, type RollingEndReason, StopReason } from "../protocol/procs.ts";
+import { type CrashLoopReason, type ReplaceResult, type RollingEndReason, StopReason } from "../protocol/procs.ts";
 import { type ResolvedSpec, resolveSpec, underApp } from "./spec.ts";
 import type {
   AdoptRecord,
@@ -54,6 +54,7 @@ export interface RollingHooks {
 }
 
 export type RollingResult = { ok: true; replaced: number } | { ok: false; replaced: number; reason: string };
+export type { ReplaceResult } from "../protocol/procs.ts";
 
 
 
@@ -176,6 +177,23 @@ export class ProcessManager {
       return { ok: false, replaced: 0, reason: "unknown-app" };
     }
     return this.enqueue(app, () => this.roll(app, hooks)) as Promise<RollingResult>;
+  }
+
+  /**
+   * Replace one replica by a fresh slot (a new id and port): start it, wait until it is ready, let the caller route to
+   * it and drain the old one, then stop the old one and free its slot. A fresh replica that never becomes ready is
+   * stopped and the old one keeps its slot (the caller climbs on).
+   */
+  async replace(appName: string, id: number, hooks: RollingHooks = {}): Promise<ReplaceResult> {
+    const app = this.apps.get(appName);
+    if (!app?.spec || !app.replicas.has(id)) return { ok: false, reason: `no replica ${appName}/${id}` };
+    const r = await this.enqueue(app, async (): Promise<ReplaceResult> => {
+      const old = app.replicas.get(id);
+      if (!old || !app.spec) return { ok: false, reason: `no replica ${appName}/${id}` };
+      if (this.closed) return { ok: false, reason: "shutting down" };
+      return this.replaceOne(app, app.spec, old, hooks, StopReason.REPLACED);
+    });
+    return r ?? { ok: false, reason: "the replace failed" };
   }
 
   /** A rollout's new replica: a fresh slot running `raw`'s revision beside the others. Null when the app is unknown. */
@@ -473,24 +491,31 @@ export class ProcessManager {
     for (const old of olds) {
       if (this.closed) return abort("shutting-down", "shutting down");
       if (!app.replicas.has(old.id)) continue;
-      const id = Math.max(...app.replicas.keys()) + 1;
-      const fresh = new Replica(spec.name, id, null, initialRestartState(spec.restart), underApp(spec, old.spec));
-      app.replicas.set(id, fresh);
-      this.life.launch(app, fresh);
-      const outcome = fresh.run ? await fresh.run.ready.promise : { ok: false as const, reason: fresh.lastExit?.reason ?? "spawn failed" };
-      if (!outcome.ok) {
-        await this.stop(app, fresh, StopReason.ROLLING_RESTART_ABORTED);
-        app.replicas.delete(id);
-        return abort("replica-not-ready", `replica ${id} did not become ready: ${outcome.reason}`);
-      }
-      await this.callHook(() => hooks.onReady?.(fresh.snapshot()), "onReady", spec.hookTimeoutMs);
-      await this.callHook(() => hooks.drain?.(old.snapshot()), "drain", spec.hookTimeoutMs);
-      await this.stop(app, old, StopReason.ROLLING_RESTART);
-      app.replicas.delete(old.id);
+      const r = await this.replaceOne(app, spec, old, hooks, StopReason.ROLLING_RESTART);
+      if (!r.ok) return abort("replica-not-ready", r.reason);
       replaced++;
     }
     this.emit({ type: "rolling-restart", app: spec.name, status: "done", replaced, reason: "all-replaced", message: "all replicas replaced" });
     return { ok: true, replaced };
+  }
+
+  /** One replacement: the fresh replica (next id, so a new port) ready before the old one is drained and stopped. */
+  private async replaceOne(app: App, spec: ResolvedSpec, old: Replica, hooks: RollingHooks, reason: StopReason): Promise<ReplaceResult> {
+    const id = Math.max(...app.replicas.keys()) + 1;
+    const fresh = new Replica(spec.name, id, null, initialRestartState(spec.restart), underApp(spec, old.spec));
+    app.replicas.set(id, fresh);
+    this.life.launch(app, fresh);
+    const outcome = fresh.run ? await fresh.run.ready.promise : { ok: false as const, reason: fresh.lastExit?.reason ?? "spawn failed" };
+    if (!outcome.ok) {
+      await this.stop(app, fresh, StopReason.ROLLING_RESTART_ABORTED);
+      app.replicas.delete(id);
+      return { ok: false, reason: `replica ${id} did not become ready: ${outcome.reason}` };
+    }
+    await this.callHook(() => hooks.onReady?.(fresh.snapshot()), "onReady", spec.hookTimeoutMs);
+    await this.callHook(() => hooks.drain?.(old.snapshot()), "drain", spec.hookTimeoutMs);
+    await this.stop(app, old, reason);
+    app.replicas.delete(old.id);
+    return { ok: true, replica: id, port: fresh.snapshot().port };
   }
 
   // ── periodic work ────────────────────────────────────────────────────────────────────────

@@ -71,18 +71,22 @@ export interface PoolMember {
   readonly weight: number;
   readonly health: "passing" | "warning" | "critical";
   readonly draining: boolean;
+  /** From `backends.backup`: takes traffic only while no primary member is eligible, or while the pool is failed over. */
+  readonly backup?: boolean;
 }
 
 export interface BalancerInit {
   readonly index: number;
   readonly balancers: readonly BalancerSpec[];
   readonly pools: Readonly<Record<string, readonly PoolMember[]>>;
+  /** Balancers failed over to their backup members (the recovery ladder's failover rung). */
+  readonly failover?: readonly string[];
 }
 
 /** Supervisor -> balancer worker, one-way. */
 export type ToBalancer =
   | InitMessage<BalancerInit>
-  | { readonly t: "balancer.pool"; readonly balancer: string; readonly members: readonly PoolMember[] };
+  | { readonly t: "balancer.pool"; readonly balancer: string; readonly members: readonly PoolMember[]; readonly failover?: boolean };
 
 /** Supervisor -> balancer worker requests and their replies. */
 /** How much longer than drain_timeout a drain's answer may take to arrive (a busy worker, the message hop). */
@@ -113,6 +117,8 @@ export type FromBalancer =
       readonly listener: StatsSnapshot;
       readonly endpoints: Readonly<Record<string, EndpointStats>>;
       readonly panic: boolean;
+      /** The pool serves from its backup members. */
+      readonly onBackup?: boolean;
       /** Requests waiting for an endpoint to appear (scale from zero). */
       readonly held: number;
     }

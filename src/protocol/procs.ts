@@ -83,6 +83,8 @@ export const StopReason = {
   SHUTDOWN: "shutdown",
   /** A rollout retired it: its revision is being replaced (or reverted). */
   ROLLOUT: "rollout",
+  /** Replaced by a fresh slot (the recovery ladder's replace): the fresh one was ready before this one stopped. */
+  REPLACED: "replaced",
 } as const;
 export type StopReason = (typeof StopReason)[keyof typeof StopReason];
 export const STOP_REASONS: readonly StopReason[] = Object.values(StopReason);
@@ -215,6 +217,9 @@ export type ToProcs =
   | { readonly t: "procs.hook-done"; readonly hook: number; readonly error?: string }
   | ToProcsTasks;
 
+/** How a replace ended: the fresh replica's id and port, or why it did not become ready (the old one kept running). */
+export type ReplaceResult = { readonly ok: true; readonly replica: number; readonly port: number | null } | { readonly ok: false; readonly reason: string };
+
 export type RollingRestartResult = { readonly ok: true; readonly replaced: number } | { readonly ok: false; readonly replaced: number; readonly reason: string };
 
 /** Supervisor -> procs requests and their replies. */
@@ -222,6 +227,8 @@ export type ProcsRequests = DeployProcsRequests & {
   readonly "procs.scale": { readonly body: { readonly app: string; readonly replicas: number }; readonly reply: { readonly app: string; readonly replicas: number } };
   readonly "procs.restart-replica": { readonly body: { readonly app: string; readonly replica: number }; readonly reply: { readonly app: string; readonly replica: number } };
   readonly "procs.rolling-restart": { readonly body: { readonly app: string }; readonly reply: RollingRestartResult };
+  /** A fresh slot (new id, new port) for one replica: started, ready, routed to, then the old one drained and stopped. */
+  readonly "procs.replace": { readonly body: { readonly app: string; readonly replica: number }; readonly reply: ReplaceResult };
   readonly "procs.reset": { readonly body: { readonly app: string }; readonly reply: { readonly app: string } };
   readonly "procs.logs": { readonly body: { readonly app: string; readonly replica?: number; readonly tail: number }; readonly reply: LogLine[] };
   readonly "procs.snapshot": { readonly body: object; readonly reply: AppSnapshot[] };

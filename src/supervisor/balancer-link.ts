@@ -25,17 +25,28 @@ export interface BalancerView {
   listening: boolean;
   problem?: string;
   stats: StatsView;
+  /** Serving from the backup members (no primary eligible, or failed over). */
+  onBackup: boolean;
+  /** Failed over to the backup members on purpose (the recovery ladder), until it fails back. */
+  failedOver: boolean;
   endpoints: Array<PoolMember & { source: string; ejected: boolean; ejectedUntil: number; stats: StatsView }>;
 }
 
 /** Where a balancer's endpoints come from: an app's service, a discovered service, static endpoints. */
-function sources(b: BalancerConfig): Array<{ namespace: string; service: string; remote: boolean }> {
-  const out: Array<{ namespace: string; service: string; remote: boolean }> = [];
+function sources(b: BalancerConfig): Array<{ namespace: string; service: string; remote: boolean; backup: boolean }> {
+  const out: Array<{ namespace: string; service: string; remote: boolean; backup: boolean }> = [];
   // An app's balancer stays on this node unless asked to span the cluster; a service is whatever the catalog holds.
-  if (b.backends.app) out.push({ namespace: APP_NAMESPACE, service: b.backends.app, remote: b.backends.scope === "cluster" });
-  if (b.backends.service) out.push({ namespace: b.backends.namespace, service: b.backends.service, remote: true });
+  if (b.backends.app) out.push({ namespace: APP_NAMESPACE, service: b.backends.app, remote: b.backends.scope === "cluster", backup: false });
+  if (b.backends.service) out.push({ namespace: b.backends.namespace, service: b.backends.service, remote: true, backup: false });
+  const bk = b.backends.backup;
+  if (bk?.app) out.push({ namespace: APP_NAMESPACE, service: bk.app, remote: false, backup: true });
+  if (bk?.service) out.push({ namespace: bk.namespace, service: bk.service, remote: true, backup: true });
   return out;
 }
+
+/** The balancer's static endpoints, primary then backup. */
+const staticEndpoints = (b: BalancerConfig) => [...b.backends.endpoints.map((e) => ({ ...e, backup: false })), ...(b.backends.backup?.endpoints ?? []).map((e) => ({ ...e, backup: true }))];
+const isStatic = (b: BalancerConfig, id: string) => b.backends.endpoints.some((e) => e.address === id) || (b.backends.backup?.endpoints ?? []).some((e) => e.address === id);
 
 /** What the balancer link needs from the supervisor. */
 export interface BalancerLinkDeps {
@@ -49,6 +60,8 @@ export interface BalancerLinkDeps {
   readonly locality?: { readonly node: string; readonly zone: string };
   /** A rollout's traffic split over a service's endpoints: the endpoints of its revision and their share (percent). */
   split?(namespace: string, service: string): { readonly percent: number; readonly endpoints: ReadonlySet<string> } | null;
+  /** Balancers the recovery ladder failed over to their backup members (the healing runner owns this fact). */
+  failedOver?(balancer: string): boolean;
 }
 
 /** The balancer's catalog sources that hold this endpoint now (an override is recorded only where it applies). */
@@ -84,14 +97,14 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
     const out: PoolMember[] = [];
     const places: Array<{ node?: string; zone?: string }> = [];
     const splits: Array<{ from: number; to: number; percent: number; endpoints: ReadonlySet<string> }> = [];
-    for (const { namespace, service, remote } of sources(b)) {
+    for (const { namespace, service, remote, backup } of sources(b)) {
       const s = hub.catalog.get(namespace, service);
       // A service in maintenance is in no pool (Consul's maintenance mode); its endpoints come back when it ends.
       if (s?.maintenance) continue;
       const from = out.length;
       for (const e of s?.endpoints ?? []) {
         if (e.node !== undefined && !remote) continue;
-        out.push({ id: e.id, address: e.address, port: e.port, weight: e.weight, health: e.health, draining: e.draining });
+        out.push({ id: e.id, address: e.address, port: e.port, weight: e.weight, health: e.health, draining: e.draining, ...(backup ? { backup } : {}) });
         places.push({ ...(e.node !== undefined ? { node: e.node } : {}), ...(e.zone !== undefined ? { zone: e.zone } : {}) });
       }
       const split = hub.split?.(namespace, service);
@@ -107,10 +120,10 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
       const w = splitWeights(part.map((m) => ({ weight: m.weight, eligible: m.health !== "critical" && !m.draining && m.weight > 0, inSplit: sp.endpoints.has(m.id) })), sp.percent);
       if (w) for (let i = 0; i < part.length; i++) out[sp.from + i] = { ...part[i]!, weight: w[i]! };
     }
-    for (const e of b.backends.endpoints) {
+    for (const e of staticEndpoints(b)) {
       const { hostname, port } = splitListen(e.address);
       const o = hub.catalog.endpointOverride(STATIC_NAMESPACE, b.name, e.address);
-      out.push({ id: e.address, address: hostname, port, weight: o?.weight ?? e.weight, health: "passing", draining: o?.draining ?? false });
+      out.push({ id: e.address, address: hostname, port, weight: o?.weight ?? e.weight, health: "passing", draining: o?.draining ?? false, ...(e.backup ? { backup: true } : {}) });
     }
     return out;
   };
@@ -120,7 +133,7 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
   const pushAll = () => {
     scheduled = false;
     for (const b of hub.config().balancers) {
-      const msg: ToBalancer = { t: "balancer.pool", balancer: b.name, members: members(b) };
+      const msg: ToBalancer = { t: "balancer.pool", balancer: b.name, members: members(b), ...(hub.failedOver?.(b.name) ? { failover: true } : {}) };
       for (const h of hub.balancerHosts()) h.send(msg);
     }
   };
@@ -215,7 +228,7 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
           active: round.active,
           latency: toExportHistogram(round),
         });
-        if (b.backends.app && sourceOf(b, m.id) === "app") {
+        if (b.backends.app && !m.backup && sourceOf(b, m.id) === "app") {
           samples.push({ app: b.backends.app, replica: m.id, metric: "rps_per_replica", value: round.requests, at });
           samples.push({ app: b.backends.app, replica: m.id, metric: "inflight_per_replica", value: round.active, at });
           if (round.latency.count > 0) samples.push({ app: b.backends.app, replica: m.id, metric: "latency_p95_ms", value: round.latency.p95Ms, at });
@@ -232,8 +245,8 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
     if (samples.length > 0) onSamples(samples);
   };
 
-  const sourceOf = (b: BalancerConfig, id: string): string =>
-    b.backends.endpoints.some((e) => e.address === id) ? "static" : b.backends.app ? "app" : "service";
+  const sourceOf = (b: BalancerConfig, id: string, backup = false): string =>
+    (backup ? "backup:" : "") + (isStatic(b, id) ? "static" : (backup ? b.backends.backup?.app : b.backends.app) ? "app" : "service");
   const statsOf = (key: string): StatsView => (histories.get(key) ?? new StatsHistory(Date.now())).view();
   /** The recent windows of these endpoints in every balancer that has them. */
   const windowsOf = (endpointIds: readonly string[]) => {
@@ -254,6 +267,8 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
       protocol: b.protocol,
       algorithm: b.algorithm,
       panic: perWorker.some((w) => w.panic),
+      onBackup: perWorker.some((w) => w.onBackup === true),
+      failedOver: hub.failedOver?.(b.name) ?? false,
       listening: ![...listenFailures.values()].some((f) => f.balancer === b.name),
       ...(() => {
         const f = [...listenFailures.values()].find((x) => x.balancer === b.name);
@@ -264,7 +279,7 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
         const until = ejectedUntil.get(`${b.name}/${m.id}`) ?? 0;
         return {
           ...m,
-          source: sourceOf(b, m.id),
+          source: sourceOf(b, m.id, m.backup === true),
           ejected: until > now,
           ejectedUntil: until,
           stats: statsOf(`${b.name}/${m.id}`),
@@ -294,6 +309,10 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
     /** Something the pools derive from besides the catalog changed (a rollout's traffic split): push them again. */
     refresh: changed,
     state: () => pools(),
+    /** The balancers failed over now (for a restarted worker's init). */
+    failedOver: () => hub.config().balancers.filter((b) => hub.failedOver?.(b.name)).map((b) => b.name),
+    /** The balancers that route to this app (primary or backup), for the ladder's failover. */
+    frontingApp: (app: string) => hub.config().balancers.filter((b) => b.backends.app === app),
     stop: () => {
       if (fallback) clearTimeout(fallback);
     },
@@ -350,7 +369,7 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
     /** Drain one endpoint of one balancer; for catalog endpoints this drains it everywhere (it is the service's). */
     async drain(balancer: string, endpoint: string): Promise<{ inFlight: number }> {
       const b = hub.config().balancers.find((x) => x.name === balancer)!;
-      if (b.backends.endpoints.some((e) => e.address === endpoint)) {
+      if (isStatic(b, endpoint)) {
         hub.catalog.setEndpointOverride(STATIC_NAMESPACE, b.name, endpoint, { draining: true });
         changed();
       } else {
@@ -360,7 +379,7 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
     },
     setWeight(balancer: string, endpoint: string, weight: number) {
       const b = hub.config().balancers.find((x) => x.name === balancer)!;
-      if (b.backends.endpoints.some((e) => e.address === endpoint)) {
+      if (isStatic(b, endpoint)) {
         hub.catalog.setEndpointOverride(STATIC_NAMESPACE, b.name, endpoint, { weight });
         changed();
         return;

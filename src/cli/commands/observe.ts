@@ -155,7 +155,7 @@ export const balancers: CommandDef = {
     if (ctx.opts.json) return json(ctx, r);
     const s = ctx.out.style;
     for (const b of r.balancers) {
-      ctx.out.line(`${s.bold(String(b.name))}  ${b.protocol}://${b.listen}  ${b.algorithm}${b.panic ? `  ${s.red("panic")}` : ""}`);
+      ctx.out.line(`${s.bold(String(b.name))}  ${b.protocol}://${b.listen}  ${b.algorithm}${b.panic ? `  ${s.red("panic")}` : ""}${b.failedOver ? `  ${s.yellow("failed over")}` : b.onBackup ? `  ${s.yellow("on backup")}` : ""}`);
       ctx.out.line(
         table(
           ["endpoint", "address", "health", "weight", "active", "requests", "5xx", "p99 ms", "state"],

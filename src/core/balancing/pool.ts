@@ -6,6 +6,9 @@
 //   ejection are ignored and every non-draining endpoint takes traffic (better some errors than none at all).
 //   Slow start (Envoy's): for windowMs after max(addedAt, recoveredAt) the weight is scaled by
 //   max(minWeightPercent / 100, (elapsed / windowMs) ^ (1 / aggression)).
+// Backup endpoints (HAProxy `backup` servers, Envoy's second priority level) take traffic only while no primary
+// endpoint is eligible (all critical, ejected, draining or weight 0), or while the pool is failed over on purpose
+// (`failover`, set by the recovery ladder); panic mode then applies within the backups.
 // Connection limits change per request, so they are NOT applied here: the pool keeps endpoints at their
 // limit and `pickAdmitted` checks the live count after each pick, re-picking a bounded number of times
 // (with a re-hashed key, so keyed policies move on too). The pool is rebuilt on catalog changes and at
@@ -33,6 +36,8 @@ export interface EndpointRecord {
   active: number;
   /** Circuit breaker: most concurrent requests or connections; absent or 0 = unlimited. */
   readonly maxConnections?: number;
+  /** A backup endpoint: used only while no primary is eligible, or while the pool is failed over. */
+  readonly backup?: boolean;
 }
 
 export interface SlowStartOptions {
@@ -48,6 +53,8 @@ export interface PoolOptions {
   /** 0 disables panic mode. */
   panicThresholdPercent?: number;
   slowStart?: SlowStartOptions;
+  /** Route to the backup endpoints even though primaries are eligible (when there are usable backups). */
+  failover?: boolean;
 }
 
 export const DEFAULT_POOL_OPTIONS = {
@@ -97,9 +104,27 @@ export interface PoolView {
   readonly healthyPercent: number;
   /** Clock ms at which the view goes stale by itself (Infinity when it does not). */
   readonly refreshAt: number;
+  /** The endpoints are the backup set (no primary was eligible, or the pool is failed over). */
+  readonly onBackup: boolean;
 }
 
 export function buildPool(records: readonly EndpointRecord[], now: number, opts: PoolOptions = {}): PoolView {
+  let backups = 0;
+  let primaryEligible = 0;
+  let backupCandidates = 0;
+  for (const r of records) {
+    if (r.backup) backups++;
+    if (r.draining || !(r.weight > 0)) continue;
+    if (r.backup) backupCandidates++;
+    else if (r.health !== "critical" && !(r.ejectedUntil !== undefined && r.ejectedUntil > now)) primaryEligible++;
+  }
+  if (backups === 0) return tier(records, now, opts, false);
+  const onBackup = backupCandidates > 0 && (opts.failover === true || primaryEligible === 0);
+  return tier(records, now, opts, onBackup);
+}
+
+/** The view over one tier (primaries or backups) of the records. */
+function tier(records: readonly EndpointRecord[], now: number, opts: PoolOptions, backup: boolean): PoolView {
   const warningFactor = opts.warningWeightFactor ?? DEFAULT_POOL_OPTIONS.warningWeightFactor;
   const panicPercent = opts.panicThresholdPercent ?? DEFAULT_POOL_OPTIONS.panicThresholdPercent;
   const slow = { ...DEFAULT_POOL_OPTIONS.slowStart, ...opts.slowStart };
@@ -109,9 +134,11 @@ export function buildPool(records: readonly EndpointRecord[], now: number, opts:
   let healthy = 0;
   for (const r of records) {
     if (r.draining || !(r.weight > 0)) continue;
-    candidates++;
     const ejected = r.ejectedUntil !== undefined && r.ejectedUntil > now;
+    // An ejection ending anywhere may move traffic between tiers: the view goes stale then.
     if (ejected) refreshAt = Math.min(refreshAt, r.ejectedUntil!);
+    if ((r.backup === true) !== backup) continue;
+    candidates++;
     if (!ejected && r.health !== "critical") healthy++;
   }
   const healthyPercent = candidates === 0 ? 100 : (100 * healthy) / candidates;
@@ -119,6 +146,7 @@ export function buildPool(records: readonly EndpointRecord[], now: number, opts:
 
   const endpoints: EligibleEndpoint[] = [];
   records.forEach((r, source) => {
+    if ((r.backup === true) !== backup) return;
     if (r.draining || !(r.weight > 0)) return;
     const ejected = r.ejectedUntil !== undefined && r.ejectedUntil > now;
     if (!panic && (ejected || r.health === "critical")) return;
@@ -133,7 +161,7 @@ export function buildPool(records: readonly EndpointRecord[], now: number, opts:
     }
     endpoints.push(new EligibleEndpoint(r, source, weight));
   });
-  return { endpoints, panic, healthyPercent, refreshAt };
+  return { endpoints, panic, healthyPercent, refreshAt, onBackup: backup };
 }
 
 /** True when the endpoint's circuit breaker is open: it already holds its maximum of requests. */

@@ -53,6 +53,9 @@ describe("config loading", () => {
     ["an unknown check kind", "checks:\n  - {name: c, kind: ping, target: 'x'}\n", "checks[0].kind", /Expected/],
     ["two listeners on one address", "api: {listen: '127.0.0.1:8600'}\n", "dns.listen", /already used by api.listen/],
     ["a balancer naming a missing app", "balancers:\n  - {name: b, listen: '127.0.0.1:1', backends: {app: ghost}}\n", "balancers[0].backends.app", /no app of that name/],
+    ["a backup naming a missing app", "balancers:\n  - {name: b, listen: '127.0.0.1:1', backends: {endpoints: [{address: '127.0.0.1:2'}], backup: {app: ghost}}}\n", "balancers[0].backends.backup.app", /no app of that name/],
+    ["an empty backup", "balancers:\n  - {name: b, listen: '127.0.0.1:1', backends: {endpoints: [{address: '127.0.0.1:2'}], backup: {}}}\n", "balancers[0].backends.backup", /needs an app, a service or static endpoints/],
+    ["a backup endpoint that is also a primary", "balancers:\n  - {name: b, listen: '127.0.0.1:1', backends: {endpoints: [{address: '127.0.0.1:2'}], backup: {endpoints: [{address: '127.0.0.1:2'}]}}}\n", "balancers[0].backends.backup.endpoints[0].address", /also a primary/],
     ["a bad duration", "agent: {shutdown_timeout: soon}\n", "agent.shutdown_timeout", /duration/],
   ];
   test.each(bad)("%s is rejected with its path", (_what, text, path, message) => {

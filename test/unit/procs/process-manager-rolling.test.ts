@@ -125,3 +125,48 @@ describe("hook bounds", () => {
     }
   });
 });
+
+describe("replace", () => {
+  test("a fresh slot on a new port is ready and routed to before the old replica is drained and stopped", async () => {
+    await using h = harness();
+    const port = portRange();
+    await h.pm.apply([fastSpec("web", "server", { replicas: 2, port, readiness: { kind: "port", timeoutMs: 5_000 } })]);
+    await waitFor(() => h.of("ready").length === 2);
+    const before = h.pm.snapshot()[0]!.replicas;
+    const steps: string[] = [];
+    const r = await h.pm.replace("web", 0, {
+      onReady: async (x) => {
+        expect(await canConnect(x.port!)).toBe(true);
+        steps.push(`ready ${x.id}`);
+      },
+      drain: (x) => void steps.push(`drain ${x.id}`),
+    });
+    expect(r).toMatchObject({ ok: true, replica: 2 });
+    expect(steps).toEqual(["ready 2", "drain 0"]);
+    const after = h.pm.snapshot()[0]!.replicas;
+    expect(after.map((x) => [x.id, x.state])).toEqual([[1, "ready"], [2, "ready"]]);
+    // The other replica is untouched; the fresh one has a port no replica had.
+    expect(after[0]!.pid).toBe(before[1]!.pid);
+    expect(before.map((x) => x.port)).not.toContain(after[1]!.port);
+    expect(isRunning(before[0]!.pid!)).toBe(false);
+    expect(h.of("stopped").find((e) => e.id === 0)).toMatchObject({ reason: "replaced" });
+  });
+
+  test("contrast: a fresh replica that never becomes ready is stopped and the old one keeps its slot", async () => {
+    await using h = harness();
+    const spec = fastSpec("web", "server", { port: portRange(), readiness: { kind: "stdout", pattern: "^READY", timeoutMs: 5_000 } });
+    await h.pm.apply([spec]);
+    const first = await h.waitEvent("ready");
+    await h.pm.apply([{ ...spec, readiness: { kind: "stdout", pattern: "^NEVER", timeoutMs: 200 } }]);
+    const r = await h.pm.replace("web", 0);
+    expect(r).toMatchObject({ ok: false, reason: expect.stringContaining("did not become ready") });
+    expect(h.pm.snapshot()[0]!.replicas.map((x) => [x.id, x.pid])).toEqual([[0, first.pid]]);
+    expect(isRunning(first.pid)).toBe(true);
+  });
+
+  test("an unknown replica is refused with its name", async () => {
+    await using h = harness();
+    await h.pm.apply([fastSpec("web", "server", { port: portRange(), readiness: { kind: "stdout", pattern: "^READY" } })]);
+    expect(await h.pm.replace("web", 7)).toEqual({ ok: false, reason: "no replica web/7" });
+  });
+});

@@ -144,3 +144,34 @@ describe("connection limits", () => {
     expect(pickAdmitted(p, { hash: 0 }, view.endpoints)).toBe(-1);
   });
 });
+
+describe("backup endpoints", () => {
+  const ids = (v: ReturnType<typeof buildPool>) => v.endpoints.map((e) => e.id);
+  const table: Array<[string, EndpointRecord[], boolean, string[]]> = [
+    ["a passing primary keeps the backups idle", [rec("p1"), rec("p2", { health: "critical" }), rec("b1", { backup: true })], false, ["p1"]],
+    ["every primary critical: the backups serve", [rec("p1", { health: "critical" }), rec("p2", { health: "critical" }), rec("b1", { backup: true })], true, ["b1"]],
+    ["every primary ejected or draining: the backups serve", [rec("p1", { ejectedUntil: NOW + 5 }), rec("p2", { draining: true }), rec("b1", { backup: true })], true, ["b1"]],
+    ["no primary at all: the backups serve", [rec("b1", { backup: true }), rec("b2", { backup: true })], true, ["b1", "b2"]],
+    ["no usable backup: the primaries stay (in panic) rather than nothing", [rec("p1", { health: "critical" }), rec("b1", { backup: true, draining: true })], false, ["p1"]],
+  ];
+  for (const [what, records, onBackup, expected] of table) {
+    test(what, () => {
+      const v = buildPool(records, NOW);
+      expect(v.onBackup).toBe(onBackup);
+      expect(ids(v)).toEqual(expected);
+    });
+  }
+
+  test("failover routes to the backups although a primary is passing; without backups it changes nothing", () => {
+    const v = buildPool([rec("p1"), rec("b1", { backup: true }), rec("b2", { backup: true, health: "critical" })], NOW, { failover: true });
+    expect(v.onBackup).toBe(true);
+    expect(ids(v)).toEqual(["b1"]);
+    expect(buildPool([rec("p1")], NOW, { failover: true }).onBackup).toBe(false);
+  });
+
+  test("an ejected primary's ejection end makes the view stale, so traffic can move back to it", () => {
+    const v = buildPool([rec("p1", { ejectedUntil: NOW + 5 }), rec("b1", { backup: true })], NOW);
+    expect(v.refreshAt).toBe(NOW + 5);
+    expect(ids(buildPool([rec("p1", { ejectedUntil: NOW + 5 }), rec("b1", { backup: true })], NOW + 5))).toEqual(["p1"]);
+  });
+});
