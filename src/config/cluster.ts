@@ -6,6 +6,7 @@ import { Effect, Schema } from "effect";
 import type { ClusterSpec } from "../protocol/cluster.ts";
 import type { ConfigProblem } from "./problems.ts";
 import { Duration } from "./units.ts";
+import { LABEL } from "./placement.ts";
 
 const def = <S extends Schema.Top>(schema: S, value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))(schema);
 const NonEmpty = Schema.String.check(Schema.isMinLength(1, { message: "Expected a non-empty string" }));
@@ -31,6 +32,8 @@ export const Cluster = Schema.Struct({
       /** The address replicas bind to (HOST) and other nodes reach them at. No default: a guess (127.0.0.1, the
        *  first interface) would publish endpoints other hosts cannot reach, or reach the wrong host. */
       advertise: NonEmpty,
+      /** Matched by cluster apps' placement.constraints (and shown in polis members). */
+      labels: def(Schema.Record(Schema.String, Schema.String), {}),
   }),
   lease_ttl: def(Duration, "10s"),
 });
@@ -48,6 +51,11 @@ export function clusterRules(c: ClusterConfig | undefined): ConfigProblem[] {
   if (c.etcd.dial_timeout < 100) out.push({ path: "cluster.etcd.dial_timeout", message: "must be at least 100ms", value: String(c.etcd.dial_timeout) });
   if (isIP(c.node.advertise) === 0) out.push({ path: "cluster.node.advertise", message: "expected an IP address (other nodes and DNS answers use it as is)", value: JSON.stringify(c.node.advertise) });
   if (c.node.zone !== "" && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(c.node.zone)) out.push({ path: "cluster.node.zone", message: "expected a name of letters, digits, '.', '_' or '-'", value: JSON.stringify(c.node.zone) });
+  for (const [k, v] of Object.entries(c.node.labels)) {
+    if (!LABEL.test(k)) out.push({ path: `cluster.node.labels.${k}`, message: "expected a label name of letters, digits, '.', '_', '/' or '-' (1-63 characters)", value: JSON.stringify(k) });
+    if (v.length > 253) out.push({ path: `cluster.node.labels.${k}`, message: "a label value is at most 253 characters", value: `${v.length} characters` });
+  }
+  if (Object.keys(c.node.labels).length > 64) out.push({ path: "cluster.node.labels", message: "at most 64 labels", value: String(Object.keys(c.node.labels).length) });
   if (c.etcd.password_file !== undefined && c.etcd.username === undefined) out.push({ path: "cluster.etcd.password_file", message: "a password needs cluster.etcd.username" });
   const tls = c.etcd.tls;
   if (tls && (tls.cert_file === undefined) !== (tls.key_file === undefined)) out.push({ path: "cluster.etcd.tls", message: "cert_file and key_file go together" });
@@ -67,7 +75,7 @@ export function toClusterSpec(c: ClusterConfig, agentName: string | undefined, v
     ...(c.etcd.password_file !== undefined ? { passwordFile: c.etcd.password_file } : {}),
     ...(c.etcd.tls ? { tls: { ...(c.etcd.tls.ca_file ? { caFile: c.etcd.tls.ca_file } : {}), ...(c.etcd.tls.cert_file ? { certFile: c.etcd.tls.cert_file } : {}), ...(c.etcd.tls.key_file ? { keyFile: c.etcd.tls.key_file } : {}) } } : {}),
     leaseTtlSeconds: Math.max(2, Math.round(c.lease_ttl / 1000)),
-    node: { name: clusterNodeName(c, agentName), zone: c.node.zone, advertise: c.node.advertise },
+    node: { name: clusterNodeName(c, agentName), zone: c.node.zone, advertise: c.node.advertise, ...(Object.keys(c.node.labels).length > 0 ? { labels: c.node.labels } : {}) },
     version,
   };
 }

@@ -6,6 +6,7 @@ import { Cluster } from "./cluster.ts";
 import { TaskDefinition, TaskQueue } from "./tasks-schema.ts";
 import { ByteSize, Duration, Listen, Port } from "./units.ts";
 import { Deploy } from "./deploy.ts";
+import { Placement } from "./placement.ts";
 import { driverFields } from "./drivers.ts";
 
 const def = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
@@ -216,6 +217,8 @@ export const App = Schema.Struct({
   checks: def(Schema.Array(AppCheck), []),
   scaling: Schema.optionalKey(ScalingPolicy),
   deploy: def(Deploy, {}),
+  /** Where the replicas run: this node (default) or slots the cluster leader places across nodes. */
+  placement: def(Placement, {}),
   ...driverFields,
 });
 

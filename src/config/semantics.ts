@@ -11,6 +11,7 @@ import { splitListen } from "./units.ts";
 import { taskAndAlertRules } from "./tasks.ts";
 import { type ClusterConfig, clusterRules } from "./cluster.ts";
 import { driverRules } from "./drivers.ts";
+import { placementRules } from "./placement.ts";
 
 /** The config as far as it decoded: absent sections failed, undefined list entries failed. */
 export interface ConfigParts {
@@ -165,6 +166,7 @@ export function checkSemantics(config: ConfigParts, cores = navigator.hardwareCo
     if (app.readiness.kind === "stdout" && !app.readiness.pattern) out.push({ path: `${at}.readiness.pattern`, message: "stdout readiness needs a pattern" });
     if (app.readiness.kind === "port" && "none" in app.port) out.push({ path: `${at}.readiness.kind`, message: 'port readiness needs a port allocation (port.range or port.shared); use "none" or "stdout"' });
     if (app.readiness.kind === "check" && app.checks.length === 0) out.push({ path: `${at}.readiness.kind`, message: "check readiness needs at least one check in checks" });
+    out.push(...placementRules(app, at, config.cluster !== undefined));
     if (app.restart.initial_delay > app.restart.max_delay) out.push({ path: `${at}.restart.initial_delay`, message: `must not exceed restart.max_delay (${app.restart.max_delay} ms)`, value: String(app.restart.initial_delay) });
     for (const re of [app.readiness.pattern, app.watchdog?.pattern]) {
       if (re === undefined) continue;

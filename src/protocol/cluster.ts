@@ -15,7 +15,7 @@ export interface ClusterSpec {
   readonly passwordFile?: string;
   readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
   readonly leaseTtlSeconds: number;
-  readonly node: { readonly name: string; readonly zone: string; readonly advertise: string };
+  readonly node: { readonly name: string; readonly zone: string; readonly advertise: string; readonly labels?: Readonly<Record<string, string>> };
   readonly version: string;
 }
 
