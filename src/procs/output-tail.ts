@@ -31,7 +31,7 @@
 // no agent runs, nothing rotates: the files grow until the next agent tails them again.
 //
 // Adoption: the next agent resumes tailing an adopted replica's files from their current end.
-import { closeSync, copyFileSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync, writeSync } from "node:fs";
+import { closeSync, constants, copyFileSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { LineSplitter } from "./line-reader.ts";
 
@@ -60,12 +60,18 @@ export function outputPaths(dir: string, app: string, id: number): OutputPaths {
   return { stdout: join(dir, `${app}-${id}.stdout.log`), stderr: join(dir, `${app}-${id}.stderr.log`) };
 }
 
-/** Opens both files for appending (creating dir and files). The caller closes the fds after the spawn. */
-export function openOutputFiles(dir: string, paths: OutputPaths): { stdout: number; stderr: number } {
+const FRESH_APPEND = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
+
+/** Opens both files for appending (creating dir and files), or emptied first with `fresh` (O_TRUNC: one syscall, no
+ * stat). The caller closes the fds after the spawn. */
+export function openOutputFiles(dir: string, paths: OutputPaths, fresh = false): { stdout: number; stderr: number } {
   mkdirSync(dir, { recursive: true });
-  const stdout = openSync(paths.stdout, "a");
+  // Appending either way: the runner cuts a file back to its limit while the process writes, and O_APPEND makes the
+  // next write land at the new end (a plain offset would leave a hole as large as what was cut).
+  const mode = fresh ? FRESH_APPEND : "a";
+  const stdout = openSync(paths.stdout, mode);
   try {
-    return { stdout, stderr: openSync(paths.stderr, "a") };
+    return { stdout, stderr: openSync(paths.stderr, mode) };
   } catch (e) {
     closeSync(stdout);
     throw e;

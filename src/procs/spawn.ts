@@ -13,6 +13,8 @@ export interface SpawnRequest {
   readonly env: Record<string, string | undefined>;
   readonly dir: string;
   readonly paths: OutputPaths;
+  /** Empty the output files first (a task attempt keeps only its own output); else append (a replica's log). */
+  readonly fresh?: boolean;
 }
 
 export interface Spawned {
@@ -38,12 +40,12 @@ export class SpawnError extends Error {
 export function spawnDetached(req: SpawnRequest): Spawned {
   let fds: { stdout: number; stderr: number };
   try {
-    fds = openOutputFiles(req.dir, req.paths);
+    fds = openOutputFiles(req.dir, req.paths, req.fresh === true);
   } catch (e) {
     throw new SpawnError("output", `cannot open output files: ${e instanceof Error ? e.message : String(e)}`);
   }
   try {
-    const from = { stdout: fstatSync(fds.stdout).size, stderr: fstatSync(fds.stderr).size };
+    const from = req.fresh ? { stdout: 0, stderr: 0 } : { stdout: fstatSync(fds.stdout).size, stderr: fstatSync(fds.stderr).size };
     const proc = Bun.spawn([req.command, ...req.args], { cwd: req.cwd, env: req.env, stdin: "ignore", stdout: fds.stdout, stderr: fds.stderr, detached: true });
     return { proc, pid: proc.pid, startTime: readProcStat(proc.pid)?.startTime ?? null, from };
   } catch (e) {
