@@ -27,6 +27,8 @@ const Attempt = Schema.Struct({
   signal: Schema.optionalKey(Schema.NullOr(Schema.String)),
   outcome: Schema.optionalKey(Schema.String),
   message: Schema.optionalKey(Schema.String),
+  /** The attempt's process outlived the agent that started it and was followed to its end by the next one. */
+  adopted: Schema.optionalKey(Schema.Boolean),
 });
 const Stream = Schema.Struct({ captured: Schema.Number, total: Schema.Number, note: Schema.String });
 export const TaskView = Schema.Struct({
@@ -94,6 +96,7 @@ export function taskView(t: Task, now = Date.now()): typeof TaskView.Type {
       ...(a.signal !== undefined ? { signal: a.signal } : {}),
       ...(a.outcome !== undefined ? { outcome: a.outcome } : {}),
       ...(a.message !== undefined ? { message: a.message } : {}),
+      ...(a.adopted ? { adopted: true } : {}),
     })),
     ...(t.output
       ? {

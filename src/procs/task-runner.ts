@@ -7,8 +7,9 @@
 import { ftruncateSync, openSync, closeSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { FromProcsTasks, OutputInfo, TaskRef, TaskRunSpec, TaskStartReply } from "../protocol/tasks.ts";
+import { close as closeWatch, type ExitWatch, lookExit, watchExit } from "./exit-status.ts";
 import { environOf, OWNER_ENV } from "./orphans.ts";
-import { isRunning, liveProcesses, readProcStat } from "./proc-stat.ts";
+import { liveProcesses } from "./proc-stat.ts";
 import { groupAlive, signalGroup } from "./process-group.ts";
 import { SpawnError, spawnDetached } from "./spawn.ts";
 
@@ -29,6 +30,8 @@ interface Running {
   readonly paths: { stdout: string; stderr: string };
   readonly limit: number;
   readonly adopted: boolean;
+  /** An adopted task is not our child: its end and exit status are read through this (see exit-status.ts). */
+  readonly watch?: ExitWatch;
   /** Bytes cut off past the limit so far, per stream. */
   cut: { stdout: number; stderr: number };
   killTimer?: ReturnType<typeof setTimeout>;
@@ -99,6 +102,7 @@ export function createTaskRunner(send: (m: FromProcsTasks) => void): TaskRunner 
     if (r.done || closed) return;
     r.done = true;
     if (r.killTimer) clearTimeout(r.killTimer);
+    if (r.watch) closeWatch(r.watch);
     running.delete(r.id);
     send({ t: "procs.task-exit", id: r.id, attempt: r.attempt, code, signal, adopted: r.adopted, output: output(r) });
     if (running.size === 0 && watch) {
@@ -112,8 +116,11 @@ export function createTaskRunner(send: (m: FromProcsTasks) => void): TaskRunner 
       for (const r of running.values()) {
         r.cut.stdout += hold(r.paths.stdout, r.limit);
         r.cut.stderr += hold(r.paths.stderr, r.limit);
-        // An adopted task is not our child: no exit event, so it is looked at here.
-        if (r.adopted && !(isRunning(r.pid) && readProcStat(r.pid)?.startTime === r.startTime)) ended(r, null, null);
+        // An adopted task is not our child: no exit event, so it is looked at here (null and null: status unknown).
+        if (!r.watch) continue;
+        const look = lookExit(r.watch);
+        if (look.state === "exited") ended(r, look.code, look.signal);
+        else if (look.state === "unknown") ended(r, null, null);
       }
     }, WATCH_MS);
   };
@@ -172,12 +179,14 @@ export function createTaskRunner(send: (m: FromProcsTasks) => void): TaskRunner 
           continue;
         }
         const at = t.pid !== undefined && t.startTime !== undefined ? { pid: t.pid, startTime: t.startTime } : found.get(t.id);
-        if (!at || !isRunning(at.pid) || readProcStat(at.pid)?.startTime !== at.startTime) {
+        // A zombie counts as found: it ended while we were away, and its status is still there to read.
+        const watch = at ? watchExit(at.pid, at.startTime) : null;
+        if (!at || !watch) {
           gone.push(t.id);
           continue;
         }
         const paths = taskOutputPaths(resolve(t.outputDir), t.id);
-        follow({ id: t.id, attempt: t.attempt, pid: at.pid, startTime: at.startTime, paths, limit: t.outputLimit, adopted: true, cut: { stdout: 0, stderr: 0 }, done: false });
+        follow({ id: t.id, attempt: t.attempt, pid: at.pid, startTime: at.startTime, paths, limit: t.outputLimit, adopted: true, watch, cut: { stdout: 0, stderr: 0 }, done: false });
         adopted.push({ id: t.id, ...at });
       }
       return { adopted, gone };
@@ -193,7 +202,10 @@ export function createTaskRunner(send: (m: FromProcsTasks) => void): TaskRunner 
     close() {
       closed = true;
       if (watch) clearInterval(watch);
-      for (const r of running.values()) if (r.killTimer) clearTimeout(r.killTimer);
+      for (const r of running.values()) {
+        if (r.killTimer) clearTimeout(r.killTimer);
+        if (r.watch) closeWatch(r.watch);
+      }
       running.clear();
     },
   };

@@ -117,8 +117,10 @@ describe("tasks across an agent SIGKILL", () => {
       }, { timeoutMs: 60_000, intervalMs: 200, what: "every task finished" });
       expect(after.filter((t) => t.state !== "succeeded").map((t) => `${t.id}:${t.state}:${t.reason}`)).toEqual([]);
       expect(after.every((t) => t.attempts.length === 1)).toBe(true);
-      const adopted = after.filter((t) => t.attempts[0].outcome === "adopted-exit-unknown").map((t) => t.id).sort();
-      expect(adopted).toEqual(ids.slice(0, 5).sort());
+      // The five that outlived the agent were followed by the new one, their exit status read (not their parent).
+      const adopted = after.filter((t) => t.attempts[0].adopted === true);
+      expect(adopted.map((t) => t.id).sort()).toEqual(ids.slice(0, 5).sort());
+      expect(adopted.map((t) => [t.attempts[0].outcome, t.exitCode])).toEqual(Array.from({ length: 5 }, () => ["exited", 0]));
       const runs = readFileSync(log, "utf8").trim().split("\n");
       expect(runs.length).toBe(205);
       expect(new Set(runs).size).toBe(205);
@@ -126,4 +128,34 @@ describe("tasks across an agent SIGKILL", () => {
       await agent.stop();
     }
   }, 120_000);
+
+  test("a task adopted after the SIGKILL ends with its real exit code or signal, not an unknown status", async () => {
+    let agent = await startAgent({ config: { api: { allow_api_tasks: true }, task_queue: { max_concurrent: 3 } } });
+    try {
+      const go = join(agent.dir, "go");
+      // Each waits for the file the test creates once the new agent follows it, then ends its own way.
+      const wait = `while [ ! -e ${go} ]; do sleep 0.05; done;`;
+      const ends = [`${wait} exit 0`, `${wait} exit 3`, `${wait} kill -TERM $$`];
+      const ids: string[] = [];
+      for (const [i, script] of ends.entries()) ids.push((await post(agent, "/v1/tasks", { name: `end-${i}`, command: "/bin/sh", args: ["-c", script] })).body.id);
+      await waitFor(async () => (await Promise.all(ids.map((id) => taskOf(agent, id)))).every((t) => t.state === "running"), { what: "3 running" });
+      agent.proc.kill("SIGKILL");
+      await agent.proc.exited;
+      agent = await startAgent({ sameDirAs: agent });
+      await waitFor(async () => (await Promise.all(ids.map((id) => taskOf(agent, id)))).every((t) => t.attempts[0]?.adopted === true), { timeoutMs: 20_000, what: "the 3 adopted" });
+      await Bun.write(go, "");
+      const done = await waitFor(async () => {
+        const ts = await Promise.all(ids.map((id) => taskOf(agent, id)));
+        return ts.every((t) => finished(t.state)) && ts;
+      }, { timeoutMs: 20_000, what: "the 3 finished" });
+      expect(done.map((t) => [t.state, t.exitCode, t.signal ?? null, t.attempts.length, t.attempts[0].outcome])).toEqual([
+        ["succeeded", 0, null, 1, "exited"],
+        ["failed", 3, null, 1, "exited"],
+        ["failed", null, "SIGTERM", 1, "exited"],
+      ]);
+      expect(done[1].reason).toBe("exit code 3");
+    } finally {
+      await agent.stop();
+    }
+  }, 90_000);
 });

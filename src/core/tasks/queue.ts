@@ -250,9 +250,10 @@ export function decide(s: QueueState, e: QueueEvent, now: number): QueueDecision
       if (e.output) t.output = e.output;
       const how = e.code !== null ? `exit code ${e.code}` : `killed by ${e.signal ?? "a signal"}`;
       if (t.cancelRequested) finish(s, t, "cancelled", `cancelled (${how})`, now, actions);
-      // An adopted process is not the agent's child: its status cannot be read. It ran once; it is not run again.
+      // An adopted process is not the agent's child: where the host cannot tell its status (see exit-status.ts) it
+      // ran once and is not run again.
       else if (e.statusUnknown) {
-        finish(s, t, "succeeded", "ended after the agent restarted; its exit status is unknown (it was not the agent's child)", now, actions);
+        finish(s, t, "succeeded", "ended after the agent restarted; its exit status is unknown (it was not the agent's child, and this host kept no status for it)", now, actions);
         t.attempts[t.attempts.length - 1]!.outcome = "adopted-exit-unknown";
       }
       else if (t.reason === "timeout") finish(s, t, "timed_out", `ran longer than its timeout of ${t.spec.timeoutMs} ms (${how})`, now, actions);
@@ -311,8 +312,14 @@ export function decide(s: QueueState, e: QueueEvent, now: number): QueueDecision
       if (last) last.outcome = "lost";
       return out(Reason.LOST, t);
     }
-    case "adopted":
+    case "adopted": {
+      const last = t.attempts[t.attempts.length - 1];
+      if (last && !last.adopted) {
+        last.adopted = true;
+        actions.push({ kind: "persist", task: t });
+      }
       actions.push({ kind: "event", type: "task.adopted", task: t, message: `task ${t.id} (${t.spec.name}) still running after the agent restarted (pid ${t.pid}): followed again, not started twice` });
       return out(Reason.ADOPTED, t);
+    }
   }
 }

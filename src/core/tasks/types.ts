@@ -43,6 +43,8 @@ export interface TaskAttempt {
   signal?: string | null;
   /** Why it ended: exited, spawn-failed, timeout, cancelled, lost, adopted-exit-unknown. */
   outcome?: string;
+  /** Followed across an agent restart (its process outlived the agent that started it). */
+  adopted?: boolean;
   message?: string;
 }
 

@@ -86,6 +86,27 @@ describe("task queue", () => {
     expect(s2.nextId).toBe(3);
   });
 
+  test.each([
+    ["exit code 0", { code: 0, signal: null }, "succeeded", "exited"],
+    ["exit code 3", { code: 3, signal: null }, "failed", "exited"],
+    ["killed by SIGTERM", { code: null, signal: "SIGTERM" }, "failed", "exited"],
+    ["status unknown", { code: null, signal: null, statusUnknown: true }, "succeeded", "adopted-exit-unknown"],
+  ] as const)("an adopted task that ends with %s ends %s, its attempt marked adopted (outcome %s), never run again", (_what, exit, state, outcome) => {
+    const s1 = createQueueState(opts());
+    decide(s1, { type: "enqueue", spec: spec("long", { retries: { max: 0, backoffMs: 0, maxBackoffMs: 0 } }) }, 0);
+    decide(s1, { type: "spawned", id: "1", pid: 5, startTime: 9 }, 0);
+    const s2 = createQueueState(opts(), structuredClone([...s1.tasks.values()]));
+    const a = decide(s2, { type: "adopted", id: "1" }, 5);
+    // The mark is persisted: a second restart still knows this attempt was followed across one.
+    expect(a.actions.some((x) => x.kind === "persist")).toBe(true);
+    const d = decide(s2, { type: "exited", id: "1", ...exit }, 9);
+    const t = s2.tasks.get("1")!;
+    expect(t.state).toBe(state);
+    expect(t.attempts).toHaveLength(1);
+    expect(t.attempts[0]).toMatchObject({ adopted: true, outcome, exitCode: exit.code });
+    expect(started(d)).toEqual([]);
+  });
+
   test("update changes a queued task only; delete refuses a running one", () => {
     const s = createQueueState(opts());
     decide(s, { type: "enqueue", spec: spec("a") }, 0);
