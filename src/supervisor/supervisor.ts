@@ -13,7 +13,7 @@ import { replicaBounds } from "../config/apps.ts";
 import { toBalancerSpec } from "../config/balancers.ts";
 import { resolveCount } from "../config/semantics.ts";
 import type { DnsServer } from "../discovery/dns-server.ts";
-import type { WorkerLog } from "../protocol/common.ts";
+import type { RequestMap, WorkerLog } from "../protocol/common.ts";
 import type { FromProcs } from "../protocol/procs.ts";
 import { type CatalogOverrides, createCatalog } from "../state/catalog.ts";
 import { createEventBus, type EventInput } from "../state/event-bus.ts";
@@ -43,7 +43,7 @@ import { createDeployStore } from "../state/deployments.ts";
 import { createScalerLink } from "./scaler-link.ts";
 import type { Handover } from "./takeover.ts";
 import { createHandover } from "./takeover-handover.ts";
-import { createWorkerHost, type WorkerInfo } from "./worker-host.ts";
+import { createWorkerHost as createThreadHost, type WorkerHost, type WorkerHostOptions, type WorkerInfo } from "./worker-host.ts";
 import { wireAlerts } from "./alerts-wiring.ts";
 import { wireTasks } from "./tasks-wiring.ts";
 import { wirePolicies } from "./policies-wiring.ts";
@@ -66,7 +66,14 @@ export interface SupervisorOptions {
   deferBalancers?: boolean;
   /** Move a state store that is not a database aside and start with an empty one (`polis agent --recover`). */
   recover?: boolean;
+  /** Makes each worker host (default: a worker thread per host); tests pass hosts that need no thread. */
+  workerHost?: WorkerHostFactory;
 }
+
+/** createWorkerHost's signature: one host per worker kind, typed by that kind's protocol. */
+export type WorkerHostFactory = <ToWorker extends { readonly t: string }, FromWorker, Requests extends RequestMap>(
+  opts: WorkerHostOptions<ToWorker, FromWorker>,
+) => WorkerHost<ToWorker, FromWorker, Requests>;
 
 export interface Supervisor {
   readonly config: Config;
@@ -230,6 +237,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   };
   /** One host per worker kind, typed by its protocol; each routes its messages to its own link. */
   const createHosts = () => {
+    const createWorkerHost = opts.workerHost ?? createThreadHost;
     const route = <M extends { t: string }>(name: string, handle: (m: M) => boolean) => (m: M | WorkerLog) => {
       if (m.t === "log") return logWorker(name, m as WorkerLog);
       if (!handle(m as M)) log.debug("unrouted worker message", { worker: name, type: m.t });
