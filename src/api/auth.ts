@@ -2,19 +2,15 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "./errors.ts";
+import type { Principal, Role } from "./principal.ts";
 import { cookieValue, SESSION_COOKIE, sameSecret, type SessionStore } from "./session.ts";
 
-export type Role = "read" | "operator" | "admin";
+export type { Principal, Role } from "./principal.ts";
 const RANK: Record<Role, number> = { read: 1, operator: 2, admin: 3 };
 
 export interface TokenEntry {
   readonly name: string;
   readonly token: string;
-  readonly role: Role;
-}
-
-export interface Principal {
-  readonly name: string;
   readonly role: Role;
 }
 

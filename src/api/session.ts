@@ -1,7 +1,7 @@
 // Console sessions: a token is exchanged once for an opaque session id kept in an HttpOnly cookie, with a CSRF
 // token the page sends on every mutating call. Kept in memory: an agent restart signs every console out.
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import type { Principal } from "./auth.ts";
+import type { Principal } from "./principal.ts";
 
 export const SESSION_COOKIE = "polis_session";
 /** Long enough for an incident shift, short enough that a forgotten tab does not stay signed in for days. */

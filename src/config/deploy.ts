@@ -3,7 +3,6 @@
 import { Effect, Schema } from "effect";
 import type { RolloutOptions } from "../core/deploy/rollout.ts";
 import { Duration } from "./units.ts";
-import type { AppConfig } from "./schema.ts";
 
 const def = <S extends Schema.Top>(schema: S, value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))(schema);
 const Count = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1000 }));
@@ -95,27 +94,4 @@ export function toRolloutOptions(d: DeployConfig): RolloutOptions {
     autoRevert: d.auto_revert,
     analysis: d.analysis ? { maxErrorRatio: d.analysis.max_error_ratio, maxLatencyRatio: d.analysis.max_latency_ratio, minRequests: d.analysis.min_requests } : null,
   };
-}
-
-/**
- * The keys of an app that make a revision: what a replica runs and how it is contained (driver, resource limits and
- * the container settings take effect only at a spawn, so a change of them is rolled out like a new command).
- * `replicas`, `scaling`, ports, restart, stop, logs and balancers do not.
- */
-export const REVISION_KEYS = ["command", "args", "cwd", "env", "readiness", "max_memory", "checks", "driver", "resources", "oci"] as const;
-
-/** The revision part of a decoded app. */
-export function revisionFieldsOf(app: AppConfig): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of REVISION_KEYS) if (app[k] !== undefined) out[k] = app[k];
-  // The default driver is left out, so an app that never named one keeps the hash it had before drivers existed.
-  if (out.driver === "exec") delete out.driver;
-  return out;
-}
-
-/** The app as a revision runs it: its fields over the app's current settings. */
-export function withRevision(app: AppConfig, fields: Readonly<Record<string, unknown>>): AppConfig {
-  const base: Record<string, unknown> = { ...app };
-  for (const k of REVISION_KEYS) delete base[k];
-  return { driver: "exec", ...base, ...fields } as AppConfig;
 }

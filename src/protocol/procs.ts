@@ -4,7 +4,6 @@ import type { BackoffOptions } from "../core/supervision/backoff.ts";
 import type { CrashLoopOptions } from "../core/supervision/crash-loop.ts";
 import type { KillCause, Reason, RestartMode } from "../core/supervision/restart-policy.ts";
 import type { InitMessage } from "./common.ts";
-import type { DeployProcsRequests } from "./deploy.ts";
 import type { DriverSpec, ResourceUsage, ResourcesSpec } from "./drivers.ts";
 import type { FromProcsTasks, ProcsTaskRequests, ToProcsTasks } from "./tasks.ts";
 
@@ -223,7 +222,13 @@ export type ReplaceResult = { readonly ok: true; readonly replica: number; reado
 export type RollingRestartResult = { readonly ok: true; readonly replaced: number } | { readonly ok: false; readonly replaced: number; readonly reason: string };
 
 /** Supervisor -> procs requests and their replies. */
-export type ProcsRequests = DeployProcsRequests & {
+export type ProcsRequests = {
+  // What a rollout asks: start one replica of a given revision beside the others, and retire one (drained, then
+  // stopped, its slot freed). The supervisor's deploy runner decides which; procs only carries it out.
+  /** A new slot running `spec` (its revision's fields; the rest follows the app). Replies once it is started. */
+  readonly "procs.launch": { readonly body: { readonly app: string; readonly spec: AppSpec }; readonly reply: { readonly app: string; readonly replica: number | null } };
+  /** Drain (the drain hook), stop and forget one replica. Replies once it is gone. */
+  readonly "procs.retire": { readonly body: { readonly app: string; readonly replica: number }; readonly reply: { readonly app: string; readonly replica: number; readonly retired: boolean } };
   readonly "procs.scale": { readonly body: { readonly app: string; readonly replicas: number }; readonly reply: { readonly app: string; readonly replicas: number } };
   readonly "procs.restart-replica": { readonly body: { readonly app: string; readonly replica: number }; readonly reply: { readonly app: string; readonly replica: number } };
   readonly "procs.rolling-restart": { readonly body: { readonly app: string }; readonly reply: RollingRestartResult };

@@ -8,7 +8,8 @@
 // its environment), loads the rollout and goes on from where the replicas are: it resumes, or, when the new
 // revision fails, reverts. No action is remembered across a restart, so none is done twice.
 import { replicaBounds, toAppSpec } from "../config/apps.ts";
-import { revisionFieldsOf, toRolloutOptions, withRevision } from "../config/deploy.ts";
+import { toRolloutOptions } from "../config/deploy.ts";
+import { revisionFieldsOf, withRevision } from "../config/revision.ts";
 import type { AppConfig, Config } from "../config/schema.ts";
 import { type Revision, type RevisionSource, recordRevision, revisionHash } from "../core/deploy/revision.ts";
 import { type Decision, type ReplicaObservation, type ReplicaPhase, type RevisionTraffic, type RolloutEvent, type RolloutKind, type RolloutOptions, type RolloutState, decide, isActive, startRollout, stepping, stepsOf } from "../core/deploy/rollout.ts";

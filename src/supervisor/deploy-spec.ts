@@ -1,6 +1,6 @@
 // A new revision asked for through the API or CLI: a merge patch over the app's target revision, validated as the
 // whole config would be (every problem, with the field's path), so a bad spec creates no revision.
-import { REVISION_KEYS, revisionFieldsOf } from "../config/deploy.ts";
+import { REVISION_KEYS, revisionFieldsOf } from "../config/revision.ts";
 import { decodeConfig } from "../config/load.ts";
 import type { ConfigProblem } from "../config/problems.ts";
 import type { Config } from "../config/schema.ts";
