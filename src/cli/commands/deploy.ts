@@ -1,6 +1,6 @@
 // Client commands for rollouts: deploy a new revision, follow and steer a rollout, roll back, list revisions.
 import type { Json, PolisClient } from "../../client/client.ts";
-import { REVISION_KEYS as SETTABLE } from "../../config/deploy.ts";
+import { REVISION_KEYS as SETTABLE } from "../../config/revision.ts";
 import { type CommandContext, type CommandDef, parseDuration, UsageError } from "../args.ts";
 import { formatTime } from "../output.ts";
 import { table } from "../table.ts";

@@ -1,7 +1,7 @@
 // The driver, resources and oci sections: mapped onto the procs spec, and every bad value named by its path.
 import { describe, expect, test } from "bun:test";
 import { SELF, toAppSpec } from "../../../src/config/apps.ts";
-import { revisionFieldsOf, withRevision } from "../../../src/config/deploy.ts";
+import { revisionFieldsOf, withRevision } from "../../../src/config/revision.ts";
 import { OCI_SELF } from "../../../src/config/drivers.ts";
 import { loadConfigText } from "../../../src/config/load.ts";
 import { revisionHash } from "../../../src/core/deploy/revision.ts";
