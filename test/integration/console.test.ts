@@ -49,6 +49,7 @@ beforeAll(async () => {
       api: {
         tokens: [{ name: "ops", token: OPERATOR, role: "operator" }, { name: "viewer", token: READER, role: "read" }, { name: "root", token: ADMIN, role: "admin" }],
         allow_api_commands: true,
+        allow_api_tasks: true,
       },
       apps: [
         demoApp("demo", { min: 1, max: 3 }),
@@ -285,6 +286,69 @@ describe("the console", () => {
       await context.close();
     }
   }, 90_000);
+
+  test("an operator silences an alert from its row, sees it silenced, and expires the silence", async () => {
+    await call("/v1/alerts", OPERATOR, { method: "POST", body: JSON.stringify({ name: "FanNoisy", severity: "warning", labels: { host: "edge-7" } }) });
+    const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    try {
+      await signIn(page, OPERATOR);
+      await page.getByRole("link", { name: "Alerts" }).click();
+      const alert = page.locator("tr", { hasText: "FanNoisy" });
+      await alert.getByRole("button", { name: "Silence FanNoisy" }).click();
+      expect(await page.getByLabel("Matchers").inputValue()).toBe("alertname=FanNoisy, host=edge-7");
+      await page.getByRole("button", { name: "Create silence" }).click();
+      // No comment: the dialog says why it refused and nothing is created.
+      await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
+      expect(await page.getByRole("dialog").getByRole("alert").textContent()).toContain("comment");
+      await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
+      expect(((await (await call("/v1/silences", READER)).json()) as { silences: unknown[] }).silences).toEqual([]);
+      await page.getByLabel("Comment").fill("fan swap scheduled");
+      await page.getByRole("button", { name: "Create silence" }).click();
+      await confirm(page);
+      const row = page.locator("tr[data-silence]", { hasText: "fan swap scheduled" });
+      await waitFor(async () => ((await row.getByTestId("silence-state").textContent()) === "active" ? true : undefined), { what: "the silence shown active" });
+      await waitFor(async () => ((await alert.getByTestId("alert-state").textContent())?.startsWith("silenced") ? true : undefined), { what: "the alert shown silenced" });
+      const id = await row.getAttribute("data-silence");
+      await row.getByRole("button", { name: `Expire silence ${id}` }).click();
+      await confirm(page);
+      await waitFor(async () => ((await row.getByTestId("silence-state").textContent()) === "expired" ? true : undefined), { what: "the silence shown expired" });
+      const after = (await (await call(`/v1/silences/${id}`, READER)).json()) as { state: string; matchers: string[] };
+      expect(after).toMatchObject({ state: "expired", matchers: ["alertname=FanNoisy", "host=edge-7"] });
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  test("a running task's output streams into the page while it runs, and ends with its exit", async () => {
+    const gate = join(policyDir, "task-gate");
+    // Prints, waits (at most 30 s) for the test to open the gate, prints again.
+    const script = `echo first-line; i=0; while [ ! -e '${gate}' ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; echo second-line; echo oops >&2`;
+    const res = await call("/v1/tasks", OPERATOR, { method: "POST", body: JSON.stringify({ name: "two-part", command: "sh", args: ["-c", script] }) });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    try {
+      await signIn(page, READER);
+      await page.getByRole("link", { name: "Tasks" }).click();
+      await page.getByRole("button", { name: `Output of two-part ${id}` }).click();
+      const out = page.getByTestId("task-output");
+      const stdout = out.locator('[data-stream="stdout"]');
+      await waitFor(async () => ((await stdout.textContent())?.includes("first-line") ? true : undefined), { timeoutMs: 15_000, what: "the first line while the task runs" });
+      expect(await stdout.textContent()).not.toContain("second-line");
+      expect(((await (await call(`/v1/tasks/${id}`, READER)).json()) as { state: string }).state).toBe("running");
+      writeFileSync(gate, "");
+      await waitFor(async () => ((await stdout.textContent())?.includes("second-line") ? true : undefined), { timeoutMs: 15_000, what: "the second line, live" });
+      await waitFor(async () => ((await out.getByTestId("task-output-state").textContent())?.startsWith("succeeded") ? true : undefined), { timeoutMs: 15_000, what: "the end of the task" });
+      expect(await out.getByTestId("task-output-state").textContent()).toContain("exit 0");
+      expect(await out.locator('[data-stream="stderr"]').textContent()).toContain("oops");
+      // Once, not replayed by a reconnect.
+      expect((await stdout.textContent())!.split("first-line").length).toBe(2);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 
   test("the one-time link from `polis ui` signs a browser in once, after the operator confirms, and leaves no ticket in the address bar", async () => {
     const cli = Bun.spawnSync([BINARY, "ui", "--url", agent.url, "--token", READER], { stdout: "pipe", stderr: "pipe" });
