@@ -4,15 +4,20 @@
 // agent's own spawn call (its own session, output to files), which leaves the manager's own work as the difference.
 // 20 runs each, bounded.
 //
+// --cgroup runs the whole bench (and so every child) inside one new CPU cgroup, as a service manager places a
+// service: the kernel's autogroup scheduling (one scheduling group per session, `kernel.sched_autogroup_enabled`)
+// applies only to tasks in the root CPU cgroup, so there a replica's own session costs nothing (needs root).
+//
 // Variants of the supervised case, each on a fresh manager so every kill is a replica's first crash:
 // - "agent default": the agent's default policy (restart.immediate_first: the first crash restarts at once);
 // - "backoff on first crash": immediate_first off, so the first delay is drawn from [100, 300) ms;
 // - "no backoff": initial delay 0, which isolates what the manager itself adds.
 // PM2 (npm `pm2`, installed into a temp dir on first use) runs the same server in fork mode with its default
 // immediate restart; its replica is killed the same way, interleaved with the others in one run.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { detectCgroups } from "../../src/procs/cgroups/detect.ts";
 import { outputPaths } from "../../src/procs/output-tail.ts";
 import { ProcessManager } from "../../src/procs/process-manager.ts";
 import { spawnDetached } from "../../src/procs/spawn.ts";
@@ -21,6 +26,29 @@ import type { AppSpec, ProcsEvent } from "../../src/procs/types.ts";
 const RUNS = Number(process.env.RUNS ?? 20);
 const DEADLINE = performance.now() + 120_000;
 const SERVER = join(import.meta.dir, "restart-server-fixture.ts");
+/** --cgroup: a CPU cgroup for this process (v1 `cpu` mount or v2 with the cpu controller), removed at the end. */
+function enterCpuCgroup(): () => void {
+  const support = detectCgroups();
+  const base = support.bases.cpu;
+  if (!base) throw new Error(`--cgroup: no writable CPU cgroup here (${support.gaps.join("; ") || support.mode})`);
+  const dir = join(base, `polis-bench-restart-${process.pid}`);
+  mkdirSync(dir);
+  const home = readFileSync("/proc/self/cgroup", "utf8");
+  writeFileSync(join(dir, "cgroup.procs"), String(process.pid));
+  console.log(`in CPU cgroup ${dir} (was: ${home.split("\n").find((l) => /(^|:|,)cpu(,|:)/.test(l) || l.startsWith("0::")) ?? "?"})`);
+  return () => {
+    // Back to the parent group, then the empty group can go.
+    try {
+      writeFileSync(join(base, "cgroup.procs"), String(process.pid));
+      rmdirSync(dir);
+    } catch (e) {
+      console.log(`could not remove ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+}
+const leaveCgroup = process.argv.includes("--cgroup") ? enterCpuCgroup() : undefined;
+console.log(`load average before ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+
 const LOG_DIR = mkdtempSync(join(tmpdir(), "polis-bench-restart-"));
 const BASE_PORT = 24_000 + Math.floor(Math.random() * 400) * 10;
 
@@ -241,6 +269,7 @@ try {
   pm2?.stop();
   rmSync(LOG_DIR, { recursive: true, force: true });
 }
+console.log(`load average after ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 const b = median(bare);
 const ratio = (xs: number[]) => `${(median(xs) / b).toFixed(2)}× bare`;
 console.log(`spawn → listening (bare Bun.spawn)                  ${summary(bare)}`);
@@ -264,3 +293,4 @@ if (pm2) {
   console.log(`polis / PM2: agent default ${(median(agentDefault) / median(pm2Runs)).toFixed(2)}×, no backoff ${(median(noBackoff) / median(pm2Runs)).toFixed(2)}×, backoff on first crash ${(median(withDefault) / median(pm2Runs)).toFixed(2)}× (below 1 = faster than PM2)`);
 }
 console.log(JSON.stringify({ runs: bare.length, stages, bare, bareDetached, respawn, respawnAsAgent, agentDefault, noBackoff, withDefault, pm2: pm2Runs }));
+leaveCgroup?.();
