@@ -77,7 +77,10 @@ export function runDriverConformance(d: DriverCase): void {
       await using h = harness();
       await h.pm.apply([d.spec("used", "echo READY; while :; do sleep 0.1; done", base({ readiness: { kind: "stdout", pattern: "^READY" }, resources: { pids: 64, memoryBytes: 64 << 20 } }))]);
       await h.waitEvent("ready");
-      const u = await waitFor(() => h.replica("used", 0)?.usage ?? undefined, { what: "usage after a stats tick" });
+      // Usage is sampled at each stats tick: one taken while the shim was still joining the groups (memory first,
+      // pids last) saw no pid in the pids group. Only a tick after ready reads the replica as it runs.
+      const ticks = h.stats.length;
+      const u = await waitFor(() => h.stats.length > ticks && (h.replica("used", 0)?.usage ?? undefined), { what: "usage from a stats tick after ready" });
       expect(u.pids).toBeGreaterThan(0);
       expect(u.pids).toBeLessThanOrEqual(64);
       expect(u.memoryBytes).toBeGreaterThan(0);
