@@ -10,8 +10,12 @@
 // alternate the proxy loop with a loop doing only the chunk copies, which is subtracted; the median and the best
 // round are reported.
 //
-// Usage: bun scripts/bench/proxy-path.ts [--requests 400000] [--rounds 5] [--body 1024] [--json]
+// With --split P the pool's picker is the balancer's split picker (src/core/balancing/split.ts) with endpoint e1 on a
+// rollout's new revision at P% (a canary step): the two-level pick on the same path, for a before/after ratio.
+//
+// Usage: bun scripts/bench/proxy-path.ts [--requests 400000] [--rounds 5] [--body 1024] [--split P] [--json]
 import { createPicker } from "../../src/core/balancing/index.ts";
+import { createSplitPicker } from "../../src/core/balancing/split.ts";
 import type { PoolEndpoint } from "../../src/core/balancing/picker.ts";
 import { createSeededRng, systemClock } from "../../src/core/time.ts";
 import { createDeadlineClock } from "../../src/balancer/deadline-clock.ts";
@@ -30,9 +34,13 @@ const REQUESTS = arg("requests", 400_000);
 const ROUNDS = arg("rounds", 7);
 const BODY = arg("body", 1024);
 const JSON_OUT = args.includes("--json");
+const SPLIT = args.includes("--split") ? arg("split", 10) : null;
 
-const endpoints: PoolEndpoint[] = [0, 1].map((i) => ({ id: `e${i}`, address: "127.0.0.1", port: 18081 + i, weight: 1, active: 0 }));
-const pool = createPickerPool(createPicker("round_robin", { rng: createSeededRng(1), clock: systemClock }));
+const endpoints: PoolEndpoint[] = [0, 1].map((i) => ({ id: `e${i}`, address: "127.0.0.1", port: 18081 + i, weight: 1, active: 0, revision: i === 1 ? 2 : 1 }));
+const makePicker = () => createPicker("round_robin", { rng: createSeededRng(1), clock: systemClock });
+const picker = SPLIT === null ? makePicker() : createSplitPicker(makePicker, { keyed: false });
+if (SPLIT !== null) (picker as ReturnType<typeof createSplitPicker>).setSplit({ revision: 2, percent: SPLIT });
+const pool = createPickerPool(picker);
 pool.setEndpoints(endpoints);
 const upstreams = new UpstreamPool({ maxIdlePerEndpoint: 128, idleTimeoutMs: 4_000 });
 const clock = createDeadlineClock();
@@ -102,9 +110,9 @@ const served = sh.stats.requests;
 if (sh.stats.responses[2] !== served || toUpstream === 0) throw new Error(`requests were not all answered 200 (${served} requests, ${sh.stats.responses[2]} 2xx)`);
 const med = median(rows.map((x) => x.nsPerRequest));
 const best = Math.min(...rows.map((x) => x.nsPerRequest));
-if (JSON_OUT) console.log(JSON.stringify({ body: BODY, rounds: rows, medianNs: med, bestNs: best }));
+if (JSON_OUT) console.log(JSON.stringify({ body: BODY, split: SPLIT, rounds: rows, medianNs: med, bestNs: best }));
 else {
-  console.log(`HTTP exchange over fake sockets, ${BODY} B body, ${REQUESTS} requests x ${ROUNDS} rounds (chunk copies subtracted)`);
+  console.log(`HTTP exchange over fake sockets, ${BODY} B body, ${REQUESTS} requests x ${ROUNDS} rounds (chunk copies subtracted)${SPLIT === null ? "" : `, traffic split ${SPLIT}% to e1`}`);
   for (const x of rows) console.log(`  round ${x.round}: ${x.nsPerRequest.toFixed(0)} ns/request (copies alone ${x.baselineNs.toFixed(0)} ns)`);
   console.log(`proxy code per request: median ${med.toFixed(0)} ns, best ${best.toFixed(0)} ns; ${(toUpstream / served).toFixed(0)} B forwarded upstream per request`);
 }

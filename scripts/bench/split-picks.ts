@@ -1,11 +1,10 @@
-// Benchmark: the per-request cost of revision-weighted picking (a canary's traffic split) against plain picking,
-// for the weight-aware algorithms, and the cost of deriving the split weights once per pool change.
-// The split changes only the weights a pool is built with (src/core/deploy/split.ts), so the pick loop is the
-// same code; this measures whether the resulting weights (fractional, one side much lighter) slow it down.
-// Usage: bun scripts/bench/split-picks.ts [--endpoints N] [--percent P] (goal: ratio <= 1.05).
-import { createPicker } from "../../src/core/balancing/index.ts";
-import type { PoolEndpoint } from "../../src/core/balancing/picker.ts";
-import { splitWeights } from "../../src/core/deploy/split.ts";
+// Benchmark: the per-request cost of revision-weighted picking (a canary's traffic split: the side first, then the
+// algorithm inside it, src/core/balancing/split.ts) against plain picking of the same pool, for every algorithm;
+// and the split picker with no split set (what every balancer runs outside a rollout) against a bare picker.
+// Usage: bun scripts/bench/split-picks.ts [--endpoints N] [--percent P] (goal: split/plain <= 1.05).
+import { ALGORITHMS, type Algorithm, createPicker, KEYED_ALGORITHMS } from "../../src/core/balancing/index.ts";
+import type { Picker, PoolEndpoint } from "../../src/core/balancing/picker.ts";
+import { createSplitPicker } from "../../src/core/balancing/split.ts";
 import { createSeededRng, systemClock } from "../../src/core/time.ts";
 
 const GOAL = 1.05;
@@ -15,52 +14,53 @@ const args = process.argv.slice(2);
 const opt = (name: string, d: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : d);
 const size = opt("--endpoints", 100);
 const percent = opt("--percent", 10);
-const ALGOS = ["weighted_round_robin", "random", "least_request", "consistent_hash", "maglev", "ip_hash"] as const;
 
-const plain: PoolEndpoint[] = Array.from({ length: size }, (_, i) => ({ id: `10.0.0.${i}:8080`, address: `10.0.0.${i}`, port: 8080, weight: 1, active: 0 }));
-// A canary: 1 in 5 endpoints runs the new revision.
-const members = plain.map((e, i) => ({ weight: e.weight, eligible: true, inSplit: i % 5 === 0 }));
-let t = Bun.nanoseconds();
-const REBUILDS = 1_000;
-let w: number[] | null = null;
-for (let k = 0; k < REBUILDS; k++) w = splitWeights(members, percent);
-const deriveUs = (Bun.nanoseconds() - t) / REBUILDS / 1e3;
-const split: PoolEndpoint[] = plain.map((e, i) => ({ ...e, weight: w![i]! }));
-// The same pool with operator weights (1-10, no split): what any weighted pool costs, the fair baseline for
-// algorithms with a fast path for equal weights.
-const wr = createSeededRng(7);
-const weighted: PoolEndpoint[] = plain.map((e) => ({ ...e, weight: 1 + Math.floor(wr.next() * 10) }));
+// A canary: 1 in 5 endpoints runs the new revision (2), the rest revision 1.
+const pool: PoolEndpoint[] = Array.from({ length: size }, (_, i) => ({ id: `10.0.0.${i}:8080`, address: `10.0.0.${i}`, port: 8080, weight: 1, active: 0, revision: i % 5 === 0 ? 2 : 1 }));
 
 const keyRng = createSeededRng(8);
-const keys = Uint32Array.from({ length: 4096 }, () => Math.floor(keyRng.next() * 4294967296));
+const keys = Uint32Array.from({ length: 4096 }, () => Math.floor(keyRng.next() * 4294967295) + 1);
 let sink = 0;
-const nsPerPick = (algorithm: (typeof ALGOS)[number], pool: PoolEndpoint[]) => {
-  const p = createPicker(algorithm, { rng: createSeededRng(1), clock: systemClock });
-  p.update(pool);
+const make = (a: Algorithm) => () => createPicker(a, { rng: createSeededRng(1), clock: systemClock });
+const pickers = (a: Algorithm) => {
+  const bare = make(a)();
+  bare.update(pool);
+  const unsplit = createSplitPicker(make(a), { keyed: KEYED_ALGORITHMS.includes(a) });
+  unsplit.update(pool);
+  const split = createSplitPicker(make(a), { keyed: KEYED_ALGORITHMS.includes(a) });
+  split.setSplit({ revision: 2, percent });
+  split.update(pool);
+  return { bare, unsplit, split };
+};
+/** ns per pick, with the feedback calls the data plane makes for every pick it uses. */
+const nsPerPick = (p: Picker) => {
   const ctx = { hash: 0 };
   const start = Bun.nanoseconds();
   for (let k = 0; k < BATCH; k++) {
     ctx.hash = keys[k & 4095]!;
-    sink += p.pick(ctx);
+    const i = p.pick(ctx);
+    p.onStart?.(i);
+    p.onDone?.(i, 1, true);
+    sink += i;
   }
   return (Bun.nanoseconds() - start) / BATCH;
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-console.log(`revision-weighted vs plain picking, ${size} endpoints (1 in 5 of the new revision at ${percent}%), median of ${ROUNDS} alternating batches of ${BATCH}`);
-console.log(`deriving the split weights: ${deriveUs.toFixed(2)} us per pool change`);
-console.log("algorithm              equal ns  weighted ns  split ns  split/equal  split/weighted  goal (split/weighted)");
-for (const a of ALGOS) {
-  const p: number[] = [];
-  const q: number[] = [];
+console.log(`two-level split picking vs plain, ${size} endpoints (1 in 5 of the new revision at ${percent}%), pick + onStart + onDone, median of ${ROUNDS} alternating batches of ${BATCH}`);
+console.log("algorithm              bare ns  no-split ns  split ns  no-split/bare  split/bare  goal (split/bare)");
+for (const a of ALGORITHMS) {
+  const ps = pickers(a);
+  const b: number[] = [];
+  const u: number[] = [];
   const s: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    p.push(nsPerPick(a, plain));
-    q.push(nsPerPick(a, weighted));
-    s.push(nsPerPick(a, split));
+    b.push(nsPerPick(ps.bare));
+    u.push(nsPerPick(ps.unsplit));
+    s.push(nsPerPick(ps.split));
   }
-  const r1 = median(s) / median(p);
-  const r2 = median(s) / median(q);
-  console.log(`${a.padEnd(22)} ${median(p).toFixed(1).padStart(8)} ${median(q).toFixed(1).padStart(12)} ${median(s).toFixed(1).padStart(9)} ${r1.toFixed(3).padStart(12)} ${r2.toFixed(3).padStart(15)}  ${r2 <= GOAL ? "ok" : "MISS"}`);
+  const r1 = median(u) / median(b);
+  const r2 = median(s) / median(b);
+  console.log(`${a.padEnd(22)} ${median(b).toFixed(1).padStart(7)} ${median(u).toFixed(1).padStart(12)} ${median(s).toFixed(1).padStart(9)} ${r1.toFixed(3).padStart(14)} ${r2.toFixed(3).padStart(11)}  ${r2 <= GOAL ? "ok" : "MISS"}`);
 }
 if (sink === 0.5) console.log("");

@@ -1,14 +1,15 @@
 // One configured balancer inside a worker: its pool (health, drain, outlier ejection, slow start, panic, connection
 // limits, sticky sessions) in front of a core Picker, and its HTTP, TCP or UDP proxy.
 import { readFileSync } from "node:fs";
-import { createPicker } from "../core/balancing/index.ts";
+import { createPicker, KEYED_ALGORITHMS } from "../core/balancing/index.ts";
+import { createSplitPicker } from "../core/balancing/split.ts";
 import { createOutlierDetector, type OutlierDecision } from "../core/balancing/outlier.ts";
 import { atLimit, buildPool, type EligibleEndpoint, type EndpointRecord } from "../core/balancing/pool.ts";
 import { createStickySessions } from "../core/balancing/sticky.ts";
 import type { PoolEndpoint } from "../core/balancing/picker.ts";
 import { systemClock, systemRng } from "../core/time.ts";
 import { splitListen } from "../config/units.ts";
-import type { BalancerSpec, EndpointStats, PoolMember } from "../protocol/balancer.ts";
+import type { BalancerSpec, EndpointStats, PoolMember, PoolSplit } from "../protocol/balancer.ts";
 import { createHttpProxy, type HttpProxy } from "./http-proxy.ts";
 import { createPickerPool, type HashKey } from "./picker-pool.ts";
 import type { ConnectionContext, ProxyOutcome, ProxyPool, RequestContext } from "./proxy-pool.ts";
@@ -22,8 +23,11 @@ type MutableRecord = { -readonly [K in keyof EndpointRecord]: EndpointRecord[K] 
 export interface Listener {
   readonly name: string;
   readonly port: number;
-  /** `failover`: route to the backup members even though primaries are eligible. */
-  setMembers(members: readonly PoolMember[], failover?: boolean): void;
+  /**
+   * The pool, with `failover` (route to the backup members even though primaries are eligible) and the rollout's
+   * traffic split over it (absent: none); they always come together.
+   */
+  setMembers(members: readonly PoolMember[], opts?: { readonly failover?: boolean; readonly split?: PoolSplit | undefined }): void;
   active(endpoint: string): number;
   /** Resolves once the endpoint has nothing in flight here (at once when idle, or when it leaves the pool). */
   whenIdle(endpoint: string): Promise<void>;
@@ -49,7 +53,7 @@ const ADMIT_ATTEMPTS = 3;
 
 export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierDecision, forMs: number) => void): Promise<Listener> {
   const clock = systemClock;
-  const picker = createPicker(cfg.algorithm, {
+  const makePicker = () => createPicker(cfg.algorithm, {
     rng: systemRng,
     clock,
     pointsPerWeight: cfg.ring_hash.points_per_weight,
@@ -57,6 +61,8 @@ export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierD
     tableSize: cfg.maglev.table_size,
     ...(cfg.hash_balance_factor !== undefined ? { hashBalanceFactor: cfg.hash_balance_factor } : {}),
   });
+  // A rollout's traffic split picks the revision first, then this algorithm inside it (core/balancing/split.ts).
+  const picker = createSplitPicker(makePicker, { keyed: KEYED_ALGORITHMS.includes(cfg.algorithm) });
   const hashKey = hashKeyOf(cfg);
   const limited = cfg.max_connections_per_endpoint !== undefined;
   const pickerPool = createPickerPool(picker, hashKey, { admitAttempts: limited ? ADMIT_ATTEMPTS : 0 });
@@ -198,9 +204,10 @@ export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierD
     name: cfg.name,
     port: proxy.port,
     ...(http ? { balanced: { connections: () => http.connections(), shed: (n: number) => http.shed(n) } } : {}),
-    setMembers(members, failover = false) {
+    setMembers(members, opts = {}) {
       const now = clock.now();
-      failedOver = failover;
+      failedOver = opts.failover === true;
+      picker.setSplit(opts.split ?? null);
       const seen = new Set<string>();
       for (const m of members) {
         seen.add(m.id);
@@ -212,9 +219,12 @@ export async function createListener(cfg: BalancerSpec, onEjection: (d: OutlierD
           prev.weight = m.weight;
           prev.health = m.health;
           prev.draining = m.draining;
+          prev.draining = m.draining;
           prev.backup = m.backup === true;
+          if (m.revision !== undefined) prev.revision = m.revision;
+          else delete prev.revision;
         } else {
-          records.set(m.id, { id: m.id, address: m.address, port: m.port, weight: m.weight, health: m.health, draining: m.draining, active: 0, backup: m.backup === true, ...(cfg.max_connections_per_endpoint !== undefined ? { maxConnections: cfg.max_connections_per_endpoint } : {}), ...(initialized ? { addedAt: now } : {}) });
+          records.set(m.id, { id: m.id, address: m.address, port: m.port, weight: m.weight, health: m.health, draining: m.draining, active: 0, backup: m.backup === true, ...(m.revision !== undefined ? { revision: m.revision } : {}), ...(cfg.max_connections_per_endpoint !== undefined ? { maxConnections: cfg.max_connections_per_endpoint } : {}), ...(initialized ? { addedAt: now } : {}) });
         }
       }
       for (const id of [...records.keys()]) if (!seen.has(id)) records.delete(id);

@@ -5,7 +5,7 @@
 // binds or its balancer leaves the config; every successful bind is reported too, which clears the failure.
 import { type BackoffOptions, type BackoffState, INITIAL_BACKOFF, nextBackoff } from "../core/supervision/backoff.ts";
 import { systemRng } from "../core/time.ts";
-import type { BalancerInit, BalancerRequests, BalancerSpec, FromBalancer, PoolMember, ToBalancer } from "../protocol/balancer.ts";
+import type { BalancerInit, BalancerRequests, BalancerSpec, FromBalancer, PoolMember, PoolSplit, ToBalancer } from "../protocol/balancer.ts";
 import type { ModulePort, WorkerModule } from "../runtime/worker.ts";
 import { startConnBalancer, type BalancedListener, type ConnBalancer } from "./conn-balancer.ts";
 import { createListener, type Listener } from "./listener.ts";
@@ -20,6 +20,8 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
   const members = new Map<string, readonly PoolMember[]>();
   /** Balancers failed over to their backup members. */
   const failedOver = new Set<string>();
+  /** The traffic split over each pool that has one, replaced with its pool. */
+  const splits = new Map<string, PoolSplit>();
   let statsTimer: ReturnType<typeof setInterval> | undefined;
   let balance: ConnBalancer | undefined;
   /** The HTTP listeners whose connections are evened out with the other balancer workers. */
@@ -47,7 +49,7 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
         void listener.close(0);
         return;
       }
-      listener.setMembers(members.get(cfg.name) ?? [], failedOver.has(cfg.name));
+      listener.setMembers(members.get(cfg.name) ?? [], { failover: failedOver.has(cfg.name), split: splits.get(cfg.name) });
       listeners.set(cfg.name, { cfg: text, drainMs: cfg.drain_timeout, listener });
       if (current) void current.listener.close(current.drainMs);
       clearFailing(cfg.name);
@@ -78,6 +80,8 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
     for (const [name, pool] of Object.entries(init.pools)) members.set(name, pool);
     failedOver.clear();
     for (const name of init.failover ?? []) failedOver.add(name);
+    splits.clear();
+    for (const [name, split] of Object.entries(init.splits ?? {})) splits.set(name, split);
     wantedCfg = new Map(init.balancers.map((b) => [b.name, b]));
     for (const name of [...failing.keys()]) if (!wantedCfg.has(name)) clearFailing(name);
     for (const [name, l] of [...listeners]) {
@@ -89,7 +93,7 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
       const current = listeners.get(cfg.name);
       const text = JSON.stringify(cfg);
       if (current && current.cfg === text) {
-        current.listener.setMembers(members.get(cfg.name) ?? [], failedOver.has(cfg.name));
+        current.listener.setMembers(members.get(cfg.name) ?? [], { failover: failedOver.has(cfg.name), split: splits.get(cfg.name) });
         clearFailing(cfg.name);
         continue;
       }
@@ -124,7 +128,9 @@ export function createBalancerModule(retry: BackoffOptions = LISTEN_RETRY): Work
       members.set(msg.balancer, msg.members);
       if (msg.failover) failedOver.add(msg.balancer);
       else failedOver.delete(msg.balancer);
-      listeners.get(msg.balancer)?.listener.setMembers(msg.members, msg.failover === true);
+      if (msg.split) splits.set(msg.balancer, msg.split);
+      else splits.delete(msg.balancer);
+      listeners.get(msg.balancer)?.listener.setMembers(msg.members, { failover: msg.failover === true, split: msg.split });
     },
     requests: {
       "balancer.drain": async (msg) => {

@@ -73,6 +73,17 @@ export interface PoolMember {
   readonly draining: boolean;
   /** From `backends.backup`: takes traffic only while no primary member is eligible, or while the pool is failed over. */
   readonly backup?: boolean;
+  /** The app revision the endpoint runs; set on the split's side while a rollout splits the traffic. */
+  readonly revision?: number;
+}
+
+/**
+ * A rollout's traffic split over one balancer's pool: the endpoints running `revision` take `percent` of the picks,
+ * the others the rest; the balancer's algorithm picks inside each side (core/balancing/split.ts).
+ */
+export interface PoolSplit {
+  readonly revision: number;
+  readonly percent: number;
 }
 
 export interface BalancerInit {
@@ -81,12 +92,15 @@ export interface BalancerInit {
   readonly pools: Readonly<Record<string, readonly PoolMember[]>>;
   /** Balancers failed over to their backup members (the recovery ladder's failover rung). */
   readonly failover?: readonly string[];
+  /** The balancers whose pools are split now (absent: none). */
+  readonly splits?: Readonly<Record<string, PoolSplit>>;
 }
 
 /** Supervisor -> balancer worker, one-way. */
 export type ToBalancer =
   | InitMessage<BalancerInit>
-  | { readonly t: "balancer.pool"; readonly balancer: string; readonly members: readonly PoolMember[]; readonly failover?: boolean };
+  /** A pool with its failover flag and split (absent: the whole pool is one side), always together so a worker never mixes them. */
+  | { readonly t: "balancer.pool"; readonly balancer: string; readonly members: readonly PoolMember[]; readonly failover?: boolean; readonly split?: PoolSplit };
 
 /** Supervisor -> balancer worker requests and their replies. */
 /** How much longer than drain_timeout a drain's answer may take to arrive (a busy worker, the message hop). */

@@ -2,7 +2,7 @@
 // per-second stats merged across workers into the API view, metrics and scaler samples; draining.
 import type { BalancerConfig } from "../config/schema.ts";
 import { splitListen } from "../config/units.ts";
-import { DRAIN_REPLY_MARGIN_MS, type FromBalancer, type PoolMember, type ToBalancer } from "../protocol/balancer.ts";
+import { DRAIN_REPLY_MARGIN_MS, type FromBalancer, type PoolMember, type PoolSplit, type ToBalancer } from "../protocol/balancer.ts";
 import type { MetricSample } from "../protocol/scaler.ts";
 import { merge, StatsHistory, type StatsView, toExportHistogram } from "./balancer-stats.ts";
 import type { Config } from "../config/schema.ts";
@@ -11,7 +11,6 @@ import type { EventInput } from "../state/event-bus.ts";
 import type { Telemetry } from "../telemetry/metrics.ts";
 import { APP_NAMESPACE, type BalancerHost } from "./hub.ts";
 import { localityWeights } from "../core/cluster/locality.ts";
-import { splitWeights } from "../core/deploy/split.ts";
 
 type WorkerStats = Extract<FromBalancer, { t: "balancer.stats" }>;
 
@@ -58,8 +57,8 @@ export interface BalancerLinkDeps {
   balancerHosts(): ReadonlyArray<Pick<BalancerHost, "send" | "request">>;
   /** With a cluster: this node and zone, for locality-aware weights of pools that hold other nodes' endpoints. */
   readonly locality?: { readonly node: string; readonly zone: string };
-  /** A rollout's traffic split over a service's endpoints: the endpoints of its revision and their share (percent). */
-  split?(namespace: string, service: string): { readonly percent: number; readonly endpoints: ReadonlySet<string> } | null;
+  /** A rollout's traffic split over a service's endpoints: its revision, the endpoints running it and their share (percent). */
+  split?(namespace: string, service: string): { readonly revision: number; readonly percent: number; readonly endpoints: ReadonlySet<string> } | null;
   /** Balancers the recovery ladder failed over to their backup members (the healing runner owns this fact). */
   failedOver?(balancer: string): boolean;
 }
@@ -93,47 +92,55 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
   let scheduled = false;
 
   const holders = (b: BalancerConfig, endpoint: string) => holdersOf(hub, b, endpoint);
-  const members = (b: BalancerConfig): PoolMember[] => {
+  /** A balancer's pool as its workers get it, with the traffic split over it when a rollout splits its app's. */
+  const poolOf = (b: BalancerConfig): { members: PoolMember[]; split?: PoolSplit } => {
     const out: PoolMember[] = [];
     const places: Array<{ node?: string; zone?: string }> = [];
-    const splits: Array<{ from: number; to: number; percent: number; endpoints: ReadonlySet<string> }> = [];
+    type Split = { readonly revision: number; readonly percent: number; readonly endpoints: ReadonlySet<string> };
+    let split: Split | null = null;
     for (const { namespace, service, remote, backup } of sources(b)) {
       const s = hub.catalog.get(namespace, service);
       // A service in maintenance is in no pool (Consul's maintenance mode); its endpoints come back when it ends.
       if (s?.maintenance) continue;
-      const from = out.length;
+      // At most one primary source is an app (a balancer has one backends.app), and only an app's rollout splits;
+      // a backup app's rollout does not split the primaries' traffic.
+      const sp: Split | null = split ?? (backup ? null : hub.split?.(namespace, service) ?? null);
+      if (sp && !split) split = sp;
       for (const e of s?.endpoints ?? []) {
         if (e.node !== undefined && !remote) continue;
-        out.push({ id: e.id, address: e.address, port: e.port, weight: e.weight, health: e.health, draining: e.draining, ...(backup ? { backup } : {}) });
+        const rev = sp && sp.endpoints.has(e.id) ? { revision: sp.revision } : {};
+        out.push({ id: e.id, address: e.address, port: e.port, weight: e.weight, health: e.health, draining: e.draining, ...(backup ? { backup } : {}), ...rev });
         places.push({ ...(e.node !== undefined ? { node: e.node } : {}), ...(e.zone !== undefined ? { zone: e.zone } : {}) });
       }
-      const split = hub.split?.(namespace, service);
-      if (split && out.length > from) splits.push({ from, to: out.length, ...split });
     }
     if (hub.locality && places.some((p) => p.node !== undefined)) {
       const w = localityWeights(out.map((m, i) => ({ ...places[i], weight: m.weight, health: m.health, draining: m.draining })), hub.locality, b.locality.prefer, b.locality.overprovisioning);
       for (let i = 0; i < out.length; i++) out[i] = { ...out[i]!, weight: w[i]! };
-    }
-    // A rollout's revision split, over each service's own endpoints (computed per pool change, never per request).
-    for (const sp of splits) {
-      const part = out.slice(sp.from, sp.to);
-      const w = splitWeights(part.map((m) => ({ weight: m.weight, eligible: m.health !== "critical" && !m.draining && m.weight > 0, inSplit: sp.endpoints.has(m.id) })), sp.percent);
-      if (w) for (let i = 0; i < part.length; i++) out[sp.from + i] = { ...part[i]!, weight: w[i]! };
     }
     for (const e of staticEndpoints(b)) {
       const { hostname, port } = splitListen(e.address);
       const o = hub.catalog.endpointOverride(STATIC_NAMESPACE, b.name, e.address);
       out.push({ id: e.address, address: hostname, port, weight: o?.weight ?? e.weight, health: "passing", draining: o?.draining ?? false, ...(e.backup ? { backup: true } : {}) });
     }
-    return out;
+    // The split itself is applied by the workers as a two-level pick (core/balancing/split.ts): the weights above
+    // stay the operator's (and locality's) inside each side.
+    return split ? { members: out, split: { revision: split.revision, percent: split.percent } } : { members: out };
   };
+  const members = (b: BalancerConfig): PoolMember[] => poolOf(b).members;
 
   const pools = () => Object.fromEntries(hub.config().balancers.map((b) => [b.name, members(b)]));
+  /** What a (re)started worker gets: every pool and the splits over them, derived together. */
+  const initState = () => {
+    const all = hub.config().balancers.map((b) => [b.name, poolOf(b)] as const);
+    const splits = Object.fromEntries(all.flatMap(([name, p]) => (p.split ? [[name, p.split]] : [])));
+    return { pools: Object.fromEntries(all.map(([name, p]) => [name, p.members])), ...(Object.keys(splits).length > 0 ? { splits } : {}) };
+  };
 
   const pushAll = () => {
     scheduled = false;
     for (const b of hub.config().balancers) {
-      const msg: ToBalancer = { t: "balancer.pool", balancer: b.name, members: members(b), ...(hub.failedOver?.(b.name) ? { failover: true } : {}) };
+      const p = poolOf(b);
+      const msg: ToBalancer = { t: "balancer.pool", balancer: b.name, members: p.members, ...(hub.failedOver?.(b.name) ? { failover: true } : {}), ...(p.split ? { split: p.split } : {}) };
       for (const h of hub.balancerHosts()) h.send(msg);
     }
   };
@@ -313,6 +320,8 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
     failedOver: () => hub.config().balancers.filter((b) => hub.failedOver?.(b.name)).map((b) => b.name),
     /** The balancers that route to this app (primary or backup), for the ladder's failover. */
     frontingApp: (app: string) => hub.config().balancers.filter((b) => b.backends.app === app),
+    /** Pools and splits for a balancer worker's init. */
+    initState,
     stop: () => {
       if (fallback) clearTimeout(fallback);
     },

@@ -331,17 +331,18 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
       return rev ? { app: withRevision(app, rev.fields), revision: rev.number, ...(surge > 0 ? { surge } : {}) } : { app };
     },
     /**
-     * The active rollout's traffic split over the app's endpoints (the balancer link derives each endpoint's weight
-     * from it): the endpoints of the split's revision and its share. Null without a split (or for a shared port).
+     * The active rollout's traffic split over the app's endpoints (the balancer link sends it with the pools; the
+     * workers pick the side first, then inside it): the split's revision, its endpoints and its share. Null without
+     * a split (or for a shared port).
      */
-    split(namespace: string, service: string): { percent: number; endpoints: ReadonlySet<string> } | null {
+    split(namespace: string, service: string): { revision: number; percent: number; endpoints: ReadonlySet<string> } | null {
       if (namespace !== APP_NAMESPACE) return null;
       const cfg = appCfg(service);
       const s = cfg ? active(service) : undefined;
       if (!cfg || !s?.split || "shared" in cfg.port || "none" in cfg.port) return null;
       const endpoints = new Set<string>();
       for (const r of deps.replicaRevisions(service)) if (r.revision === s.split.revision) endpoints.add(endpointOf(cfg, r.id)!.id);
-      return { percent: s.split.percent, endpoints };
+      return { revision: s.split.revision, percent: s.split.percent, endpoints };
     },
     /** A replica of the app changed: look again now rather than at the next tick. */
     replicaChanged(app: string) {

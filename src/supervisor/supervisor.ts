@@ -228,7 +228,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   };
   const reaper = createCriticalReaper({ catalog, publish, afterMs: () => config.discovery.deregister_critical_after });
 
-  const balancerInit = (index: number) => ({ index, balancers: config.balancers.map((b) => toBalancerSpec(b, config, cores)), pools: balancer.state(), failover: balancer.failedOver() });
+  const balancerInit = (index: number) => ({ index, balancers: config.balancers.map((b) => toBalancerSpec(b, config, cores)), ...balancer.initState(), failover: balancer.failedOver() });
 
   const logWorker = (name: string, m: WorkerLog) => log.log(m.level, m.msg, { worker: name, ...m.fields });
   const onStateChange = (info: WorkerInfo, why: string) => {

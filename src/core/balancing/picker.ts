@@ -21,6 +21,8 @@ export interface PoolEndpoint {
   weight: number;
   /** In-flight requests or open connections, maintained by the data plane. */
   active: number;
+  /** The app revision it runs, when it is a replica: a rollout's traffic split groups endpoints by it (split.ts). */
+  readonly revision?: number | undefined;
 }
 
 export interface PickContext {

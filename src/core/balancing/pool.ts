@@ -38,6 +38,8 @@ export interface EndpointRecord {
   readonly maxConnections?: number;
   /** A backup endpoint: used only while no primary is eligible, or while the pool is failed over. */
   readonly backup?: boolean;
+  /** The app revision it runs (replicas only), for a rollout's traffic split. */
+  readonly revision?: number;
 }
 
 export interface SlowStartOptions {
@@ -88,6 +90,9 @@ export class EligibleEndpoint implements PoolEndpoint {
   }
   get maxConnections(): number | undefined {
     return this.record.maxConnections;
+  }
+  get revision(): number | undefined {
+    return this.record.revision;
   }
 }
 

@@ -1,6 +1,7 @@
 // Property tests over random pools and random operation sequences, for every algorithm and for the pool.
 import { describe, expect, test } from "bun:test";
-import { ALGORITHMS, createPicker } from "../../../../src/core/balancing/index.ts";
+import { ALGORITHMS, createPicker, KEYED_ALGORITHMS } from "../../../../src/core/balancing/index.ts";
+import { createSplitPicker } from "../../../../src/core/balancing/split.ts";
 import { type EndpointRecord, type HealthStatus, buildPool } from "../../../../src/core/balancing/pool.ts";
 import { pool } from "../../../conformance/balancing.case.ts";
 import { createFakeClock } from "../../../support/fake-clock.ts";
@@ -28,6 +29,39 @@ describe("random operation sequences", () => {
           const i = p.pick({ hash: Math.floor(rng.next() * 4294967296) });
           if (n === 0) expect(i).toBe(-1);
           else expect(i >= 0 && i < n).toBe(true);
+        }
+      }
+    });
+  }
+});
+
+describe("random operation sequences under a traffic split", () => {
+  for (const name of ALGORITHMS) {
+    test(`${name} behind the split: picks stay in range and a 0% or 100% split keeps to one side, through 3,000 random operations`, () => {
+      const rng = createSeededRng(name.length * 104729);
+      const clock = createFakeClock();
+      const p = createSplitPicker(() => createPicker(name, { rng: createSeededRng(1), clock, tableSize: 1_009 }), { keyed: KEYED_ALGORITHMS.includes(name) });
+      let endpoints = pool([]);
+      for (let op = 0; op < 3_000; op++) {
+        const r = rng.next();
+        const n = endpoints.length;
+        if (r < 0.03) {
+          if (rng.next() < 0.3) p.setSplit(rng.next() < 0.2 ? null : { revision: 2, percent: Math.floor(rng.next() * 101) });
+          endpoints = pool(Array.from({ length: Math.floor(rng.next() * 12) }, () => 1 + Math.floor(rng.next() * 9))).map((e) => ({ ...e, ...(rng.next() < 0.3 ? { revision: 2 } : { revision: 1 }) }));
+          p.update(endpoints);
+        } else if (r < 0.3) {
+          p.onStart?.(Math.floor(rng.next() * (n + 4)) - 2);
+        } else if (r < 0.5) {
+          p.onDone?.(Math.floor(rng.next() * (n + 4)) - 2, rng.next() * 1_000, rng.next() < 0.8);
+        } else if (r < 0.55) {
+          clock.advance(rng.next() * 20_000);
+        } else {
+          const i = p.pick({ hash: 0 });
+          if (n === 0) expect(i).toBe(-1);
+          else expect(i >= 0 && i < n).toBe(true);
+          const split = p.active();
+          if (split?.percent === 0) expect(endpoints[i]!.revision).toBe(1);
+          if (split?.percent === 100) expect(endpoints[i]!.revision).toBe(2);
         }
       }
     });

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { type ReplicaObservation, type RolloutOptions, type RolloutState, Reason, decide, startRollout } from "../../../../src/core/deploy/rollout.ts";
-import { splitWeights } from "../../../../src/core/deploy/split.ts";
 
 const BASE: RolloutOptions = { maxSurge: 1, maxUnavailable: 0, minHealthyMs: 1_000, healthyDeadlineMs: 60_000, progressDeadlineMs: 300_000, autoRevert: true, analysis: null };
 const CANARY: RolloutOptions = { ...BASE, strategy: "canary", stepReplicas: 1, steps: [{ weight: 10, pauseMs: 5_000 }, { weight: 50, pauseMs: null }] };
@@ -97,31 +96,5 @@ describe("blue_green", () => {
     const back = decide(switched, { type: "abort", by: "ops" }, 5_000);
     expect(back.state).toMatchObject({ phase: "revert", split: { revision: 1, percent: 100 } });
     expect(kinds(observe(back.state, [...OLD, ...green], 5_100))).toEqual([{ kind: "retire", id: 3 }, { kind: "retire", id: 4 }, { kind: "retire", id: 5 }]);
-  });
-});
-
-describe("split weights", () => {
-  const m = (weight: number, inSplit: boolean, eligible = true) => ({ weight, inSplit, eligible });
-
-  test("the split revision takes exactly its percent of the total weight, whatever the counts", () => {
-    const w = splitWeights([m(1, true), m(1, false), m(1, false), m(1, false), m(1, false)], 25)!;
-    const a = w[0]!;
-    const b = w.slice(1).reduce((x, y) => x + y, 0);
-    expect(a / (a + b)).toBeCloseTo(0.25, 10);
-    // The total weight is kept (a hash ring keeps its point budget).
-    expect(a + b).toBeCloseTo(5, 10);
-  });
-
-  test("keeps each side's own proportions and ignores endpoints out of rotation", () => {
-    const w = splitWeights([m(2, true), m(1, true), m(1, false), m(5, false, false)], 60)!;
-    expect(w[0]! / w[1]!).toBeCloseTo(2, 10);
-    expect((w[0]! + w[1]!) / (w[0]! + w[1]! + w[2]!)).toBeCloseTo(0.6, 10);
-  });
-
-  test("0 and 100 take one side out of rotation; a side with nothing eligible leaves the weights alone", () => {
-    expect(splitWeights([m(1, true), m(1, false)], 100)).toEqual([2, 0]);
-    expect(splitWeights([m(1, true), m(1, false)], 0)).toEqual([0, 2]);
-    expect(splitWeights([m(1, true, false), m(1, false)], 50)).toBeNull();
-    expect(splitWeights([m(1, false), m(1, false)], 50)).toBeNull();
   });
 });
