@@ -73,6 +73,22 @@ const b64Raw = (s: string) => Buffer.from(s, "latin1").toString("base64");
 
 type Json = Record<string, unknown>;
 
+/** Certificate errors of the TLS stack that mean "the server's certificate is not one we trust". */
+const UNTRUSTED = new Set(["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "UNABLE_TO_GET_ISSUER_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "CERT_HAS_EXPIRED", "ERR_TLS_CERT_ALTNAME_INVALID", "CERT_UNTRUSTED"]);
+
+/**
+ * Why a request to `base` failed below HTTP, in terms of the config to fix. A server that requires client certificates
+ * (`--client-cert-auth`) ends the handshake of a client without an acceptable one, which Bun reports as EPROTO.
+ */
+export function describeFetchError(base: string, e: unknown, hasClientCert: boolean): string {
+  const code = String((e as { code?: unknown }).code ?? "");
+  const msg = (e as Error).message ?? String(e);
+  if (base.startsWith("https://") && code === "EPROTO")
+    return `${base}: TLS handshake refused: ${hasClientCert ? "etcd did not accept this agent's client certificate (cluster.etcd.tls.cert_file: is it signed by a CA that etcd's --trusted-ca-file holds, for clientAuth?)" : "etcd requires a client certificate and none is configured (cluster.etcd.tls.cert_file and key_file)"}`;
+  if (UNTRUSTED.has(code)) return `${base}: etcd's server certificate is not trusted (${msg}; cluster.etcd.tls.ca_file names the CA that signed it)`;
+  return `${base}: ${msg}`;
+}
+
 export interface EtcdClient {
   /** The endpoint that answered last. */
   readonly endpoint: string;
@@ -96,6 +112,7 @@ export function createEtcdClient(opts: EtcdOptions): EtcdClient {
   const doFetch = opts.fetch ?? fetch;
   let current = 0;
   let token: string | undefined;
+  const hasClientCert = opts.tls?.cert !== undefined;
   const tls = opts.tls && (opts.tls.ca || opts.tls.cert) ? { tls: { ...(opts.tls.ca ? { ca: opts.tls.ca } : {}), ...(opts.tls.cert ? { cert: opts.tls.cert, key: opts.tls.key } : {}) } } : {};
 
   const post = async (base: string, path: string, body: unknown, signal: AbortSignal): Promise<Response> =>
@@ -142,7 +159,7 @@ export function createEtcdClient(opts: EtcdOptions): EtcdClient {
         }
       } catch (e) {
         if (e instanceof EtcdError) throw e;
-        last = `${base}: ${(e as Error).message}`;
+        last = describeFetchError(base, e, hasClientCert);
         continue;
       }
       const j = (await r.json().catch(() => ({}))) as Json;
@@ -221,7 +238,7 @@ export function createEtcdClient(opts: EtcdOptions): EtcdClient {
           o.signal.removeEventListener("abort", onAbort);
           if (e instanceof EtcdError) throw e;
           if (o.signal.aborted) return;
-          last = `${base}: ${(e as Error).message}`;
+          last = describeFetchError(base, e, hasClientCert);
         } finally {
           clearTimeout(dial);
         }
