@@ -72,6 +72,45 @@ const Receiver = Schema.Struct({
   max_alerts: def(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), 0),
 });
 
+/** A node of the routing tree, as Alertmanager's `route:`; unset options come from the parent. */
+export interface RouteConfig {
+  readonly receiver?: string;
+  readonly matchers: readonly string[];
+  readonly continue: boolean;
+  readonly group_by?: readonly string[];
+  readonly group_wait?: number;
+  readonly group_interval?: number;
+  readonly repeat_interval?: number;
+  readonly routes: readonly RouteConfig[];
+}
+
+/** Levels below the root. Written out level by level (a recursive schema cannot be walked by the schema tooling);
+ * deeper trees are rare in Alertmanager configs and would be hard to read. */
+export const ROUTE_DEPTH = 5;
+
+const routeFields = {
+  /** The receiver of the alerts this node takes (default: its parent's; the root must name one). */
+  receiver: Schema.optionalKey(Name),
+  /** Every matcher must hold for an alert to enter this node (the root takes every alert). */
+  matchers: def(Schema.Array(MatcherText), []),
+  /** After this node matched, go on trying its later siblings (default: the first matching sibling wins). */
+  continue: def(Schema.Boolean, false),
+  group_by: Schema.optionalKey(Schema.Array(Schema.String)),
+  group_wait: Schema.optionalKey(Duration),
+  group_interval: Schema.optionalKey(Duration),
+  repeat_interval: Schema.optionalKey(Duration),
+};
+const routeLevel = (depth: number): Schema.Codec<RouteConfig, unknown> =>
+  Schema.Struct({
+    ...routeFields,
+    /** Child nodes, tried in order; an alert no child takes stays with this node. */
+    routes:
+      depth === 0
+        ? def(Schema.Array(Schema.Unknown).check(Schema.isMaxLength(0, { message: `Expected no routes: routes nest at most ${ROUTE_DEPTH} levels below the root` })), [])
+        : def(Schema.Array(routeLevel(depth - 1)), []),
+  }) as unknown as Schema.Codec<RouteConfig, unknown>;
+const RouteNode = routeLevel(ROUTE_DEPTH);
+
 const InhibitRule = Schema.Struct({
   source_matchers: Schema.Array(MatcherText).check(Schema.isMinLength(1, { message: "Expected at least one matcher" })),
   target_matchers: Schema.Array(MatcherText).check(Schema.isMinLength(1, { message: "Expected at least one matcher" })),
@@ -87,6 +126,8 @@ export const Alerts = Schema.Struct({
   group_interval: def(Duration, "5m"),
   repeat_interval: def(Duration, "4h"),
   receivers: def(Schema.Array(Receiver), []),
+  /** Alertmanager's routing tree. Without it, every receiver whose matchers hold gets an alert (flat routing). */
+  route: Schema.optionalKey(RouteNode),
   inhibit_rules: def(Schema.Array(InhibitRule), []),
   /** Notifications waiting for delivery, at most; beyond it new ones are dropped and counted. */
   queue_size: def(PositiveInt, 1000),

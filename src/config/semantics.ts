@@ -1,5 +1,6 @@
 // Rules that span fields (duplicates, ranges, cross-references). They run on every part that decoded: a section
 // that failed is absent and a list entry that failed is undefined, and each rule skips what it cannot see.
+import { alertRouteRules } from "./alerts.ts";
 import type { ConfigProblem } from "./problems.ts";
 import type { AppCheckConfig, AppConfig, BalancerConfig, Config, ServiceConfig, StandaloneCheckConfig } from "./schema.ts";
 import { isPrime } from "../core/hashing/maglev.ts";
@@ -138,6 +139,7 @@ export function checkSemantics(config: ConfigParts, cores = navigator.hardwareCo
   if (config.api) duplicates(config.api.tokens, (t) => t.token, (i) => `api.tokens[${i}].token`, "token", out);
   portOverlaps(config.apps, out);
   out.push(...taskAndAlertRules(config.tasks, config.alerts?.receivers));
+  out.push(...alertRouteRules(config.alerts));
 
   const appNames = new Set(config.apps.flatMap((a) => (a ? [a.name] : [])));
   const appsComplete = config.apps.every((a) => a !== undefined);

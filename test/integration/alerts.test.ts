@@ -3,6 +3,9 @@
 // across an agent restart.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { requireBinary, type RunningAgent, startAgent } from "../support/agent.ts";
 import { waitFor } from "../support/wait-for.ts";
 import { freePort, type Json } from "./api-support.ts";
@@ -162,4 +165,65 @@ describe("alerts on the compiled binary", () => {
     for (const a of before) expect(after.get(a.id)).toMatchObject({ name: a.name, state: a.state, occurrences: a.occurrences, startsAt: a.startsAt });
     expect((((await (await agent.api("/v1/silences")).json()) as Json).silences as Json[]).map((s) => s.id)).toEqual(silences.map((s) => s.id));
   }, 30_000);
+});
+
+describe("the routing tree on the compiled binary", () => {
+  test("alerts go where the tree leads: continue sends a critical one to the pager and on to its team; others stay with the root", async () => {
+    const got: Array<{ path: string; body: Json }> = [];
+    const receiver = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        got.push({ path: new URL(req.url).pathname, body: JSON.parse(await req.text()) });
+        return new Response("ok");
+      },
+    });
+    const hook = (name: string) => ({ name, url: `http://127.0.0.1:${receiver.port}/${name}` });
+    const agent = await startAgent({
+      config: {
+        alerts: {
+          evaluation_interval: "200ms",
+          group_wait: "0s",
+          group_interval: "1s",
+          receivers: [hook("default"), hook("pager"), hook("db")],
+          route: {
+            receiver: "default",
+            routes: [
+              { matchers: ["severity=critical"], receiver: "pager", continue: true },
+              { matchers: ["team=db"], receiver: "db", group_by: ["alertname", "team"] },
+            ],
+          },
+        },
+      },
+    });
+    try {
+      const raise = (name: string, severity: string, labels: Record<string, string>) => agent.api("/v1/alerts", { method: "POST", body: JSON.stringify({ name, severity, labels }) });
+      expect((await raise("DbDown", "critical", { team: "db" })).status).toBe(201);
+      expect((await raise("WebSlow", "warning", { team: "web" })).status).toBe(201);
+      const names = (path: string) => got.filter((g) => g.path === path).flatMap((g) => g.body.alerts.map((a: Json) => a.labels.alertname));
+      await waitFor(() => names("/pager").length > 0 && names("/db").length > 0 && names("/default").length > 0, { timeoutMs: 15_000, what: "a notification at each receiver" });
+      expect([...new Set(names("/pager"))]).toEqual(["DbDown"]);
+      expect([...new Set(names("/db"))]).toEqual(["DbDown"]);
+      expect([...new Set(names("/default"))]).toEqual(["WebSlow"]);
+      const db = got.find((g) => g.path === "/db")!.body;
+      expect(db).toMatchObject({ version: "4", receiver: "db", groupLabels: { alertname: "DbDown", team: "db" } });
+      expect(db.groupKey).toStartWith('{}/{team="db"}:');
+    } finally {
+      await agent.stop();
+      receiver.stop(true);
+    }
+  }, 30_000);
+
+  test("polis validate names the route and the receiver that is not declared", async () => {
+    const bin = requireBinary();
+    const dir = mkdtempSync(join(tmpdir(), "polis-route-"));
+    const file = `${dir}/agent.yaml`;
+    await Bun.write(file, JSON.stringify({ alerts: { receivers: [{ name: "ops", url: "http://127.0.0.1:9/x" }], route: { receiver: "ops", routes: [{ matchers: ["team=db"], receiver: "dba" }] } } }));
+    const p = Bun.spawnSync([bin, "validate", file], { stdout: "pipe", stderr: "pipe" });
+    const out = p.stdout.toString() + p.stderr.toString();
+    expect(p.exitCode).not.toBe(0);
+    expect(out).toContain("alerts.route.routes[0].receiver");
+    expect(out).toContain('no receiver named "dba" (declared: ops)');
+    rmSync(dir, { recursive: true, force: true });
+  });
 });

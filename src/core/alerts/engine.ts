@@ -104,7 +104,7 @@ export function createEngineState(rules: AlertRules, alerts: readonly Alert[] = 
     else index(s, a);
   }
   // Alerts restored active go back into their groups as already notified: a restart does not page twice.
-  for (const a of s.active.values()) placeAlert(s.groups, rules.routes, a, now);
+  for (const a of s.active.values()) placeAlert(s.groups, rules, a, now);
   for (const g of s.groups.byKey.values()) {
     g.notified = new Set(g.firing);
     g.changed = false;
@@ -208,7 +208,7 @@ function raise(s: EngineState, input: AlertInput, now: number, actions: AlertAct
   suppressionOf(s, a, now);
   actions.push({ kind: "save-alert", alert: a });
   actions.push({ kind: "event", type: "alert.firing", alert: a, message: `${describe(a)} firing${a.silencedBy.length > 0 ? " (silenced)" : ""}` });
-  placeAlert(s.groups, s.rules.routes, a, now);
+  placeAlert(s.groups, s.rules, a, now);
   return { alert: a, reason: Reason.RAISED };
 }
 
@@ -221,7 +221,7 @@ function resolve(s: EngineState, a: Alert, now: number, by: string, comment: str
   s.resolvedOrder.push(a.id);
   actions.push({ kind: "save-alert", alert: a });
   actions.push({ kind: "event", type: "alert.resolved", alert: a, message: `${describe(a)} resolved by ${by}` });
-  placeAlert(s.groups, s.rules.routes, a, now);
+  placeAlert(s.groups, s.rules, a, now);
   while (s.resolvedOrder.length > s.rules.keepResolved) {
     const id = s.resolvedOrder.shift()!;
     s.byId.delete(id);
@@ -261,7 +261,7 @@ function reportSuppression(s: EngineState, a: Alert, wasSilenced: boolean, now: 
   if (silenced !== wasSilenced) {
     actions.push({ kind: "event", type: silenced ? "alert.silenced" : "alert.unsilenced", alert: a, message: `${describe(a)} ${silenced ? `silenced by ${a.silencedBy.join(", ")}` : "no longer silenced"}` });
   }
-  placeAlert(s.groups, s.rules.routes, a, now);
+  placeAlert(s.groups, s.rules, a, now);
 }
 
 /**
@@ -375,7 +375,7 @@ export function decide(s: EngineState, event: AlertEvent, now: number): Decision
       // Routes may differ: rebuild the groups from the active alerts, as already notified (a reload does not page).
       s.groups.byKey.clear();
       s.groups.ofAlert.clear();
-      for (const a of s.active.values()) placeAlert(s.groups, s.rules.routes, a, now);
+      for (const a of s.active.values()) placeAlert(s.groups, s.rules, a, now);
       for (const g of s.groups.byKey.values()) {
         g.notified = new Set(g.firing);
         g.changed = false;

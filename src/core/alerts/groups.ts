@@ -4,8 +4,8 @@
 // repeat_interval while it still fires. Silenced, inhibited and resolved-before-notified alerts are never sent.
 //
 //   created --group_wait--> flush --group_interval--> flush ... --(nothing firing, nothing to tell)--> gone
-import { matchesAll } from "./matchers.ts";
-import type { Alert, AlertAction, Route } from "./types.ts";
+import { routesOf } from "./routing.ts";
+import type { Alert, AlertAction, AlertRules, Route } from "./types.ts";
 
 export interface Group {
   readonly key: string;
@@ -41,7 +41,7 @@ function groupLabels(route: Route, labels: Readonly<Record<string, string>>): Re
 
 export function groupKeyOf(route: Route, labels: Readonly<Record<string, string>>): string {
   const g = groupLabels(route, labels);
-  return `${route.receiver}:${JSON.stringify(Object.keys(g).sort().map((k) => [k, g[k]]))}`;
+  return `${route.key ?? route.receiver}:${JSON.stringify(Object.keys(g).sort().map((k) => [k, g[k]]))}`;
 }
 
 /** Whether an alert should be in its groups' firing sets. */
@@ -50,11 +50,11 @@ export function notifiable(a: Alert): boolean {
 }
 
 /** Puts an alert (new, changed or resolved) where it belongs in every group its routes give it. */
-export function placeAlert(groups: Groups, routes: readonly Route[], a: Alert, now: number): void {
+export function placeAlert(groups: Groups, rules: Pick<AlertRules, "routes" | "tree">, a: Alert, now: number): void {
+  const routes = rules.routes;
   let keys = groups.ofAlert.get(a.fingerprint);
   if (!keys) {
-    keys = [];
-    for (let i = 0; i < routes.length; i++) if (matchesAll(routes[i]!.matchers, a.labels)) keys.push(`${i}|${groupKeyOf(routes[i]!, a.labels)}`);
+    keys = routesOf(routes, rules.tree, a.labels).map((i) => `${i}|${groupKeyOf(routes[i]!, a.labels)}`);
     groups.ofAlert.set(a.fingerprint, keys);
   }
   const wanted = notifiable(a);

@@ -88,10 +88,23 @@ export interface Route {
   readonly groupIntervalMs: number;
   readonly repeatIntervalMs: number;
   readonly sendResolved: boolean;
+  /** The node's path in the routing tree (`{}/{severity="critical"}`): its groups' key. Flat routes have none. */
+  readonly key?: string;
+}
+
+/** The routing tree over indices into AlertRules.routes (see routing.ts). */
+export interface RouteTree {
+  readonly route: number;
+  readonly matchers: readonly Matcher[];
+  readonly continue: boolean;
+  readonly children: readonly RouteTree[];
 }
 
 export interface AlertRules {
+  /** One per receiver (flat routing), or one per node of the tree. */
   readonly routes: readonly Route[];
+  /** With a tree, an alert goes where it leads (first match, `continue`); without, to every route that matches. */
+  readonly tree?: RouteTree;
   readonly inhibit: readonly InhibitRule[];
   /** Resolved alerts kept (memory and store); the oldest go first. */
   readonly keepResolved: number;
