@@ -5,7 +5,8 @@
 // Scenarios: HTTP 1 KiB and 16 KiB at 50 and 400 connections, TLS-terminated HTTP (every proxy with the same
 // certificate), TCP; and one balancer thread against HAProxy with one thread. Proxy CPU per request is the
 // proxy processes' utime+stime (/proc/PID/stat) over the run divided by the requests served. With --strace,
-// `strace -c -f` is attached to Polis and HAProxy for one extra run and prints syscalls per request.
+// `strace -c -f` is attached to Polis and HAProxy for one extra run and prints syscalls per request, and to the agent's
+// balancer threads for five short TCP runs to show how the kernel split the connections between them.
 //
 // Usage: bun scripts/bench/proxy.ts [--duration 8] [--rounds 3] [--warmup 1] [--strace]
 //          [--scenarios http-1k-c50,...]  (substrings; default all)   [--setups haproxy,nginx,polis] (substrings)
@@ -15,7 +16,7 @@
 // missing ones with apt-get. Every server listens on 127.0.0.1; everything it starts is stopped at the end.
 
 import { spawn, type Subprocess } from "bun";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -295,6 +296,41 @@ async function straceRun(sc: Scenario, setup: string, port: number, pids: number
   console.log(`  strace ${setup.padEnd(22)} ${requests} requests, ${calls} syscalls: ${(calls / Math.max(1, requests)).toFixed(2)} per request (${rows.join(", ")})`);
 }
 
+/**
+ * How the kernel splits a TCP listener's connections between the agent's balancer threads (SO_REUSEPORT hashes each
+ * connection's addresses to one thread's socket; HAProxy's threads share one accept queue instead): `strace -f -e
+ * accept4` on the balancer threads for a few short runs of `wrk -c50`, counting the connections each thread accepted.
+ */
+async function splitRuns(port: number, pid: number, runs: number): Promise<void> {
+  const tids = readdirSync(`/proc/${pid}/task`).filter((t) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${t}/comm`, "utf8").startsWith("balancer");
+    } catch {
+      return false;
+    }
+  });
+  if (tids.length < 2) return;
+  const splits: string[] = [];
+  for (let i = 0; i < runs; i++) {
+    const out = join(tmpdir(), `polis-bench-accepts-${process.pid}-${i}`);
+    const st = spawn(["strace", "-f", "-e", "trace=accept4", "-o", out, ...tids.flatMap((t) => ["-p", t])], { stdout: "ignore", stderr: "ignore" });
+    started.push(st);
+    await Bun.sleep(500);
+    await wrk(`http://127.0.0.1:${port}/1k`, 50, 1);
+    st.kill("SIGINT");
+    await Promise.race([st.exited, Bun.sleep(5_000)]);
+    const per = new Map<string, number>();
+    for (const line of readFileSync(out, "utf8").split("\n")) {
+      // A call strace saw finish at once, or the resumed half of one it had to split between threads.
+      const m = /^(\d+)\s+(?:accept4\(|<\.\.\. accept4 resumed>).*\)\s+=\s+\d+/.exec(line);
+      if (m) per.set(m[1]!, (per.get(m[1]!) ?? 0) + 1);
+    }
+    rmSync(out, { force: true });
+    splits.push(tids.map((t) => per.get(t) ?? 0).join("/"));
+  }
+  console.log(`  tcp connections accepted per balancer thread, ${runs} runs of wrk -c50: ${splits.join(", ")}`);
+}
+
 async function main(): Promise<void> {
   await ensureTools();
   const dir = mkdtempSync(join(tmpdir(), "polis-proxy-bench-"));
@@ -359,6 +395,8 @@ async function main(): Promise<void> {
       const peer = peers.get(name);
       if (peer) await straceRun(sc, name, peer.ports.http, peer.proc.pids());
     }
+    const agent = peers.get("polis");
+    if (agent && scenarios.some((x) => x.proto === "tcp")) await splitRuns(agent.ports.tcp, agent.proc.proc.pid, 5);
   }
   if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify(all, null, 2));
 
