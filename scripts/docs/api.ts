@@ -48,6 +48,7 @@ export function offlineSpec(): Record<string, unknown> {
     deploy: standIn("deploy"),
     tasks: standIn("tasks"),
     policies: standIn("policies"),
+    healing: standIn("healing"),
     validatePolicyFiles: () => ({ ok: true, policies: [], files: [] }),
   } satisfies ApiWiring);
   return buildOpenApi(registry.slice(from));

@@ -458,6 +458,32 @@ const Policies = Schema.Struct({
   enabled: def(Schema.Boolean, true),
 });
 
+const HealingRung = Schema.Struct({
+  rung: Schema.Literals(["restart", "replace", "scale_out", "failover"]),
+  attempts: def(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 10 })), 1),
+  /** Wait after an attempt before the next (doubled per attempt on the same rung, capped by max_backoff). */
+  backoff: def(Duration, "10s"),
+});
+
+/** The built-in recovery ladder, one per app replica with an endpoint (docs/policies.md, Self-healing). */
+const Healing = Schema.Struct({
+  /** Off: no ladder runs (the health, restart and ejection reflexes still do). */
+  enabled: def(Schema.Boolean, true),
+  /** How often every replica's verdict is taken. */
+  interval: def(Duration.check(Schema.isGreaterThanOrEqualTo(100, { message: "Expected at least 100ms" })), "1s"),
+  /** An unhealthy verdict must hold this long before the ladder starts (a flap does not restart anything). */
+  unhealthy_for: def(Duration, "10s"),
+  /** A healthy verdict held this long ends an episode and undoes scale out and failover (hysteresis). */
+  recover_after: def(Duration, "30s"),
+  max_backoff: def(Duration, "5m"),
+  /** The rungs in order; the default is restart x2 (5s), replace (15s), scale_out (30s), failover (30s). */
+  rungs: Schema.optionalKey(Schema.Array(HealingRung).check(Schema.isMinLength(1, { message: "Expected at least one rung" }))),
+  /** Apps the ladder leaves alone. */
+  exclude: def(Schema.Array(Name), []),
+  /** Severity of the alert raised when the ladder is exhausted. */
+  alert_severity: def(Schema.Literals(["info", "warning", "critical"]), "critical"),
+});
+
 export const Config = Schema.Struct({
   agent: def(Agent, {}),
   api: def(Api, {}),
@@ -474,6 +500,7 @@ export const Config = Schema.Struct({
   tasks: def(Schema.Array(TaskDefinition), []),
   task_queue: def(TaskQueue, {}),
   policies: def(Policies, {}),
+  healing: def(Healing, {}),
 });
 
 export type Config = typeof Config.Type;
@@ -483,4 +510,5 @@ export type AppCheckConfig = typeof AppCheck.Type;
 export type StandaloneCheckConfig = typeof StandaloneCheck.Type;
 export type ServiceConfig = typeof Service.Type;
 export type PoliciesConfig = typeof Policies.Type;
+export type HealingConfig = typeof Healing.Type;
 export type ScalingPolicyConfig = typeof ScalingPolicy.Type;

@@ -28,6 +28,7 @@ export interface ConfigParts {
   readonly services: ReadonlyArray<ServiceConfig | undefined>;
   readonly tasks?: Config["tasks"];
   readonly alerts?: Config["alerts"];
+  readonly healing?: Config["healing"];
 }
 
 function duplicates<T>(items: ReadonlyArray<T | undefined>, key: (t: T) => string, at: (i: number) => string, what: string, out: ConfigProblem[]) {
@@ -234,6 +235,13 @@ export function checkSemantics(config: ConfigParts, cores = navigator.hardwareCo
       });
     }
     if (be.scope === "cluster" && !be.app) out.push({ path: `${at}.backends.scope`, message: "scope applies to an app backend (a service backend always spans the cluster)" });
+  });
+  (config.healing?.exclude ?? []).forEach((name, i) => {
+    if (appsComplete && !appNames.has(name)) out.push({ path: `healing.exclude[${i}]`, message: "no app of that name in apps", value: JSON.stringify(name) });
+  });
+  const rungs = config.healing?.rungs ?? [];
+  rungs.forEach((r, i) => {
+    if (rungs.findIndex((x) => x.rung === r.rung) !== i) out.push({ path: `healing.rungs[${i}].rung`, message: "each rung appears once (use attempts to try it again)", value: JSON.stringify(r.rung) });
   });
   out.push(...clusterRules(config.cluster));
   return out;

@@ -1,5 +1,7 @@
 // Builds the admin API from the supervisor's links: every resource module with its dependencies.
 import { policyRoutes } from "../api/policies.ts";
+import { healingRoutes } from "../api/healing.ts";
+import type { HealingRunner } from "../healing/runner.ts";
 import type { PolicyRunner } from "../policy/runner.ts";
 import type { PolicySetResult } from "../policy/loader.ts";
 import { hostDrivers } from "../procs/cgroups/host-report.ts";
@@ -56,6 +58,7 @@ export interface ApiWiring {
   deploy: DeployRunner;
   tasks: TaskService;
   policies: PolicyRunner;
+  healing: HealingRunner;
   validatePolicyFiles(): PolicySetResult;
 }
 
@@ -233,6 +236,7 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
     },
     { path: "/tasks", app: taskRoutes({ tasks: w.tasks, allowApiTasks: () => hub.config().api.allow_api_tasks, defaults: () => ({ outputLimit: hub.config().task_queue.output_limit }) }) },
     { path: "/policies", app: policyRoutes({ runner: w.policies, validateFiles: w.validatePolicyFiles }) },
+    { path: "/healing", app: healingRoutes({ runner: w.healing, config: () => hub.config().healing }) },
     { path: "/events", app: eventRoutes({ bus: hub.events, tickets: w.tickets, onDrop: () => hub.telemetry.eventBusDrop(1) }) },
   ];
 }

@@ -313,6 +313,12 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
 
   return {
     windowsOf,
+    /** Some balancer ejected this endpoint (outlier detection) and the ejection has not ended. */
+    isEjected(endpoint: string): boolean {
+      const t = Date.now();
+      for (const b of hub.config().balancers) if ((ejectedUntil.get(`${b.name}/${endpoint}`) ?? 0) > t) return true;
+      return false;
+    },
     /** Something the pools derive from besides the catalog changed (a rollout's traffic split): push them again. */
     refresh: changed,
     state: () => pools(),

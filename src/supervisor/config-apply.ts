@@ -16,7 +16,7 @@ import type { JwtCache } from "./jwt-cache.ts";
 export const RESTART_ONLY: readonly string[] = SETTINGS.filter((s) => s.mode === "restart").map((s) => s.path);
 
 /** The sections a running agent re-applies (dns: its ttl); telemetry is restart-only as a whole. */
-export const RELOADABLE = ["agent", "api", "apps", "checks", "balancers", "services", "dns", "discovery", "alerts", "tasks", "task_queue", "policies"] as const;
+export const RELOADABLE = ["agent", "api", "apps", "checks", "balancers", "services", "dns", "discovery", "alerts", "tasks", "task_queue", "policies", "healing"] as const;
 export type ReloadableSection = (typeof RELOADABLE)[number];
 
 /** Who asked for an API change, so a change that ends their own access can be refused. */

@@ -47,6 +47,8 @@ import { createWorkerHost as createThreadHost, type WorkerHost, type WorkerHostO
 import { wireAlerts } from "./alerts-wiring.ts";
 import { wireTasks } from "./tasks-wiring.ts";
 import { wirePolicies } from "./policies-wiring.ts";
+import { wireHealing } from "./healing-wiring.ts";
+import type { HealingRunner } from "../healing/runner.ts";
 import { loadPolicyDir, policyDir, type PolicySetResult } from "../policy/loader.ts";
 
 export interface SupervisorOptions {
@@ -210,10 +212,13 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     ? createClusterLink({ config: () => config, spec: toClusterSpec(config.cluster, config.agent.name, VERSION), catalog, publish, send: (msg) => hosts.cluster?.send(msg) })
     : undefined;
   if (cluster) telemetry.observeCluster(() => cluster.status());
-  const balancer = createBalancerLink({ config: () => config, catalog, publish, telemetry, balancerHosts, split: (ns, svc) => deploy.split(ns, svc), ...(cluster ? { locality: { node: cluster.node, zone: cluster.zone } } : {}) }, (s) => scaler.ingest(s));
+  let healing: HealingRunner | undefined;
+  const balancer = createBalancerLink({ config: () => config, catalog, publish, telemetry, balancerHosts, split: (ns, svc) => deploy.split(ns, svc), failedOver: (b) => healing?.failedOver(b) ?? false, ...(cluster ? { locality: { node: cluster.node, zone: cluster.zone } } : {}) }, (s) => scaler.ingest(s));
   const alerts = wireAlerts(hub, { health, scaler, balancer }, () => sup.apiUrl);
   const tasks = wireTasks(hub);
   const policies = wirePolicies(hub, { procs, health, balancer, scaler, deploy, alerts, tasks }, opts.env ?? process.env);
+  // The balancer link asks it which pools are failed over; it is wired after the link.
+  healing = wireHealing(hub, { procs, health, balancer, scaler, alerts });
   /** The policy files the config names, validated as one set against the config's tasks. */
   const readPolicies = (c: Config): PolicySetResult => loadPolicyDir(policyDir(c.policies.dir, opts.configPath), { tasks: c.tasks.map((t) => t.name) });
   /** Installs the files' set, or keeps the running one and says why (a bad file never half-applies). */
@@ -361,6 +366,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
         alerts,
         tasks,
         policies,
+        healing: healing!,
         validatePolicyFiles: () => readPolicies(config),
         apiChecks,
         persistApiChecks: () => store.putKv("checks.api", Object.fromEntries(apiChecks)),
@@ -436,6 +442,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       await tasks.start();
       installPolicies(readPolicies(config));
       policies.start();
+      healing?.start();
       catalog.onChange((c) => publish(catalogChangeEvent(c)));
       publish({ type: "agent.started", source: "supervisor", target: "agent", severity: "info", message: `agent ${VERSION} started with ${allHosts(hosts).length} workers`, data: { workers: allHosts(hosts).map((h) => h.name) } });
     },
@@ -468,6 +475,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       // Leave the cluster first, so other nodes stop sending traffic here before the replicas go.
       await hosts.cluster?.stop(config.agent.shutdown_timeout);
       policies.stop();
+      healing?.stop();
       alerts.stop();
       alerts.close();
       deploy.stop();

@@ -13,6 +13,7 @@ import { cluster, members } from "./cluster.ts";
 import { top } from "./top.ts";
 import { ui } from "./ui.ts";
 import { audit, policies, policy } from "./policies.ts";
+import { healing } from "./healing.ts";
 
 export interface CommandGroup {
   readonly title: string;
@@ -39,7 +40,7 @@ const help: CommandDef = {
 
 export const GROUPS: readonly CommandGroup[] = [
   { title: "Run and set up", commands: [agent, upgrade, validate, init, service, completion, version, help, demoApp] },
-  { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling, alerts, tasks, policies, policy, audit, members, cluster, revisions, ui] },
+  { title: "Look (read role)", commands: [status, apps, describe, top, logs, events, checks, balancers, services, resolve, scaling, alerts, tasks, policies, policy, audit, healing, members, cluster, revisions, ui] },
   { title: "Change (operator role; reload, deploy: admin)", commands: [scale, restart, deploy, rollout, rollback, stop, start, maint, drain, reload, alert, silence, run, task] },
 ];
 

@@ -5,6 +5,7 @@
 //
 //   healthy --unhealthy--> climbing(rung, attempt) --tick past backoff--> next attempt | next rung | exhausted
 //   climbing/exhausted --healthy held recoverAfterMs--> healthy (with undo actions)
+//   climbing --skipped (the rung does not apply to this target)--> next rung at once
 
 export const RUNGS = ["restart", "replace", "scale_out", "failover"] as const;
 export type Rung = (typeof RUNGS)[number];
@@ -43,6 +44,8 @@ export const Reason = {
   Relapsed: "relapsed",
   Recovered: "recovered",
   Healthy: "healthy",
+  /** The rung does not apply to the target (no scaling room, no backup endpoints): the next one is taken at once. */
+  Skipped: "rung_skipped",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
@@ -65,7 +68,7 @@ export interface LadderState {
   readonly failedOver: boolean;
 }
 
-export type LadderEvent = { readonly type: "verdict"; readonly healthy: boolean } | { readonly type: "tick" };
+export type LadderEvent = { readonly type: "verdict"; readonly healthy: boolean } | { readonly type: "tick" } | { readonly type: "skipped" };
 
 export interface LadderDecision {
   readonly state: LadderState;
@@ -107,6 +110,13 @@ export function decide(s: LadderState, e: LadderEvent, now: number, cfg: LadderC
     const since = s.recoveringSince ?? now;
     if (now - since >= cfg.recoverAfterMs) return recovered(s, now);
     return { state: { ...s, recoveringSince: since }, actions: [], reason: Reason.Recovering };
+  }
+  if (e.type === "skipped") {
+    if (s.phase !== "climbing") return { state: s, actions: [], reason: s.phase === "exhausted" ? Reason.Exhausted : Reason.Healthy };
+    // The rung did nothing, so it undoes nothing either.
+    const r = cfg.rungs[s.rung]!;
+    const undone = { ...s, scaledOut: r.rung === "scale_out" ? false : s.scaledOut, failedOver: r.rung === "failover" ? false : s.failedOver };
+    return climb(undone, cfg, s.rung + 1, now, Reason.Skipped);
   }
   // tick
   if (s.phase === "healthy") return { state: s, actions: [], reason: Reason.Healthy };

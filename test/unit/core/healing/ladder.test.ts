@@ -67,3 +67,32 @@ describe("recovery ladder", () => {
     expect(run([[0, bad], [100, good], [10100, tick], [10200, tick]])).toEqual(["0 became_unhealthy restart#1", "100 recovering", "10100 recovered", "10200 healthy"]);
   });
 });
+
+describe("a rung that does not apply", () => {
+  test("skipped moves to the next rung at once and undoes nothing for it", () => {
+    let s = initialLadder(0);
+    const step = (e: LadderEvent, t: number) => {
+      const d = decide(s, e, t, cfg);
+      s = d.state;
+      return d;
+    };
+    step(bad, 0); // restart#1
+    step(tick, 1000); // restart#2
+    step(tick, 3000); // replace#1
+    const scale = step(tick, 6000);
+    expect(scale.actions).toEqual([{ type: "scale_out", attempt: 1 }]);
+    const skipped = step({ type: "skipped" }, 6001);
+    expect(skipped.reason).toBe("rung_skipped");
+    expect(skipped.actions).toEqual([{ type: "failover", attempt: 1 }]);
+    expect(skipped.state.scaledOut).toBe(false);
+    const exhausted = step({ type: "skipped" }, 6002);
+    expect(exhausted).toMatchObject({ reason: "ladder_exhausted", actions: [{ type: "alert" }] });
+    // Nothing was scaled out or failed over, so recovery undoes nothing.
+    step(good, 7000);
+    expect(step(tick, 17_000)).toMatchObject({ reason: "recovered", actions: [] });
+  });
+
+  test("contrast: skipped on a healthy target does nothing", () => {
+    expect(decide(initialLadder(0), { type: "skipped" }, 5, cfg)).toMatchObject({ reason: "healthy", actions: [] });
+  });
+});

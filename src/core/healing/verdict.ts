@@ -1,0 +1,33 @@
+// One health verdict per replica from every signal the agent has: the endpoint's health (checks and phi accrual,
+// merged by the health link), outlier ejection by the balancers, and the replica's own state (crash loop, failed).
+// A replica that is starting or stopping has no verdict yet: the ladder waits instead of counting it as a failure.
+export type ReplicaPhase = "starting" | "ready" | "stopping" | "backoff" | "crash-loop" | "exited" | "failed" | "stopped";
+
+export interface VerdictInput {
+  readonly state: ReplicaPhase;
+  /** The endpoint's merged health (checks + phi); absent for a replica with no endpoint. */
+  readonly health?: "passing" | "warning" | "critical" | "unknown";
+  /** Some balancer ejected the endpoint (consecutive 5xx or gateway failures). */
+  readonly ejected: boolean;
+}
+
+export const VerdictReason = {
+  Passing: "passing",
+  Critical: "endpoint_critical",
+  Ejected: "outlier_ejected",
+  CrashLoop: "crash_loop",
+  Failed: "failed",
+  Transient: "transient",
+} as const;
+export type VerdictReason = (typeof VerdictReason)[keyof typeof VerdictReason];
+
+export type Verdict = { readonly healthy: boolean; readonly reason: VerdictReason } | { readonly healthy: null; readonly reason: typeof VerdictReason.Transient };
+
+export function verdictOf(i: VerdictInput): Verdict {
+  if (i.state === "crash-loop" || i.state === "backoff") return { healthy: false, reason: VerdictReason.CrashLoop };
+  if (i.state === "failed" || i.state === "exited") return { healthy: false, reason: VerdictReason.Failed };
+  if (i.state !== "ready") return { healthy: null, reason: VerdictReason.Transient };
+  if (i.health === "critical") return { healthy: false, reason: VerdictReason.Critical };
+  if (i.ejected) return { healthy: false, reason: VerdictReason.Ejected };
+  return { healthy: true, reason: VerdictReason.Passing };
+}
