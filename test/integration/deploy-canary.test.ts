@@ -3,7 +3,7 @@
 // traffic at once and an abort inside the rollback window switches it back, with no failed request under load.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { freePort, load, portRange, replicas } from "../fixtures/it-apps-fixture.ts";
+import { events, freePort, load, portRange, replicaProcesses, replicas } from "../fixtures/it-apps-fixture.ts";
 import { type RunningAgent, startAgent } from "../support/agent.ts";
 import { waitFor } from "../support/wait-for.ts";
 
@@ -15,6 +15,7 @@ interface Rollout {
   active: boolean;
   reason: string;
   step: number | null;
+  step_at: string | null;
   split: { revision: number; percent: number } | null;
 }
 
@@ -97,6 +98,55 @@ describe("canary", () => {
       expect(after).toEqual({ v1: 0, v2: 200, failed: 0 });
       // Nothing left to promote.
       expect((await agent.api(`/v1/apps/web/deployments/${id}/promote`, { method: "POST", body: "{}" })).status).toBe(409);
+    } finally {
+      await agent.stop();
+    }
+  }, 150_000);
+});
+
+describe("an agent killed during a canary step", () => {
+  test("resumes at the same step with the same split after its restart: the canary is adopted, not started again, and takes the step's share", async () => {
+    let { agent, port } = await startWeb({ strategy: "canary", canary: { replicas: 1, steps: [{ weight: 20, pause: "10m" }, { weight: 50 }] } }, "round_robin");
+    const owner = join(agent.dir, "data", "logs");
+    try {
+      const id = await deployV2(agent);
+      const held = await until(agent, id, "the canary at its first step", (r) => r.step === 0 && r.split?.percent === 20);
+      // The contrast for "not started again" below: this agent spawned its replicas and the canary.
+      expect((await events(agent)).filter((e) => e.type === "proc.spawned").length).toBeGreaterThanOrEqual(4);
+      const before = await replicas(agent, "web");
+      const pids = before.map((r) => r.pid).sort();
+      expect(before).toHaveLength(4);
+      agent.proc.kill("SIGKILL");
+      await agent.proc.exited;
+      expect(replicaProcesses(owner, "web").sort()).toEqual(pids as number[]);
+
+      agent = await startAgent({ sameDirAs: agent });
+      let most = 0;
+      const resumed = await waitFor(async () => {
+        most = Math.max(most, replicaProcesses(owner, "web").length);
+        const rs = await replicas(agent, "web");
+        return rs.length === 4 && rs.every((r) => r.state === "ready") ? rs : undefined;
+      }, { timeoutMs: 30_000, what: "the 4 replicas adopted and ready" });
+      // The same processes: adopted, none started again (a new canary would have a new pid).
+      expect(resumed.map((r) => r.pid).sort()).toEqual(pids);
+      expect(resumed.every((r) => r.adopted)).toBe(true);
+      const after = await rollout(agent, id);
+      // Same step, same split, and its pause counts from when the step began, not from the restart.
+      expect(after).toMatchObject({ status: "running", active: true, step: 0, split: { revision: 2, percent: 20 }, step_at: held.step_at });
+      // The split reached the restarted balancer workers: the canary takes 20% (1 of 4 replicas by count: 25%).
+      const seen = await versions(port, 2_000, 4);
+      expect(seen.failed).toBe(0);
+      expect(Math.abs((seen.v2 / 2_000) * 100 - 20)).toBeLessThanOrEqual(1);
+      expect((await events(agent)).filter((e) => e.type === "proc.spawned")).toEqual([]);
+
+      // And it goes on from there: the next step, then the rest replaced.
+      expect((await agent.api(`/v1/apps/web/deployments/${id}/promote`, { method: "POST", body: "{}" })).status).toBe(200);
+      await until(agent, id, "the second step", (r) => r.step === 1 && r.split?.percent === 50);
+      expect((await agent.api(`/v1/apps/web/deployments/${id}/promote`, { method: "POST", body: "{}" })).status).toBe(200);
+      const done = await until(agent, id, "the rollout to end", (r) => !r.active);
+      expect(done.status).toBe("succeeded");
+      most = Math.max(most, replicaProcesses(owner, "web").length);
+      expect(most).toBeLessThanOrEqual(4);
     } finally {
       await agent.stop();
     }

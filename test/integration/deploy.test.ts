@@ -3,10 +3,10 @@
 // spec creates nothing, rollback goes to a named revision, history survives a restart, and an agent killed in the
 // middle of a rollout finishes it after its restart without running a replica twice.
 import { describe, expect, test } from "bun:test";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { type EventInfo, events, freePort, load, portRange, replicas } from "../fixtures/it-apps-fixture.ts";
+import { type EventInfo, events, freePort, load, portRange, replicaProcesses, replicas } from "../fixtures/it-apps-fixture.ts";
 import { type RunningAgent, startAgent } from "../support/agent.ts";
 import { waitFor } from "../support/wait-for.ts";
 
@@ -65,23 +65,6 @@ const deployEvents = async (agent: RunningAgent): Promise<EventInfo[]> => (await
 
 const deploy = (agent: RunningAgent, spec: Record<string, unknown>, strategy?: Record<string, unknown>) =>
   agent.api("/v1/apps/web/deployments", { method: "POST", body: JSON.stringify({ spec, ...(strategy ? { strategy } : {}) }) });
-
-/** Live processes started by this agent for app `app` (by the environment every replica gets). */
-function replicaProcesses(owner: string, app: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const env = readFileSync(`/proc/${name}/environ`, "latin1").split("\0");
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (f[0] !== "Z" && Number(f[2]) === Number(name) && env.includes(`POLIS_OWNER=${owner}`) && env.includes(`POLIS_APP=${app}`)) out.push(Number(name));
-    } catch {
-      // Gone while we looked, or not ours to read.
-    }
-  }
-  return out;
-}
 
 describe("deployments", () => {
   test("a config reload that changes env rolls every replica to the new revision under load with no failed request; history survives a restart", async () => {
