@@ -1,25 +1,12 @@
 // Shared by the API, events, DNS, metrics, config and CLI integration tests: a demo-app agent and free loopback ports.
-import { createSocket } from "node:dgram";
 import { type RunningAgent, type StartOptions, startAgent } from "../support/agent.ts";
+import { freeTcpUdpPort } from "../support/ports.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 export type Json = Record<string, any>;
 
-/** A port free for both TCP and UDP on 127.0.0.1 right now (for listeners that cannot report a port-0 bind). */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const tcp = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-    const port = tcp.port;
-    tcp.stop(true);
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const s = createSocket("udp4");
-      s.once("error", () => resolve(false));
-      s.bind(port, "127.0.0.1", () => s.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error("no free port found");
-}
+/** A port free for both TCP and UDP on 127.0.0.1, for listeners that cannot report a port-0 bind (support/ports.ts). */
+export const freePort = freeTcpUdpPort;
 
 /** A replica port range unlikely to collide with another test's (the procs worker skips busy ports anyway). */
 function replicaRange(): [number, number] {

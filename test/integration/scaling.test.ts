@@ -3,6 +3,7 @@
 // simulation replays a series.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type RunningAgent, startAgent } from "../support/agent.ts";
+import { freePort } from "../support/ports.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 interface Summary {
@@ -22,13 +23,6 @@ const MAX = 4;
 const INTERVAL_MS = 1000;
 const STABILIZE_DOWN_S = 5;
 
-/** A port nobody holds right now (the balancer listener cannot report a port it picked itself). */
-function freePort(): number {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const { port } = s;
-  s.stop(true);
-  return port;
-}
 
 function demoConfig(balancerPort: number, scaling: Record<string, unknown>) {
   // Below the ephemeral range (32768 and up), where a client socket could hold a replica's port.

@@ -4,17 +4,13 @@ import type { Subprocess } from "bun";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort as freeLoopbackPort } from "./ports.ts";
 
 export const ETCD = "/usr/bin/etcd";
 export const HAVE_ETCD = existsSync(ETCD);
 
-/** A port the kernel just handed out on 127.0.0.1 (closed again, so it is free unless someone races for it). */
-export function freeLoopbackPort(): number {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
-}
+/** etcd's client and peer ports are given on its command line (support/ports.ts). */
+export { freePort as freeLoopbackPort } from "./ports.ts";
 
 export interface RunningEtcd {
   readonly url: string;
