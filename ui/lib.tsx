@@ -180,3 +180,68 @@ export const fmtTime = (ms: number) => new Date(ms).toLocaleTimeString();
 export function Badge({ value }: { value: string }) {
   return <span class={`badge s-${value.replace(/[^a-z-]/g, "")}`}>{value}</span>;
 }
+
+export interface ChartSeries {
+  label: string;
+  values: ReadonlyArray<number | null>;
+  /** A CSS colour or custom property (`--accent`); canvases need the resolved value. */
+  color: string;
+  dash?: number[];
+  stepped?: boolean;
+  points?: boolean;
+}
+
+/**
+ * A time chart (uPlot): `x` in seconds, one line per series, optional bands between two series (indexes into
+ * `series`, upper first), and `onHover` with the index under the cursor (null when it leaves).
+ */
+export function TimeChart(props: { x: readonly number[]; series: readonly ChartSeries[]; bands?: ReadonlyArray<[number, number]>; label: string; height?: number; onHover?: (i: number | null) => void; yMin?: number }) {
+  const el = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | undefined>(undefined);
+  const hover = useRef(props.onHover);
+  hover.current = props.onHover;
+  const shape = props.series.map((s) => s.label).join("|");
+  useEffect(() => {
+    const box = el.current;
+    if (!box) return;
+    const css = getComputedStyle(box);
+    const color = (c: string) => (c.startsWith("--") ? css.getPropertyValue(c).trim() || "#888" : c);
+    const stepped = uPlot.paths.stepped?.({ align: 1 });
+    const u = new uPlot(
+      {
+        width: Math.max(320, box.clientWidth || 800),
+        height: props.height ?? 180,
+        legend: { show: true, live: true },
+        cursor: { drag: { x: false, y: false } },
+        scales: { x: { time: true }, y: { range: (_u, lo, hi) => [Math.min(props.yMin ?? 0, lo), Math.max(hi, (props.yMin ?? 0) + 1)] } },
+        axes: [{ stroke: css.color, grid: { stroke: color("--line") } }, { stroke: css.color, grid: { stroke: color("--line") } }],
+        series: [
+          {},
+          ...props.series.map((s) => ({
+            label: s.label,
+            stroke: color(s.color),
+            width: 1.5,
+            ...(s.dash ? { dash: s.dash } : {}),
+            ...(s.stepped && stepped ? { paths: stepped } : {}),
+            points: { show: s.points ?? false, size: 7 },
+          })),
+        ],
+        ...(props.bands ? { bands: props.bands.map(([a, b]) => ({ series: [a + 1, b + 1] as [number, number], fill: "rgba(80,140,220,0.15)" })) } : {}),
+        hooks: { setCursor: [(p: uPlot) => hover.current?.(p.cursor.idx ?? null)] },
+      },
+      [[], ...props.series.map(() => [])] as unknown as uPlot.AlignedData,
+      box,
+    );
+    plot.current = u;
+    const resize = new ResizeObserver(() => u.setSize({ width: Math.max(320, box.clientWidth || 800), height: props.height ?? 180 }));
+    resize.observe(box);
+    return () => {
+      resize.disconnect();
+      u.destroy();
+    };
+  }, [shape]);
+  useEffect(() => {
+    plot.current?.setData([props.x.slice(), ...props.series.map((s) => s.values.slice())] as unknown as uPlot.AlignedData);
+  }, [props.x, props.series, shape]);
+  return <div ref={el} class="chart" role="img" aria-label={props.label} />;
+}

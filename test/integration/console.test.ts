@@ -54,6 +54,8 @@ beforeAll(async () => {
       apps: [
         demoApp("demo", { min: 1, max: 3 }),
         // A canary rollout holds at its one step until promoted: the page shows it live and promotes it.
+        // Autoscaled on cpu and idle: it stays at its minimum, so a simulation is the only thing that moves it.
+        demoApp("auto", { min: 1, max: 4 }, { scaling: { metrics: [{ name: "cpu", target: 50 }], predictive: { enabled: true, horizon: "10m", step: "5m", season: "24h" } } }),
         demoApp("cana", 1, { deploy: { strategy: "canary", canary: { replicas: 1, steps: [{ weight: 10 }] }, min_healthy_time: "500ms", healthy_deadline: "20s" } }),
       ],
       balancers: [
@@ -345,6 +347,38 @@ describe("the console", () => {
       expect(await out.locator('[data-stream="stderr"]').textContent()).toContain("oops");
       // Once, not replayed by a reconnect.
       expect((await stdout.textContent())!.split("first-line").length).toBe(2);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  test("the scaling page shows the forecast's state and simulates a load from the page without scaling the app", async () => {
+    const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    try {
+      await signIn(page, OPERATOR);
+      await page.getByRole("link", { name: "Scaling" }).click();
+      const card = page.locator('article[data-scaling="auto"]');
+      // A fresh agent has no day of history: the forecast abstains and says why.
+      await card.locator('[data-forecast="cpu"]').waitFor();
+      expect(await card.locator('[data-forecast="cpu"]').textContent()).toContain("history-too-short");
+      const sim = card.getByTestId("simulate");
+      await sim.getByLabel("App total per step").fill("40, 180, 180, 180, 180, 180");
+      await sim.getByRole("button", { name: "Run simulation" }).click();
+      const result = sim.getByTestId("simulation-result");
+      await result.waitFor();
+      expect(await result.getByRole("status").textContent()).toMatch(/change\(s\): 1 → [2-4] replicas/);
+      expect(await result.getByTestId("simulated-decisions").locator("tbody tr", { hasText: "scale-up" }).count()).toBeGreaterThan(0);
+      // Pointing at the chart shows the decision's inputs and reason.
+      await result.locator(".u-over").hover();
+      await result.getByTestId("decision-detail").waitFor();
+      expect(await result.getByTestId("decision-detail").textContent()).toContain("cpu: target 50");
+      // A bad series is refused on the page with the reason, and sends nothing.
+      await sim.getByLabel("App total per step").fill("40, lots");
+      await sim.getByRole("button", { name: "Run simulation" }).click();
+      expect(await sim.getByRole("alert").textContent()).toContain('value 2 ("lots")');
+      const auto = (await (await call("/v1/apps/auto", READER)).json()) as { desired: number };
+      expect(auto.desired).toBe(1);
     } finally {
       await context.close();
     }
