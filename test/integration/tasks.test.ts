@@ -91,6 +91,27 @@ describe("tasks on the compiled binary", () => {
   }, 30_000);
 });
 
+describe("a scheduled task in real time", () => {
+  test("a declared task with a seconds schedule runs on it by itself, each run a task of its own, overlap skipped", async () => {
+    const agent = await startAgent({ config: { tasks: [{ name: "tick", command: "/bin/sh", args: ["-c", "echo tick $POLIS_TASK_ID"], schedule: "* * * * * *", overlap: "skip" }] } });
+    try {
+      const defs = (await (await agent.api("/v1/tasks/definitions")).json()) as Json;
+      expect(JSON.stringify(defs)).toContain("* * * * * *");
+      const runs = await waitFor(async () => {
+        const l = (((await (await agent.api("/v1/tasks?name=tick&status=succeeded")).json()) as Json).tasks as Json[]);
+        return l.length >= 2 && l;
+      }, { timeoutMs: 20_000, what: "two scheduled runs" });
+      expect(new Set(runs.map((t) => t.id)).size).toBe(runs.length);
+      for (const t of runs.slice(0, 2)) {
+        const out = (await (await agent.api(`/v1/tasks/${t.id}/logs`)).text());
+        expect(out).toContain(`tick ${t.id}`);
+      }
+    } finally {
+      await agent.stop();
+    }
+  }, 40_000);
+});
+
 describe("tasks across an agent SIGKILL", () => {
   test("with 200 queued and 5 running, every task is accounted for after the restart and none runs twice", async () => {
     let agent = await startAgent({ config: { api: { allow_api_tasks: true }, task_queue: { max_concurrent: 5 } } });

@@ -1,8 +1,11 @@
 // Cron schedules: five fields (minute hour day-of-month month day-of-week) with lists, ranges, steps and names, or
 // @hourly/@daily/@weekly/@monthly/@yearly; evaluated in an IANA time zone. As in Vixie cron, when both day fields
-// are restricted a day matching either one fires. next(after) is pure: the clock is the caller's.
+// are restricted a day matching either one fires. Six fields put seconds first, as Nomad's cron does
+// (`*/10 * * * * *`: every 10 seconds). next(after) is pure: the clock is the caller's.
 export interface Cron {
   readonly text: string;
+  /** Seconds within a matching minute, sorted; null with five fields (second 0). */
+  readonly seconds: readonly number[] | null;
   readonly minutes: ReadonlySet<number>;
   readonly hours: ReadonlySet<number>;
   readonly days: ReadonlySet<number>;
@@ -48,8 +51,10 @@ function field(text: string, what: string, min: number, max: number, names?: rea
 /** Parses a schedule; throws an Error naming the field that is wrong. */
 export function parseCron(text: string, timeZone = "UTC"): Cron {
   const expanded = MACROS[text.trim().toLowerCase()] ?? text.trim();
-  const parts = expanded.split(/\s+/);
-  if (parts.length !== 5) throw new Error(`"${text}" has ${parts.length} field(s); expected 5 (minute hour day-of-month month day-of-week) or @hourly/@daily/@weekly/@monthly/@yearly`);
+  const all = expanded.split(/\s+/);
+  if (all.length !== 5 && all.length !== 6) throw new Error(`"${text}" has ${all.length} field(s); expected 5 (minute hour day-of-month month day-of-week), 6 (second first) or @hourly/@daily/@weekly/@monthly/@yearly`);
+  const seconds = all.length === 6 ? [...field(all[0]!, "second", 0, 59)].sort((a, b) => a - b) : null;
+  const parts = all.length === 6 ? all.slice(1) : all;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone });
   } catch {
@@ -57,6 +62,7 @@ export function parseCron(text: string, timeZone = "UTC"): Cron {
   }
   return {
     text,
+    seconds,
     minutes: field(parts[0]!, "minute", 0, 59),
     hours: field(parts[1]!, "hour", 0, 23),
     days: field(parts[2]!, "day of month", 1, 31),
@@ -80,8 +86,20 @@ function localParts(t: number, tz: string) {
   return { month: Number(p.month), day: Number(p.day), hour: Number(p.hour), minute: Number(p.minute), weekday: DAYS.indexOf(p.weekday!.toLowerCase().slice(0, 3)) };
 }
 
-/** The first minute strictly after `after` (wall ms) the schedule fires, or null within ~5 years (e.g. Feb 30). */
+/** The first time strictly after `after` (wall ms) the schedule fires, or null within ~5 years (e.g. Feb 30). */
 export function nextRun(c: Cron, after: number): number | null {
+  if (c.seconds === null) return nextMinute(c, after);
+  // The current minute may still have a second to come; else the first second of the next matching minute.
+  const minute = Math.floor(after / 60_000) * 60_000;
+  if (nextMinute(c, minute - 1) === minute) {
+    for (const s of c.seconds) if (minute + s * 1000 > after) return minute + s * 1000;
+  }
+  const next = nextMinute(c, minute);
+  return next === null ? null : next + c.seconds[0]! * 1000;
+}
+
+/** The first whole minute strictly after `after` whose fields all match. */
+function nextMinute(c: Cron, after: number): number | null {
   let t = Math.floor(after / 60_000) * 60_000 + 60_000;
   const limit = after + 5 * 366 * 86_400_000;
   while (t <= limit) {

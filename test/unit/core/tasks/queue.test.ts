@@ -128,12 +128,21 @@ describe("cron", () => {
     ["@hourly", "UTC", "2026-03-01T10:59:59Z", "2026-03-01T11:00:00.000Z"],
     ["0 9 * * *", "Europe/Paris", "2026-07-01T00:00:00Z", "2026-07-01T07:00:00.000Z"],
     ["0 9 * * *", "America/New_York", "2026-01-15T00:00:00Z", "2026-01-15T14:00:00.000Z"],
+    // Six fields: seconds first.
+    ["*/10 * * * * *", "UTC", "2026-03-01T10:07:03Z", "2026-03-01T10:07:10.000Z"],
+    ["*/10 * * * * *", "UTC", "2026-03-01T10:07:50Z", "2026-03-01T10:08:00.000Z"],
+    ["15,45 */5 * * * *", "UTC", "2026-03-01T10:07:20Z", "2026-03-01T10:10:15.000Z"],
+    ["30 0 3 * * *", "UTC", "2026-03-01T03:00:30Z", "2026-03-02T03:00:30.000Z"],
+    ["* * * * * *", "UTC", "2026-03-01T10:07:03.500Z", "2026-03-01T10:07:04.000Z"],
+    ["0 30 9 * * mon-fri", "Europe/Paris", "2026-02-27T10:00:00Z", "2026-03-02T08:30:00.000Z"],
   ])("%s in %s after %s -> %s", (text, tz, after, want) => {
     expect(new Date(nextRun(parseCron(text, tz), at(after))!).toISOString()).toBe(want);
   });
   test("bad schedules name the field", () => {
     expect(() => parseCron("61 * * * *")).toThrow(/minute/);
-    expect(() => parseCron("* * *")).toThrow(/expected 5/);
+    expect(() => parseCron("* * *")).toThrow(/expected 5 .*6 \(second first\)/);
+    expect(() => parseCron("60 * * * * *")).toThrow(/second: "60" is outside 0-59/);
+    expect(() => parseCron("* * * * * * *")).toThrow(/has 7 field/);
     expect(() => parseCron("* * * * *", "Mars/Base")).toThrow(/time zone/);
     expect(nextRun(parseCron("0 0 30 feb *"), 0)).toBeNull();
   });
