@@ -50,10 +50,18 @@ const input = (name: string, severity: AlertSeverity, labels: Record<string, str
 /** The sources, with the event trackers some of them need (subscribed until `close`). */
 export function createSources(deps: SourceDeps): { sources: AlertSource[]; close(): void } {
   const crashLoops = new Map<string, string>();
+  /** Unplaceable cluster slots ("app/slot" -> reason), from the placement leader's events. */
+  const unplaceable = new Map<string, { app: string; slot: string; reason: string }>();
   const ejections = new Map<string, number[]>();
   const workerRestarts = new Map<string, number[]>();
   const unsubscribe = deps.subscribe((e) => {
-    if (e.type === "proc.crash-loop") crashLoops.set(e.target, e.message);
+    if (e.type === "cluster.slot.unplaceable" || e.type === "cluster.slot.placeable") {
+      const app = String(e.data?.app ?? "");
+      const slot = String(e.data?.slot ?? "");
+      if (e.type === "cluster.slot.unplaceable") unplaceable.set(`${app}/${slot}`, { app, slot, reason: String(e.data?.reason ?? e.message) });
+      else unplaceable.delete(`${app}/${slot}`);
+    } else if (e.type === "cluster.slot.removed") unplaceable.delete(`${String(e.data?.app ?? "")}/${String(e.data?.slot ?? "")}`);
+    else if (e.type === "proc.crash-loop") crashLoops.set(e.target, e.message);
     else if (e.type === "proc.crash-loop-cleared") crashLoops.delete(e.target);
     else if (e.type === "balancer.ejected") {
       const b = e.target.slice(0, e.target.indexOf("/"));
@@ -129,6 +137,11 @@ export function createSources(deps: SourceDeps): { sources: AlertSource[]; close
       name: "crash_loop",
       enabled: (c) => c.sources.crash_loop.enabled,
       observe: (c) => [...crashLoops].map(([app, why]) => input("AppCrashLoop", c.sources.crash_loop.severity, { app }, `app ${app} is in crash loop`, { description: why })),
+    },
+    {
+      name: "unplaceable",
+      enabled: (c) => c.sources.unplaceable.enabled,
+      observe: (c) => [...unplaceable.values()].map((u) => input("ClusterSlotUnplaceable", c.sources.unplaceable.severity, { app: u.app, slot: u.slot }, `slot ${u.app}/${u.slot} cannot be placed on any node`, { description: u.reason })),
     },
     {
       name: "max_replicas",

@@ -18,7 +18,23 @@ import { type ClusterEndpoint, encodeEndpoint, endpointIdentity, endpointKey, en
 import { apply, createTable, members, resync, type TableDelta } from "../core/cluster/table.ts";
 import type { Rng } from "../core/time.ts";
 import type { ClusterSpec, ClusterStatus, FromCluster } from "../protocol/cluster.ts";
-import { type EtcdClient, EtcdError, type TxnOp } from "./etcd.ts";
+import { type EtcdClient, EtcdError, type KeyValue, type TxnOp, type WatchEvent } from "./etcd.ts";
+
+/** What rides on the agent's session (placement: the leader election and the allocations watch). */
+export interface ClusterAgentHooks {
+  /** Extra fields of this node's record (labels, cluster apps); a change is written with the next diff. */
+  nodeExtra?(): Pick<NodeRecord, "labels" | "apps">;
+  /** Every key under the prefix, at a full read. */
+  onFull?(kvs: readonly KeyValue[], revision: string): void;
+  /** Every watched event, as it comes. */
+  onEvents?(events: readonly WatchEvent[]): void;
+  /** A session registered (under `lease`) and read the prefix; awaited before the session counts as connected. */
+  onSession?(lease: string, signal: AbortSignal): Promise<void>;
+  /** The session ended (etcd lost, lease lost, stop). */
+  onSessionEnd?(): void;
+  /** The lease was granted or renewed; `sentAt` is the wall-clock ms the request left (the lease lives at least TTL from it). */
+  onRenewed?(sentAt: number): void;
+}
 
 /** Reconnect schedule: quick first retries (an etcd restart takes ~1 s), capped so a long outage costs little. */
 export const RECONNECT_BACKOFF: BackoffOptions = { initialMs: 200, factor: 2, capMs: 5000, jitter: "decorrelated", stableMs: 30_000, immediateFirst: false };
@@ -37,11 +53,16 @@ export interface ClusterAgentDeps {
   readonly log: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
   readonly now?: () => number;
   readonly rng?: Rng;
+  readonly hooks?: ClusterAgentHooks;
 }
 
 export interface ClusterAgent {
   start(): void;
   setLocal(endpoints: readonly ClusterEndpoint[]): void;
+  /** The node record's extra fields changed: rewrite it. */
+  nodeChanged(): void;
+  /** The current session's lease while connected. */
+  lease(): string | undefined;
   members(): Member[];
   status(): ClusterStatus;
   /**
@@ -80,13 +101,17 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
   let nodePutAt: number | undefined;
   /** The free-port count in the node record etcd holds: a change is written with the endpoints that caused it. */
   let nodeFreePorts: number | undefined;
+  /** The extra node fields etcd holds (JSON), so a change of labels or apps is written. */
+  let nodeExtraPublished: string | undefined;
+  const hooks = deps.hooks ?? {};
+  const extraJson = () => JSON.stringify(hooks.nodeExtra?.() ?? {});
   let session: AbortController | undefined;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
   let writing: Promise<void> | undefined;
   let writeAgain = false;
 
-  const nodeRecord = (leaving = false, capacity = deps.capacity()): NodeRecord => ({ name: self, zone: spec.node.zone, advertise: spec.node.advertise, version: spec.version, startedAt, capacity, ...(leaving ? { leaving: true } : {}) });
+  const nodeRecord = (leaving = false, capacity = deps.capacity()): NodeRecord => ({ name: self, zone: spec.node.zone, advertise: spec.node.advertise, version: spec.version, startedAt, capacity, ...(leaving ? { leaving: true } : {}), ...(hooks.nodeExtra?.() ?? {}) });
 
   const status = (): ClusterStatus => ({
     node: self,
@@ -131,6 +156,7 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
 
   const goStale = (why: string) => {
     lastError = why;
+    hooks.onSessionEnd?.();
     if (connected || staleSince === undefined) {
       connected = false;
       stale = true;
@@ -160,11 +186,13 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
     }
     for (const id of published.keys()) if (!next.has(id)) ops.push({ delete: { key: `${prefix}/endpoints/${id}` } });
     const capacity = deps.capacity();
-    if (capacity.freePorts !== nodeFreePorts) ops.push({ put: { key: nodeKey(prefix, self), value: JSON.stringify(nodeRecord(false, capacity)), lease: lease! } });
+    const extra = extraJson();
+    if (capacity.freePorts !== nodeFreePorts || extra !== nodeExtraPublished) ops.push({ put: { key: nodeKey(prefix, self), value: JSON.stringify(nodeRecord(false, capacity)), lease: lease! } });
     if (ops.length === 0) return;
     await guarded(ops);
     published = next;
     nodeFreePorts = capacity.freePorts;
+    nodeExtraPublished = extra;
   };
 
   /** Serialised writes: a change during a write is written right after it (coalesced). */
@@ -191,15 +219,18 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
   };
 
   const register = async () => {
+    const sentAt = now();
     if (lease && (await client.keepAlive(lease)) <= 0) lease = undefined;
     if (!lease) {
       lease = await client.grant(spec.leaseTtlSeconds);
       published = new Map();
     }
+    hooks.onRenewed?.(sentAt);
     nodePutAt = now();
     const record = nodeRecord();
     await client.put(nodeKey(prefix, self), JSON.stringify(record), lease);
     nodeFreePorts = record.capacity.freePorts;
+    nodeExtraPublished = extraJson();
     // What etcd holds for this node from before (an earlier run, or writes lost in a partition) is re-read, so the
     // diff deletes leftovers and rewrites what differs; keys are per endpoint, so nothing is ever duplicated.
     const mine = await client.range(endpointsPrefix(prefix, self), { prefix: true });
@@ -214,6 +245,7 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
   const fullSync = async () => {
     const r = await client.range(`${prefix}/`, { prefix: true });
     const d = resync(table, r.kvs, now());
+    hooks.onFull?.(r.kvs, r.revision);
     revision = r.revision;
     lastResync = now();
     resyncs++;
@@ -228,9 +260,11 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
       await sleep(every, signal);
       if (signal.aborted) return;
       const t0 = performance.now();
+      const sentAt = now();
       const ttl = await client.keepAlive(lease!);
       etcd.rttMs = Math.round((performance.now() - t0) * 100) / 100;
       if (ttl <= 0) throw new LeaseLost(`lease ${lease} expired`);
+      hooks.onRenewed?.(sentAt);
       if (now() - lastStatus >= STATUS_INTERVAL_MS) {
         lastStatus = now();
         const s = await client.status();
@@ -257,6 +291,7 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
             nodePutAt = undefined;
           }
           forward(apply(table, events, at), false);
+          hooks.onEvents?.(events);
           if (BigInt(rev) > BigInt(revision)) revision = rev;
         });
       } catch (e) {
@@ -283,6 +318,7 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
     const sameStore = revision !== "0" && etcd.clusterId === s.clusterId && BigInt(s.revision) >= BigInt(revision);
     etcd = { ...etcd, leader: s.leader, memberId: s.memberId, clusterId: s.clusterId, version: s.version, revision: s.revision };
     if (!sameStore) await fullSync();
+    await hooks.onSession?.(lease!, signal);
     connected = true;
     stale = false;
     const wasStale = staleSince;
@@ -341,6 +377,8 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
       scheduleWrite();
     },
     members: () => members(table, stale),
+    nodeChanged: () => scheduleWrite(),
+    lease: () => (connected ? lease : undefined),
     status,
     async stop(opts) {
       if (stopped) return;
@@ -361,6 +399,7 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
       }
       if (!leave) deps.log("info", "handed this node's cluster registration over without leaving", { node: self, lease });
       connected = false;
+      hooks.onSessionEnd?.();
     },
   };
 }

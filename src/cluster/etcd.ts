@@ -36,13 +36,18 @@ export interface KeyValue {
   readonly key: string;
   readonly value: string;
   readonly modRevision: string;
+  readonly createRevision: string;
   readonly lease: string;
 }
 
-export type Compare = { readonly key: string; readonly target: "LEASE"; readonly lease: string } | { readonly key: string; readonly target: "VERSION"; readonly version: number; readonly result?: "EQUAL" | "GREATER" };
+export type Compare =
+  | { readonly key: string; readonly target: "LEASE"; readonly lease: string }
+  /** The key's create revision (0: the key does not exist): fences a holder to the key it created. */
+  | { readonly key: string; readonly target: "CREATE"; readonly createRevision: string }
+  | { readonly key: string; readonly target: "VERSION"; readonly version: number; readonly result?: "EQUAL" | "GREATER" };
 export type TxnOp = { readonly put: { key: string; value: string; lease?: string } } | { readonly delete: { key: string; rangeEnd?: string } };
 
-export type WatchEvent = { readonly type: "put"; readonly key: string; readonly value: string; readonly modRevision: string } | { readonly type: "delete"; readonly key: string; readonly modRevision: string };
+export type WatchEvent = { readonly type: "put"; readonly key: string; readonly value: string; readonly modRevision: string; readonly createRevision?: string } | { readonly type: "delete"; readonly key: string; readonly modRevision: string };
 
 export interface EtcdStatus {
   readonly endpoint: string;
@@ -170,14 +175,14 @@ export function createEtcdClient(opts: EtcdOptions): EtcdClient {
     throw new EtcdError("unreachable", `no etcd endpoint answered (${last})`);
   }
 
-  const kv = (x: Json): KeyValue => ({ key: unb64(x.key as string), value: unb64(x.value as string | undefined), modRevision: String(x.mod_revision ?? "0"), lease: String(x.lease ?? "0") });
+  const kv = (x: Json): KeyValue => ({ key: unb64(x.key as string), value: unb64(x.value as string | undefined), modRevision: String(x.mod_revision ?? "0"), createRevision: String(x.create_revision ?? "0"), lease: String(x.lease ?? "0") });
   const headerRevision = (j: Json) => String((j.header as Json | undefined)?.revision ?? "0");
   const op = (o: TxnOp) =>
     "put" in o
       ? { request_put: { key: b64(o.put.key), value: b64(o.put.value), ...(o.put.lease ? { lease: o.put.lease } : {}) } }
       : { request_delete_range: { key: b64(o.delete.key), ...(o.delete.rangeEnd ? { range_end: b64Raw(o.delete.rangeEnd) } : {}) } };
   const cmp = (c: Compare) =>
-    c.target === "LEASE" ? { target: "LEASE", key: b64(c.key), result: "EQUAL", lease: c.lease } : { target: "VERSION", key: b64(c.key), result: c.result ?? "EQUAL", version: String(c.version) };
+    c.target === "LEASE" ? { target: "LEASE", key: b64(c.key), result: "EQUAL", lease: c.lease } : c.target === "CREATE" ? { target: "CREATE", key: b64(c.key), result: "EQUAL", create_revision: c.createRevision } : { target: "VERSION", key: b64(c.key), result: c.result ?? "EQUAL", version: String(c.version) };
 
   return {
     get endpoint() {
@@ -270,7 +275,7 @@ export function createEtcdClient(opts: EtcdOptions): EtcdClient {
             if (r.created) o.onCreated?.();
             const events = ((r.events as Json[] | undefined) ?? []).map((e): WatchEvent => {
               const k = kv((e.kv as Json | undefined) ?? {});
-              return e.type === "DELETE" ? { type: "delete", key: k.key, modRevision: k.modRevision } : { type: "put", key: k.key, value: k.value, modRevision: k.modRevision };
+              return e.type === "DELETE" ? { type: "delete", key: k.key, modRevision: k.modRevision } : { type: "put", key: k.key, value: k.value, modRevision: k.modRevision, createRevision: k.createRevision };
             });
             onEvents(events, headerRevision(r));
           }

@@ -7,6 +7,7 @@ import type { ClusterRequests, ClusterSpec, FromCluster, ToCluster } from "../pr
 import type { ModulePort, WorkerModule } from "../runtime/worker.ts";
 import { type ClusterAgent, createClusterAgent } from "./agent.ts";
 import { createEtcdClient } from "./etcd.ts";
+import { createPlacementRunner, type PlacementRunner } from "./placement.ts";
 
 function read(path: string | undefined, what: string): string | undefined {
   if (path === undefined) return undefined;
@@ -33,12 +34,18 @@ function clientFor(spec: ClusterSpec) {
 
 export function createClusterModule(): WorkerModule<ToCluster, FromCluster, ClusterRequests> {
   let agent: ClusterAgent | undefined;
+  let placement: PlacementRunner | undefined;
   let freePorts = 0;
   return {
     start(state, port: ModulePort<ToCluster, FromCluster, ClusterRequests>) {
+      const client = clientFor(state.spec);
+      const log = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => port.send({ t: "log", level, msg, ...(fields ? { fields } : {}) });
+      placement = createPlacementRunner({ prefix: state.spec.prefix, self: state.spec.node.name, client, members: () => agent?.members() ?? [], send: (m) => port.send(m), log, labels: state.spec.node.labels ?? {} });
+      placement.setApps(state.placement);
       agent = createClusterAgent({
         spec: state.spec,
-        client: clientFor(state.spec),
+        client,
+        hooks: placement.hooks,
         send: (m) => port.send(m),
         capacity: () => ({ cores: availableParallelism(), memoryBytes: totalmem(), load1: Math.round(loadavg()[0]! * 100) / 100, freePorts }),
         log: (level, msg, fields) => port.send({ t: "log", level, msg, ...(fields ? { fields } : {}) }),
@@ -50,9 +57,16 @@ export function createClusterModule(): WorkerModule<ToCluster, FromCluster, Clus
     // The spec is fixed at start (cluster.* needs a restart); a re-init carries the local set again.
     reinit(state) {
       freePorts = state.freePorts;
+      placement?.setApps(state.placement);
+      agent?.nodeChanged();
       agent?.setLocal(state.local);
     },
     handle(msg) {
+      if (msg.t === "cluster.placement") {
+        placement?.setApps(msg.apps);
+        agent?.nodeChanged();
+        return;
+      }
       if (msg.t !== "cluster.local") return;
       // The node record carries it from its next write (a registration, or the periodic refresh).
       freePorts = msg.freePorts;
@@ -64,13 +78,23 @@ export function createClusterModule(): WorkerModule<ToCluster, FromCluster, Clus
         if (!agent) throw Object.assign(new Error("cluster worker not started"), { code: "unavailable" });
         return agent.status();
       },
+      "cluster.placement": () => {
+        if (!placement) throw Object.assign(new Error("cluster worker not started"), { code: "unavailable" });
+        return placement.view();
+      },
+      "cluster.rebalance": (body) => {
+        if (!placement) throw Object.assign(new Error("cluster worker not started"), { code: "unavailable" });
+        return placement.rebalance(body.app);
+      },
       "cluster.release": async () => {
         if (!agent) return { released: false };
+        placement?.stop();
         await agent.stop({ leave: false });
         return { released: true };
       },
     },
     async stop() {
+      placement?.stop();
       await agent?.stop();
     },
   };

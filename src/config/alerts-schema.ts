@@ -45,6 +45,8 @@ const Sources = Schema.Struct({
   worker_restarts: source("warning", { window: def(Duration, "10m") }),
   /** The disk of the data dir above `percent` used. */
   disk: source("critical", { percent: def(Percent, 90) }),
+  /** A cluster app's slot that no node can take (raised by the placement leader; resolves once placed). */
+  unplaceable: source("critical", {}),
 });
 
 const Receiver = Schema.Struct({

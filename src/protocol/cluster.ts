@@ -1,9 +1,31 @@
 // Messages between the supervisor and the cluster worker: the local endpoints it publishes to etcd, the remote
 // endpoints and members it reports back, and its connection status. Record shapes come from the pure cluster core.
 import type { ClusterEndpoint, Member, NodeRecord } from "../core/cluster/records.ts";
+import type { AllocationRecord, AppStatusRecord } from "../core/placement/records.ts";
+import type { Change, PlacementApp } from "../core/placement/types.ts";
 import type { InitMessage } from "./common.ts";
 
-export type { ClusterEndpoint, Member, NodeRecord };
+export type { AllocationRecord, AppStatusRecord, ClusterEndpoint, Member, NodeRecord, PlacementApp };
+
+/** Who leads placement, as this agent knows it. */
+export interface LeaderView {
+  readonly node?: string;
+  readonly since?: number;
+  /** The leader key's create revision: every allocation write is fenced on it. */
+  readonly term?: string;
+  readonly self: boolean;
+  /** False while this agent has no etcd session (the view is the last known one). */
+  readonly connected: boolean;
+  /** Wall-clock ms of this agent's last leader pass (leader only). */
+  readonly lastPass?: number;
+}
+
+export interface PlacementView {
+  readonly leader: LeaderView;
+  /** The leader's last status record per app, with this node's own config's spec where the leader wrote none. */
+  readonly apps: readonly AppStatusRecord[];
+  readonly allocations: readonly AllocationRecord[];
+}
 
 /** The etcd connection and this node, as the cluster worker runs them (mapped from config in src/config/cluster.ts). */
 export interface ClusterSpec {
@@ -25,6 +47,8 @@ export interface ClusterInit {
   readonly local: readonly ClusterEndpoint[];
   /** Free ports in this node's app port ranges (published in the node record). */
   readonly freePorts: number;
+  /** This config's cluster apps (placement.scope cluster): what the leader places when this node leads. */
+  readonly placement: readonly PlacementApp[];
 }
 
 /** What the worker knows about its link to etcd. */
@@ -61,7 +85,9 @@ export interface ClusterStatus {
 export type ToCluster =
   | InitMessage<ClusterInit>
   /** The whole local set again after any change; the worker writes only what differs. */
-  | { readonly t: "cluster.local"; readonly endpoints: readonly ClusterEndpoint[]; readonly freePorts: number };
+  | { readonly t: "cluster.local"; readonly endpoints: readonly ClusterEndpoint[]; readonly freePorts: number }
+  /** The config's cluster apps after a reload. */
+  | { readonly t: "cluster.placement"; readonly apps: readonly PlacementApp[] };
 
 /** Supervisor -> cluster requests and their replies. */
 export type ClusterRequests = {
@@ -69,6 +95,9 @@ export type ClusterRequests = {
   readonly "cluster.status": { readonly body: object; readonly reply: ClusterStatus };
   /** A takeover: stop talking to etcd without leaving (the successor registers the same node); replies once stopped. */
   readonly "cluster.release": { readonly body: object; readonly reply: { readonly released: boolean } };
+  readonly "cluster.placement": { readonly body: object; readonly reply: PlacementView };
+  /** Even out one app's slots: done at once on the leader (its moves), else asked of the leader through etcd. */
+  readonly "cluster.rebalance": { readonly body: { readonly app: string }; readonly reply: { readonly app: string; readonly leader?: string; readonly done: boolean; readonly moves: readonly Change[] } };
 };
 
 /** Cluster -> supervisor. */
@@ -76,4 +105,9 @@ export type FromCluster =
   /** Remote endpoints that appeared or changed, and the keys of those gone; `full` replaces everything known. */
   | { readonly t: "cluster.remote"; readonly full: boolean; readonly upserts: readonly ClusterEndpoint[]; readonly removed: readonly string[] }
   | { readonly t: "cluster.status"; readonly status: ClusterStatus }
+  /**
+   * The slots etcd assigns this node, per cluster app, as of a lease renewal sent at `renewedAt` (wall-clock ms):
+   * the lease lives at least TTL from then, so the supervisor may run them until renewedAt + TTL - margin.
+   */
+  | { readonly t: "cluster.slots"; readonly slots: Readonly<Record<string, readonly number[]>>; readonly renewedAt: number }
   | { readonly t: "cluster.event"; readonly type: string; readonly severity: "info" | "warning" | "critical"; readonly message: string; readonly data?: Record<string, unknown> };

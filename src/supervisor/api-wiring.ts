@@ -17,6 +17,8 @@ import { appRoutes } from "../api/apps.ts";
 import type { TicketStore } from "../api/auth.ts";
 import { balancerRoutes } from "../api/balancers.ts";
 import { clusterRoutes } from "../api/cluster.ts";
+import { clusterPlacementRoutes } from "../api/cluster-placement.ts";
+import { isClusterApp } from "../config/placement.ts";
 import { type CheckView, checkRoutes, healthSummaryRoutes } from "../api/checks.ts";
 import { type ApplyResult, type ConfigRouteDeps, configRoutes, reloadRoutes } from "../api/config.ts";
 import { eventRoutes } from "../api/events.ts";
@@ -233,6 +235,18 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
             }
           : {},
       ),
+    },
+    {
+      path: "/cluster",
+      app: clusterPlacementRoutes({
+        clusterApps: () => hub.config().apps.filter(isClusterApp).map((x) => x.name),
+        ...(hub.config().cluster
+          ? {
+              view: () => hosts.cluster?.request({ t: "cluster.placement" }) ?? notRunning("cluster"),
+              rebalance: (app: string) => hosts.cluster?.request({ t: "cluster.rebalance", app }, 30_000) ?? notRunning("cluster"),
+            }
+          : {}),
+      }),
     },
     { path: "/tasks", app: taskRoutes({ tasks: w.tasks, allowApiTasks: () => hub.config().api.allow_api_tasks, defaults: () => ({ outputLimit: hub.config().task_queue.output_limit }) }) },
     { path: "/policies", app: policyRoutes({ runner: w.policies, validateFiles: w.validatePolicyFiles }) },

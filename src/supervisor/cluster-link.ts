@@ -4,7 +4,7 @@
 import { isSegment } from "../core/cluster/records.ts";
 import { replicaHost } from "../config/apps.ts";
 import type { Config } from "../config/schema.ts";
-import type { ClusterEndpoint, ClusterInit, ClusterSpec, ClusterStatus, FromCluster, ToCluster } from "../protocol/cluster.ts";
+import type { ClusterEndpoint, ClusterInit, ClusterSpec, ClusterStatus, FromCluster, PlacementApp, ToCluster } from "../protocol/cluster.ts";
 import { type Catalog, remoteEndpointId } from "../state/catalog.ts";
 import { APP_NAMESPACE } from "./hub.ts";
 import type { EventInput } from "../state/event-bus.ts";
@@ -15,6 +15,8 @@ export interface ClusterLinkDeps {
   readonly catalog: Pick<Catalog, "list" | "onChange" | "applyRemote">;
   publish(e: EventInput): void;
   send(msg: ToCluster): void;
+  /** The config's cluster apps (placement), for the worker's init. */
+  placementApps?(): PlacementApp[];
 }
 
 export interface ClusterLink {
@@ -118,7 +120,7 @@ export function createClusterLink(deps: ClusterLinkDeps): ClusterLink {
       const local = localEndpoints();
       const free = freePorts();
       lastSent = `${free} ${JSON.stringify(local)}`;
-      return { spec: deps.spec, local, freePorts: free };
+      return { spec: deps.spec, local, freePorts: free, placement: deps.placementApps?.() ?? [] };
     },
     handle(msg) {
       switch (msg.t) {

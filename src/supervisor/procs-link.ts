@@ -76,6 +76,8 @@ export interface ProcsLinkDeps {
   replicasChanged(app: string): void;
   /** The app as its target revision runs it (deploy-runner.ts); without it the config's fields, unnumbered. */
   revisionOf?(app: AppConfig): { app: AppConfig; revision?: number; surge?: number };
+  /** A cluster app's count on this node: its slots in etcd (placement-link.ts); undefined for other apps. */
+  clusterSlots?(app: string): number | undefined;
 }
 
 export function createProcsLink(hub: ProcsLinkDeps) {
@@ -101,6 +103,9 @@ export function createProcsLink(hub: ProcsLinkDeps) {
     const i = intents.get(a.name);
     const r = hub.revisionOf?.(a) ?? { app: a };
     const spec = { ...toAppSpec(r.app, cfg, { cores: hub.cores, self }, i.replicas), ...(r.revision !== undefined ? { revision: r.revision } : {}), ...(r.surge ? { surge: r.surge } : {}) };
+    // A cluster app runs exactly the slots the leader gave this node (operator counts do not apply to it).
+    const slots = hub.clusterSlots?.(a.name);
+    if (slots !== undefined) return { ...spec, replicas: i.stopped ? 0 : slots };
     return i.stopped ? { ...spec, replicas: 0 } : spec;
   };
 

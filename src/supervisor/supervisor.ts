@@ -15,6 +15,7 @@ import { resolveCount } from "../config/semantics.ts";
 import type { DnsServer } from "../discovery/dns-server.ts";
 import type { RequestMap, WorkerLog } from "../protocol/common.ts";
 import type { FromProcs } from "../protocol/procs.ts";
+import type { FromCluster } from "../protocol/cluster.ts";
 import { type CatalogOverrides, createCatalog } from "../state/catalog.ts";
 import { createEventBus, type EventInput } from "../state/event-bus.ts";
 import { openStore } from "../state/store.ts";
@@ -26,6 +27,7 @@ import { type ApiServer, startApiServer } from "./api-server.ts";
 import { buildApiModules } from "./api-wiring.ts";
 import { createBalancerLink } from "./balancer-link.ts";
 import { type ClusterLink, createClusterLink } from "./cluster-link.ts";
+import { createPlacementLink, type PlacementLink } from "./placement-link.ts";
 import { toClusterSpec } from "../config/cluster.ts";
 import { createConfigApplier, type ReloadableSection } from "./config-apply.ts";
 import { dnsTtlSeconds, startDns } from "./dns-adapter.ts";
@@ -174,6 +176,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       else if (ready === 0) telemetry.forget("app", app);
     },
     revisionOf: (a) => deploy.specOf(a),
+    clusterSlots: (app) => placement?.slotsOf(app),
   });
   const deploy = createDeployRunner({
     config: () => config,
@@ -208,8 +211,12 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     procs,
   );
   // The cluster section is fixed at start (restart-only), so the link and its worker exist for the agent's life or not at all.
-  const cluster: ClusterLink | undefined = config.cluster
-    ? createClusterLink({ config: () => config, spec: toClusterSpec(config.cluster, config.agent.name, VERSION), catalog, publish, send: (msg) => hosts.cluster?.send(msg) })
+  const clusterSpec = config.cluster ? toClusterSpec(config.cluster, config.agent.name, VERSION) : undefined;
+  const placement: PlacementLink | undefined = clusterSpec
+    ? createPlacementLink({ config: () => config, ttlSeconds: clusterSpec.leaseTtlSeconds, node: clusterSpec.node.name, store, publish, send: (msg) => hosts.cluster?.send(msg), applyProcs: () => procs.apply() })
+    : undefined;
+  const cluster: ClusterLink | undefined = clusterSpec
+    ? createClusterLink({ config: () => config, spec: clusterSpec, catalog, publish, send: (msg) => hosts.cluster?.send(msg), placementApps: () => placement?.apps() ?? [] })
     : undefined;
   if (cluster) telemetry.observeCluster(() => cluster.status());
   let healing: HealingRunner | undefined;
@@ -259,7 +266,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       hosts.balancers.push(createWorkerHost({ name, specifier: workerSpecifier("balancer"), state: () => balancerInit(i), onMessage: route(name, balancer.handle), onStateChange }));
     }
     hosts.scaler = createWorkerHost({ name: "scaler", specifier: workerSpecifier("scaler"), state: () => scaler.state(), onMessage: route("scaler", scaler.handle), onStateChange });
-    if (cluster) hosts.cluster = createWorkerHost({ name: "cluster", specifier: workerSpecifier("cluster"), state: () => cluster.state(), onMessage: route("cluster", cluster.handle), onStateChange });
+    if (cluster) hosts.cluster = createWorkerHost({ name: "cluster", specifier: workerSpecifier("cluster"), state: () => cluster.state(), onMessage: route("cluster", (m: FromCluster) => cluster.handle(m) || (placement?.handle(m) ?? false)), onStateChange });
   };
 
   /** Static services from the config, replacing what an earlier config put there. */
@@ -307,6 +314,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     if (has("apps")) deploy.sync(next);
     // Balancers too: an app spec carries the longest drain_timeout, which bounds its drain hooks.
     if (has("apps") || has("balancers")) procs.apply();
+    if (has("apps")) placement?.reload();
     if (has("apps") || has("checks")) health.changed();
     // agent.scaler_interval travels with the scaler's policies.
     if (has("apps") || has("agent")) scaler.reload();
@@ -477,6 +485,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       policies.stop();
       healing?.stop();
       alerts.stop();
+      placement?.stop();
       alerts.close();
       deploy.stop();
       tasks.stop();

@@ -21,6 +21,10 @@ export interface NodeRecord {
   readonly capacity: { readonly cores: number; readonly memoryBytes: number; readonly load1: number; readonly freePorts: number };
   /** Set by a graceful stop just before the lease is revoked: the node left rather than failed. */
   readonly leaving?: boolean;
+  /** `cluster.node.labels`, matched by placement constraints. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Cluster apps (placement.scope cluster) this node's config defines: the leader places only those here. */
+  readonly apps?: readonly string[];
 }
 
 export type MemberStatus = "alive" | "suspect" | "left" | "failed";
@@ -103,6 +107,10 @@ export function decodeNode(text: string, expectedName: string): Decoded<NodeReco
   const advertise = str(o, "advertise");
   if (!advertise) return { ok: false, reason: "advertise: expected an address" };
   const cap = isObj(o.capacity) ? o.capacity : {};
+  const labels = stringMap(o.labels);
+  if (!labels) return { ok: false, reason: "labels: expected at most 64 string values" };
+  const apps = o.apps === undefined ? undefined : Array.isArray(o.apps) && o.apps.length <= 1000 && o.apps.every((a) => typeof a === "string" && SEGMENT.test(a)) ? (o.apps as string[]) : null;
+  if (apps === null) return { ok: false, reason: "apps: expected at most 1,000 app names" };
   return {
     ok: true,
     value: {
@@ -113,6 +121,8 @@ export function decodeNode(text: string, expectedName: string): Decoded<NodeReco
       startedAt: num(o, "startedAt") ?? 0,
       capacity: { cores: num(cap, "cores") ?? 0, memoryBytes: num(cap, "memoryBytes") ?? 0, load1: num(cap, "load1") ?? 0, freePorts: num(cap, "freePorts") ?? 0 },
       ...(o.leaving === true ? { leaving: true } : {}),
+      ...(labels && Object.keys(labels).length > 0 ? { labels } : {}),
+      ...(apps ? { apps } : {}),
     },
   };
 }
