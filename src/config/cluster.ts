@@ -6,7 +6,7 @@ import { Effect, Schema } from "effect";
 import type { ClusterSpec } from "../protocol/cluster.ts";
 import type { ConfigProblem } from "./problems.ts";
 import { Duration } from "./units.ts";
-import { LABEL } from "./placement.ts";
+import { LABEL } from "./placement-schema.ts";
 
 const def = <S extends Schema.Top>(schema: S, value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))(schema);
 const NonEmpty = Schema.String.check(Schema.isMinLength(1, { message: "Expected a non-empty string" }));

@@ -6,7 +6,7 @@ import { Cluster } from "./cluster.ts";
 import { TaskDefinition, TaskQueue } from "./tasks-schema.ts";
 import { ByteSize, Duration, Listen, Port } from "./units.ts";
 import { Deploy } from "./deploy.ts";
-import { Placement } from "./placement.ts";
+import { Placement } from "./placement-schema.ts";
 import { driverFields } from "./drivers.ts";
 
 const def = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
