@@ -235,7 +235,9 @@ export function createHealingRunner(deps: HealingRunnerDeps) {
       r.lastVerdict = { healthy: v.healthy, reason: v.reason, at: t };
       let d: LadderDecision | undefined;
       if (v.healthy === null) {
-        // Starting or stopping: no verdict, but a recovery or a backoff still runs on time.
+        // Starting or stopping: no verdict, but a recovery or a backoff still runs on time. A streak of unhealthy
+        // verdicts before the ladder started belonged to the process procs just replaced: it starts over.
+        if (r.state.phase === "healthy") delete r.unhealthySince;
         d = step(r, { type: "tick" }, cfg, t);
       } else if (v.healthy === false && r.state.phase === "healthy") {
         r.unhealthySince ??= t;

@@ -80,6 +80,8 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
   /** The last second's reports per balancer (one per worker). */
   const latest = new Map<string, WorkerStats[]>();
   const ejectedUntil = new Map<string, number>();
+  /** When each current ejection began (wall clock), so a verdict can ignore one that predates a replica's restart. */
+  const ejectedAt = new Map<string, number>();
   /** Lifetime totals and the recent window, per balancer ("name") and per endpoint ("name/endpoint"). */
   const histories = new Map<string, StatsHistory>();
   /** Listeners that failed to bind, per "balancer#worker", until that worker reports it listening. */
@@ -313,10 +315,13 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
 
   return {
     windowsOf,
-    /** Some balancer ejected this endpoint (outlier detection) and the ejection has not ended. */
-    isEjected(endpoint: string): boolean {
+    /** Some balancer ejected this endpoint (outlier detection) at or after `since`, and the ejection has not ended. */
+    isEjected(endpoint: string, since = 0): boolean {
       const t = Date.now();
-      for (const b of hub.config().balancers) if ((ejectedUntil.get(`${b.name}/${endpoint}`) ?? 0) > t) return true;
+      for (const b of hub.config().balancers) {
+        const k = `${b.name}/${endpoint}`;
+        if ((ejectedUntil.get(k) ?? 0) > t && (ejectedAt.get(k) ?? 0) >= since) return true;
+      }
       return false;
     },
     /** Something the pools derive from besides the catalog changed (a rollout's traffic split): push them again. */
@@ -338,8 +343,14 @@ export function createBalancerLink(hub: BalancerLinkDeps, onSamples: (s: MetricS
           onStats(msg);
           return true;
         case "balancer.ejection":
-          if (msg.action === "eject") ejectedUntil.set(`${msg.balancer}/${msg.endpoint}`, Date.now() + msg.forMs);
-          if (msg.action === "uneject") ejectedUntil.delete(`${msg.balancer}/${msg.endpoint}`);
+          if (msg.action === "eject") {
+            ejectedUntil.set(`${msg.balancer}/${msg.endpoint}`, Date.now() + msg.forMs);
+            ejectedAt.set(`${msg.balancer}/${msg.endpoint}`, Date.now());
+          }
+          if (msg.action === "uneject") {
+            ejectedUntil.delete(`${msg.balancer}/${msg.endpoint}`);
+            ejectedAt.delete(`${msg.balancer}/${msg.endpoint}`);
+          }
           if (msg.action !== "skip") {
             hub.publish({
               type: msg.action === "eject" ? "balancer.ejected" : "balancer.unejected",

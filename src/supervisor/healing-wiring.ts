@@ -43,7 +43,7 @@ export function wireHealing(hub: Hub, l: HealingLinks): HealingRunner {
         const ep = endpointOf(cfg, r.id);
         if (!ep) continue;
         const h = l.health.healthOf(ep).health;
-        out.push({ app: a.name, replica: r.id, state: r.state, ejected: l.balancer.isEjected(ep.id), ...(h !== undefined ? { health: h } : {}) });
+        out.push({ app: a.name, replica: r.id, state: r.state, ejected: r.startedAt !== null && l.balancer.isEjected(ep.id, r.startedAt), ...(h !== undefined ? { health: h } : {}) });
       }
     }
     return out;

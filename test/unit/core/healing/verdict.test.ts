@@ -9,8 +9,9 @@ describe("health verdict", () => {
     [{ state: "ready", health: "passing", ejected: true }, false, "outlier_ejected"],
     [{ state: "ready", ejected: false }, true, "passing"],
     [{ state: "crash-loop", ejected: false }, false, "crash_loop"],
-    [{ state: "backoff", health: "critical", ejected: false }, false, "crash_loop"],
-    [{ state: "failed", ejected: false }, false, "failed"],
+    [{ state: "backoff", health: "critical", ejected: false }, null, "transient"],
+    [{ state: "failed", ejected: false }, null, "transient"],
+    [{ state: "exited", ejected: false }, null, "transient"],
     [{ state: "starting", health: "critical", ejected: true }, null, "transient"],
     [{ state: "stopping", ejected: false }, null, "transient"],
   ];
