@@ -8,6 +8,7 @@ import type { ConfigProblem } from "../config/problems.ts";
 import type { Revision } from "../core/deploy/revision.ts";
 import type { RolloutOptions } from "../core/deploy/rollout.ts";
 import { parseDuration } from "../config/units.ts";
+import { ANALYSIS_DEFAULTS } from "../config/deploy.ts";
 import type { DeployError, DeployResult, RolloutView } from "../supervisor/deploy-runner.ts";
 import { ApiError } from "./errors.ts";
 import { defineRoute, param } from "./route.ts";
@@ -62,7 +63,7 @@ const Rollout = Schema.Struct({
     healthy_deadline_ms: Schema.Number,
     progress_deadline_ms: Schema.Number,
     auto_revert: Schema.Boolean,
-    analysis: Schema.NullOr(Schema.Struct({ max_error_ratio: Schema.Number, max_latency_ratio: Schema.Number, min_requests: Schema.Number })),
+    analysis: Schema.NullOr(Schema.Struct({ max_error_ratio: Schema.Number, max_latency_ratio: Schema.Number, max_p99_ratio: Schema.Number, min_requests: Schema.Number })),
   }),
   started_at: Schema.String,
   updated_at: Schema.String,
@@ -82,6 +83,17 @@ const Strategy = Schema.Struct({
   healthy_deadline: Schema.optionalKey(DurationText),
   progress_deadline: Schema.optionalKey(DurationText),
   auto_revert: Schema.optionalKey(Schema.Boolean),
+  /** The analysis for this rollout, replacing the app's (missing keys take the config defaults); null: none. */
+  analysis: Schema.optionalKey(
+    Schema.NullOr(
+      Schema.Struct({
+        max_error_ratio: Schema.optionalKey(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 }))),
+        max_latency_ratio: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(1), Schema.isLessThanOrEqualTo(1_000_000))),
+        max_p99_ratio: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(1), Schema.isLessThanOrEqualTo(1_000_000))),
+        min_requests: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000 }))),
+      }),
+    ),
+  ),
 });
 const DeployBody = Schema.Struct({
   /** A merge patch of the app's revision fields (command, args, cwd, env, readiness, max_memory, checks). */
@@ -112,7 +124,7 @@ export function rolloutJson(r: RolloutView) {
     step: r.step ?? null,
     step_at: r.stepAt === null || r.stepAt === undefined ? null : iso(r.stepAt),
     split: r.split ?? null,
-    strategy: { strategy: o.strategy ?? "rolling", steps: (o.steps ?? []).map((s) => ({ weight: s.weight, pause_ms: s.pauseMs })), step_replicas: (o.steps ?? []).length > 0 ? (o.stepReplicas ?? "all") : null, max_surge: o.maxSurge, max_unavailable: o.maxUnavailable, min_healthy_time_ms: o.minHealthyMs, healthy_deadline_ms: o.healthyDeadlineMs, progress_deadline_ms: o.progressDeadlineMs, auto_revert: o.autoRevert, analysis: o.analysis ? { max_error_ratio: o.analysis.maxErrorRatio, max_latency_ratio: o.analysis.maxLatencyRatio, min_requests: o.analysis.minRequests } : null },
+    strategy: { strategy: o.strategy ?? "rolling", steps: (o.steps ?? []).map((s) => ({ weight: s.weight, pause_ms: s.pauseMs })), step_replicas: (o.steps ?? []).length > 0 ? (o.stepReplicas ?? "all") : null, max_surge: o.maxSurge, max_unavailable: o.maxUnavailable, min_healthy_time_ms: o.minHealthyMs, healthy_deadline_ms: o.healthyDeadlineMs, progress_deadline_ms: o.progressDeadlineMs, auto_revert: o.autoRevert, analysis: o.analysis ? { max_error_ratio: o.analysis.maxErrorRatio, max_latency_ratio: o.analysis.maxLatencyRatio, max_p99_ratio: o.analysis.maxP99Ratio ?? o.analysis.maxLatencyRatio, min_requests: o.analysis.minRequests } : null },
     started_at: iso(r.startedAt),
     updated_at: iso(r.updatedAt),
     ended_at: r.endedAt === null ? null : iso(r.endedAt),
@@ -140,6 +152,12 @@ function strategyOptions(s: (typeof Strategy)["Type"] | undefined): Partial<Roll
   if (s.healthy_deadline !== undefined) out.healthyDeadlineMs = parseDuration(s.healthy_deadline);
   if (s.progress_deadline !== undefined) out.progressDeadlineMs = parseDuration(s.progress_deadline);
   if (s.auto_revert !== undefined) out.autoRevert = s.auto_revert;
+  if (s.analysis === null) out.analysis = null;
+  else if (s.analysis !== undefined) {
+    const a = s.analysis;
+    const latency = a.max_latency_ratio ?? ANALYSIS_DEFAULTS.max_latency_ratio;
+    out.analysis = { maxErrorRatio: a.max_error_ratio ?? ANALYSIS_DEFAULTS.max_error_ratio, maxLatencyRatio: latency, maxP99Ratio: a.max_p99_ratio ?? latency, minRequests: a.min_requests ?? ANALYSIS_DEFAULTS.min_requests };
+  }
   return out;
 }
 

@@ -25,6 +25,9 @@ const Canary = Schema.Struct({
   ]),
 });
 
+/** The analysis thresholds a key left out takes (the config file's and a deployment's strategy override). */
+export const ANALYSIS_DEFAULTS = { max_error_ratio: 0.05, max_latency_ratio: 3, min_requests: 50 } as const;
+
 export const Deploy = Schema.Struct({
   strategy: def(Strategy, "rolling"),
   /** Replicas of the new revision started beyond the desired count at once. */
@@ -46,11 +49,13 @@ export const Deploy = Schema.Struct({
   analysis: Schema.optionalKey(
     Schema.Struct({
       /** Its failure ratio (5xx + gateway failures) may exceed the old revision's by at most this (0.05: 5 points). */
-      max_error_ratio: def(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 })), 0.05),
+      max_error_ratio: def(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 })), ANALYSIS_DEFAULTS.max_error_ratio),
       /** Its p95 latency may be at most this many times the old revision's. */
-      max_latency_ratio: def(Schema.Number.check(Schema.isGreaterThanOrEqualTo(1)), 3),
+      max_latency_ratio: def(Schema.Number.check(Schema.isGreaterThanOrEqualTo(1)), ANALYSIS_DEFAULTS.max_latency_ratio),
+      /** Its p99 latency may be at most this many times the old revision's (default: max_latency_ratio). */
+      max_p99_ratio: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(1))),
       /** Requests it must have served in the window before it is judged. */
-      min_requests: def(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000 })), 50),
+      min_requests: def(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000 })), ANALYSIS_DEFAULTS.min_requests),
     }),
   ),
   /** canary: the canary replicas and the traffic steps they walk before the rest is replaced. */
@@ -92,6 +97,6 @@ export function toRolloutOptions(d: DeployConfig): RolloutOptions {
     healthyDeadlineMs: d.healthy_deadline,
     progressDeadlineMs: d.progress_deadline,
     autoRevert: d.auto_revert,
-    analysis: d.analysis ? { maxErrorRatio: d.analysis.max_error_ratio, maxLatencyRatio: d.analysis.max_latency_ratio, minRequests: d.analysis.min_requests } : null,
+    analysis: d.analysis ? { maxErrorRatio: d.analysis.max_error_ratio, maxLatencyRatio: d.analysis.max_latency_ratio, maxP99Ratio: d.analysis.max_p99_ratio ?? d.analysis.max_latency_ratio, minRequests: d.analysis.min_requests } : null,
   };
 }

@@ -191,7 +191,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     applySpecs: () => procs.apply(),
     traffic: (ids) => {
       const m = mergeWindows(balancer.windowsOf(ids));
-      return { requests: m.requests, failures: m.responses["5xx"] + m.errors, p95Ms: m.latency.p95Ms };
+      return { requests: m.requests, failures: m.responses["5xx"] + m.errors, p95Ms: m.latency.p95Ms, p99Ms: m.latency.p99Ms };
     },
     replicaRevisions: (app) => procs.replicaRevisions(app),
     splitChanged: () => balancer.refresh(),

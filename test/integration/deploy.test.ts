@@ -175,6 +175,25 @@ describe("deployments", () => {
     await ready(agent, 1);
   }, 90_000);
 
+  test("with analysis on, a revision whose p95 is fine but 1 request in 40 stalls is reverted by the p99 comparison, with no failed request", async () => {
+    const { agent, port } = await startWeb({ deploy: { min_healthy_time: "6s", healthy_deadline: "30s", analysis: { max_latency_ratio: 3, max_p99_ratio: 3, min_requests: 100 } } });
+    await using _ = agent;
+    await ready(agent, 1);
+    const traffic = load(port, 4, 60_000);
+    let rollout: RolloutInfo;
+    try {
+      await waitFor(() => traffic.ok >= 200, { timeoutMs: 20_000, what: "load flowing" });
+      const res = await deploy(agent, { env: { MODE: "tail", SLOW_EVERY: "40", SLOW_MS: "800" } });
+      rollout = await ended(agent, ((await res.json()) as RolloutInfo).id);
+    } finally {
+      await traffic.stop();
+    }
+    expect(rollout.status).toBe("reverted");
+    expect(rollout.failure).toContain("p99 latency");
+    expect(traffic.failures).toEqual([]);
+    await ready(agent, 1);
+  }, 90_000);
+
   test("a spec that fails validation creates no revision and changes nothing; unknown apps and fields are refused", async () => {
     const { agent } = await startWeb();
     await using _ = agent;

@@ -57,6 +57,8 @@ export interface AnalysisOptions {
   readonly maxErrorRatio: number;
   /** ... or its p95 latency is more than this many times the old one's (and above 1 ms). */
   readonly maxLatencyRatio: number;
+  /** ... or its p99 latency is more than this many times the old one's (and above 1 ms); absent: maxLatencyRatio. */
+  readonly maxP99Ratio?: number;
   /** Requests each side must have served in the window before it is judged. */
   readonly minRequests: number;
 }
@@ -67,6 +69,7 @@ export interface RevisionTraffic {
   /** 5xx answers plus gateway failures (connect errors, timeouts). */
   readonly failures: number;
   readonly p95Ms: number;
+  readonly p99Ms: number;
 }
 
 /** Below this a p95 is noise (a timer tick, a GC pause): latency is not compared under it. */
@@ -428,8 +431,14 @@ export function analyse(a: AnalysisOptions, t: RevisionTraffic, old: RevisionTra
   if (errT > errO + a.maxErrorRatio) {
     return { reason: Reason.ANALYSIS_ERRORS, what: `failed analysis: ${pct(errT)} of its ${t.requests} requests failed against ${pct(errO)} for the old revision (max_error_ratio ${a.maxErrorRatio})` };
   }
-  if (old.requests >= a.minRequests && t.p95Ms > Math.max(old.p95Ms, LATENCY_FLOOR_MS) * a.maxLatencyRatio) {
+  if (old.requests < a.minRequests) return null;
+  // p95 first: a revision slower throughout fails on it; p99 catches a tail the p95 hides (1 request in 50 stalls).
+  if (t.p95Ms > Math.max(old.p95Ms, LATENCY_FLOOR_MS) * a.maxLatencyRatio) {
     return { reason: Reason.ANALYSIS_LATENCY, what: `failed analysis: p95 latency ${t.p95Ms.toFixed(1)} ms against ${old.p95Ms.toFixed(1)} ms for the old revision (max_latency_ratio ${a.maxLatencyRatio})` };
+  }
+  const r99 = a.maxP99Ratio ?? a.maxLatencyRatio;
+  if (t.p99Ms > Math.max(old.p99Ms, LATENCY_FLOOR_MS) * r99) {
+    return { reason: Reason.ANALYSIS_LATENCY, what: `failed analysis: p99 latency ${t.p99Ms.toFixed(1)} ms against ${old.p99Ms.toFixed(1)} ms for the old revision (max_p99_ratio ${r99})` };
   }
   return null;
 }

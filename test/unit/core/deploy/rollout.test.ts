@@ -120,22 +120,29 @@ describe("rolling rollout", () => {
 
   test("analysis: a new revision that fails more or answers slower than the old one reverts; too few requests are not judged", () => {
     const a = { maxErrorRatio: 0.05, maxLatencyRatio: 3, minRequests: 50 };
-    const old = { requests: 1000, failures: 10, p95Ms: 4 };
-    const cases: Array<[string, { requests: number; failures: number; p95Ms: number }, string | null]> = [
-      ["as good as the old", { requests: 200, failures: 2, p95Ms: 5 }, null],
-      ["too few requests", { requests: 49, failures: 49, p95Ms: 500 }, null],
-      ["errors 6 points above", { requests: 100, failures: 7, p95Ms: 4 }, Reason.ANALYSIS_ERRORS],
-      ["errors 5 points above", { requests: 100, failures: 6, p95Ms: 4 }, null],
-      ["3x slower is allowed", { requests: 100, failures: 0, p95Ms: 12 }, null],
-      ["10x slower", { requests: 100, failures: 0, p95Ms: 40 }, Reason.ANALYSIS_LATENCY],
+    const old = { requests: 1000, failures: 10, p95Ms: 4, p99Ms: 4 };
+    const cases: Array<[string, { requests: number; failures: number; p95Ms: number; p99Ms: number }, string | null]> = [
+      ["as good as the old", { requests: 200, failures: 2, p95Ms: 5, p99Ms: 5 }, null],
+      ["too few requests", { requests: 49, failures: 49, p95Ms: 500, p99Ms: 500 }, null],
+      ["errors 6 points above", { requests: 100, failures: 7, p95Ms: 4, p99Ms: 4 }, Reason.ANALYSIS_ERRORS],
+      ["errors 5 points above", { requests: 100, failures: 6, p95Ms: 4, p99Ms: 4 }, null],
+      ["3x slower is allowed", { requests: 100, failures: 0, p95Ms: 12, p99Ms: 12 }, null],
+      ["10x slower", { requests: 100, failures: 0, p95Ms: 40, p99Ms: 40 }, Reason.ANALYSIS_LATENCY],
     ];
     for (const [what, t, reason] of cases) expect([what, analyse(a, t, old)?.reason ?? null]).toEqual([what, reason]);
+    // A tail the p95 hides: 1 request in 50 stalls. p99 is compared with max_p99_ratio (absent: max_latency_ratio).
+    const tail = { requests: 500, failures: 0, p95Ms: 5, p99Ms: 200 };
+    expect(analyse(a, tail, old)).toMatchObject({ reason: Reason.ANALYSIS_LATENCY, what: expect.stringContaining("p99 latency 200.0 ms against 4.0 ms for the old revision (max_p99_ratio 3)") });
+    expect(analyse({ ...a, maxP99Ratio: 60 }, tail, old)).toBeNull();
+    expect(analyse({ ...a, maxP99Ratio: 40 }, tail, old)?.what).toContain("max_p99_ratio 40");
+    // Slower throughout fails on p95 first.
+    expect(analyse(a, { requests: 100, failures: 0, p95Ms: 40, p99Ms: 400 }, old)?.what).toContain("p95 latency");
     // Under the floor a ratio is noise: 0.1 ms against 0.02 ms is not 5x slower.
-    expect(analyse(a, { requests: 100, failures: 0, p95Ms: LATENCY_FLOOR_MS * 2.9 }, { requests: 100, failures: 0, p95Ms: 0.02 })).toBeNull();
+    expect(analyse(a, { requests: 100, failures: 0, p95Ms: LATENCY_FLOOR_MS * 2.9, p99Ms: LATENCY_FLOOR_MS * 2.9 }, { requests: 100, failures: 0, p95Ms: 0.02, p99Ms: 0.02 })).toBeNull();
 
     const s = start({ analysis: a });
     const reps = [rep(0, 1), rep(1, 1), rep(2, 1), rep(3, 2, { startedAt: 1000, passingSince: 1000 })];
-    const d = decide(s, { type: "observe", replicas: reps, desired: 3, launching: 0, traffic: { target: { requests: 100, failures: 0, p95Ms: 40 }, others: old } }, 2000);
+    const d = decide(s, { type: "observe", replicas: reps, desired: 3, launching: 0, traffic: { target: { requests: 100, failures: 0, p95Ms: 40, p99Ms: 40 }, others: old } }, 2000);
     expect(d.state).toMatchObject({ phase: "revert", target: 1 });
     expect(d.state.failure).toContain("p95 latency 40.0 ms");
   });

@@ -6,7 +6,7 @@ const CANARY: RolloutOptions = { ...BASE, strategy: "canary", stepReplicas: 1, s
 const BLUE_GREEN: RolloutOptions = { ...BASE, strategy: "blue_green", stepReplicas: "all", steps: [{ weight: 100, pauseMs: 60_000 }] };
 const start = (o: RolloutOptions) => startRollout({ id: "web-1", app: "web", kind: "deploy", from: 1, to: 2, options: o, by: "test" }, 0).state;
 const rep = (id: number, revision: number, extra: Partial<ReplicaObservation> = {}): ReplicaObservation => ({ id, revision, phase: "ready", lastExitAt: null, startedAt: 0, passingSince: 0, ...extra });
-const observe = (s: RolloutState, replicas: ReplicaObservation[], now: number, desired = 3, traffic?: { target: { requests: number; failures: number; p95Ms: number }; others: { requests: number; failures: number; p95Ms: number } }) =>
+const observe = (s: RolloutState, replicas: ReplicaObservation[], now: number, desired = 3, traffic?: { target: { requests: number; failures: number; p95Ms: number; p99Ms: number }; others: { requests: number; failures: number; p95Ms: number; p99Ms: number } }) =>
   decide(s, { type: "observe", replicas, desired, launching: 0, ...(traffic ? { traffic } : {}) }, now);
 const kinds = (d: ReturnType<typeof decide>) => d.actions.filter((a) => a.kind !== "announce");
 const OLD = [rep(0, 1), rep(1, 1), rep(2, 1)];
@@ -46,7 +46,7 @@ describe("canary", () => {
     const o: RolloutOptions = { ...CANARY, analysis: { maxErrorRatio: 0.05, maxLatencyRatio: 3, minRequests: 50 } };
     const canary = rep(3, 2, { startedAt: 100, passingSince: 100 });
     const s = observe(start(o), [...OLD, canary], 1_200).state;
-    const d = observe(s, [...OLD, canary], 2_000, 3, { target: { requests: 100, failures: 40, p95Ms: 5 }, others: { requests: 900, failures: 0, p95Ms: 5 } });
+    const d = observe(s, [...OLD, canary], 2_000, 3, { target: { requests: 100, failures: 40, p95Ms: 5, p99Ms: 5 }, others: { requests: 900, failures: 0, p95Ms: 5, p99Ms: 5 } });
     expect(d.reason).toBe(Reason.ANALYSIS_ERRORS);
     expect(d.state).toMatchObject({ phase: "revert", target: 1, split: { revision: 1, percent: 100 }, step: null });
     // The canary goes at once (the old set is whole and available).
@@ -57,9 +57,9 @@ describe("canary", () => {
     const o: RolloutOptions = { ...CANARY, analysis: { maxErrorRatio: 0.05, maxLatencyRatio: 3, minRequests: 50 } };
     const all = [...OLD, rep(3, 2, { startedAt: 100, passingSince: 100 })];
     const s = observe(start(o), all, 1_200).state;
-    const quiet = { target: { requests: 3, failures: 0, p95Ms: 5 }, others: { requests: 30, failures: 0, p95Ms: 5 } };
+    const quiet = { target: { requests: 3, failures: 0, p95Ms: 5, p99Ms: 5 }, others: { requests: 30, failures: 0, p95Ms: 5, p99Ms: 5 } };
     expect(observe(s, all, 10_000, 3, quiet).state.step).toBe(0);
-    const busy = { target: { requests: 80, failures: 0, p95Ms: 5 }, others: { requests: 800, failures: 0, p95Ms: 5 } };
+    const busy = { target: { requests: 80, failures: 0, p95Ms: 5, p99Ms: 5 }, others: { requests: 800, failures: 0, p95Ms: 5, p99Ms: 5 } };
     expect(observe(s, all, 10_000, 3, busy).state.step).toBe(1);
   });
 
