@@ -188,7 +188,7 @@ describe("blue_green", () => {
       const green = await waitFor(async () => {
         const v = await versions(port, 100);
         return v.v2 === 100 ? v : undefined;
-      }, { timeoutMs: 5_000, what: "all traffic on the green set" });
+      }, { timeoutMs: 20_000, what: "all traffic on the green set" });
       expect(green.failed).toBe(0);
       // 6 replicas run: the blue set waits, warm, for the window.
       expect((await replicas(agent, "web")).filter((r) => r.state === "ready").length).toBe(6);
@@ -198,7 +198,7 @@ describe("blue_green", () => {
       const back = await waitFor(async () => {
         const v = await versions(port, 100);
         return v.v1 === 100 ? v : undefined;
-      }, { timeoutMs: 5_000, what: "all traffic back on the blue set" });
+      }, { timeoutMs: 20_000, what: "all traffic back on the blue set" });
       expect(back.failed).toBe(0);
       const done = await until(agent, id, "the revert to end", (r) => !r.active);
       expect(done.status).toBe("reverted");
