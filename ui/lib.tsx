@@ -245,3 +245,44 @@ export function TimeChart(props: { x: readonly number[]; series: readonly ChartS
   }, [props.x, props.series, shape]);
   return <div ref={el} class="chart" role="img" aria-label={props.label} />;
 }
+
+/**
+ * Windowing for long tables: of `count` rows of (about) `rowHeight` px, the ones inside the scrolling box `box`
+ * plus `overscan` either side, and the space the others would take, so the scrollbar stays true.
+ */
+export function useWindow(count: number, rowHeight: number, overscan = 10) {
+  const box = useRef<HTMLDivElement>(null);
+  const [view, setView] = useState({ top: 0, height: 600 });
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    let frame = 0;
+    const read = () => {
+      frame = 0;
+      setView((v) => (v.top === el.scrollTop && v.height === el.clientHeight ? v : { top: el.scrollTop, height: el.clientHeight }));
+    };
+    // One read per frame however fast the wheel turns.
+    const onScroll = () => {
+      if (!frame) frame = requestAnimationFrame(read);
+    };
+    read();
+    el.addEventListener("scroll", onScroll, { passive: true });
+    const resize = new ResizeObserver(onScroll);
+    resize.observe(el);
+    return () => {
+      el.removeEventListener("scroll", onScroll);
+      resize.disconnect();
+      if (frame) cancelAnimationFrame(frame);
+    };
+  }, []);
+  // The estimate is corrected by the first rendered row (data-vrow): fonts and themes move it by a pixel or two.
+  const [measured, setMeasured] = useState(rowHeight);
+  useEffect(() => {
+    const h = box.current?.querySelector("[data-vrow]")?.getBoundingClientRect().height;
+    if (h && Math.abs(h - measured) > 0.5) setMeasured(h);
+  });
+  rowHeight = measured;
+  const start = Math.max(0, Math.floor(view.top / rowHeight) - overscan);
+  const end = Math.min(count, Math.ceil((view.top + view.height) / rowHeight) + overscan);
+  return { box, start, end, padTop: start * rowHeight, padBottom: (count - end) * rowHeight };
+}

@@ -1,11 +1,13 @@
 // Balancers: each balancer's endpoints with health, weight, ejection and drain state; drain and weight actions.
 import { api } from "../api.ts";
 import { useState } from "preact/hooks";
-import { Action, Badge, NotConfigured, Problem, Spark, useResource, useSeries } from "../lib.tsx";
+import { Action, Badge, NotConfigured, Problem, Spark, useResource, useSeries, useWindow } from "../lib.tsx";
 import type { Balancer, BalancerList, Endpoint } from "./types.ts";
 
-/** Past this many endpoints a table is paged, so a balancer with thousands of them renders at once. */
-const PAGE = 100;
+/** Past this many endpoints the table is windowed: only the rows in view are in the page, so thousands scroll smoothly. */
+const WINDOW_FROM = 100;
+/** The height of one endpoint row (CSS `tr.ep` keeps it on one line), for the windowing arithmetic. */
+const ROW_PX = 33;
 
 export function Balancers() {
   const list = useResource<BalancerList>("/v1/balancers", 2000, ["balancer.", "endpoint.", "health."]);
@@ -20,7 +22,9 @@ export function Balancers() {
 }
 
 function BalancerCard({ b, reload, series }: { b: Balancer; reload: () => void; series: ReturnType<typeof useSeries> }) {
-  const shown = b.endpoints.slice(0, PAGE);
+  const windowed = b.endpoints.length > WINDOW_FROM;
+  const w = useWindow(windowed ? b.endpoints.length : 0, ROW_PX);
+  const shown = windowed ? b.endpoints.slice(w.start, w.end) : b.endpoints;
   const s = b.stats;
   return (
     <article aria-labelledby={`lb-${b.name}`} data-balancer={b.name}>
@@ -42,14 +46,17 @@ function BalancerCard({ b, reload, series }: { b: Balancer; reload: () => void; 
           <Stat label="in flight" value={String(s.active)} values={series(`${b.name}/active`, s.active)} />
         </div>
       )}
-      <table>
+      {windowed && <p class="muted">{b.endpoints.length} endpoints; rows {w.start + 1}–{w.end} are in the page (scroll the table for the rest).</p>}
+      <div ref={w.box} class={windowed ? "vscroll" : undefined} tabIndex={windowed ? 0 : undefined} role={windowed ? "region" : undefined} aria-label={windowed ? `endpoints of ${b.name}, scrollable` : undefined} data-testid="endpoint-scroll">
+      <table aria-rowcount={windowed ? b.endpoints.length + 1 : undefined}>
         <caption class="sr-only">Endpoints of {b.name}</caption>
         <thead>
           <tr><th scope="col">Endpoint</th><th scope="col">Address</th><th scope="col">Health</th><th scope="col">Weight</th><th scope="col">State</th><th scope="col">In flight</th><th scope="col">req/s</th><th scope="col">p95 ms</th><th scope="col">Source</th><th scope="col"><span class="sr-only">Actions</span></th></tr>
         </thead>
         <tbody>
-          {shown.map((e) => (
-            <tr key={e.id} data-endpoint={e.id}>
+          {windowed && w.padTop > 0 && <tr aria-hidden="true" class="pad" style={{ height: `${w.padTop}px` }} />}
+          {shown.map((e, i) => (
+            <tr key={e.id} data-endpoint={e.id} class={windowed ? "ep" : undefined} data-vrow={windowed ? "" : undefined} aria-rowindex={windowed ? w.start + i + 2 : undefined}>
               <td>{e.id}</td>
               <td>{e.address}:{e.port}</td>
               <td><Badge value={e.health} /></td>
@@ -75,9 +82,10 @@ function BalancerCard({ b, reload, series }: { b: Balancer; reload: () => void; 
               </td>
             </tr>
           ))}
+          {windowed && w.padBottom > 0 && <tr aria-hidden="true" class="pad" style={{ height: `${w.padBottom}px` }} />}
         </tbody>
       </table>
-      {b.endpoints.length > PAGE && <p class="muted">Showing {PAGE} of {b.endpoints.length} endpoints.</p>}
+      </div>
     </article>
   );
 }

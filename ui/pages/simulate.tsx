@@ -58,7 +58,7 @@ export function Simulate({ app, policy }: { app: string; policy: Policy }) {
   return (
     <div class="simulate" data-testid="simulate">
       <h3 id={`sim-${app}`}>Simulate</h3>
-      <form class="row actions" aria-labelledby={`sim-${app}`} onSubmit={run}>
+      <form class="row actions" aria-labelledby={`sim-${app}`} noValidate onSubmit={run}>
         <label>
           Metric{" "}
           <select value={metric} onChange={(e) => setMetric((e.target as HTMLSelectElement).value)}>
