@@ -100,6 +100,27 @@ describe.skipIf(!HAVE_ETCD)("cluster placement: 3 agents, 3 zones, 3 etcd member
     expect(new Set(seen).size).toBe(1);
   }, 60_000);
 
+  test("polis cluster apps / allocations print the placement; --json gives the API's; a bad subcommand is a usage error", async () => {
+    const a = agents.get("pl-b")!;
+    const cli = (...args: string[]) => {
+      const p = Bun.spawnSync([requireBinary(), "cluster", ...args, "--url", a.url, "--token", a.token], { env: { PATH: process.env.PATH ?? "" }, timeout: 20_000 });
+      return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
+    };
+    const apps = cli("apps");
+    expect(apps.code).toBe(0);
+    expect(apps.out).toMatch(/^leader: pl-/);
+    expect(apps.out).toMatch(/web\s+6\s+6\s+0\s+0\s+zone/);
+    expect(apps.out).toContain("edge/2: no node can take it");
+    const allocs = cli("allocations", "--app", "web", "--json");
+    expect(allocs.code).toBe(0);
+    expect((JSON.parse(allocs.out).allocations as Json[]).length).toBe(6);
+    expect(cli("allocations", "--node", "pl-c").out).not.toContain("pl-a");
+    const bad = cli("nodes");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("nodes");
+    expect(cli("apps", "--node", "pl-a").code).toBe(2);
+  }, 30_000);
+
   test("rebalance (operator role, a known cluster app) evens web out to two per zone with the fewest moves; again, it moves nothing", async () => {
     const a = agents.get("pl-c")!;
     expect((await send(a, "POST", "/v1/cluster/apps/web/rebalance", undefined, "")).status).toBe(401);

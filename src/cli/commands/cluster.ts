@@ -1,6 +1,7 @@
-// Cluster commands: `polis members` (every node, like `consul members`) and `polis cluster` (the etcd link).
+// Cluster commands: `polis members` (every node, like `consul members`), `polis cluster` (the etcd link),
+// `polis cluster apps` (cluster apps: placed, pending, unplaceable and why) and `polis cluster allocations` (slot -> node).
 import type { Json } from "../../client/client.ts";
-import type { CommandDef } from "../args.ts";
+import { type CommandDef, UsageError } from "../args.ts";
 import { formatTime } from "../output.ts";
 import { table } from "../table.ts";
 
@@ -31,12 +32,53 @@ export const members: CommandDef = {
   },
 };
 
+async function clusterApps(ctx: Parameters<CommandDef["run"]>[0]): Promise<number> {
+  const c = ctx.client();
+  const [r, l] = await Promise.all([c.clusterApps(), c.clusterLeader()]);
+  if (ctx.opts.json) return ctx.out.line(JSON.stringify({ ...r, leader: l.leader }, null, 2)), 0;
+  if (!l.enabled) return ctx.out.line("single host: no cluster section in the config"), 0;
+  const leader = l.leader as Json | undefined;
+  ctx.out.line(`leader: ${leader?.node ?? "none known"}${leader?.self ? " (this agent)" : ""}${leader?.term ? `, term ${leader.term}` : ""}${leader?.connected === false ? " (last known: no etcd session)" : ""}`);
+  if (r.apps.length === 0) return ctx.out.line("no cluster apps (apps[].placement.scope: cluster)"), 0;
+  ctx.out.line(
+    table(
+      ["app", "replicas", "placed", "pending", "unplaceable", "spread", "per node"],
+      r.apps.map((a: Json) => [a.name, a.replicas, a.placed, a.pending, (a.unplaceable as Json[]).length, a.spread, Object.entries(a.nodes as Record<string, number>).map(([n, k]) => `${n}=${k}`).join(" ") || "-"]),
+    ),
+  );
+  for (const a of r.apps as Json[]) for (const u of a.unplaceable as Json[]) ctx.out.line(`${ctx.out.style.state("critical")} ${a.name}/${u.slot}: ${u.reason}`);
+  return 0;
+}
+
+async function clusterAllocations(ctx: Parameters<CommandDef["run"]>[0]): Promise<number> {
+  const q = new URLSearchParams();
+  if (typeof ctx.opts.app === "string") q.set("app", ctx.opts.app);
+  if (typeof ctx.opts.node === "string") q.set("node", ctx.opts.node);
+  const r = await ctx.client().clusterAllocations(q.toString());
+  if (ctx.opts.json) return ctx.out.line(JSON.stringify(r, null, 2)), 0;
+  if (r.allocations.length === 0) return ctx.out.line("no allocations (no cluster apps, or the leader has not placed them yet)"), 0;
+  const now = Date.now();
+  ctx.out.line(table(["slot", "node", "generation", "reschedules", "placed", "term"], r.allocations.map((a: Json) => [`${a.app}/${a.slot}`, a.node, a.generation, a.reschedules, formatTime(a.placedAt, now), a.term])));
+  return 0;
+}
+
 export const cluster: CommandDef = {
   name: "cluster",
-  summary: "the etcd link: connected, stale catalog, leader, revisions, watch lag, last resync",
+  summary: "the etcd link (status), cluster apps and where their slots run (apps, allocations)",
+  details:
+    "status (the default): connected, stale catalog, leader, revisions, watch lag, last resync. apps: every cluster app (placement.scope: cluster) with its wanted, placed, pending and unplaceable slots (and why), per node, and the placement leader. allocations: every slot and the node it runs on; --app and --node filter.",
+  args: [{ name: "what", description: "status, apps or allocations", optional: true, choices: ["status", "apps", "allocations"] }],
+  options: [
+    { name: "app", type: "string", value: "APP", description: "allocations: only this app's slots" },
+    { name: "node", type: "string", value: "NODE", description: "allocations: only the slots on this node" },
+  ],
   role: "read",
-  examples: ["polis cluster"],
+  examples: ["polis cluster", "polis cluster apps", "polis cluster allocations --node edge-1", "polis cluster allocations --app web --json"],
   async run(ctx) {
+    const what = ctx.args.what ?? "status";
+    if ((ctx.opts.app !== undefined || ctx.opts.node !== undefined) && what !== "allocations") throw new UsageError("--app and --node filter `polis cluster allocations` only");
+    if (what === "apps") return clusterApps(ctx);
+    if (what === "allocations") return clusterAllocations(ctx);
     const s = await ctx.client().clusterStatus();
     if (ctx.opts.json) {
       ctx.out.line(JSON.stringify(s, null, 2));
