@@ -1,12 +1,16 @@
 // Benchmark of the task queue: (1) enqueue -> start decision latency with 10,000 tasks queued (goal p99 < 20 ms),
-// through the queue and the sqlite store the agent uses; (2) throughput of `true` tasks run through the queue and
-// the procs worker's task runner (in this thread: the thread hop is not measured) against a bare loop of the same
-// spawn function, at the same concurrency, alternated in one run (goal >= 0.9x).
-// Usage: bun scripts/bench/tasks.ts [--tasks N] [--rounds N]
-import { mkdtempSync, rmSync } from "node:fs";
+// through the queue and the sqlite store the agent uses; (2) throughput of `true` tasks against a bare loop of the
+// same spawn function at the same concurrency, alternated round by round in one run (goal >= 0.9x), two ways:
+// the queue and the procs worker's task runner in this one thread (every cost on one thread, no thread hop), and
+// the compiled agent itself (dist/polis: each task POSTed to its API, the queue and sqlite on the supervisor thread,
+// spawns in the procs worker thread, completion counted by polling the API every 50 ms).
+// Usage: bun scripts/bench/tasks.ts [--tasks N] [--rounds N] [--no-agent]
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { createTaskRunner } from "../../src/procs/task-runner.ts";
+import { loadAverage, type RunningAgent, startAgent } from "./_agent.ts";
 import { spawnDetached } from "../../src/procs/spawn.ts";
 import { openStore } from "../../src/state/store.ts";
 import { createTaskService } from "../../src/tasks/service.ts";
@@ -108,6 +112,39 @@ async function throughputQueue(): Promise<number> {
   return RUNS / secs;
 }
 
+/** Tasks through the compiled agent's API: up to 8 POSTs in flight, then until the API counts them all succeeded. */
+async function throughputAgent(agent: RunningAgent, round: number): Promise<number> {
+  const name = `bench-r${round}`;
+  const body = JSON.stringify({ name, command: "/bin/true" });
+  let next = 0;
+  const c0 = cpuOf(agent.proc.pid);
+  const t0 = performance.now();
+  const poster = async () => {
+    while (next < RUNS) {
+      next++;
+      const r = await agent.api("/v1/tasks", { method: "POST", body });
+      if (r.status !== 201) throw new Error(`POST /v1/tasks: ${r.status} ${await r.text()}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, poster));
+  const deadline = performance.now() + 120_000;
+  for (;;) {
+    const r = (await (await agent.api(`/v1/tasks?name=${name}&status=succeeded&limit=1`)).json()) as { total: number };
+    if (r.total >= RUNS) break;
+    if (performance.now() > deadline) throw new Error(`only ${r.total} of ${RUNS} agent tasks succeeded within 120 s`);
+    await Bun.sleep(50);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  lastCpuPerTask = (cpuOf(agent.proc.pid) - c0) / RUNS;
+  return RUNS / secs;
+}
+
+/** CPU ms of a process from /proc (utime + stime, 100 ticks a second). */
+function cpuOf(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
 async function throughputBare(): Promise<number> {
   const sub = join(dir, `b${Math.random()}`);
   let next = 0;
@@ -126,10 +163,17 @@ async function throughputBare(): Promise<number> {
   return RUNS / secs;
 }
 
+const WITH_AGENT = !args.includes("--no-agent") && existsSync(new URL("../../dist/polis", import.meta.url));
+let agent: RunningAgent | undefined;
 try {
   await latency();
+  if (WITH_AGENT) agent = await startAgent({ config: { api: { allow_api_tasks: true }, task_queue: { max_concurrent: CONCURRENCY, keep_finished: 100_000 } } });
+  else console.log("no dist/polis (npm run build) or --no-agent: the compiled agent is not measured");
   const ratios: number[] = [];
   const cpuRatios: number[] = [];
+  const agentRatios: number[] = [];
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(`load average before: ${loadAverage()}`);
   for (let round = 0; round < ROUNDS; round++) {
     const bare = await throughputBare();
     const bareCpu = lastCpuPerTask;
@@ -137,11 +181,17 @@ try {
     const queueCpu = lastCpuPerTask;
     ratios.push(queue / bare);
     cpuRatios.push(bareCpu / queueCpu);
-    console.log(`round ${round + 1}: ${RUNS} x /bin/true at concurrency ${CONCURRENCY}: queue ${queue.toFixed(0)}/s, bare spawn loop ${bare.toFixed(0)}/s, ratio ${(queue / bare).toFixed(2)}; this process's CPU per task: queue ${(queueCpu * 1000).toFixed(0)} µs, bare ${(bareCpu * 1000).toFixed(0)} µs`);
+    let line = `round ${round + 1}: ${RUNS} x /bin/true at concurrency ${CONCURRENCY}: bare spawn loop ${bare.toFixed(0)}/s; in-process queue ${queue.toFixed(0)}/s, ratio ${(queue / bare).toFixed(2)}; CPU per task: bare ${(bareCpu * 1000).toFixed(0)} µs, in-process queue ${(queueCpu * 1000).toFixed(0)} µs`;
+    if (agent) {
+      const viaAgent = await throughputAgent(agent, round);
+      agentRatios.push(viaAgent / bare);
+      line += `; agent ${viaAgent.toFixed(0)}/s, ratio ${(viaAgent / bare).toFixed(2)}, agent CPU per task ${(lastCpuPerTask * 1000).toFixed(0)} µs (all its threads)`;
+    }
+    console.log(line);
   }
-  ratios.sort((a, b) => a - b);
-  cpuRatios.sort((a, b) => a - b);
-  console.log(`median ratio ${ratios[Math.floor(ROUNDS / 2)]!.toFixed(2)} in wall time (goal >= 0.9); bare CPU / queue CPU per task: median ${cpuRatios[Math.floor(ROUNDS / 2)]!.toFixed(2)}`);
+  console.log(`load average after: ${loadAverage()}`);
+  console.log(`median ratios to the bare loop, wall time (goal >= 0.9): in-process queue ${median(ratios).toFixed(2)}${agent ? `, compiled agent ${median(agentRatios).toFixed(2)}` : ""}; bare CPU / in-process queue CPU per task: ${median(cpuRatios).toFixed(2)}`);
 } finally {
+  await agent?.stop();
   rmSync(dir, { recursive: true, force: true });
 }
