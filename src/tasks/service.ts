@@ -73,6 +73,10 @@ export interface TaskService {
 }
 
 const TICK_MS = 250;
+
+/** Queued and started are every task's first two steps: debug (still events, not two log lines per task at info);
+ * how a task ended, retries and adoptions are info, failures warnings. */
+const severityOf = (type: string) => (type === "task.failed" || type === "task.timed_out" ? "warning" : type === "task.queued" || type === "task.started" ? "debug" : "info");
 /** After a stop's grace, how long more before the procs worker is asked whether the process still runs. */
 const STOP_CHECK_MS = 500;
 
@@ -93,7 +97,7 @@ export function createTaskService(deps: TaskServiceDeps): TaskService {
 
   const redacted = (t: Task): Task => ({ ...t, spec: { ...t.spec, env: redactEnv(t.spec.env) } });
   const publishOf = (type: string, t: Task, message: string) =>
-    deps.publish({ type, source: "tasks", target: t.id, severity: type === "task.failed" || type === "task.timed_out" ? "warning" : "info", message, data: { id: t.id, name: t.spec.name, state: t.state, attempt: t.attempts.length, ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}) } });
+    deps.publish({ type, source: "tasks", target: t.id, severity: severityOf(type), message, data: { id: t.id, name: t.spec.name, state: t.state, attempt: t.attempts.length, ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}) } });
 
   const runSpec = (t: Task): TaskRunSpec => ({ id: t.id, attempt: t.attempts.length, command: t.spec.command, args: t.spec.args, env: t.spec.env, ...(t.spec.cwd ? { cwd: t.spec.cwd } : {}), outputDir: outDir(), outputLimit: t.spec.outputLimit });
 
