@@ -17,6 +17,8 @@ const MemberView = Schema.Struct({
   self: Schema.Boolean,
   capacity: Schema.Struct({ cores: Schema.Number, memoryBytes: Schema.Number, load1: Schema.Number, freePorts: Schema.Number }),
   leaving: Schema.optionalKey(Schema.Boolean),
+  labels: Schema.optionalKey(Schema.Record(Schema.String, Schema.String).annotate({ description: "cluster.node.labels: what placement constraints match" })),
+  apps: Schema.optionalKey(Schema.Array(Schema.String).annotate({ description: "The cluster apps (placement.scope cluster) the node's config defines: the leader places only those there" })),
 });
 
 const StatusView = Schema.Struct({
