@@ -56,7 +56,8 @@ const Rollout = Schema.Struct({
     /** canary and blue_green: the traffic steps (pause_ms null: held until promoted). */
     steps: Schema.Array(Schema.Struct({ weight: Schema.Number, pause_ms: Schema.NullOr(Schema.Number) })),
     /** Replicas of the new revision started beside the old ones for the steps ("all": a full set). */
-    step_replicas: Schema.NullOr(Schema.Union([Schema.Number, Schema.Literal("all")])),
+    /** A count, "all", or a percent of the desired count ("25%"). */
+    step_replicas: Schema.NullOr(Schema.Union([Schema.Number, Schema.String])),
     max_surge: Schema.Number,
     max_unavailable: Schema.Number,
     min_healthy_time_ms: Schema.Number,
@@ -103,6 +104,7 @@ const DeployBody = Schema.Struct({
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const stepReplicasJson = (n: RolloutOptions["stepReplicas"]): number | string => (n === undefined ? "all" : typeof n === "object" ? `${n.percent}%` : n);
 
 export function rolloutJson(r: RolloutView) {
   const o = r.options;
@@ -124,7 +126,7 @@ export function rolloutJson(r: RolloutView) {
     step: r.step ?? null,
     step_at: r.stepAt === null || r.stepAt === undefined ? null : iso(r.stepAt),
     split: r.split ?? null,
-    strategy: { strategy: o.strategy ?? "rolling", steps: (o.steps ?? []).map((s) => ({ weight: s.weight, pause_ms: s.pauseMs })), step_replicas: (o.steps ?? []).length > 0 ? (o.stepReplicas ?? "all") : null, max_surge: o.maxSurge, max_unavailable: o.maxUnavailable, min_healthy_time_ms: o.minHealthyMs, healthy_deadline_ms: o.healthyDeadlineMs, progress_deadline_ms: o.progressDeadlineMs, auto_revert: o.autoRevert, analysis: o.analysis ? { max_error_ratio: o.analysis.maxErrorRatio, max_latency_ratio: o.analysis.maxLatencyRatio, max_p99_ratio: o.analysis.maxP99Ratio ?? o.analysis.maxLatencyRatio, min_requests: o.analysis.minRequests } : null },
+    strategy: { strategy: o.strategy ?? "rolling", steps: (o.steps ?? []).map((s) => ({ weight: s.weight, pause_ms: s.pauseMs })), step_replicas: (o.steps ?? []).length > 0 ? stepReplicasJson(o.stepReplicas) : null, max_surge: o.maxSurge, max_unavailable: o.maxUnavailable, min_healthy_time_ms: o.minHealthyMs, healthy_deadline_ms: o.healthyDeadlineMs, progress_deadline_ms: o.progressDeadlineMs, auto_revert: o.autoRevert, analysis: o.analysis ? { max_error_ratio: o.analysis.maxErrorRatio, max_latency_ratio: o.analysis.maxLatencyRatio, max_p99_ratio: o.analysis.maxP99Ratio ?? o.analysis.maxLatencyRatio, min_requests: o.analysis.minRequests } : null },
     started_at: iso(r.startedAt),
     updated_at: iso(r.updatedAt),
     ended_at: r.endedAt === null ? null : iso(r.endedAt),

@@ -16,8 +16,14 @@ const CanaryStep = Schema.Struct({
 });
 
 const Canary = Schema.Struct({
-  /** Replicas of the new revision started beside the old ones for the steps. */
-  replicas: def(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1000 })), 1),
+  /** Replicas of the new revision started beside the old ones for the steps: a count, or a percent of the desired ("25%", rounded up). */
+  replicas: def(
+    Schema.Union([
+      Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1000 })),
+      Schema.String.check(Schema.isPattern(/^([1-9][0-9]?|100)%$/, { message: 'Expected a count (1-1000) or a percent of the desired replicas such as "25%" (1%-100%)' })),
+    ]),
+    1,
+  ),
   steps: def(Schema.Array(CanaryStep).check(Schema.isMinLength(1), Schema.isMaxLength(20)), [
     { weight: 5, pause: "1m" },
     { weight: 25, pause: "1m" },
@@ -78,7 +84,8 @@ export type DeployConfig = typeof Deploy.Type;
 function stepsFor(d: DeployConfig): Pick<RolloutOptions, "strategy" | "steps" | "stepReplicas"> {
   if (d.strategy === "canary") {
     const c = d.canary ?? { replicas: 1, steps: [{ weight: 5, pause: 60_000 }, { weight: 25, pause: 60_000 }, { weight: 50, pause: 60_000 }] };
-    return { strategy: "canary", stepReplicas: c.replicas, steps: c.steps.map((s) => ({ weight: s.weight, pauseMs: d.auto_promote && s.pause !== undefined ? s.pause : null })) };
+    const replicas = typeof c.replicas === "string" ? { percent: Number(c.replicas.slice(0, -1)) } : c.replicas;
+    return { strategy: "canary", stepReplicas: replicas, steps: c.steps.map((s) => ({ weight: s.weight, pauseMs: d.auto_promote && s.pause !== undefined ? s.pause : null })) };
   }
   if (d.strategy === "blue_green") {
     // The full new set comes up with no traffic; the switch gives it all; the old set waits out the window.

@@ -12,7 +12,7 @@ import { toRolloutOptions } from "../config/deploy.ts";
 import { revisionFieldsOf, withRevision } from "../config/revision.ts";
 import type { AppConfig, Config } from "../config/schema.ts";
 import { type Revision, type RevisionSource, recordRevision, revisionHash } from "../core/deploy/revision.ts";
-import { type Decision, type ReplicaObservation, type ReplicaPhase, type RevisionTraffic, type RolloutEvent, type RolloutKind, type RolloutOptions, type RolloutState, decide, isActive, startRollout, stepping, stepsOf } from "../core/deploy/rollout.ts";
+import { type Decision, type ReplicaObservation, type ReplicaPhase, type RevisionTraffic, type RolloutEvent, type RolloutKind, type RolloutOptions, type RolloutState, decide, isActive, startRollout, stepping, stepReplicaCount, stepsOf } from "../core/deploy/rollout.ts";
 import { Reason as ExitReason } from "../core/supervision/restart-policy.ts";
 import type { AppSnapshot, AppSpec, ReplicaSnapshot, ReplicaState } from "../protocol/procs.ts";
 import type { Catalog } from "../state/catalog.ts";
@@ -326,7 +326,7 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
       // While a rollout runs, a reconcile (reload, scale) must not trim the replicas it started beside the others
       // (canary: its canaries; blue_green: a whole second set).
       const steps = act ? stepsOf(act.options).length > 0 : false;
-      const beside = !act || !steps ? 0 : act.options.stepReplicas === "all" || act.options.stepReplicas === undefined ? Math.max(slots.get(app.name)?.live?.desired ?? 0, replicaBounds(app, deps.cores).max) : act.options.stepReplicas;
+      const beside = !act || !steps ? 0 : stepReplicaCount(act.options.stepReplicas, Math.max(slots.get(app.name)?.live?.desired ?? 0, replicaBounds(app, deps.cores).max));
       const surge = act ? Math.max(act.options.maxSurge, beside) : 0;
       return rev ? { app: withRevision(app, rev.fields), revision: rev.number, ...(surge > 0 ? { surge } : {}) } : { app };
     },

@@ -34,7 +34,7 @@ export interface RolloutOptions {
   /** canary and blue_green: the traffic steps before the rest is replaced (absent or empty: none, rolling). */
   readonly steps?: readonly TrafficStep[] | null;
   /** Replicas of the target started beside the old ones before the steps: a count, or "all" (the desired count). */
-  readonly stepReplicas?: number | "all";
+  readonly stepReplicas?: number | "all" | { readonly percent: number };
 }
 
 export type Strategy = "rolling" | "canary" | "blue_green";
@@ -384,7 +384,7 @@ function observeStep(
   const o = s.options;
   const steps = stepsOf(o);
   const i = s.step!;
-  const want = o.stepReplicas === "all" || o.stepReplicas === undefined ? e.desired : Math.max(1, Math.min(o.stepReplicas, e.desired));
+  const want = stepReplicaCount(o.stepReplicas, e.desired);
   const actions: RolloutAction[] = [];
   for (const r of others) if (!serving(r)) actions.push({ kind: "retire", id: r.id });
   const excess = tgt.length + e.launching - want;
@@ -420,6 +420,17 @@ function observeStep(
   }
   const reason = step.pauseMs === null ? Reason.AWAITING_PROMOTE : Reason.STEP;
   return { state: actions.length > 0 || reason !== s.reason ? { ...s, progressAt: now, reason, updatedAt: now } : { ...s, progressAt: now }, actions, reason };
+}
+
+/**
+ * Replicas of the new revision the steps run beside the old ones, for `desired` replicas: all of them, a count (at
+ * most the desired), or a percent of the desired (rounded up, at least 1), which follows the desired count as it
+ * scales.
+ */
+export function stepReplicaCount(n: RolloutOptions["stepReplicas"], desired: number): number {
+  if (n === "all" || n === undefined) return desired;
+  if (typeof n === "number") return Math.max(1, Math.min(n, desired));
+  return Math.max(1, Math.min(desired, Math.ceil((desired * n.percent) / 100)));
 }
 
 /** The analysis gate: null when the new revision passes (or has not served enough to be judged). */

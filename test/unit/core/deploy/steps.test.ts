@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { type ReplicaObservation, type RolloutOptions, type RolloutState, Reason, decide, startRollout } from "../../../../src/core/deploy/rollout.ts";
+import { type ReplicaObservation, type RolloutOptions, type RolloutState, Reason, decide, startRollout, stepReplicaCount } from "../../../../src/core/deploy/rollout.ts";
 
 const BASE: RolloutOptions = { maxSurge: 1, maxUnavailable: 0, minHealthyMs: 1_000, healthyDeadlineMs: 60_000, progressDeadlineMs: 300_000, autoRevert: true, analysis: null };
 const CANARY: RolloutOptions = { ...BASE, strategy: "canary", stepReplicas: 1, steps: [{ weight: 10, pauseMs: 5_000 }, { weight: 50, pauseMs: null }] };
@@ -24,6 +24,14 @@ describe("canary", () => {
     expect(d.actions.some((a) => a.kind === "announce" && a.type === "deploy.step")).toBe(true);
     // No old replica is retired during the steps.
     expect(kinds(d)).toEqual([]);
+  });
+
+  test("a percent of canaries follows the desired count: 25% of 8 is 2, of 3 is 1 (rounded up, at least 1)", () => {
+    const s = start({ ...CANARY, stepReplicas: { percent: 25 } });
+    const eight = Array.from({ length: 8 }, (_, i) => rep(i, 1));
+    expect(kinds(observe(s, eight, 100, 8))).toEqual([{ kind: "launch", revision: 2, count: 2 }]);
+    expect(kinds(observe(s, OLD, 100, 3))).toEqual([{ kind: "launch", revision: 2, count: 1 }]);
+    expect([stepReplicaCount({ percent: 1 }, 3), stepReplicaCount({ percent: 100 }, 3), stepReplicaCount(5, 3), stepReplicaCount("all", 4)]).toEqual([1, 3, 3, 4]);
   });
 
   test("holds each step for its pause, waits for promote on a step without one, then replaces the rest", () => {
