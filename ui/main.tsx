@@ -122,6 +122,10 @@ function Shell() {
   const View = page.view;
   return (
     <>
+      <a class="skip" href="#main" onClick={(e) => {
+        e.preventDefault();
+        document.getElementById("main")?.focus();
+      }}>Skip to the page</a>
       <header class="top">
         <strong>Polis</strong>
         <nav aria-label="Pages">
@@ -146,7 +150,7 @@ function Shell() {
         </span>
         <button type="button" onClick={() => void signOut()}>Sign out</button>
       </header>
-      <main>
+      <main id="main" tabIndex={-1}>
         <View />
       </main>
       <ConfirmHost />

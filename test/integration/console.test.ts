@@ -2,7 +2,7 @@
 // scale from the page, a killed replica seen from the event stream, drain and weight, acknowledge, sign out, the
 // read role, the `polis ui` link and a copied binary.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -442,6 +442,70 @@ describe("the console", () => {
       await context.close();
     }
   }, 30_000);
+});
+
+describe("the console's accessibility", () => {
+  const AXE = readFileSync(join(import.meta.dir, "../../node_modules/axe-core/axe.min.js"), "utf8");
+  const PAGES = ["", "apps", "checks", "balancers", "scaling", "alerts", "tasks", "policies", "cluster", "events"];
+  test.each(["light", "dark"] as const)("axe finds no WCAG 2 A/AA violation on any page (%s scheme)", async (scheme) => {
+    // The audit script is injected by the test, so this context alone lets it past the page's CSP.
+    const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: scheme, bypassCSP: true });
+    const page = await context.newPage();
+    const found: string[] = [];
+    try {
+      await signIn(page, OPERATOR);
+      for (const p of PAGES) {
+        await page.goto(`${agent.url}/ui/${p}`);
+        await page.getByRole("heading", { level: 1 }).waitFor();
+        // Let the first answers render (every page shows a table, a card or "not configured" once loaded).
+        await page.locator("main table, main .card, main .empty").first().waitFor();
+        await page.addScriptTag({ content: AXE });
+        const violations = (await page.evaluate(`axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) })))`)) as Array<{ id: string; impact: string; nodes: string[] }>;
+        for (const v of violations) found.push(`/ui/${p}: ${v.id} (${v.impact}) at ${v.nodes.join(", ")}`);
+      }
+      // The sign-in form too.
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByLabel("API token").waitFor();
+      await page.addScriptTag({ content: AXE });
+      const signin = (await page.evaluate(`axe.run(document, { runOnly: ["wcag2a", "wcag2aa"] }).then((r) => r.violations.map((v) => v.id))`)) as string[];
+      for (const v of signin) found.push(`sign-in: ${v}`);
+    } finally {
+      await context.close();
+    }
+    expect(found).toEqual([]);
+  }, 90_000);
+});
+
+describe("the console from the keyboard", () => {
+  test("skips to the page, moves between pages, and opens and cancels an action's confirmation without a mouse", async () => {
+    const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    try {
+      await signIn(page, OPERATOR);
+      await page.goto(`${agent.url}/ui/`);
+      await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+      await page.keyboard.press("Tab");
+      expect(await page.evaluate("document.activeElement.textContent")).toBe("Skip to the page");
+      await page.keyboard.press("Tab");
+      expect(await page.evaluate("document.activeElement.textContent")).toBe("Overview");
+      await page.keyboard.press("Tab");
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { level: 1, name: "Apps" }).waitFor();
+      expect(new URL(page.url()).pathname).toBe("/ui/apps");
+      const scale = page.getByRole("button", { name: "Scale demo" });
+      await scale.focus();
+      await page.keyboard.press("Enter");
+      const dialog = page.getByRole("dialog");
+      await dialog.waitFor();
+      // The dialog takes the focus, and Escape leaves it having done nothing.
+      expect(await page.evaluate("document.activeElement.closest('dialog') !== null")).toBe(true);
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "hidden" });
+      expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).toBe("Scale demo");
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 });
 
 describe("the console with 1,000 endpoints", () => {
