@@ -1,10 +1,14 @@
-// GET /v1/cluster/members (every node this agent knows, like `consul members`) and GET /v1/cluster/status (the etcd
-// link: reachable, leader, revisions, watch lag, last resync, whether the remote catalog is stale).
+// GET /v1/cluster/members (every node this agent knows, like `consul members`), GET /v1/cluster/status (the etcd
+// link: reachable, leader, revisions, watch lag, last resync, whether the remote catalog is stale), and
+// GET/PUT /v1/cluster/config (the cluster-wide config sections in etcd, validated whole here before the write).
 import { Schema } from "effect";
 import { Hono } from "hono";
-import type { ClusterStatus, Member } from "../protocol/cluster.ts";
+import type { ClusterStatus, Member, SharedRecord } from "../protocol/cluster.ts";
+import type { ConfigProblem } from "../config/problems.ts";
+import { type ApplyResult, applyError, redactConfig } from "./config.ts";
 import { ApiError } from "./errors.ts";
-import { defineRoute } from "./route.ts";
+import { defineRoute, jsonBody, registry } from "./route.ts";
+import { MAX_SHARED_BYTES } from "../cluster/shared-config.ts";
 
 const MemberView = Schema.Struct({
   name: Schema.String,
@@ -46,10 +50,39 @@ const StatusView = Schema.Struct({
   members: Schema.optionalKey(Schema.Struct({ alive: Schema.Number, suspect: Schema.Number, left: Schema.Number, failed: Schema.Number })),
 });
 
+const Problem = Schema.Struct({ path: Schema.String, message: Schema.String, value: Schema.optionalKey(Schema.String) });
+const SharedView = Schema.Struct({
+  document: Schema.Unknown.annotate({ description: "The shared sections (apps with placement.scope: cluster, alerts.receivers), secrets redacted; null: none" }),
+  revision: Schema.NullOr(Schema.String).annotate({ description: "etcd revision of the document this agent runs" }),
+  updatedAt: Schema.optionalKey(Schema.Number),
+  writtenBy: Schema.optionalKey(Schema.String),
+  last: Schema.optionalKey(Schema.Struct({ revision: Schema.String, applied: Schema.Boolean, message: Schema.optionalKey(Schema.String), problems: Schema.optionalKey(Schema.Array(Problem)) })).annotate({ description: "The last cluster config this agent received: applied, or why not (its running config is then unchanged)" }),
+  shadowed: Schema.Array(Schema.String).annotate({ description: "Shared items this agent's own file defines too (its own wins), as apps/NAME or receivers/NAME" }),
+  ignored: Schema.Array(Schema.String).annotate({ description: "Shared apps this agent does not run: its file does not set api.allow_api_commands: true" }),
+});
+
+export interface SharedState {
+  readonly record?: SharedRecord;
+  readonly revision?: string;
+  /** The last cluster config this agent received, whether applied or not. */
+  readonly last?: { readonly revision: string; readonly applied: boolean; readonly problems?: readonly ConfigProblem[]; readonly message?: string };
+  /** Shared items this agent's own file shadows (its own wins), as "apps/web". */
+  readonly shadowed: readonly string[];
+  /** Shared apps not run here: this agent's file does not set api.allow_api_commands: true. */
+  readonly ignored: readonly string[];
+}
+
 export interface ClusterRouteDeps {
   /** Undefined without a `cluster:` section. */
   readonly members?: () => Promise<Member[]>;
   readonly status?: () => Promise<ClusterStatus>;
+  readonly sharedConfig?: {
+    readonly node: string;
+    state(): SharedState;
+    /** The whole check before a write (shape, command switch, merged config). */
+    check(doc: unknown): ApplyResult;
+    put(record: SharedRecord): Promise<{ revision: string }>;
+  };
 }
 
 export function clusterRoutes(deps: ClusterRouteDeps): Hono {
@@ -63,6 +96,45 @@ export function clusterRoutes(deps: ClusterRouteDeps): Hono {
     const s = await deps.status().catch(unavailable);
     const lag = s.etcdRevision !== undefined ? Number(BigInt(s.etcdRevision) - BigInt(s.revision)) : undefined;
     return { enabled: true, ...s, ...(lag !== undefined ? { watchLagRevisions: Math.max(0, lag) } : {}) };
+  });
+  const shared = deps.sharedConfig;
+  const view = () => {
+    const s = shared!.state();
+    return {
+      document: s.record ? redactConfig(s.record.document) : null,
+      revision: s.revision ?? null,
+      ...(s.record ? { updatedAt: s.record.updatedAt, writtenBy: s.record.node } : {}),
+      ...(s.last ? { last: { revision: s.last.revision, applied: s.last.applied, ...(s.last.message ? { message: s.last.message } : {}), ...(s.last.problems ? { problems: s.last.problems } : {}) } } : {}),
+      shadowed: [...s.shadowed],
+      ignored: [...s.ignored],
+    };
+  };
+  defineRoute(app, "/cluster", { method: "get", path: "/config", summary: "The cluster-wide config sections this agent runs (from etcd), what its own file shadows, and how the last change fared here", response: SharedView, errors: [409] }, () => {
+    if (!shared) throw new ApiError(409, "no_cluster", "this agent has no cluster: section, so there is no cluster-wide config");
+    return view();
+  });
+  registry.push({
+    method: "put",
+    path: "/v1/cluster/config",
+    summary: "Replace the cluster-wide config (apps with placement.scope: cluster, alerts.receivers): validated whole with this agent's config, then written to etcd; every agent applies it atomically, its own file winning by name",
+    body: Schema.Record(Schema.String, Schema.Unknown),
+    response: Schema.Struct({ revision: Schema.String, written: Schema.Literal(true) }),
+    status: 200,
+    role: "admin",
+    errors: [409, 503],
+  });
+  app.put("/config", async (c) => {
+    const principal = c.get("principal" as never) as { role: string } | undefined;
+    if (principal && principal.role !== "admin") throw new ApiError(403, "forbidden", "changing the cluster config needs the admin role");
+    if (!shared) throw new ApiError(409, "no_cluster", "this agent has no cluster: section, so there is no cluster-wide config to write");
+    const doc = await jsonBody(c);
+    if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new ApiError(400, "invalid_request", "expected a JSON object with apps and/or alerts.receivers");
+    const text = JSON.stringify(doc);
+    if (text.length > MAX_SHARED_BYTES) throw new ApiError(413, "too_large", `the cluster config is ${text.length} bytes; at most ${MAX_SHARED_BYTES} are accepted (every agent holds it)`);
+    const checked = shared.check(doc);
+    if (!checked.ok) throw applyError(checked);
+    const r = await shared.put({ document: doc, updatedAt: Date.now(), node: shared.node }).catch(unavailable);
+    return c.json({ revision: r.revision, written: true as const });
   });
   return app;
 }

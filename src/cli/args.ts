@@ -46,6 +46,8 @@ export interface CommandDef {
   readonly options?: readonly OptionDef[];
   /** Set for commands that talk to the admin API: the role their requests need. */
   readonly role?: Role;
+  /** A higher role for some arguments (e.g. `cluster apply` writes, `cluster` reads); default `role`. */
+  readonly roleFor?: (args: Readonly<Record<string, string | undefined>>) => Role;
   readonly examples?: readonly string[];
   /** Takes any number of words after its arguments (a command line after `--`), named this in usage. */
   readonly rest?: string;

@@ -80,7 +80,7 @@ export async function runCli(argv: readonly string[], out: Output = createOutput
       rest: parsed.rest ?? [],
       out,
       client() {
-        client ??= connect({ command: def.name, role: def.role ?? "read", url: opts.url as string | undefined, token: opts.token as string | undefined, config: opts.config as string | undefined });
+        client ??= connect({ command: def.name, role: def.roleFor?.(args) ?? def.role ?? "read", url: opts.url as string | undefined, token: opts.token as string | undefined, config: opts.config as string | undefined });
         return client;
       },
     });
@@ -91,7 +91,7 @@ export async function runCli(argv: readonly string[], out: Output = createOutput
       return EXIT.failed;
     }
     if (e instanceof ApiClientError) {
-      out.error(`polis ${def.name}: ${apiMessage(def, e)}`);
+      out.error(`polis ${def.name}: ${apiMessage(def, e, def.roleFor?.(args))}`);
       return EXIT.failed;
     }
     out.error(`polis ${def.name}: ${(e as Error)?.message ?? String(e)}`);
@@ -104,7 +104,7 @@ function usageError(def: CommandDef, e: UsageError, out: Output): number {
   return EXIT.usage;
 }
 
-function apiMessage(def: CommandDef, e: ApiClientError): string {
+function apiMessage(def: CommandDef, e: ApiClientError, role?: string): string {
   const where = e.status ? ` (HTTP ${e.status}, ${e.code})` : "";
   const problems = (e.details as { problems?: Array<{ path?: string; field?: string; message?: string; value?: unknown; line?: number; column?: number }> } | undefined)?.problems;
   // Config problems (path, message, value as text, line and column) print as `polis validate` prints them.
@@ -116,7 +116,7 @@ function apiMessage(def: CommandDef, e: ApiClientError): string {
     e.status === 401
       ? `\n  the agent did not accept the token: pass one with --token TOKEN or POLIS_API_TOKEN (or --config with the agent's config)`
       : e.status === 403
-        ? `\n  polis ${def.name} needs a token with the ${def.role ?? "read"} role: pass one with --token TOKEN or POLIS_API_TOKEN`
+        ? `\n  polis ${def.name} needs a token with the ${role ?? def.role ?? "read"} role: pass one with --token TOKEN or POLIS_API_TOKEN`
         : "";
   return `${e.message}${where}${list}${hint}`;
 }

@@ -19,6 +19,7 @@ import { apply, createTable, members, resync, type TableDelta } from "../core/cl
 import type { Rng } from "../core/time.ts";
 import type { ClusterSpec, ClusterStatus, FromCluster } from "../protocol/cluster.ts";
 import { type EtcdClient, EtcdError, type KeyValue, type TxnOp, type WatchEvent } from "./etcd.ts";
+import { decodeSharedRecord, type SharedRecord, sharedConfigKey } from "./shared-config.ts";
 
 /** What rides on the agent's session (placement: the leader election and the allocations watch). */
 export interface ClusterAgentHooks {
@@ -65,6 +66,8 @@ export interface ClusterAgent {
   lease(): string | undefined;
   members(): Member[];
   status(): ClusterStatus;
+  /** Writes the cluster-wide config record (no lease: it outlives every agent); the etcd revision of the write. */
+  putSharedConfig(record: SharedRecord): Promise<string>;
   /**
    * Ends the sessions. `leave` (the default) marks the node leaving and revokes the lease, so its keys go at once.
    * Without it (a takeover hands this node to a successor with the same name) nothing is written: the successor
@@ -141,6 +144,15 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
     return c;
   };
   const report = () => deps.send({ t: "cluster.status", status: status() });
+
+  const configKey = sharedConfigKey(prefix);
+  /** The cluster-wide config as etcd holds it: forwarded on each change (value undefined = deleted). */
+  const onSharedConfig = (value: string | undefined, modRevision: string) => {
+    if (value === undefined) return deps.send({ t: "cluster.config", record: null, revision: modRevision });
+    const d = decodeSharedRecord(value);
+    if (!d.ok) return deps.log("warn", "skipped an invalid cluster config record", { key: configKey, reason: d.reason });
+    deps.send({ t: "cluster.config", record: d.record, revision: modRevision });
+  };
 
   const forward = (d: TableDelta, full: boolean) => {
     if (d.members.length > 0) queueMicrotask(report);
@@ -246,6 +258,8 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
     const r = await client.range(`${prefix}/`, { prefix: true });
     const d = resync(table, r.kvs, now());
     hooks.onFull?.(r.kvs, r.revision);
+    const shared = r.kvs.find((kv) => kv.key === configKey);
+    onSharedConfig(shared?.value, shared?.modRevision ?? r.revision);
     revision = r.revision;
     lastResync = now();
     resyncs++;
@@ -292,6 +306,7 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
           }
           forward(apply(table, events, at), false);
           hooks.onEvents?.(events);
+          for (const e of events) if (e.key === configKey) onSharedConfig(e.type === "put" ? e.value : undefined, e.modRevision);
           if (BigInt(rev) > BigInt(revision)) revision = rev;
         });
       } catch (e) {
@@ -380,6 +395,7 @@ export function createClusterAgent(deps: ClusterAgentDeps): ClusterAgent {
     nodeChanged: () => scheduleWrite(),
     lease: () => (connected ? lease : undefined),
     status,
+    putSharedConfig: (record) => client.put(configKey, JSON.stringify(record)),
     async stop(opts) {
       if (stopped) return;
       stopped = true;

@@ -86,6 +86,10 @@ export function createClusterModule(): WorkerModule<ToCluster, FromCluster, Clus
         if (!placement) throw Object.assign(new Error("cluster worker not started"), { code: "unavailable" });
         return placement.rebalance(body.app);
       },
+      "cluster.config.put": async (msg) => {
+        if (!agent) throw Object.assign(new Error("cluster worker not started"), { code: "unavailable" });
+        return { revision: await agent.putSharedConfig(msg.record) };
+      },
       "cluster.release": async () => {
         if (!agent) return { released: false };
         placement?.stop();

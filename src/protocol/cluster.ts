@@ -51,6 +51,18 @@ export interface ClusterInit {
   readonly placement: readonly PlacementApp[];
 }
 
+/** The cluster-wide config document: shared sections only (src/cluster/shared-config.ts says which). */
+export interface SharedDocument {
+  readonly apps?: ReadonlyArray<Record<string, unknown>>;
+  readonly alerts?: { readonly receivers?: ReadonlyArray<Record<string, unknown>> };
+}
+/** What etcd holds at <prefix>/config/shared: the document, which node wrote it and when (ms since the epoch). */
+export interface SharedRecord {
+  readonly document: SharedDocument;
+  readonly updatedAt: number;
+  readonly node: string;
+}
+
 /** What the worker knows about its link to etcd. */
 export interface ClusterStatus {
   readonly node: string;
@@ -98,6 +110,8 @@ export type ClusterRequests = {
   readonly "cluster.placement": { readonly body: object; readonly reply: PlacementView };
   /** Even out one app's slots: done at once on the leader (its moves), else asked of the leader through etcd. */
   readonly "cluster.rebalance": { readonly body: { readonly app: string }; readonly reply: { readonly app: string; readonly leader?: string; readonly done: boolean; readonly moves: readonly Change[] } };
+  /** Writes the cluster-wide config record (already validated by the supervisor); replies with the etcd revision. */
+  readonly "cluster.config.put": { readonly body: { readonly record: SharedRecord }; readonly reply: { readonly revision: string } };
 };
 
 /** Cluster -> supervisor. */
@@ -110,4 +124,6 @@ export type FromCluster =
    * the lease lives at least TTL from then, so the supervisor may run them until renewedAt + TTL - margin.
    */
   | { readonly t: "cluster.slots"; readonly slots: Readonly<Record<string, readonly number[]>>; readonly renewedAt: number }
+  /** The cluster-wide config as etcd holds it now (null: none), at its modification revision; sent on every change and after a resync. */
+  | { readonly t: "cluster.config"; readonly record: SharedRecord | null; readonly revision: string }
   | { readonly t: "cluster.event"; readonly type: string; readonly severity: "info" | "warning" | "critical"; readonly message: string; readonly data?: Record<string, unknown> };

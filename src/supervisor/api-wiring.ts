@@ -16,7 +16,7 @@ import { type ApiModule } from "../api/app.ts";
 import { appRoutes } from "../api/apps.ts";
 import type { TicketStore } from "../api/auth.ts";
 import { balancerRoutes } from "../api/balancers.ts";
-import { clusterRoutes } from "../api/cluster.ts";
+import { type ClusterRouteDeps, clusterRoutes } from "../api/cluster.ts";
 import { clusterPlacementRoutes } from "../api/cluster-placement.ts";
 import { isClusterApp } from "../config/placement.ts";
 import { type CheckView, checkRoutes, healthSummaryRoutes } from "../api/checks.ts";
@@ -52,6 +52,8 @@ export interface ApiWiring {
   current: ConfigRouteDeps["current"];
   patch: ConfigRouteDeps["patch"];
   dropOverlay: ConfigRouteDeps["dropOverlay"];
+  /** With a cluster: the cluster-wide config (GET/PUT /v1/cluster/config). */
+  sharedConfig?: ClusterRouteDeps["sharedConfig"];
   /** SIGHUP's reload of the config file. */
   reload: () => Promise<ApplyResult>;
   apiChecks: Map<string, StandaloneCheckConfig>;
@@ -232,6 +234,7 @@ export function buildApiModules(w: ApiWiring): ApiModule[] {
           ? {
               members: () => hosts.cluster?.request({ t: "cluster.members" }) ?? notRunning("cluster"),
               status: () => hosts.cluster?.request({ t: "cluster.status" }) ?? notRunning("cluster"),
+              ...(w.sharedConfig ? { sharedConfig: w.sharedConfig } : {}),
             }
           : {},
       ),

@@ -4,7 +4,7 @@
 import { isSegment } from "../core/cluster/records.ts";
 import { replicaHost } from "../config/apps.ts";
 import type { Config } from "../config/schema.ts";
-import type { ClusterEndpoint, ClusterInit, ClusterSpec, ClusterStatus, FromCluster, PlacementApp, ToCluster } from "../protocol/cluster.ts";
+import type { ClusterEndpoint, ClusterInit, ClusterSpec, ClusterStatus, FromCluster, PlacementApp, SharedRecord, ToCluster } from "../protocol/cluster.ts";
 import { type Catalog, remoteEndpointId } from "../state/catalog.ts";
 import { APP_NAMESPACE } from "./hub.ts";
 import type { EventInput } from "../state/event-bus.ts";
@@ -17,6 +17,8 @@ export interface ClusterLinkDeps {
   send(msg: ToCluster): void;
   /** The config's cluster apps (placement), for the worker's init. */
   placementApps?(): PlacementApp[];
+  /** The cluster-wide config as etcd holds it now (null: none), to lay under this agent's own config. */
+  onSharedConfig?(record: SharedRecord | null, revision: string): void;
 }
 
 export interface ClusterLink {
@@ -134,6 +136,9 @@ export function createClusterLink(deps: ClusterLinkDeps): ClusterLink {
         }
         case "cluster.status":
           last = msg.status;
+          return true;
+        case "cluster.config":
+          deps.onSharedConfig?.(msg.record, msg.revision);
           return true;
         case "cluster.event":
           deps.publish({ type: msg.type, source: "cluster", target: typeof msg.data?.node === "string" ? msg.data.node : node, severity: msg.severity, message: msg.message, ...(msg.data ? { data: msg.data } : {}) });

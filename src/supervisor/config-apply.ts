@@ -11,6 +11,9 @@ import { changedPaths, ruleFor, SETTINGS } from "../config/settings.ts";
 import { commandChanges } from "../config/api-commands.ts";
 import type { EventInput } from "../state/event-bus.ts";
 import type { JwtCache } from "./jwt-cache.ts";
+import { checkShared, mergeShared, sharedPath } from "../cluster/shared-config.ts";
+import type { SharedDocument, SharedRecord } from "../protocol/cluster.ts";
+import type { SharedState } from "../api/cluster.ts";
 
 /** Settings that need a restart, from the one settings table. */
 export const RESTART_ONLY: readonly string[] = SETTINGS.filter((s) => s.mode === "restart").map((s) => s.path);
@@ -69,7 +72,17 @@ export interface ConfigApplier {
   /** DELETE /v1/config/overlay: back to the file alone; `removed` is false when there was no overlay. */
   dropOverlay(caller?: Caller): ApplyResult & { removed?: boolean };
   documents(): ConfigDocuments;
+  /**
+   * The cluster-wide config from etcd (null: none) laid under the agent's own document and applied like a reload; a
+   * rejected one leaves the running config and the previous shared layer as they were.
+   */
+  applyShared(record: SharedRecord | null, revision: string): ApplyResult;
+  /** PUT /v1/cluster/config, before the write: the document's shape, this agent's command switch, then the whole merged config. */
+  checkShared(doc: unknown): ApplyResult;
+  /** The shared layer this agent runs, and how its last cluster config fared here. */
+  sharedState(): SharedState;
 }
+
 
 /** "path: message" of the first few problems, so an event or log line names the field without its data. */
 export const problemList = (problems: readonly ConfigProblem[]) =>
@@ -97,6 +110,9 @@ export function createConfigApplier(deps: ConfigApplyDeps, initial: Partial<Conf
   let raw: unknown = initial.raw ?? {};
   let base: unknown = initial.base ?? raw;
   let overlay: unknown = initial.overlay;
+  let shared: { record: SharedRecord; revision: string } | undefined;
+  let sharedLast: SharedState["last"];
+  let sharedNotes: { shadowed: string[]; ignored: string[] } = { shadowed: [], ignored: [] };
 
   const reject = (source: string, status: 400 | 403 | 409 | 503, problems: readonly ConfigProblem[], message: string): ApplyResult => {
     deps.publish({
@@ -111,8 +127,13 @@ export function createConfigApplier(deps: ConfigApplyDeps, initial: Partial<Conf
   };
 
   const apply = (nextRaw: unknown, source: string, options: ApplyOptions = {}): ApplyResult => {
-    const decoded = decodeConfig(nextRaw, source);
-    if (!decoded.ok) return reject(source, 400, decoded.error.problems, `the config has ${decoded.error.problems.length} problem(s); nothing was changed`);
+    // The cluster-wide sections sit under this agent's own document: its items win by name.
+    const merged = mergeShared(nextRaw, shared?.record.document);
+    const decoded = decodeConfig(merged.raw, source);
+    if (!decoded.ok) {
+      const problems = shared ? decoded.error.problems.map((p) => sharedPath(p, merged.placed)) : decoded.error.problems;
+      return reject(source, 400, problems, `the config has ${problems.length} problem(s); nothing was changed`);
+    }
     const next = decoded.config;
     let jwt: ReturnType<JwtCache["prepare"]>;
     try {
@@ -154,7 +175,8 @@ export function createConfigApplier(deps: ConfigApplyDeps, initial: Partial<Conf
     }
     deps.jwt.commit(jwt);
     raw = nextRaw;
-    deps.commit(next, nextRaw, changed);
+    sharedNotes = { shadowed: merged.shadowed, ignored: merged.ignored };
+    deps.commit(next, merged.raw, changed);
     deps.publish({ type: "config.reloaded", source: "supervisor", target: "config", severity: "info", message: `config applied from ${source}; changed: ${changed.join(", ") || "nothing"}`, data: { reloaded: changed } });
     return { ok: true, reloaded: [...changed] };
   };
@@ -190,5 +212,36 @@ export function createConfigApplier(deps: ConfigApplyDeps, initial: Partial<Conf
       return { ...r, removed: true };
     },
     documents: () => ({ raw, base, overlay }),
+    applyShared(record, revision) {
+      if (record === null && shared === undefined) return { ok: true, reloaded: [] };
+      if (record !== null && shared && shared.revision === revision) return { ok: true, reloaded: [] };
+      const prev = shared;
+      shared = record ? { record, revision } : undefined;
+      const r = apply(raw, `the cluster config (etcd revision ${revision}${record ? `, written by ${record.node}` : ", deleted"})`);
+      if (!r.ok) shared = prev;
+      sharedLast = r.ok ? { revision, applied: true } : { revision, applied: false, problems: r.problems, message: r.message };
+      return r;
+    },
+    checkShared(doc) {
+      const source = "PUT /v1/cluster/config";
+      const shape = checkShared(doc);
+      if (shape.length > 0) return { ok: false, status: 400, problems: shape, message: `the cluster config has ${shape.length} problem(s); nothing was written` };
+      const d = doc as SharedDocument;
+      const current = deps.current();
+      if ((d.apps?.length ?? 0) > 0 && !current.api.allow_api_commands) {
+        const problems = (d.apps ?? []).map((a, i) => ({ path: `apps[${i}]`, message: `shared app "${String(a.name)}" runs a command: the admin API may not change what runs unless the config file sets api.allow_api_commands: true` }));
+        return { ok: false, status: 403, problems, message: "apps: the API may not change what runs unless the config file sets api.allow_api_commands: true; nothing was written" };
+      }
+      const merged = mergeShared(raw, d);
+      const decoded = decodeConfig(merged.raw, source);
+      if (!decoded.ok) {
+        const problems = decoded.error.problems.map((p) => sharedPath(p, merged.placed));
+        return { ok: false, status: 400, problems, message: `the cluster config has ${problems.length} problem(s) (checked with this agent's own config); nothing was written` };
+      }
+      const restart = changedPaths(current, decoded.config).map(ruleFor).filter((r) => r?.mode === "restart");
+      if (restart.length > 0) return { ok: false, status: 409, problems: restart.map((r) => ({ path: r!.path, message: `changing this needs an agent restart: ${r!.why}` })), message: "the cluster config changes settings that need a restart; nothing was written" };
+      return { ok: true, reloaded: [] };
+    },
+    sharedState: () => ({ ...(shared ? { record: shared.record, revision: shared.revision } : {}), ...(sharedLast ? { last: sharedLast } : {}), shadowed: sharedNotes.shadowed, ignored: sharedNotes.ignored }),
   };
 }

@@ -216,7 +216,10 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     ? createPlacementLink({ config: () => config, ttlSeconds: clusterSpec.leaseTtlSeconds, node: clusterSpec.node.name, store, publish, send: (msg) => hosts.cluster?.send(msg), applyProcs: () => procs.apply() })
     : undefined;
   const cluster: ClusterLink | undefined = clusterSpec
-    ? createClusterLink({ config: () => config, spec: clusterSpec, catalog, publish, send: (msg) => hosts.cluster?.send(msg), placementApps: () => placement?.apps() ?? [] })
+    ? createClusterLink({ config: () => config, spec: clusterSpec, catalog, publish, send: (msg) => hosts.cluster?.send(msg), placementApps: () => placement?.apps() ?? [],
+        // Applied like a reload (the event says which sections changed, or why it was refused here).
+        onSharedConfig: (record, revision) => void configApply.applyShared(record, revision),
+      })
     : undefined;
   if (cluster) telemetry.observeCluster(() => cluster.status());
   let healing: HealingRunner | undefined;
@@ -367,6 +370,9 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
         },
         patch: async (p, caller) => configApply.patch(p, caller),
         dropOverlay: async (caller) => configApply.dropOverlay(caller),
+        sharedConfig: cluster
+          ? { node: cluster.node, state: () => configApply.sharedState(), check: (doc) => configApply.checkShared(doc), put: (record) => hosts.cluster?.request({ t: "cluster.config.put", record }) ?? Promise.reject(new Error("the cluster worker is not running")) }
+          : undefined,
         reload: async () => {
           const r = await sup.reload();
           return r.ok ? r : { ok: false, status: r.status, problems: r.error.problems, message: r.error.message };
