@@ -7,14 +7,16 @@ import { overlayPaths } from "../config/overlay.ts";
 import { bearerOf, subprotocolToken } from "./auth.ts";
 import type { ConfigProblem } from "../config/load.ts";
 import { Config } from "../config/schema.ts";
+import { redactEnv } from "../config/tasks.ts";
 import { jsonBody } from "./app.ts";
 import { ApiError } from "./errors.ts";
 import { registry } from "./route.ts";
 
-const SECRET_FIELDS = new Set(["token", "secret", "headers", "password"]);
+const SECRET_FIELDS = new Set(["token", "secret", "hmac_secret", "headers", "password"]);
 
-/** A deep copy with every secret-bearing field replaced. */
+/** A deep copy with every secret-bearing field replaced (env maps: the values whose names look secret, as tasks show them). */
 export function redactConfig(value: unknown, key = ""): unknown {
+  if (key === "env" && value && typeof value === "object" && !Array.isArray(value)) return redactEnv(value as Record<string, string>);
   if (SECRET_FIELDS.has(key) && value !== undefined) {
     if (key === "headers" && value && typeof value === "object") return Object.fromEntries(Object.keys(value).map((k) => [k, "[redacted]"]));
     return "[redacted]";
@@ -37,7 +39,7 @@ const Reloaded = Schema.Struct({ reloaded: Schema.Array(Schema.String) });
 /** GET /v1/config: the decoded config (durations in ms, sizes in bytes); secret-bearing fields read "[redacted]". */
 const ConfigView = Schema.Struct({
   source: Schema.NullOr(Schema.String).annotate({ description: "The config file the agent runs (null when started without one)" }),
-  config: Schema.toType(Config).annotate({ description: 'Every section with defaults applied; token, secret, password and header values are the string "[redacted]"' }),
+  config: Schema.toType(Config).annotate({ description: 'Every section with defaults applied; token, secret, hmac_secret, password and header values, and env values whose names look secret, are the string "[redacted]"' }),
   overlay: Schema.Struct({
     file: Schema.NullOr(Schema.String).annotate({ description: "Where accepted PATCHes are kept (<data_dir>/config-overlay.json)" }),
     paths: Schema.Array(Schema.String).annotate({ description: 'Settings whose running value comes from the overlay, e.g. "apps[0].replicas"' }),
