@@ -59,7 +59,52 @@ try {
   console.log(`agent CPU over ${CPU_WINDOW_MS / 1000} s: ${idle.toFixed(2)}% of a core without the console, ${open.toFixed(2)}% with the Overview open: +${(open - idle).toFixed(2)}%`);
   console.log(`load average: ${loadAverage()}`);
   await context.close();
+  await bigBalancer();
 } finally {
   await chrome.close();
   await agent.stop();
+}
+
+/** A balancer of 1,000 endpoints: navigation to its first rendered rows, and how much of the table is in the page. */
+async function bigBalancer(): Promise<void> {
+  const endpoints = Array.from({ length: 1000 }, (_, i) => ({ address: `127.1.${i >> 8}.${(i & 255) + 1}:9` }));
+  const big = await startAgent({ config: { api: { tokens: [{ name: "bench", token: TOKEN, role: "operator" }] }, balancers: [{ name: "big", listen: `127.0.0.1:${freePort()}`, backends: { endpoints } }] } });
+  try {
+    const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const signin = await fetch(`${big.url}/ui/session`, { method: "POST", body: JSON.stringify({ token: TOKEN }) });
+    const id = /polis_session=([^;]+)/.exec(signin.headers.getSetCookie()[0] ?? "")?.[1];
+    const host = new URL(big.url);
+    await context.addCookies(["/ui", "/v1"].map((path) => ({ name: "polis_session", value: id!, domain: host.hostname, path, httpOnly: true, sameSite: "Strict" as const })));
+    const page = await context.newPage();
+    const times: number[] = [];
+    let rows = 0;
+    let nodes = 0;
+    for (let i = 0; i < RENDERS; i++) {
+      await page.goto(`${big.url}/ui/balancers`);
+      await page.locator('article[data-balancer="big"] tr[data-endpoint]').first().waitFor({ timeout: 20_000 });
+      times.push((await page.evaluate("performance.now()")) as number);
+      rows = await page.locator("tr[data-endpoint]").count();
+      nodes = (await page.evaluate("document.getElementsByTagName('*').length")) as number;
+    }
+    // A scroll from top to bottom in 20 steps: the frames it took, as the browser reports them.
+    const scroll = (await page.evaluate(`(async () => {
+      const box = document.querySelector('[data-testid="endpoint-scroll"]');
+      const t0 = performance.now();
+      let frames = 0, worst = 0, last = t0;
+      for (let i = 1; i <= 20; i++) {
+        box.scrollTop = (box.scrollHeight * i) / 20;
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        const now = performance.now();
+        worst = Math.max(worst, now - last);
+        last = now;
+        frames++;
+      }
+      return { ms: performance.now() - t0, worst, rows: document.querySelectorAll("tr[data-endpoint]").length };
+    })()`)) as { ms: number; worst: number; rows: number };
+    times.sort((a, b) => a - b);
+    console.log(`1,000 endpoints: first rows ${median(times).toFixed(0)} ms after navigation (min ${times[0]?.toFixed(0)}, max ${times[times.length - 1]?.toFixed(0)}), ${rows} rows and ${nodes} elements in the page; 20 scroll steps to the bottom in ${scroll.ms.toFixed(0)} ms (slowest step ${scroll.worst.toFixed(0)} ms, ${scroll.rows} rows at the end)`);
+    await context.close();
+  } finally {
+    await big.stop();
+  }
 }
