@@ -144,8 +144,14 @@ describe.skipIf(!HAVE_ETCD)("cluster placement: 3 agents, 3 zones, 3 etcd member
     await waitFor(async () => (await allocations(a)).filter((x) => x.app === "edge").length === 2, { timeoutMs: 10_000, what: "2 edge allocations" });
     expect(perNode(await allocations(a), "edge")).toEqual({ "pl-a": 1, "pl-b": 1 });
     expect(await ready(agents.get("pl-c")!, "edge")).toBe(0);
-    const apps = (await getJson(agents.get("pl-c")!, "/v1/cluster/apps")).apps as Json[];
-    const edge = apps.find((x) => x.name === "edge")!;
+    // The status record is the leader's last pass: one made before the leader saw pl-c's record names two nodes
+    // only, and the next pass rewrites it. Wait for the pass that weighed all three.
+    const edge = await waitFor(async () => {
+      const apps = (await getJson(agents.get("pl-c")!, "/v1/cluster/apps")).apps as Json[];
+      const e = apps.find((x) => x.name === "edge");
+      const filtered = (e?.unplaceable as Json[] | undefined)?.[0]?.filtered as Record<string, number> | undefined;
+      return e && Object.values(filtered ?? {}).reduce((n, k) => n + k, 0) === 3 ? e : undefined;
+    }, { timeoutMs: 10_000, what: "edge's status from a pass that weighed all three nodes" });
     expect(edge).toMatchObject({ replicas: 3, placed: 2, nodes: { "pl-a": 1, "pl-b": 1 } });
     expect(edge.unplaceable).toEqual([{ slot: 2, reason: "no node can take it (2 nodes: max_per_node 1 reached; 1 node: constraint role eq edge)", filtered: { "max_per_node 1 reached": 2, "constraint role eq edge": 1 } }]);
     // The leader raised an event and an alert for it.
