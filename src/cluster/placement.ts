@@ -25,6 +25,8 @@ import { type EtcdClient, type KeyValue, type TxnOp, type WatchEvent } from "./e
 const TXN_OPS = 100;
 /** Changes that arrive together (a node's keys vanishing at once) make one pass. */
 const PASS_DEBOUNCE_MS = 25;
+/** A pass whose write failed (etcd slow) is tried again after this. */
+const PASS_RETRY_MS = 500;
 export const rebalanceKey = (prefix: string, app: string) => `${prefix}/rebalance/${app}`;
 
 export interface PlacementRunnerDeps {
@@ -214,7 +216,10 @@ export function createPlacementRunner(deps: PlacementRunnerDeps): PlacementRunne
         try {
           await pass(term);
         } catch (e) {
-          deps.log("warn", "placement pass failed", { error: (e as Error).message });
+          // etcd slow or away: the same pass again shortly (the session ends on its own if etcd is gone).
+          deps.log("warn", "placement pass failed; retrying", { error: (e as Error).message });
+          clearTimeout(wakeTimer);
+          wakeTimer = setTimeout(runPass, PASS_RETRY_MS);
           return;
         }
       } while (passAgain && term);
@@ -259,6 +264,16 @@ export function createPlacementRunner(deps: PlacementRunnerDeps): PlacementRunne
     const at = now();
     const wanted = new Set(rebalanceWanted);
     rebalanceWanted.clear();
+    try {
+      await write(t, at, wanted);
+    } catch (e) {
+      // A rebalance asked for is not lost with a failed write: the retry does it.
+      for (const w of wanted) rebalanceWanted.add(w);
+      throw e;
+    }
+  };
+
+  const write = async (t: string, at: number, wanted: Set<string>) => {
     const current = [...allocs.values()];
     const r = place({ apps, nodes: nodesNow(at), allocations: current, rebalance: wanted }, at);
     const ops: TxnOp[] = [];
