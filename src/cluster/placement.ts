@@ -130,6 +130,10 @@ export function createPlacementRunner(deps: PlacementRunnerDeps): PlacementRunne
     else {
       const d = decodeStatus(value, k.app);
       if (d.ok) statuses.set(k.app, d.value);
+      else {
+        statuses.delete(k.app);
+        deps.log("warn", "skipped an invalid placement status record", { key, reason: d.reason });
+      }
     }
     return false;
   };

@@ -74,9 +74,22 @@ export function decodeAllocation(text: string, app: string, slot: number): Decod
 
 export const encodeAllocation = (a: Allocation, term: string) => JSON.stringify({ app: a.app, slot: a.slot, node: a.node, generation: a.generation, reschedules: a.reschedules, placedAt: a.placedAt, term });
 
+const num = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+const str = (v: unknown) => typeof v === "string";
+const SPREADS = new Set(["zone", "node", "none"]);
+const OPS = new Set(["eq", "neq", "in", "exists"]);
+const constraintOk = (c: unknown) => isObj(c) && str(c.label) && OPS.has(c.op as string) && (c.value === undefined || str(c.value)) && (c.values === undefined || (Array.isArray(c.values) && c.values.every(str)));
+const countsOk = (v: unknown) => isObj(v) && Object.values(v).every(num);
+const specOk = (s: unknown): boolean =>
+  isObj(s) && str(s.name) && num(s.replicas) && SPREADS.has(s.spread as string) && Array.isArray(s.constraints) && s.constraints.length <= 1_000 && s.constraints.every(constraintOk) && (s.maxPerNode === undefined || num(s.maxPerNode)) && num(s.rescheduleDelayMs) && num(s.rescheduleMaxDelayMs);
+
+/** Checks every field the placement views read (a record of another shape is skipped, not shown half-read). */
 export function decodeStatus(text: string, app: string): Decoded<AppStatusRecord> {
   const o = parse(text);
-  if (!isObj(o) || o.app !== app || !isObj(o.spec) || !Array.isArray(o.unplaceable) || o.unplaceable.length > 10_000) return { ok: false, reason: "not an app status record" };
+  if (!isObj(o) || o.app !== app) return { ok: false, reason: "not an app status record" };
+  if (!specOk(o.spec)) return { ok: false, reason: "spec: expected a placement spec (replicas, spread, constraints, reschedule delays)" };
+  if (!num(o.placed) || !num(o.pending) || !str(o.term) || !num(o.at)) return { ok: false, reason: "placed, pending, term, at: expected numbers and a term" };
+  if (!Array.isArray(o.unplaceable) || o.unplaceable.length > 10_000 || !o.unplaceable.every((u) => isObj(u) && num(u.slot) && str(u.reason) && countsOk(u.filtered))) return { ok: false, reason: "unplaceable: expected slots with a reason and per-filter counts" };
   return { ok: true, value: o as unknown as AppStatusRecord };
 }
 
