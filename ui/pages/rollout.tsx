@@ -37,7 +37,8 @@ interface History {
 const ts = (iso: string | null) => (iso ? fmtTime(Date.parse(iso)) : "–");
 
 export function Rollouts({ app }: { app: string }) {
-  const h = useResource<History>(`/v1/apps/${encodeURIComponent(app)}/deployments`, 2000, ["deploy.", "proc."]);
+  // Every 5 s, and soon after any rollout or replica event: a running rollout moves on those.
+  const h = useResource<History>(`/v1/apps/${encodeURIComponent(app)}/deployments`, 5000, ["deploy.", "proc."]);
   if (h.absent || !h.data) return null;
   const active = h.data.deployments.find((d) => d.active);
   const recent = h.data.deployments.filter((d) => !d.active).slice(0, 3);
