@@ -165,7 +165,8 @@ export function createPlacementRunner(deps: PlacementRunnerDeps): PlacementRunne
 
   let campaigning = false;
   const campaign = async () => {
-    if (campaigning || stopped || !lease || !ready) return;
+    // An agent whose config has no cluster apps never leads: its passes would remove every other app's slots.
+    if (campaigning || stopped || !lease || !ready || apps.length === 0) return;
     campaigning = true;
     try {
       const key = leaderKey(prefix);
@@ -417,6 +418,7 @@ export function createPlacementRunner(deps: PlacementRunnerDeps): PlacementRunne
     setApps(next) {
       apps = next;
       schedulePass();
+      if (!term && !leader) void campaign();
     },
     view() {
       const list: AppStatusRecord[] = [...statuses.values()];
