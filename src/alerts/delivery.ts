@@ -29,7 +29,7 @@ export interface DeliveryDeps {
 
 export interface Delivery {
   /** Queues a notification (persisted first); false when the queue is full and it was dropped. */
-  enqueue(n: { receiver: string; groupKey: string; status: "firing" | "resolved"; alertIds: readonly string[]; payload: string }): boolean;
+  enqueue(n: { receiver: string; groupKey: string; status: "firing" | "resolved"; alertIds: readonly string[]; payload: string; headers?: Readonly<Record<string, string>> }): number | false;
   start(): void;
   stop(): void;
   readonly dropped: number;
@@ -90,7 +90,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     try {
       const res = await doFetch(r.url, {
         method: "POST",
-        headers: { "content-type": "application/json", "user-agent": "polis-alerts", ...r.headers, ...(r.hmac_secret ? { [SIGNATURE_HEADER]: sign(r.hmac_secret, n.payload) } : {}) },
+        headers: { "content-type": "application/json", "user-agent": "polis-alerts", ...r.headers, ...n.headers, ...(r.hmac_secret ? { [SIGNATURE_HEADER]: sign(r.hmac_secret, n.payload) } : {}) },
         body: n.payload,
         signal: ac.signal,
         redirect: "manual",
@@ -146,7 +146,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
 
   return {
     enqueue(x) {
-      const record: NotificationRecord = { id: 0, receiver: x.receiver, state: "pending", groupKey: x.groupKey, status: x.status, alertIds: x.alertIds, payload: x.payload, createdAt: now(), nextAttemptAt: now(), attempts: [] };
+      const record: NotificationRecord = { id: 0, receiver: x.receiver, state: "pending", groupKey: x.groupKey, status: x.status, alertIds: x.alertIds, payload: x.payload, ...(x.headers ? { headers: x.headers } : {}), createdAt: now(), nextAttemptAt: now(), attempts: [] };
       if (queue.length >= deps.queueSize()) {
         dropped++;
         record.state = "dropped";
@@ -165,7 +165,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       }
       queue.push({ ...record, id });
       schedule();
-      return true;
+      return id;
     },
     start() {
       running = true;

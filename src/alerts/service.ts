@@ -26,6 +26,8 @@ export interface AlertServiceDeps {
   apiUrl(): string;
   readonly sources: readonly AlertSource[];
   counted?(receiver: string, outcome: "sent" | "failed" | "dropped"): void;
+  /** Receivers not in the config (a policy webhook action), resolved by name when a notification is sent. */
+  extraReceiver?(name: string): ReceiverConfig | undefined;
   now?: () => number;
   fetch?: typeof fetch;
 }
@@ -64,6 +66,12 @@ export interface AlertService {
   notifications(limit: number): NotificationRecord[];
   /** The config changed: new rules for the engine. */
   reload(): void;
+  /**
+   * Queues one webhook on the alert delivery path (persisted, retried with backoff, signed, one in flight per
+   * receiver); the receiver must resolve through the config or `extraReceiver`. The notification's id, or false
+   * when the queue is full and it was dropped.
+   */
+  deliver(n: { receiver: string; groupKey: string; payload: string; headers?: Readonly<Record<string, string>> }): number | false;
   /** One evaluation of every source and a tick (what the timer does; tests and benchmarks call it). */
   evaluate(): Promise<void>;
   readonly state: EngineState;
@@ -76,7 +84,8 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
   const store: AlertStore = openAlertStore(deps.store);
   const state = createEngineState(toAlertRules(deps.config()), store.alerts(), store.silences(), now());
   let silenceSeq = state.silences.size;
-  const receiver = (name: string): ReceiverConfig | undefined => deps.config().receivers.find((r) => r.name === name);
+  // Receivers of the config, then those of other senders on the same delivery path (policy webhook actions).
+  const receiver = (name: string): ReceiverConfig | undefined => deps.config().receivers.find((r) => r.name === name) ?? deps.extraReceiver?.(name);
   const delivery: Delivery = createDelivery({
     store,
     receiver,
@@ -198,6 +207,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
       if (timer) clearInterval(timer);
       delivery.stop();
     },
+    deliver: (n) => delivery.enqueue({ ...n, status: "firing", alertIds: [] }),
     raise(input) {
       writable();
       const d = apply(decide(state, { type: "raise", input }, now()));

@@ -3,7 +3,7 @@
 // executes the actions through the supervisor's own functions, and records each outcome.
 //
 //   created --start()--> running --stop()--> stopped      (stop is idempotent; reload/put/delete replace the set whole)
-import { createHmac } from "node:crypto";
+import type { ReceiverConfig } from "../config/alerts-schema.ts";
 import { createEngineState, type Firing, type PlannedAction, record, scaleTarget, setPolicies, tick } from "../core/policy/engine.ts";
 import { type Action, type Policy, policyKey, type Snapshot, type TargetView } from "../core/policy/types.ts";
 import type { EventInput } from "../state/event-bus.ts";
@@ -25,6 +25,8 @@ export interface PolicyEffects {
   rollback(app: string, revision: number | undefined): Promise<string>;
   alert(input: { name: string; severity: "info" | "warning" | "critical"; summary: string; labels: Record<string, string>; value?: number }): string;
   runTask(name: string, params: Record<string, string>): string;
+  /** Queues a webhook on the alert delivery path (src/alerts/delivery.ts); the notification id, or false when dropped. */
+  deliver(n: { receiver: string; groupKey: string; payload: string; headers: Record<string, string> }): number | false;
   /** The bounds an app's count may take (scale actions stay within them). */
   bounds(app: string): { min: number; max: number } | undefined;
 }
@@ -40,7 +42,6 @@ export interface PolicyRunnerDeps {
   publish(e: EventInput): void;
   readonly log: Logger;
   env(name: string): string | undefined;
-  fetch?: typeof fetch;
   now?: () => number;
 }
 
@@ -135,32 +136,29 @@ export function createPolicyRunner(deps: PolicyRunnerDeps) {
         for (const [k, v] of Object.entries(a.params)) params[k] = renderTemplate(v, ctx);
         return { outcome: "done", detail: `task ${e.runTask(a.task, params)}` };
       }
-      case "webhook":
-        return webhook(a, renderTemplate(a.body || JSON.stringify({ policy: f.policy, rule: f.rule, target: t.id, firing: f.firing, value: f.value }), ctx, true), f);
+      case "webhook": {
+        if (a.secretEnv && !deps.env(a.secretEnv)) return { outcome: "failed", detail: `environment variable ${a.secretEnv} (the signing secret) is not set` };
+        const body = renderTemplate(a.body || JSON.stringify({ policy: f.policy, rule: f.rule, target: t.id, firing: f.firing, value: f.value }), ctx, true);
+        const i = (all().find((p) => policyKey(p) === f.policy)?.rules.find((r) => r.name === f.rule)?.actions ?? []).indexOf(a);
+        const key = `${f.policy}/${f.rule}/${f.target}/${f.firing}`;
+        const id = e.deliver({ receiver: webhookReceiverName(f.policy, f.rule, i), groupKey: key, payload: body, headers: { "Idempotency-Key": key } });
+        if (id === false) return { outcome: "failed", detail: "the notification queue is full (alerts.queue_size): dropped" };
+        return { outcome: "queued", detail: `notification ${id} to ${a.url} (GET /v1/alerts/notifications has its delivery)` };
+      }
     }
   };
 
-  const webhook = async (a: Extract<Action, { type: "webhook" }>, body: string, f: Firing): Promise<Pick<AuditAction, "outcome" | "detail">> => {
-    const headers: Record<string, string> = { "content-type": "application/json", "x-polis-policy": f.policy, "idempotency-key": `${f.policy}/${f.rule}/${f.target}/${f.firing}` };
-    if (a.secretEnv) {
-      const secret = deps.env(a.secretEnv);
-      if (!secret) return { outcome: "failed", detail: `environment variable ${a.secretEnv} (the signing secret) is not set` };
-      headers["x-polis-signature"] = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
-    }
-    let last = "";
-    for (let attempt = 0; attempt <= a.retries; attempt++) {
-      try {
-        const r = await (deps.fetch ?? fetch)(a.url, { method: "POST", headers, body, signal: AbortSignal.timeout(a.timeoutMs), redirect: "manual" });
-        await r.body?.cancel().catch(() => {});
-        if (r.status >= 200 && r.status < 300) return { outcome: "done", detail: `HTTP ${r.status} after ${attempt + 1} attempt(s)` };
-        last = `HTTP ${r.status}`;
-        if (r.status < 500 && r.status !== 429) break;
-      } catch (e) {
-        last = (e as Error).name === "TimeoutError" ? `no answer within ${a.timeoutMs} ms` : (e as Error).message;
-      }
-      if (attempt < a.retries) await Bun.sleep(Math.min(5000, 200 * 2 ** attempt));
-    }
-    return { outcome: "failed", detail: last };
+  /** The receiver of a policy webhook action, as the alert delivery path sends to it (retries, timeout, signature). */
+  const webhookReceiver = (name: string): ReceiverConfig | undefined => {
+    const m = /^policy:(.+)\|(.+)#(\d+)$/.exec(name);
+    if (!m) return undefined;
+    const a = all().find((p) => policyKey(p) === m[1])?.rules.find((r) => r.name === m[2])?.actions[Number(m[3])];
+    if (a?.type !== "webhook") return undefined;
+    const secret = a.secretEnv ? deps.env(a.secretEnv) : undefined;
+    return {
+      name, url: a.url, matchers: [], severities: [], send_resolved: false, timeout: a.timeoutMs, max_attempts: a.retries + 1, backoff: WEBHOOK_BACKOFF_MS, max_backoff: WEBHOOK_MAX_BACKOFF_MS,
+      headers: { "x-polis-policy": m[1]! }, max_alerts: 0, ...(secret ? { hmac_secret: secret } : {}),
+    } as ReceiverConfig;
   };
 
   const auditOf = (f: Firing, ts: number): Omit<AuditRecord, "id"> => ({
@@ -343,6 +341,7 @@ export function createPolicyRunner(deps: PolicyRunnerDeps) {
       return tick(trial, s, { evaluateOnly: true }).firings;
     },
     audit: (q: AuditQuery) => deps.store.audit(q),
+    webhookReceiver,
     /** One evaluation now (tests, benchmarks). */
     tick: once,
     policies: all,
@@ -359,5 +358,12 @@ export function createPolicyRunner(deps: PolicyRunnerDeps) {
 }
 
 const round = (v: number) => Math.round(v * 1000) / 1000;
+
+/** A policy webhook's first retry waits this long, doubled per attempt up to the max. */
+const WEBHOOK_BACKOFF_MS = 200;
+const WEBHOOK_MAX_BACKOFF_MS = 5000;
+
+/** One receiver per webhook action: `policy:<namespace/name>|<rule>#<action index>`. */
+export const webhookReceiverName = (policy: string, rule: string, index: number) => `policy:${policy}|${rule}#${index}`;
 
 export type PolicyRunner = ReturnType<typeof createPolicyRunner>;

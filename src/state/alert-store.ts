@@ -30,6 +30,8 @@ export interface NotificationRecord {
   readonly alertIds: readonly string[];
   /** The webhook body, as sent (and signed) on every attempt. */
   readonly payload: string;
+  /** Headers of this notification besides the receiver's (a policy webhook's Idempotency-Key). */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly createdAt: number;
   nextAttemptAt: number;
   attempts: DeliveryAttempt[];

@@ -1,6 +1,7 @@
 // Connects the alert service to what the supervisor knows: check states (health link), scaler decisions, balancer
 // views, TLS listener files, the data dir, the event bus; counts notifications in telemetry.
 import { type AlertService, createAlertService } from "../alerts/service.ts";
+import type { ReceiverConfig } from "../config/alerts-schema.ts";
 import { createSources } from "../alerts/sources.ts";
 import { replicaBounds } from "../config/apps.ts";
 import type { BalancerLink } from "./balancer-link.ts";
@@ -8,7 +9,7 @@ import type { HealthLink } from "./health-link.ts";
 import type { Hub } from "./hub.ts";
 import type { ScalerLink } from "./scaler-link.ts";
 
-export function wireAlerts(hub: Hub, links: { health: HealthLink; scaler: ScalerLink; balancer: BalancerLink }, apiUrl: () => string): AlertService & { close(): void } {
+export function wireAlerts(hub: Hub, links: { health: HealthLink; scaler: ScalerLink; balancer: BalancerLink }, apiUrl: () => string, extraReceiver?: (name: string) => ReceiverConfig | undefined): AlertService & { close(): void } {
   const { health, scaler, balancer } = links;
   const src = createSources({
     *checks() {
@@ -51,6 +52,7 @@ export function wireAlerts(hub: Hub, links: { health: HealthLink; scaler: Scaler
     apiUrl,
     sources: src.sources,
     counted: (r, o) => hub.telemetry.alertNotification(r, o),
+    ...(extraReceiver ? { extraReceiver } : {}),
   });
   hub.telemetry.observeAlerts(() => {
     const counts = new Map<string, { state: string; severity: string; count: number }>();

@@ -147,6 +147,7 @@ export function wirePolicies(hub: Hub, l: PolicyLinks, env: Record<string, strin
       },
       alert: (x) => l.alerts.raise({ name: x.name, severity: x.severity, labels: x.labels, annotations: { summary: x.summary }, source: "policy", ...(x.value !== undefined ? { value: x.value } : {}) }).alert.id,
       runTask: (name, params) => l.tasks.execute(name, params).id,
+      deliver: (n) => l.alerts.deliver(n),
       bounds: (app) => {
         const cfg = appOf(app);
         return cfg ? replicaBounds(cfg, hub.cores) : undefined;

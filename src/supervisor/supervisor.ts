@@ -224,7 +224,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   if (cluster) telemetry.observeCluster(() => cluster.status());
   let healing: HealingRunner | undefined;
   const balancer = createBalancerLink({ config: () => config, catalog, publish, telemetry, balancerHosts, split: (ns, svc) => deploy.split(ns, svc), failedOver: (b) => healing?.failedOver(b) ?? false, ...(cluster ? { locality: { node: cluster.node, zone: cluster.zone } } : {}) }, (s) => scaler.ingest(s));
-  const alerts = wireAlerts(hub, { health, scaler, balancer }, () => sup.apiUrl);
+  // Policy webhook actions are sent on the alerts' delivery path; their receivers come from the installed policies.
+  const alerts = wireAlerts(hub, { health, scaler, balancer }, () => sup.apiUrl, (name) => policies.webhookReceiver(name));
   const tasks = wireTasks(hub);
   const policies = wirePolicies(hub, { procs, health, balancer, scaler, deploy, alerts, tasks }, opts.env ?? process.env);
   // The balancer link asks it which pools are failed over; it is wired after the link.

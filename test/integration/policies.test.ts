@@ -17,7 +17,7 @@ describe("policies on the compiled binary", () => {
   let dir: string;
   let lbPort: number;
   let receiver: ReturnType<typeof Bun.serve>;
-  const received: Array<{ body: Json; valid: boolean }> = [];
+  const received: Array<{ body: Json; valid: boolean; key: string | null }> = [];
 
   const enforce = (url: string) => `
 apiVersion: polis/v1
@@ -58,7 +58,7 @@ spec:
       port: 0,
       async fetch(req) {
         const text = await req.text();
-        received.push({ body: JSON.parse(text), valid: req.headers.get("x-polis-signature") === `sha256=${createHmac("sha256", SECRET).update(text).digest("hex")}` });
+        received.push({ body: JSON.parse(text), valid: req.headers.get("x-polis-signature") === `sha256=${createHmac("sha256", SECRET).update(text).digest("hex")}`, key: req.headers.get("idempotency-key") });
         return new Response("ok");
       },
     });
@@ -99,13 +99,17 @@ spec:
     expect(rec.target).toBe("demo");
     expect(rec.firing).toBe(1);
     expect(rec.conditions.map((c: Json) => c.holds)).toEqual([true, true]);
-    expect(rec.actions.map((a: Json) => `${a.type}:${a.outcome}`)).toEqual(["scale:done", "alert:done", "webhook:done"]);
+    // The webhook goes out on the alerts' delivery path: queued in the audit, its delivery in the notifications.
+    expect(rec.actions.map((a: Json) => `${a.type}:${a.outcome}`)).toEqual(["scale:done", "alert:done", "webhook:queued"]);
     await waitFor(async () => (await getJson(agent, "/v1/apps/demo")).replicas?.filter?.((r: Json) => r.state === "ready").length === 3 || (await getJson(agent, "/v1/services/default/demo")).endpoints?.length === 3, { timeoutMs: 20_000, what: "3 replicas of demo" });
     const alerts = (await getJson(agent, "/v1/alerts")).alerts as Json[];
     expect(alerts.some((a) => a.source === "policy" && String(a.annotations.summary).startsWith("demo rps "))).toBe(true);
+    const sent = await waitFor(async () => ((await getJson(agent, "/v1/alerts/notifications")).notifications as Json[]).find((n) => String(n.receiver).startsWith("policy:default/busy-scale-out|traffic-seen#") && n.state === "delivered"), { timeoutMs: 20_000, what: "the webhook delivered" });
+    expect(sent.attempts.length).toBe(1);
     expect(received.length).toBe(1);
     expect(received[0]!.valid).toBe(true);
     expect(received[0]!.body).toEqual({ app: "demo", rule: "traffic-seen" });
+    expect(received[0]!.key).toBe("default/busy-scale-out/traffic-seen/demo/1");
   }, 60_000);
 
   test("the dry_run policy records what it would have done and restarts nothing", async () => {

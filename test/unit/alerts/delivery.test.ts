@@ -37,7 +37,7 @@ describe("webhook delivery", () => {
   test("a failing receiver is retried with backoff until it answers 2xx; every attempt is recorded", async () => {
     const { d, store, bodies, counts } = setup([503, 500]);
     d.start();
-    expect(d.enqueue({ receiver: "ops", groupKey: "g", status: "firing", alertIds: ["1"], payload: '{"a":1}' })).toBe(true);
+    expect(d.enqueue({ receiver: "ops", groupKey: "g", status: "firing", alertIds: ["1"], payload: '{"a":1}' })).toBeGreaterThan(0);
     const rec = await waitFor(() => store.notifications(10).find((n) => n.state === "delivered"), { what: "delivered" });
     expect(rec.attempts.map((a) => a.status)).toEqual([503, 500, 200]);
     expect(bodies).toHaveLength(3);
@@ -73,7 +73,7 @@ describe("webhook delivery", () => {
     const d = createDelivery({ store, receiver: () => r, queueSize: () => 2, replyLimit: () => 4096, publish: () => {}, counted: () => {} });
     d.start();
     const results = [1, 2, 3].map(() => d.enqueue({ receiver: "ops", groupKey: "g", status: "firing", alertIds: [], payload: "{}" }));
-    expect(results).toEqual([true, true, false]);
+    expect(results.map((x) => x !== false)).toEqual([true, true, false]);
     expect(d.dropped).toBe(1);
     const failed = await waitFor(() => store.notifications(10).find((n) => n.state === "failed"), { what: "timed out" });
     expect(failed.attempts[0]!.error).toContain("no answer within 100 ms");
