@@ -83,7 +83,12 @@ describe.skipIf(!HAVE_ETCD || !existsSync(OPENSSL))("cluster discovery through e
       return s?.endpoints?.length === 1 ? (s.endpoints as Json[]) : undefined;
     }, { timeoutMs: 20_000, what: "A's db endpoint on B" });
     expect(eps[0]).toMatchObject({ id: "127.0.0.11:5432@mtls-a", node: "mtls-a", address: "127.0.0.11", port: 5432 });
-    expect(await getJson(b, "/v1/cluster/status")).toMatchObject({ connected: true, stale: false, endpoint: url, members: { alive: 2 } });
+    // B's view turns fresh once its watch is in place after the first resync; on a busy host that can come after A's endpoint shows.
+    const status = await waitFor(async () => {
+      const s = await getJson(b, "/v1/cluster/status");
+      return s.stale === false && (s.members as Json)?.alive === 2 ? s : undefined;
+    }, { timeoutMs: 20_000, what: "B's cluster view fresh with both members alive" });
+    expect(status).toMatchObject({ connected: true, stale: false, endpoint: url, members: { alive: 2 } });
   }, 40_000);
 
   test.each([
