@@ -114,7 +114,9 @@ export function decide(s: LadderState, e: LadderEvent, now: number, cfg: LadderC
   if (e.type === "skipped") {
     if (s.phase !== "climbing") return { state: s, actions: [], reason: s.phase === "exhausted" ? Reason.Exhausted : Reason.Healthy };
     // The rung did nothing, so it undoes nothing either.
-    const r = cfg.rungs[s.rung]!;
+    const r = cfg.rungs[s.rung];
+    // A state kept from a longer ladder (the rungs were shortened since): no rung is left after this one.
+    if (!r) return climb(s, cfg, cfg.rungs.length, now, Reason.Skipped);
     const undone = { ...s, scaledOut: r.rung === "scale_out" ? false : s.scaledOut, failedOver: r.rung === "failover" ? false : s.failedOver };
     return climb(undone, cfg, s.rung + 1, now, Reason.Skipped);
   }
@@ -125,7 +127,8 @@ export function decide(s: LadderState, e: LadderEvent, now: number, cfg: LadderC
     return { state: s, actions: [], reason: Reason.Recovering };
   }
   if (s.phase === "exhausted" || now < s.nextAt) return { state: s, actions: [], reason: s.phase === "exhausted" ? Reason.Exhausted : Reason.Waiting };
-  const r = cfg.rungs[s.rung]!;
+  const r = cfg.rungs[s.rung];
+  if (!r) return climb(s, cfg, cfg.rungs.length, now, Reason.NextRung);
   if (s.attempt < r.attempts) {
     const attempt = s.attempt + 1;
     return { state: { ...s, attempt, nextAt: now + backoff(cfg, r, attempt) }, actions: [{ type: r.rung, attempt }], reason: Reason.RetryRung };

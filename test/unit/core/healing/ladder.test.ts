@@ -96,3 +96,25 @@ describe("a rung that does not apply", () => {
     expect(decide(initialLadder(0), { type: "skipped" }, 5, cfg)).toMatchObject({ reason: "healthy", actions: [] });
   });
 });
+
+describe("a ladder state kept from a longer ladder (rungs shortened in the config, then a restart)", () => {
+  const short: LadderConfig = { ...cfg, rungs: [{ rung: "restart", attempts: 1, backoffMs: 1000 }] };
+  const onFailover: LadderState = { phase: "climbing", rung: 3, attempt: 1, nextAt: 100, since: 0, scaledOut: true, failedOver: true };
+
+  test("its next tick exhausts the ladder and alerts, keeping what must be undone", () => {
+    const d = decide(onFailover, { type: "tick" }, 200, short);
+    expect(d.actions).toEqual([{ type: "alert" }]);
+    expect(d.state).toMatchObject({ phase: "exhausted", scaledOut: true, failedOver: true });
+  });
+
+  test("a skipped step on the gone rung exhausts it too", () => {
+    const d = decide(onFailover, { type: "skipped" }, 200, short);
+    expect(d.actions).toEqual([{ type: "alert" }]);
+    expect(d.state.phase).toBe("exhausted");
+  });
+
+  test("recovery still undoes the scale-out and the failover", () => {
+    const d = decide({ ...onFailover, recoveringSince: 0 }, { type: "tick" }, 20_000, short);
+    expect(d.actions).toEqual([{ type: "failback" }, { type: "scale_in" }]);
+  });
+});
