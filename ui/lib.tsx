@@ -154,17 +154,22 @@ export function Spark({ values, label, max }: { values: readonly number[]; label
 
 /** Keeps the last `n` values of a series per key across renders. */
 export function useSeries(n = 60) {
-  const store = useRef(new Map<string, number[]>());
+  const store = useRef(new Map<string, { values: number[]; at: number }>());
   return (key: string, value: number | undefined): number[] => {
     let s = store.current.get(key);
-    if (!s) store.current.set(key, (s = []));
-    if (value !== undefined && Number.isFinite(value)) {
-      s.push(value);
-      if (s.length > n) s.shift();
+    if (!s) store.current.set(key, (s = { values: [], at: 0 }));
+    // One point per poll: a render for another reason (a scroll, a keystroke) within the poll interval adds none.
+    const now = performance.now();
+    if (value !== undefined && Number.isFinite(value) && now - s.at >= MIN_POINT_MS) {
+      s.values.push(value);
+      s.at = now;
+      if (s.values.length > n) s.values.shift();
     }
-    return s.slice();
+    return s.values.slice();
   };
 }
+/** Below the fastest poll (every 2 s), above a burst of renders. */
+const MIN_POINT_MS = 900;
 
 export const fmtBytes = (b: number) => (b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(1)} GiB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : `${Math.round(b / 1024)} KiB`);
 export function fmtDuration(ms: number | null | undefined): string {

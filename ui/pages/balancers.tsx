@@ -22,9 +22,6 @@ export function Balancers() {
 }
 
 function BalancerCard({ b, reload, series }: { b: Balancer; reload: () => void; series: ReturnType<typeof useSeries> }) {
-  const windowed = b.endpoints.length > WINDOW_FROM;
-  const w = useWindow(windowed ? b.endpoints.length : 0, ROW_PX);
-  const shown = windowed ? b.endpoints.slice(w.start, w.end) : b.endpoints;
   const s = b.stats;
   return (
     <article aria-labelledby={`lb-${b.name}`} data-balancer={b.name}>
@@ -46,6 +43,44 @@ function BalancerCard({ b, reload, series }: { b: Balancer; reload: () => void; 
           <Stat label="in flight" value={String(s.active)} values={series(`${b.name}/active`, s.active)} />
         </div>
       )}
+      <EndpointTable b={b} reload={reload} />
+    </article>
+  );
+}
+
+function Stat({ label, value, values }: { label: string; value: string; values: number[] }) {
+  return (
+    <div class="card">
+      <div class="card-label">{label}</div>
+      <div class="row"><span class="card-value">{value}</span><Spark values={values} label={label} /></div>
+    </div>
+  );
+}
+
+function Weight({ b, e, reload }: { b: string; e: Endpoint; reload: () => void }) {
+  const [w, setW] = useState(String(e.weight));
+  const n = Number(w);
+  const valid = Number.isInteger(n) && n >= 0 && n <= 65535;
+  return (
+    <span class="row">
+      <input type="number" min={0} max={65535} value={w} aria-label={`weight of ${e.id}`} aria-invalid={!valid} onInput={(ev) => setW((ev.target as HTMLInputElement).value)} />
+      {valid && n !== e.weight && (
+        <Action role="operator" label={`Set weight of ${e.id}`} title={`Weight of ${e.id}`} detail={`Change the weight of ${e.address}:${e.port} on ${b} from ${e.weight} to ${n}.`} run={async () => {
+          await api(`/v1/balancers/${encodeURIComponent(b)}/endpoints/${encodeURIComponent(e.id)}`, { method: "PATCH", body: { weight: n } });
+          reload();
+        }}>Set</Action>
+      )}
+    </span>
+  );
+}
+
+/** The endpoint rows: its own component, so a scroll re-renders the rows only, not the card's charts. */
+function EndpointTable({ b, reload }: { b: Balancer; reload: () => void }) {
+  const windowed = b.endpoints.length > WINDOW_FROM;
+  const w = useWindow(windowed ? b.endpoints.length : 0, ROW_PX);
+  const shown = windowed ? b.endpoints.slice(w.start, w.end) : b.endpoints;
+  return (
+    <>
       {windowed && <p class="muted">{b.endpoints.length} endpoints; rows {w.start + 1}–{w.end} are in the page (scroll the table for the rest).</p>}
       <div ref={w.box} class={windowed ? "vscroll" : undefined} tabIndex={windowed ? 0 : undefined} role={windowed ? "region" : undefined} aria-label={windowed ? `endpoints of ${b.name}, scrollable` : undefined} data-testid="endpoint-scroll">
       <table aria-rowcount={windowed ? b.endpoints.length + 1 : undefined}>
@@ -86,32 +121,6 @@ function BalancerCard({ b, reload, series }: { b: Balancer; reload: () => void; 
         </tbody>
       </table>
       </div>
-    </article>
-  );
-}
-
-function Stat({ label, value, values }: { label: string; value: string; values: number[] }) {
-  return (
-    <div class="card">
-      <div class="card-label">{label}</div>
-      <div class="row"><span class="card-value">{value}</span><Spark values={values} label={label} /></div>
-    </div>
-  );
-}
-
-function Weight({ b, e, reload }: { b: string; e: Endpoint; reload: () => void }) {
-  const [w, setW] = useState(String(e.weight));
-  const n = Number(w);
-  const valid = Number.isInteger(n) && n >= 0 && n <= 65535;
-  return (
-    <span class="row">
-      <input type="number" min={0} max={65535} value={w} aria-label={`weight of ${e.id}`} aria-invalid={!valid} onInput={(ev) => setW((ev.target as HTMLInputElement).value)} />
-      {valid && n !== e.weight && (
-        <Action role="operator" label={`Set weight of ${e.id}`} title={`Weight of ${e.id}`} detail={`Change the weight of ${e.address}:${e.port} on ${b} from ${e.weight} to ${n}.`} run={async () => {
-          await api(`/v1/balancers/${encodeURIComponent(b)}/endpoints/${encodeURIComponent(e.id)}`, { method: "PATCH", body: { weight: n } });
-          reload();
-        }}>Set</Action>
-      )}
-    </span>
+    </>
   );
 }
