@@ -72,6 +72,8 @@ export function createPlacementRunner(deps: PlacementRunnerDeps): PlacementRunne
   let passAgain = false;
   let lastSlots = "";
   let stopped = false;
+  /** The agent read the whole prefix in this session (onFull): placement's own read at session start is not needed. */
+  let fullRead = false;
   /** Unplaceable slots already reported (an event each time one becomes unplaceable, not each pass). */
   let reportedUnplaceable = new Set<string>();
 
@@ -366,6 +368,7 @@ export function createPlacementRunner(deps: PlacementRunnerDeps): PlacementRunne
   const hooks: ClusterAgentHooks = {
     nodeExtra: () => ({ ...(Object.keys(deps.labels).length > 0 ? { labels: deps.labels } : {}), apps: apps.map((a) => a.name) }),
     onFull(kvs, revision) {
+      fullRead = true;
       replaceAll(kvs, revision);
       reportSlots(false);
       schedulePass();
@@ -382,11 +385,13 @@ export function createPlacementRunner(deps: PlacementRunnerDeps): PlacementRunne
     },
     async onSession(l, _signal) {
       lease = l;
-      // Read what placement holds now (a session on the same store skips the agent's full read); a watch replay of
-      // older history is then ignored below this revision.
-      const [a, s, ld] = await Promise.all([client.range(allocPrefix(prefix), { prefix: true }), client.range(statusPrefix(prefix), { prefix: true }), client.range(leaderKey(prefix))]);
-      const rev = [a.revision, s.revision, ld.revision].reduce((x, y) => (BigInt(x) > BigInt(y) ? x : y));
-      replaceAll([...a.kvs, ...s.kvs, ...ld.kvs], rev);
+      // Read what placement holds now, unless the agent's full read of this session just did (a session on the same
+      // store skips it); a watch replay of older history is then ignored below this revision.
+      if (!fullRead) {
+        const [a, s, ld] = await Promise.all([client.range(allocPrefix(prefix), { prefix: true }), client.range(statusPrefix(prefix), { prefix: true }), client.range(leaderKey(prefix))]);
+        const rev = [a.revision, s.revision, ld.revision].reduce((x, y) => (BigInt(x) > BigInt(y) ? x : y));
+        replaceAll([...a.kvs, ...s.kvs, ...ld.kvs], rev);
+      }
       ready = true;
       reportSlots(true);
       void campaign();
@@ -394,6 +399,7 @@ export function createPlacementRunner(deps: PlacementRunnerDeps): PlacementRunne
     onSessionEnd() {
       lease = undefined;
       ready = false;
+      fullRead = false;
       // Without a session this agent cannot write; if its lease outlives the outage it takes the key back.
       if (term) {
         term = undefined;
