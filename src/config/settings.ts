@@ -43,6 +43,7 @@ export const SETTINGS: readonly SettingRule[] = [
   { path: "alerts", mode: "live", why: "the alert engine gets its new rules (groups rebuilt as already notified); sources read their thresholds at every evaluation" },
   { path: "tasks", mode: "live", why: "definitions and schedules are read again; queued and running tasks keep the spec they were created with" },
   { path: "task_queue", mode: "live", why: "the queue's limits are read at every scheduling decision" },
+  { path: "healing", mode: "live", why: "the recovery ladder reads its settings and rungs at every evaluation (a replica on a rung no longer listed is exhausted and alerted)" },
   { path: "policies", mode: "live", why: "the policy files are read again and the new set replaces the old one whole (a bad file keeps the old set)" },
   { path: "api.allow_api_tasks", mode: "live", fileOnly: true, why: "read at every POST /v1/tasks" },
   { path: "api.allow_api_commands", mode: "live", fileOnly: true, why: "read at every config change and deployment through the API" },

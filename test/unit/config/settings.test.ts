@@ -48,6 +48,8 @@ const OVERRIDES: Record<string, (doc: any) => void> = {
   "balancers[0].backends.app": (d) => (d.balancers[0].backends = { service: "cache", namespace: "infra" }),
   "balancers[0].hash_key.source": (d) => (d.balancers[0].hash_key.source = "path"),
   "balancers[0].maglev.table_size": (d) => (d.balancers[0].maglev.table_size = 655373),
+  "healing.rungs[0].rung": (d) => (d.healing.rungs[0].rung = "scale_out"),
+  "healing.rungs[1].rung": (d) => (d.healing.rungs[1].rung = "failover"),
 };
 
 const setAt = (root: unknown, path: (string | number)[], value: unknown): unknown => {
