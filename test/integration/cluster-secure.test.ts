@@ -89,7 +89,11 @@ describe.skipIf(!HAVE_ETCD || !existsSync(OPENSSL) || !existsSync(ETCDCTL))("clu
       return s?.endpoints?.length === 1 ? (s.endpoints as Json[]) : undefined;
     }, { timeoutMs: 20_000, what: "A's db endpoint on B" });
     expect(eps[0]).toMatchObject({ id: expect.stringMatching(/@sec-a$/), node: "sec-a", address: "127.0.0.11", port: 5432 });
-    const s = await getJson(b!, "/v1/cluster/status");
+    // A watch resync right after start leaves the catalog stale (and A suspect) for a moment: read the settled status.
+    const s = await waitFor(async () => {
+      const x = await getJson(b!, "/v1/cluster/status");
+      return x.stale === false && x.members?.alive === 2 ? x : undefined;
+    }, { timeoutMs: 20_000, what: "B's catalog fresh with both nodes alive" });
     expect(s).toMatchObject({ connected: true, stale: false, endpoint: url, members: { alive: 2 } });
   }, 30_000);
 
