@@ -176,7 +176,8 @@ describe("deployments", () => {
   }, 90_000);
 
   test("with analysis on, a revision whose p95 is fine but 1 request in 40 stalls is reverted by the p99 comparison, with no failed request", async () => {
-    const { agent, port } = await startWeb({ deploy: { min_healthy_time: "6s", healthy_deadline: "30s", analysis: { max_latency_ratio: 3, max_p99_ratio: 3, min_requests: 100 } } });
+    // The p95 bound is out of reach (a loaded host can move p95 by 10x on its own): only the p99 gate can revert.
+    const { agent, port } = await startWeb({ deploy: { min_healthy_time: "6s", healthy_deadline: "30s", analysis: { max_latency_ratio: 1000, max_p99_ratio: 3, min_requests: 100 } } });
     await using _ = agent;
     await ready(agent, 1);
     const traffic = load(port, 4, 60_000);
