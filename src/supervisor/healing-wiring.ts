@@ -3,6 +3,7 @@
 // control (scale within the app's bounds, holding the autoscaler off), the balancer link (failover to backups) and
 // the alert service. State in the sqlite store (src/state/healing-store.ts).
 import { replicaBounds } from "../config/apps.ts";
+import { createReadySince } from "../core/healing/ready-since.ts";
 import type { AlertService } from "../alerts/service.ts";
 import { createHealingRunner, type HealingRunner, type HealingTarget } from "../healing/runner.ts";
 import { openHealingStore } from "../state/healing-store.ts";
@@ -33,8 +34,11 @@ export function wireHealing(hub: Hub, l: HealingLinks): HealingRunner {
   /** How long a scale out holds the autoscaler off: the longest an episode can take to recover or climb on. */
   const holdMs = () => hub.config().healing.recover_after + hub.config().healing.max_backoff;
 
+  const readySince = createReadySince(Date.now);
+
   const targets = async (): Promise<HealingTarget[]> => {
     const out: HealingTarget[] = [];
+    const live = new Set<string>();
     for (const a of await procsReq({ t: "procs.snapshot" })) {
       const cfg = appOf(a.name);
       // One ladder per replica endpoint: replicas sharing a port (or with none) have no endpoint of their own to judge.
@@ -43,9 +47,12 @@ export function wireHealing(hub: Hub, l: HealingLinks): HealingRunner {
         const ep = endpointOf(cfg, r.id);
         if (!ep) continue;
         const h = l.health.healthOf(ep).health;
-        out.push({ app: a.name, replica: r.id, state: r.state, ejected: r.startedAt !== null && l.balancer.isEjected(ep.id, r.startedAt), ...(h !== undefined ? { health: h } : {}) });
+        live.add(`${a.name}/${r.id}`);
+        const since = readySince.of(a.name, r);
+        out.push({ app: a.name, replica: r.id, state: r.state, ejected: since !== Number.POSITIVE_INFINITY && l.balancer.isEjected(ep.id, since), ...(h !== undefined ? { health: h } : {}) });
       }
     }
+    readySince.retain(live);
     return out;
   };
 

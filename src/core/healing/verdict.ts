@@ -11,7 +11,7 @@ export interface VerdictInput {
   readonly state: ReplicaPhase;
   /** The endpoint's merged health (checks + phi); absent for a replica with no endpoint. */
   readonly health?: "passing" | "warning" | "critical" | "unknown";
-  /** Some balancer ejected the endpoint (consecutive 5xx or gateway failures) since the current process started. */
+  /** Some balancer ejected the endpoint (consecutive 5xx or gateway failures) since the current process was seen ready. */
   readonly ejected: boolean;
 }
 
