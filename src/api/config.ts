@@ -12,18 +12,30 @@ import { jsonBody } from "./app.ts";
 import { ApiError } from "./errors.ts";
 import { registry } from "./route.ts";
 
+const REDACTED = "[redacted]";
 const SECRET_FIELDS = new Set(["token", "secret", "hmac_secret", "headers", "password"]);
 
 /** A deep copy with every secret-bearing field replaced (env maps: the values whose names look secret, as tasks show them). */
 export function redactConfig(value: unknown, key = ""): unknown {
   if (key === "env" && value && typeof value === "object" && !Array.isArray(value)) return redactEnv(value as Record<string, string>);
   if (SECRET_FIELDS.has(key) && value !== undefined) {
-    if (key === "headers" && value && typeof value === "object") return Object.fromEntries(Object.keys(value).map((k) => [k, "[redacted]"]));
-    return "[redacted]";
+    if (key === "headers" && value && typeof value === "object") return Object.fromEntries(Object.keys(value).map((k) => [k, REDACTED]));
+    return REDACTED;
   }
   if (Array.isArray(value)) return value.map((v) => redactConfig(v));
   if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactConfig(v, k)]));
   return value;
+}
+
+/**
+ * Where a patch carries the placeholder GET /v1/config shows for a secret. A GET-then-PATCH round trip would
+ * otherwise store "[redacted]" as the token, password or env value, so such a patch is refused whole.
+ */
+export function redactedPlaceholders(value: unknown, path = ""): ConfigProblem[] {
+  if (value === REDACTED) return [{ path: path || "(root)", message: "is the placeholder GET /v1/config shows for a secret: send the real value, or leave the field out to keep it", value: JSON.stringify(REDACTED) }];
+  if (Array.isArray(value)) return value.flatMap((v, i) => redactedPlaceholders(v, `${path}[${i}]`));
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => redactedPlaceholders(v, path ? `${path}.${k}` : k));
+  return [];
 }
 
 export type ApplyResult = { ok: true; reloaded: string[] } | { ok: false; status: 400 | 403 | 409 | 503; problems: readonly ConfigProblem[]; message: string };
@@ -138,6 +150,8 @@ export function configRoutes(deps: ConfigRouteDeps): Hono {
     admin(c, "changing the config");
     const patch = await jsonBody(c);
     if (!patch || typeof patch !== "object" || Array.isArray(patch)) throw new ApiError(400, "invalid_request", "expected a JSON object (a merge patch)");
+    const placeholders = redactedPlaceholders(patch);
+    if (placeholders.length > 0) throw new ApiError(400, "invalid_config", `the patch carries the "[redacted]" placeholder at ${placeholders.map((p) => p.path).join(", ")}: nothing was changed`, { problems: placeholders });
     const result = await deps.patch(patch, callerOf(c));
     if (!result.ok) throw applyError(result);
     return c.json({ reloaded: result.reloaded, persisted: deps.current().overlayFile !== undefined });

@@ -79,4 +79,23 @@ describe("live config on a running agent", () => {
     // Still in: the caller's token works.
     expect((await agent.api("/v1/config")).status).toBe(200);
   }, 60_000);
+
+  test("a GET-then-PATCH round trip cannot store the redaction placeholder as a secret: refused whole, naming each path", async () => {
+    await using agent = await startAgent({
+      env: { POLIS_API_TOKEN: ADMIN },
+      config: { alerts: { receivers: [{ name: "hook", url: "http://127.0.0.1:9/h", hmac_secret: "real-secret-value" }] } },
+    });
+    const shown = await getJson(agent, "/v1/config");
+    const receivers = (shown.config as { alerts: { receivers: Array<Record<string, unknown>> } }).alerts.receivers;
+    expect(receivers[0]!.hmac_secret).toBe("[redacted]");
+    // The operator edits one field of what GET showed and sends the section back, placeholder and all.
+    const r = await send(agent, "PATCH", "/v1/config", { dns: { ttl: "7s" }, alerts: { receivers: [{ ...receivers[0], timeout: "3s" }] } });
+    expect(r.status).toBe(400);
+    expect(r.body.details.problems.map((p: { path: string }) => p.path)).toEqual(["alerts.receivers[0].hmac_secret"]);
+    expect(r.body.message).toContain("nothing was changed");
+    expect(await getJson(agent, "/v1/config")).toEqual(shown);
+    // Contrast: the same edit without the placeholder is applied.
+    const { hmac_secret: _, ...rest } = receivers[0]!;
+    expect((await send(agent, "PATCH", "/v1/config", { dns: { ttl: "7s" }, alerts: { receivers: [{ ...rest, timeout: "3s" }] } })).status).toBe(200);
+  }, 60_000);
 });

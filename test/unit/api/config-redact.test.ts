@@ -21,3 +21,11 @@ describe("redactConfig", () => {
     });
   });
 });
+
+describe("redactedPlaceholders", () => {
+  test("names every path of a patch that carries the placeholder, and none of a clean patch", async () => {
+    const { redactedPlaceholders } = await import("../../../src/api/config.ts");
+    expect(redactedPlaceholders({ api: { tokens: [{ name: "a", token: "[redacted]" }] }, apps: [{ name: "w", env: { K: "[redacted]", M: "x" } }] }).map((p) => p.path)).toEqual(["api.tokens[0].token", "apps[0].env.K"]);
+    expect(redactedPlaceholders({ dns: { ttl: "9s" }, apps: [{ name: "w", env: { K: "redacted" } }] })).toEqual([]);
+  });
+});
