@@ -3,11 +3,9 @@
 // traffic at once and an abort inside the rollback window switches it back, with no failed request under load.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { events, freePort, load, portRange, replicaProcesses, replicas } from "../fixtures/it-apps-fixture.ts";
+import { deployWebApp, events, freePort, load, replicaProcesses, replicas } from "../fixtures/it-apps-fixture.ts";
 import { type RunningAgent, startAgent } from "../support/agent.ts";
 import { waitFor } from "../support/wait-for.ts";
-
-const FIXTURE = join(import.meta.dir, "../fixtures/deploy-app-fixture.ts");
 
 interface Rollout {
   id: string;
@@ -21,18 +19,7 @@ interface Rollout {
 
 async function startWeb(deploy: Record<string, unknown>, algorithm: string, balancer: Record<string, unknown> = {}) {
   const port = freePort();
-  const app = {
-    name: "web",
-    command: process.execPath,
-    args: [FIXTURE],
-    env: { VERSION: "v1" },
-    replicas: 3,
-    port: { range: portRange() },
-    readiness: { kind: "port", timeout: "10s" },
-    stop: { timeout: "5s" },
-    checks: [{ kind: "http", path: "/", interval: "1s", timeout: "500ms" }],
-    deploy: { min_healthy_time: "1s", healthy_deadline: "10s", ...deploy },
-  };
+  const app = deployWebApp({ deploy: { min_healthy_time: "1s", healthy_deadline: "10s", ...deploy } });
   const agent = await startAgent({ config: { api: { allow_api_commands: true }, apps: [app], balancers: [{ name: "web", listen: `127.0.0.1:${port}`, algorithm, backends: { app: "web" }, ...balancer }] } });
   await waitFor(async () => (await replicas(agent, "web")).filter((r) => r.state === "ready").length === 3, { timeoutMs: 30_000, what: "3 ready replicas" });
   return { agent, port };

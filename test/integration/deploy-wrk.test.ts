@@ -1,13 +1,10 @@
 // Rolling, canary and blue-green rollouts of real replicas on the compiled agent while wrk drives keep-alive load
 // through its balancer: wrk's own counts (non-2xx answers, socket errors: connect, read, write, timeout) are 0.
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { freePort, portRange, replicas } from "../fixtures/it-apps-fixture.ts";
+import { deployWebApp, freePort, replicas } from "../fixtures/it-apps-fixture.ts";
 import { type RunningAgent, startAgent } from "../support/agent.ts";
 import { waitFor } from "../support/wait-for.ts";
 import { startWrk } from "../support/wrk.ts";
-
-const FIXTURE = join(import.meta.dir, "../fixtures/deploy-app-fixture.ts");
 
 const served = async (agent: RunningAgent) => ((await (await agent.api("/v1/balancers/web")).json()) as { stats: { totals: { requests: number } } }).stats.totals.requests;
 
@@ -20,18 +17,10 @@ const STRATEGIES: Array<[string, Record<string, unknown>]> = [
 describe("rollouts under wrk", () => {
   test.each(STRATEGIES)("a %s rollout of 3 replicas under wrk: 0 non-2xx answers and 0 socket errors", async (_name, strategy) => {
     const port = freePort();
-    const app = {
-      name: "web",
-      command: process.execPath,
-      args: [FIXTURE],
-      env: { VERSION: "v1" },
-      replicas: 3,
-      port: { range: portRange() },
-      readiness: { kind: "port", timeout: "10s" },
-      stop: { timeout: "5s" },
+    const app = deployWebApp({
       checks: [{ kind: "http", path: "/", interval: "1s", timeout: "800ms" }],
       deploy: { min_healthy_time: "1s", healthy_deadline: "20s", ...strategy },
-    };
+    });
     await using agent = await startAgent({ config: { api: { allow_api_commands: true }, apps: [app], balancers: [{ name: "web", listen: `127.0.0.1:${port}`, algorithm: "least_request", backends: { app: "web" } }] } });
     await waitFor(async () => (await replicas(agent, "web")).filter((r) => r.state === "ready").length === 3, { timeoutMs: 30_000, what: "3 ready replicas" });
     const wrk = startWrk(`http://127.0.0.1:${port}/`, { connections: 16, threads: 2, maxSeconds: 90 });

@@ -6,27 +6,11 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { type EventInfo, events, freePort, load, portRange, replicaProcesses, replicas } from "../fixtures/it-apps-fixture.ts";
+import { deployWebApp, type EventInfo, events, freePort, load, replicaProcesses, replicas } from "../fixtures/it-apps-fixture.ts";
 import { type RunningAgent, startAgent } from "../support/agent.ts";
 import { waitFor } from "../support/wait-for.ts";
 
-const FIXTURE = join(import.meta.dir, "../fixtures/deploy-app-fixture.ts");
-
-function deployApp(extra: Record<string, unknown> = {}) {
-  return {
-    name: "web",
-    command: process.execPath,
-    args: [FIXTURE],
-    env: { VERSION: "v1" },
-    replicas: 3,
-    port: { range: portRange() },
-    readiness: { kind: "port", timeout: "10s" },
-    stop: { timeout: "5s" },
-    checks: [{ kind: "http", path: "/", interval: "1s", timeout: "500ms" }],
-    deploy: { min_healthy_time: "1500ms", healthy_deadline: "8s" },
-    ...extra,
-  };
-}
+const deployApp = deployWebApp;
 
 async function startWeb(extra: Record<string, unknown> = {}) {
   const port = freePort();
